@@ -1,0 +1,423 @@
+"""Bring the lab up and down: three namespaces, a dedicated dockerd, radvd and unbound.
+
+Everything a lab creates carries its name: namespaces ``NAME-host``, ``NAME-upstream`` and
+``NAME-inet``, and the directory ``/var/lib/v6conform-lab/NAME`` (configs, pid files, logs, the
+Docker socket, data-root and exec-root). ``down`` removes exactly that, whatever state it is in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab import topology as T
+from lab.scenarios import SCENARIOS, Scenario
+
+STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
+DEFAULT_NAME = "v6c"
+DAEMONS = ("dockerd", "radvd", "unbound")
+
+
+class LabError(Exception):
+    """The lab could not be brought up or down; the message says what and what to do."""
+
+
+def _say(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
+    """Run a command; on failure raise LabError with its stderr."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, input=input, check=False)
+    if check and proc.returncode != 0:
+        raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    name: str = DEFAULT_NAME
+
+    def __post_init__(self) -> None:
+        if not self.name.replace("-", "").isalnum() or len(self.name) > 8:
+            raise LabError(f"lab name {self.name!r}: use up to 8 letters, digits or dashes")
+
+    # names and paths ---------------------------------------------------------------------
+    def ns(self, role: str) -> str:
+        return f"{self.name}-{role}"
+
+    @property
+    def state(self) -> Path:
+        return STATE_ROOT / self.name
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.state / 'docker.sock'}"
+
+    def in_ns(self, role: str, *cmd: str, check: bool = True) -> str:
+        return run("ip", "netns", "exec", self.ns(role), *cmd, check=check)
+
+    def sysctl(self, role: str, key: str, value: str | int) -> None:
+        self.in_ns(role, "sysctl", "-qw", f"{key}={value}")
+
+    def docker(self, *args: str, check: bool = True) -> str:
+        return run("docker", "-H", self.docker_host, *args, check=check)
+
+    # up ----------------------------------------------------------------------------------
+    def up(self, scenario_name: str = "healthy") -> dict[str, Any]:
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root (network namespaces, dockerd): run it with sudo")
+        try:
+            scenario = SCENARIOS[scenario_name]
+        except KeyError:
+            known = ", ".join(SCENARIOS)
+            raise LabError(f"unknown scenario {scenario_name!r}; known: {known}") from None
+        for tool in ("ip", "dockerd", "docker", "radvd", "unbound", "nsenter", "ip6tables"):
+            if shutil.which(tool) is None:
+                raise LabError(f"{tool} not found: install the lab's packages (make deps)")
+        if self.exists():
+            _say(f"removing a stale lab {self.name!r} first")
+        self.down(quiet=True)
+        started = time.monotonic()
+        try:
+            self.state.mkdir(parents=True)
+            self._links(scenario)
+            self._dns(scenario)
+            self._router(scenario)
+            self._docker(scenario)
+            self._host_faults(scenario)
+            description = self._describe(scenario)
+            (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
+            (self.state / "profile.toml").write_text(_profile_toml(description))
+        except BaseException:
+            _say("bringing the lab up failed; removing what was built")
+            self.down(quiet=True)
+            raise
+        _say(f"{self.name} is up in scenario {scenario.name} ({time.monotonic() - started:.1f} s)")
+        return description
+
+    def _links(self, sc: Scenario) -> None:
+        _say("creating namespaces and links")
+        for role in ("host", "upstream", "inet"):
+            run("ip", "netns", "add", self.ns(role))
+            self.in_ns(role, "ip", "link", "set", "lo", "up")
+        self.sysctl("upstream", "net.ipv6.conf.all.forwarding", 1)
+        self.sysctl("upstream", "net.ipv4.ip_forward", 1)
+        self.sysctl("host", "net.ipv6.conf.all.forwarding", 1)
+        self.sysctl("host", "net.ipv4.ip_forward", 1)
+        run("ip", "link", "add", T.UPLINK, "netns", self.ns("host"), "type", "veth",
+            "peer", "name", T.UPLINK_PEER, "netns", self.ns("upstream"))
+        run("ip", "link", "add", T.CORE, "netns", self.ns("upstream"), "type", "veth",
+            "peer", "name", T.EDGE, "netns", self.ns("inet"))
+        # forwarding is on, so the uplink must say accept_ra=2 or the kernel ignores RAs
+        self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.accept_ra", 2)
+        self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.autoconf", 0)
+        plen6 = "/64"
+        self._addr("host", T.UPLINK, T.HOST_ON_UPLINK6 + plen6, f"{T.HOST_ON_UPLINK4}/{T.UPLINK4_PLEN}")
+        self._addr("upstream", T.UPLINK_PEER, T.UPSTREAM_ON_UPLINK6 + plen6,
+                   f"{T.UPSTREAM_ON_UPLINK4}/{T.UPLINK4_PLEN}")
+        self._addr("upstream", T.CORE, T.UPSTREAM_ON_CORE6 + plen6, f"{T.UPSTREAM_ON_CORE4}/{T.CORE4_PLEN}")
+        self._addr("inet", T.EDGE, T.INET_ON_CORE6 + plen6, f"{T.INET_ON_CORE4}/{T.CORE4_PLEN}")
+        dns6 = (T.DNS6,)
+        for a6 in (*T.ANCHORS6, *dns6):
+            self.in_ns("inet", "ip", "-6", "addr", "add", f"{a6}/128", "dev", T.SERVICES, "nodad")
+        for a4 in (T.ANCHOR4, T.DNS4):
+            self.in_ns("inet", "ip", "addr", "add", f"{a4}/32", "dev", T.SERVICES)
+        # routes: inet sends the documentation space back to upstream; upstream defaults to inet
+        self.in_ns("inet", "ip", "-6", "route", "add", "2001:db8::/32", "via", T.UPSTREAM_ON_CORE6)
+        self.in_ns("inet", "ip", "route", "add", "192.0.2.0/24", "via", T.UPSTREAM_ON_CORE4)
+        self.in_ns("inet", "ip", "route", "add", "198.51.100.0/24", "via", T.UPSTREAM_ON_CORE4)
+        self.in_ns("upstream", "ip", "-6", "route", "add", "default", "via", T.INET_ON_CORE6)
+        self.in_ns("upstream", "ip", "route", "add", "default", "via", T.INET_ON_CORE4)
+        self.in_ns("upstream", "ip", "route", "add", "198.51.100.0/24", "via", T.HOST_ON_UPLINK4)
+        if not sc.prefix_on_link:
+            self.in_ns("upstream", "ip", "-6", "route", "add", T.ROUTED_CONTAINER_PREFIX,
+                       "via", T.HOST_ON_UPLINK6, "dev", T.UPLINK_PEER)
+        self.in_ns("host", "ip", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK4)
+
+    def _addr(self, role: str, dev: str, addr6: str, addr4: str) -> None:
+        self.in_ns(role, "ip", "-6", "addr", "add", addr6, "dev", dev, "nodad")
+        self.in_ns(role, "ip", "addr", "add", addr4, "dev", dev)
+        self.in_ns(role, "ip", "link", "set", dev, "up")
+
+    def _dns(self, sc: Scenario) -> None:
+        _say("starting unbound in the inet namespace")
+        lines = [
+            "server:",
+            f'  directory: "{self.state}"',
+            f'  pidfile: "{self.state / "unbound.pid"}"',
+            '  username: ""',
+            '  chroot: ""',
+            "  use-syslog: no",
+            "  do-daemonize: no",
+            "  verbosity: 1",
+            "  do-ip6: yes",
+            "  interface-automatic: no",
+            f"  interface: {T.DNS4}",
+            "  access-control: 0.0.0.0/0 allow",
+            "  access-control: ::/0 allow",
+            '  module-config: "iterator"',
+            # nothing outside the zone: answer at once rather than try the real root servers
+            '  local-zone: "." refuse',
+            f'  local-zone: "{T.ZONE}." static',
+        ]
+        if sc.dns_over_ipv6:
+            lines.insert(lines.index(f"  interface: {T.DNS4}"), f"  interface: {T.DNS6}")
+        for name, (aaaa, a) in T.ZONE_NAMES.items():
+            if aaaa and sc.zone_aaaa:
+                lines.append(f'  local-data: "{name}. 300 IN AAAA {aaaa}"')
+            if a:
+                lines.append(f'  local-data: "{name}. 300 IN A {a}"')
+        lines += ["remote-control:", "  control-enable: no", ""]
+        conf = self.state / "unbound.conf"
+        conf.write_text("\n".join(lines))
+        run("unbound-checkconf", str(conf))
+        self._spawn("unbound", ["ip", "netns", "exec", self.ns("inet"), "unbound", "-d", "-c", str(conf)])
+        self._wait_for(lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen")
+
+    def _router(self, sc: Scenario) -> None:
+        _say("starting radvd in the upstream namespace")
+        body = [
+            f"interface {T.UPLINK_PEER} {{",
+            "  AdvSendAdvert on;",
+            "  MinRtrAdvInterval 30;",
+            "  MaxRtrAdvInterval 100;",
+            "  AdvDefaultLifetime 1800;",
+            f"  prefix {T.UPLINK_PREFIX} {{ AdvOnLink on; AdvAutonomous on; }};",
+        ]
+        if sc.rdnss:
+            body.append(f"  RDNSS {T.DNS6} {{ AdvRDNSSLifetime 300; }};")
+            body.append(f"  DNSSL {' '.join(T.DNSSL)} {{ AdvDNSSLLifetime 300; }};")
+        body.append("};")
+        conf = self.state / "radvd.conf"
+        conf.write_text("\n".join(body) + "\n")
+        conf.chmod(0o644)
+        self._spawn("radvd", ["ip", "netns", "exec", self.ns("upstream"), "radvd", "--nodaemon",
+                              "-C", str(conf), "-p", str(self.state / "radvd.pid"), "-m", "stderr"])
+        # the host learns its IPv6 default route from radvd's first advertisement
+        self._wait_for(
+            lambda: "default" in self.in_ns("host", "ip", "-6", "route", "show", "default", check=False),
+            "the host to learn its default route from radvd",
+        )
+
+    def _docker(self, sc: Scenario) -> None:
+        _say("starting a dedicated dockerd in the host namespace")
+        for sub in ("data", "exec"):
+            (self.state / sub).mkdir()
+        resolv = self.state / "resolv.conf"
+        resolv.write_text("".join(f"nameserver {ns}\n" for ns in sc.host_nameservers))
+        resolv.chmod(0o644)
+        bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
+        net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6
+        args = ["dockerd", "--data-root", str(self.state / "data"),
+                "--exec-root", str(self.state / "exec"), "--pidfile", str(self.state / "dockerd.pid"),
+                "-H", self.docker_host, "--bip", T.BRIDGE4_GATEWAY, "--userland-proxy=false",
+                "--log-level", "warn"]
+        if sc.default_bridge_ipv6:
+            args += ["--ipv6", "--fixed-cidr-v6", bridge6]
+        # a private mount namespace: dockerd reads the lab's resolv.conf, and its mounts vanish
+        # with it. nsenter, not `ip netns exec`, keeps the cgroup mounts dockerd needs.
+        script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
+        self._spawn("dockerd", ["nsenter", f"--net=/run/netns/{self.ns('host')}", "unshare",
+                                "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args])
+        self._wait_for(lambda: self.docker("version", check=False) != "", "dockerd to answer", timeout=60)
+        self.docker("network", "create", "--ipv6", "--subnet", net6, "--subnet", T.NET4,
+                    "-o", f"com.docker.network.bridge.name={T.USER_BRIDGE}", T.USER_NETWORK)
+        if sc.ndp_proxy:
+            self.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
+            self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
+            n = T.PROXY_ENTRIES_PER_NETWORK
+            for p6, p4 in ((bridge6, T.BRIDGE4), (net6, T.NET4)):
+                for addr in T.likely_container_addresses(p6, p4, n):
+                    self.in_ns("host", "ip", "-6", "neigh", "add", "proxy", addr, "dev", T.UPLINK)
+
+    def _host_faults(self, sc: Scenario) -> None:
+        # dockerd turns IPv6 forwarding on when it sets up IPv6: break it afterwards
+        if not sc.forwarding:
+            self.sysctl("host", "net.ipv6.conf.all.forwarding", 0)
+        if sc.forward_drop:
+            self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
+
+    # processes ---------------------------------------------------------------------------
+    def _spawn(self, daemon: str, cmd: list[str]) -> None:
+        log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
+        with log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        (self.state / f"{daemon}.lab-pid").write_text(f"{proc.pid}\n")
+        time.sleep(0.05)
+        if proc.poll() is not None:
+            tail = (self.state / f"{daemon}.log").read_text(errors="replace")[-600:]
+            raise LabError(f"{daemon} exited at once ({proc.returncode}): {tail.strip()}")
+
+    def _wait_for(self, ready: Any, what: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.1)
+        logs = {d: (self.state / f"{d}.log") for d in DAEMONS}
+        tails = "; ".join(
+            f"{d}: {p.read_text(errors='replace')[-300:].strip()}" for d, p in logs.items() if p.exists()
+        )
+        raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
+
+    # describe ----------------------------------------------------------------------------
+    def _describe(self, sc: Scenario) -> dict[str, Any]:
+        bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
+        net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6
+        prefix = T.UPLINK_PREFIX if sc.prefix_on_link else T.ROUTED_CONTAINER_PREFIX
+        return {
+            "name": self.name,
+            "scenario": sc.name,
+            "summary": sc.summary,
+            "docker_host": self.docker_host,
+            "state_dir": str(self.state),
+            "profile": str(self.state / "profile.toml"),
+            "namespaces": {r: self.ns(r) for r in ("host", "upstream", "inet")},
+            "host": {
+                "uplink": T.UPLINK,
+                "uplink_address": T.HOST_ON_UPLINK6,
+                "bridge": T.BRIDGE,
+                "container_prefix": prefix,
+                "networks": {
+                    "bridge": {"bridge": T.BRIDGE, "subnet6": bridge6 if sc.default_bridge_ipv6 else None},
+                    T.USER_NETWORK: {"bridge": T.USER_BRIDGE, "subnet6": net6},
+                },
+                "resolv_conf": str(self.state / "resolv.conf"),
+            },
+            "upstream": {"router": T.UPSTREAM_ON_UPLINK6, "rdnss": [T.DNS6] if sc.rdnss else []},
+            "dns": {"servers": list(sc.host_nameservers), "zone": T.ZONE,
+                    "names": {n: {"aaaa": a6, "a": a4} for n, (a6, a4) in T.ZONE_NAMES.items()}},
+            "anchors": list(T.ANCHORS6),
+            "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
+            "expected_failures": sorted(sc.expected_failures),
+        }
+
+    def description(self) -> dict[str, Any]:
+        path = self.state / "describe.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise LabError(f"no lab {self.name!r} is up: run `python -m lab up` first") from None
+        missing = [ns for ns in data["namespaces"].values() if not Path(f"/run/netns/{ns}").exists()]
+        if missing:
+            raise LabError(f"lab {self.name!r} is broken (namespaces gone: {', '.join(missing)}): "
+                           "run `python -m lab up` again")
+        return data
+
+    def exists(self) -> bool:
+        return self.state.exists() or any(
+            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet"))
+
+    # down --------------------------------------------------------------------------------
+    def down(self, *, quiet: bool = False) -> None:
+        """Remove every trace of this lab: containers, processes, namespaces, directories."""
+        if not quiet:
+            _say(f"bringing lab {self.name!r} down")
+        if (self.state / "docker.sock").exists():
+            ids = self.docker("ps", "-aq", check=False).split()
+            if ids:
+                self.docker("rm", "-f", *ids, check=False)
+        pids = set()
+        for daemon in DAEMONS:
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                pids.add(int((self.state / f"{daemon}.lab-pid").read_text()))
+        self._signal_all(pids, signal.SIGTERM, grace=10.0)
+        # whatever is left: processes inside our namespaces or running from our directory
+        # (containerd and its shims carry the exec-root in their command line)
+        self._signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
+        for role in ("host", "upstream", "inet"):
+            if Path(f"/run/netns/{self.ns(role)}").exists():
+                run("ip", "netns", "del", self.ns(role), check=False)
+        for mount in _mounts_under(self.state):
+            run("umount", "-l", mount, check=False)
+        shutil.rmtree(self.state, ignore_errors=True)
+        if self.state.exists():
+            raise LabError(f"could not remove {self.state}")
+
+    def _stragglers(self) -> set[int]:
+        found: set[int] = set()
+        marker = str(self.state).encode()
+        mine = os.getpid()
+        for role in ("host", "upstream", "inet"):
+            if Path(f"/run/netns/{self.ns(role)}").exists():
+                found |= {int(p) for p in run("ip", "netns", "pids", self.ns(role), check=False).split()}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if marker in (entry / "cmdline").read_bytes():
+                        found.add(int(entry.name))
+        found.discard(mine)
+        return found
+
+    @staticmethod
+    def _signal_all(pids: set[int], sig: signal.Signals, grace: float) -> None:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while pids and time.monotonic() < deadline:
+            for pid in list(pids):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+                if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                    pids.discard(pid)
+            time.sleep(0.05)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _mounts_under(path: Path) -> list[str]:
+    prefix = str(path)
+    mounts = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            point = line.split()[4]
+            if point == prefix or point.startswith(prefix + "/"):
+                mounts.append(point)
+    return sorted(mounts, reverse=True)
+
+
+def _profile_toml(d: dict[str, Any]) -> str:
+    """The lab's own target profile: what this lab, if healthy, provides."""
+    def q(v: str) -> str:
+        return json.dumps(v)
+    names = d["dns"]["names"]
+    lines = [
+        f"# profile written by `python -m lab up` for lab {d['name']} ({d['scenario']})",
+        f"anchors = [{', '.join(q(a) for a in d['anchors'])}]",
+        f"far_end_namespace = {q(d['far_end']['namespace'])}",
+        f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",
+        f"rdnss = [{q(T.DNS6)}]",
+        f"dnssl = [{', '.join(q(s) for s in T.DNSSL)}]",
+        "",
+    ]
+    for name, rec in names.items():
+        if not rec["aaaa"]:
+            continue  # the profile lists names that must resolve to AAAA
+        lines += ["[[names]]", f"name = {q(name)}"]
+        if rec["aaaa"]:
+            lines.append(f"aaaa = [{q(rec['aaaa'])}]")
+        if rec["a"]:
+            lines.append(f"a = [{q(rec['a'])}]")
+        lines.append("")
+    return "\n".join(lines)
+

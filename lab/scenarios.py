@@ -1,0 +1,86 @@
+"""The lab's scenarios: a healthy IPv6 Docker site, and the same site broken on purpose.
+
+Each scenario names the check IDs it must fail; the detection-matrix test holds the suites to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    summary: str
+    expected_failures: frozenset[str] = frozenset()
+    # What differs from `healthy` (read by lab.lab when it builds the site):
+    prefix_on_link: bool = False  # container prefixes sit inside the uplink's /64, not routed
+    ndp_proxy: bool = False  # host answers ND for container addresses on the uplink
+    forwarding: bool = True  # host net.ipv6.conf.all.forwarding
+    forward_drop: bool = False  # host ip6tables FORWARD policy DROP
+    rdnss: bool = True  # radvd announces RDNSS and DNSSL
+    zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
+    dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
+    default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
+    host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("healthy", "nothing is broken"),
+        Scenario(
+            "unrouted-prefix",
+            "the container prefixes sit inside the uplink's on-link /64 and the upstream router "
+            "has no route to the host for them (the provider case)",
+            frozenset({"RT-02", "RT-03", "RT-05"}),
+            prefix_on_link=True,
+        ),
+        Scenario(
+            "ndp-proxy",
+            "as unrouted-prefix, with proxy_ndp=1 and proxy entries on the host's uplink: the fix",
+            prefix_on_link=True,
+            ndp_proxy=True,
+        ),
+        Scenario(
+            "forwarding-off",
+            "host IPv6 forwarding is off",
+            frozenset({"RT-01", "RT-02", "RT-05"}),
+            forwarding=False,
+        ),
+        Scenario(
+            "forward-drop",
+            "host ip6tables drops forwarded container traffic (FORWARD policy DROP)",
+            frozenset({"RT-02", "RT-04", "RT-05"}),
+            forward_drop=True,
+        ),
+        Scenario(
+            "no-rdnss",
+            "Router Advertisements carry no RDNSS (and no DNSSL)",
+            frozenset({"RA-02"}),
+            rdnss=False,
+        ),
+        Scenario(
+            "dns-no-aaaa",
+            "the zone lacks the AAAA records of the names the profile expects",
+            frozenset({"DNS-02", "DNS-03"}),
+            zone_aaaa=False,
+        ),
+        Scenario(
+            "dns-v6-down",
+            "the DNS server does not answer over IPv6 (it listens on IPv4 only)",
+            # DNS-03 is not listed: the lab's containers also have the IPv4 nameserver and their
+            # resolver falls back to it, so resolution inside them still succeeds.
+            frozenset({"DNS-01", "RA-03"}),
+            dns_over_ipv6=False,
+        ),
+        Scenario(
+            "build-resolv",
+            "the host's resolv.conf lists only an IPv6 nameserver and the default bridge "
+            "(where builds run) has no IPv6",
+            frozenset({"RC-02", "RC-03"}),
+            default_bridge_ipv6=False,
+            host_nameservers=("2001:db8:53::53",),
+        ),
+    )
+}

@@ -1,0 +1,75 @@
+"""Addresses and names of the lab: documentation space only (2001:db8::/32, IPv4 TEST-NETs)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+# host <-> upstream: the host's uplink, an on-link /64 announced by radvd
+UPLINK = "uplink0"  # in the host namespace
+UPLINK_PEER = "down0"  # in the upstream namespace
+UPLINK_PREFIX = "2001:db8:0:1::/64"
+UPSTREAM_ON_UPLINK6 = "2001:db8:0:1::1"
+HOST_ON_UPLINK6 = "2001:db8:0:1::2"
+UPSTREAM_ON_UPLINK4 = "192.0.2.1"
+HOST_ON_UPLINK4 = "192.0.2.2"
+UPLINK4_PLEN = 29
+
+# upstream <-> inet: the far end ("the internet")
+CORE = "core0"  # in the upstream namespace
+EDGE = "edge0"  # in the inet namespace
+CORE_PREFIX = "2001:db8:0:ffff::/64"
+UPSTREAM_ON_CORE6 = "2001:db8:0:ffff::1"
+INET_ON_CORE6 = "2001:db8:0:ffff::2"
+UPSTREAM_ON_CORE4 = "192.0.2.9"
+INET_ON_CORE4 = "192.0.2.10"
+CORE4_PLEN = 30
+
+# the far end's services, on the inet namespace's loopback (no dummy module needed)
+SERVICES = "lo"
+DNS6 = "2001:db8:53::53"
+DNS4 = "203.0.113.53"
+ANCHORS6 = ("2001:db8:f00d::1", "2001:db8:f00d::2")
+ANCHOR4 = "203.0.113.1"
+ZONE = "lab.example"
+# name -> (AAAA, A); None where the name has no record of that type
+ZONE_NAMES: dict[str, tuple[str | None, str | None]] = {
+    f"www.{ZONE}": ("2001:db8:f00d::80", "203.0.113.80"),
+    f"v6only.{ZONE}": ("2001:db8:f00d::66", None),
+    f"v4only.{ZONE}": (None, "203.0.113.44"),
+}
+DNSSL = (ZONE,)
+
+# Docker on the host: routed container prefix (healthy) ...
+ROUTED_CONTAINER_PREFIX = "2001:db8:1::/48"
+ROUTED_BRIDGE6 = "2001:db8:1::/64"
+ROUTED_NET6 = "2001:db8:1:1::/64"
+# ... or carved out of the uplink's on-link /64 (the provider case)
+ONLINK_BRIDGE6 = "2001:db8:0:1:d0c::/80"
+ONLINK_NET6 = "2001:db8:0:1:d0d::/80"
+BRIDGE4 = "198.51.100.0/25"
+BRIDGE4_GATEWAY = "198.51.100.1/25"
+NET4 = "198.51.100.128/25"
+USER_NETWORK = "v6net"
+BRIDGE = "docker0"
+USER_BRIDGE = "br-v6net"
+PROXY_ENTRIES_PER_NETWORK = 16
+
+
+def likely_container_addresses(prefix6: str, prefix4: str, count: int) -> list[str]:
+    """Addresses Docker will hand to the first ``count`` containers of a network.
+
+    The default bridge derives them from the MAC (itself from the IPv4 address); user-defined
+    networks allocate them in order. Both patterns are covered, as the seed's static ND proxy
+    entries were.
+    """
+    net6 = ipaddress.IPv6Network(prefix6)
+    hosts4 = list(ipaddress.IPv4Network(prefix4).hosts())[1 : count + 1]
+    derived = [
+        str(ipaddress.IPv6Address(int(net6.network_address) | _mac_bits(str(h)))) for h in hosts4
+    ]
+    ordered = [str(net6.network_address + i) for i in range(2, count + 2)]
+    return derived + ordered
+
+
+def _mac_bits(ipv4: str) -> int:
+    return (0x0242 << 32) | int(ipaddress.IPv4Address(ipv4))

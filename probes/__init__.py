@@ -1,0 +1,1 @@
+"""Async probes: plain coroutines returning frozen results with evidence. No pytest here."""

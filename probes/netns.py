@@ -1,0 +1,89 @@
+"""Network namespaces: run blocking work (socket creation, netlink) inside one from asyncio.
+
+A socket keeps the namespace it was created in, so probes open their sockets in a short-lived
+worker thread that has ``setns``-ed into the target namespace, then use them from the event loop.
+Each call gets a fresh thread: ``setns`` changes only the calling thread, and a fresh thread
+cannot leak a foreign namespace into a pool other code shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from probes.errors import NetnsError
+
+T = TypeVar("T")
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@dataclass(frozen=True, slots=True)
+class Netns:
+    """A network namespace, named by a file that refers to it; ``path=None`` is our own."""
+
+    path: str | None = None
+    label: str = "current"
+
+    @classmethod
+    def named(cls, name: str) -> Netns:
+        """A namespace created with ``ip netns add NAME``."""
+        return cls(f"/run/netns/{name}", name)
+
+    @classmethod
+    def of_pid(cls, pid: int, label: str | None = None) -> Netns:
+        """The namespace a process (say a container's init) lives in."""
+        return cls(f"/proc/{pid}/ns/net", label or f"pid {pid}")
+
+    def __str__(self) -> str:
+        return self.label
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in this namespace, blocking; from a fresh thread so nothing leaks."""
+        if self.path is None:
+            return fn()
+        box: dict[str, object] = {}
+
+        def worker() -> None:
+            try:
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)  # type: ignore[arg-type]
+            except OSError as exc:
+                box["error"] = NetnsError(self.label, f"cannot open {self.path}: {exc.strerror}")
+                return
+            try:
+                _setns(fd)
+            except OSError as exc:
+                box["error"] = NetnsError(self.label, f"setns failed: {exc.strerror} (root needed)")
+                return
+            finally:
+                os.close(fd)
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=worker, name=f"netns:{self.label}", daemon=True)
+        thread.start()
+        thread.join()
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["value"]  # type: ignore[return-value]
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in this namespace without blocking the event loop."""
+        return await asyncio.to_thread(self.call, fn)
+
+    def exists(self) -> bool:
+        return self.path is None or os.path.exists(self.path)
