@@ -1,0 +1,311 @@
+"""The Docker side of a target: the daemon, its IPv6 networks, and labelled probe containers.
+
+Everything the harness creates carries the label ``io.v6conform=probe`` plus the run that made it,
+and is removed when that run ends; a later run removes those whose run is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ipaddress
+import json
+import os
+import socket
+import tarfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aiodocker
+import aiohttp
+
+from probes.errors import DockerUnavailable, HarnessError
+from probes.netns import Netns
+
+T = TypeVar("T")
+
+LABEL = "io.v6conform"
+RUN_LABEL = "io.v6conform.run"
+PID_LABEL = "io.v6conform.pid"
+HOST_LABEL = "io.v6conform.host"
+IMAGE_REPO = "v6conform-probe"
+IMAGE_TAG = "busybox"
+IMAGE = f"{IMAGE_REPO}:{IMAGE_TAG}"
+BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def default_docker_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonInfo:
+    version: str
+    api_version: str
+
+    @property
+    def major(self) -> int:
+        try:
+            return int(self.version.split(".")[0])
+        except ValueError:
+            return 0
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    name: str
+    id: str
+    driver: str
+    enable_ipv6: bool
+    bridge: str | None  # the host-side bridge interface, for bridge networks
+    subnets6: tuple[str, ...]
+    gateways6: tuple[str, ...]  # configured, or the subnet's first address (Docker >= 20.10)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> NetworkInfo:
+        subnets, gateways = [], []
+        for cfg in (data.get("IPAM") or {}).get("Config") or []:
+            subnet = cfg.get("Subnet") or ""
+            if ":" not in subnet:
+                continue
+            subnets.append(subnet)
+            gw = cfg.get("Gateway") or str(ipaddress.IPv6Network(subnet, strict=False)[1])
+            gateways.append(gw.split("/")[0])
+        options = data.get("Options") or {}
+        bridge = options.get("com.docker.network.bridge.name")
+        if bridge is None and data.get("Driver") == "bridge":
+            bridge = "br-" + str(data.get("Id", ""))[:12]
+        return cls(str(data.get("Name")), str(data.get("Id")), str(data.get("Driver")),
+                   bool(data.get("EnableIPv6")), bridge, tuple(subnets), tuple(gateways))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContainer:
+    """A running probe container on one network, and where to find its network namespace."""
+
+    name: str
+    id: str
+    network: NetworkInfo
+    pid: int
+    interface: str
+    mac: str | None
+    global6: str | None  # what Docker says it assigned
+    gateway6: str | None  # what Docker says the gateway is
+
+    @property
+    def netns(self) -> Netns:
+        return Netns.of_pid(self.pid, f"container {self.name}")
+
+    @property
+    def label(self) -> str:
+        return f"{self.network.name}/{self.name}"
+
+
+class DockerEndpoint:
+    """A connection to a Docker daemon; an async context manager."""
+
+    def __init__(self, url: str | None = None, *, timeout: float = 10.0) -> None:
+        self.url = url or default_docker_host()
+        self.timeout = timeout
+        self._client: aiodocker.Docker | None = None
+        self.daemon: DaemonInfo | None = None
+
+    async def __aenter__(self) -> DockerEndpoint:
+        path = self.url.removeprefix("unix://")
+        if self.url.startswith("unix://") and not Path(path).exists():
+            raise DockerUnavailable(self.url, "no socket there: is dockerd running? "
+                                    "(set DOCKER_HOST or --docker-host)")
+        self._client = aiodocker.Docker(url=self.url)
+        try:
+            version = await self.call(self._client.version())
+        except BaseException:
+            await self._client.close()
+            self._client = None
+            raise
+        self.daemon = DaemonInfo(str(version.get("Version")), str(version.get("ApiVersion")))
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> aiodocker.Docker:
+        if self._client is None:
+            raise RuntimeError("not connected: use `async with DockerEndpoint(...)`")
+        return self._client
+
+    async def call(self, op: Awaitable[T], timeout: float | None = None) -> T:
+        """Await a Docker API call with a deadline, translating its errors into ours."""
+        try:
+            async with asyncio.timeout(timeout or self.timeout):
+                return await op
+        except aiodocker.DockerError as exc:
+            raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {exc}") from exc
+        except TimeoutError as exc:
+            raise DockerUnavailable(self.url, f"no answer within {timeout or self.timeout} s") from exc
+
+    async def networks(self) -> list[NetworkInfo]:
+        raw = await self.call(self.client.networks.list())
+        return sorted((NetworkInfo.from_api(n) for n in raw), key=lambda n: n.name)
+
+    async def ipv6_networks(self) -> list[NetworkInfo]:
+        """Bridge networks with IPv6 enabled: where probe containers go."""
+        return [n for n in await self.networks() if n.enable_ipv6 and n.driver == "bridge"]
+
+    # the probe image ---------------------------------------------------------------------
+    async def ensure_probe_image(self, run_id: str) -> bool:
+        """Import the probe image from the host's static busybox; True if this run created it."""
+        try:
+            await self.client.images.inspect(IMAGE)
+            return False
+        except aiodocker.DockerError as exc:
+            if exc.status != 404:
+                raise DockerUnavailable(self.url, exc.message) from exc
+        tar = await asyncio.to_thread(probe_rootfs_tar)
+        params = {"fromSrc": "-", "repo": IMAGE_REPO, "tag": IMAGE_TAG,
+                  "changes": f"LABEL {LABEL}=probe {RUN_LABEL}={run_id}"}
+        body = await self.call(self._post_raw("images/create", params, tar), timeout=60)
+        for line in body.splitlines():
+            if line.strip() and "error" in (msg := json.loads(line)):
+                raise DockerUnavailable(self.url, f"importing the probe image: {msg['error']}")
+        return True
+
+    async def _post_raw(self, path: str, params: dict[str, Any], data: bytes) -> str:
+        async with self.client._query(path, "POST", params=params, data=data,
+                                      headers={"Content-Type": "application/x-tar"}) as resp:
+            return str(await resp.text())
+
+    async def remove_probe_image(self) -> None:
+        await self.call(self.client.images.delete(IMAGE, force=True))
+
+    # containers --------------------------------------------------------------------------
+    async def remove_stale(self) -> list[str]:
+        """Remove probe containers left by runs that are gone (crashed, killed)."""
+        filters = json.dumps({"label": [f"{LABEL}=probe"]})
+        found = await self.call(self.client.containers.list(all=True, filters=filters))
+        removed = []
+        host = socket.gethostname()
+        for c in found:
+            labels = c._container.get("Labels") or {}
+            pid = labels.get(PID_LABEL, "")
+            alive = labels.get(HOST_LABEL) == host and pid.isdigit() and Path(f"/proc/{pid}").exists()
+            if not alive:
+                await self.call(c.delete(force=True))
+                removed.append(c.id[:12])
+        return removed
+
+    async def start_probe(self, network: NetworkInfo, run_id: str) -> ProbeContainer:
+        name = f"v6conform-{run_id}-{network.name}"
+        config = {
+            "Image": IMAGE,
+            # an upper bound on its life even if the harness is killed outright
+            "Cmd": ["/bin/busybox", "sleep", "3600"],
+            "Labels": {LABEL: "probe", RUN_LABEL: run_id, PID_LABEL: str(os.getpid()),
+                       HOST_LABEL: socket.gethostname()},
+            "HostConfig": {"NetworkMode": network.name},
+        }
+        container = await self.call(self.client.containers.create(config, name=name))
+        await self.call(container.start())
+        info = await self.call(container.show())
+        settings = (info["NetworkSettings"]["Networks"] or {}).get(network.name) or {}
+        return ProbeContainer(
+            name=name, id=container.id, network=network, pid=int(info["State"]["Pid"]),
+            interface="eth0", mac=settings.get("MacAddress") or None,
+            global6=settings.get("GlobalIPv6Address") or None,
+            gateway6=settings.get("IPv6Gateway") or None,
+        )
+
+    async def remove_run(self, run_id: str) -> None:
+        filters = json.dumps({"label": [f"{RUN_LABEL}={run_id}"]})
+        found = await self.call(self.client.containers.list(all=True, filters=filters))
+        async with asyncio.TaskGroup() as tg:
+            for c in found:
+                tg.create_task(self.call(c.delete(force=True)))
+
+    async def exec(self, container: ProbeContainer, *cmd: str, timeout: float = 5.0) -> tuple[int, str]:
+        """Run a command in a probe container; its exit code and combined output."""
+        async def go() -> tuple[int, str]:
+            c = await self.client.containers.get(container.id)
+            ex = await c.exec(list(cmd), stdout=True, stderr=True)
+            out = []
+            async with ex.start(detach=False) as stream:
+                while (msg := await stream.read_out()) is not None:
+                    out.append(msg.data.decode(errors="replace"))
+            code = (await ex.inspect()).get("ExitCode")
+            return int(code if code is not None else -1), "".join(out)
+        return await self.call(go(), timeout=timeout)
+
+
+@asynccontextmanager
+async def probe_fleet(endpoint: DockerEndpoint, networks: list[NetworkInfo],
+                      run_id: str | None = None) -> AsyncIterator[list[ProbeContainer]]:
+    """One labelled probe container per network, started concurrently, removed at the end."""
+    run_id = run_id or uuid.uuid4().hex[:8]
+    created_image = await endpoint.ensure_probe_image(run_id)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(endpoint.start_probe(n, run_id)) for n in networks]
+        yield [t.result() for t in tasks]
+    finally:
+        # shielded: a cancelled run must still remove what it started
+        await asyncio.shield(_cleanup(endpoint, run_id, created_image))
+
+
+async def _cleanup(endpoint: DockerEndpoint, run_id: str, created_image: bool) -> None:
+    await endpoint.remove_run(run_id)
+    if created_image:
+        await endpoint.remove_probe_image()
+
+
+def find_static_busybox() -> Path:
+    for candidate in BUSYBOX_CANDIDATES:
+        path = Path(candidate)
+        if path.exists() and _is_static_elf(path):
+            return path
+    raise HarnessError("no statically linked busybox found (/bin/busybox): "
+                       "install Debian's busybox-static to build the probe image")
+
+
+def _is_static_elf(path: Path) -> bool:
+    """True if the ELF file has no PT_INTERP program header (no dynamic loader)."""
+    data = path.read_bytes()[:4096]
+    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
+        return False
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    phentsize = int.from_bytes(data[0x36:0x38], "little")
+    phnum = int.from_bytes(data[0x38:0x3A], "little")
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if int.from_bytes(data[off : off + 4], "little") == 3:  # PT_INTERP
+            return False
+    return True
+
+
+def probe_rootfs_tar() -> bytes:
+    """A root file system holding only /bin/busybox (static) and empty /etc and /tmp."""
+    busybox = find_static_busybox()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "etc", "tmp"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(str(busybox), arcname="bin/busybox")
+        for applet in ("sh", "sleep", "cat", "nslookup", "ping"):
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+    return buf.getvalue()
