@@ -182,7 +182,7 @@ class DockerEndpoint:
         return True
 
     async def _post_raw(self, path: str, params: dict[str, Any], data: bytes) -> str:
-        async with self.client._query(path, "POST", params=params, data=data,
+        async with self.client._query(path, "POST", params=params, data=io.BytesIO(data),
                                       headers={"Content-Type": "application/x-tar"}) as resp:
             return str(await resp.text())
 

@@ -1,0 +1,1 @@
+"""Reporting: check properties into JUnit XML, and a self-contained HTML report."""

@@ -1,0 +1,1 @@
+"""The conformance checks: pytest tests, one check ID each."""

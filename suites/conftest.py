@@ -1,0 +1,165 @@
+"""Fixtures of the conformance suites: the target, its Docker daemon, the probe containers.
+
+Target selection (``--target``, ``--lab``) happens at configure time, before collection, because
+the checks are parametrized over the target's Docker networks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import FrameType
+
+import pytest
+
+from lab import Lab, LabError
+from probes import ifaddr
+from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer, probe_fleet
+from probes.errors import HarnessError
+from probes.profile import load_profile
+from probes.target import Target, privileged
+from reports.plugin import TARGET_LABEL
+
+HARNESS_ERROR = 3  # exit status when the harness itself cannot run (pytest's "internal error")
+TARGET = pytest.StashKey[Target]()
+LAB = pytest.StashKey[Lab]()
+NETWORKS = pytest.StashKey["list[NetworkInfo] | str"]()  # the networks, or why there are none
+
+
+def _harness_exit(msg: str) -> None:
+    pytest.exit(f"v6conform: {msg}", returncode=HARNESS_ERROR)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    scenario = config.getoption("lab")
+    mode = config.getoption("target") or config.getini("v6conform_target")
+    name = config.getoption("lab_name") or config.getini("v6conform_lab_name")
+    profile_path = config.getoption("profile") or config.getini("v6conform_profile") or None
+    try:
+        profile = load_profile(profile_path) if profile_path else None
+        if scenario or mode == "lab":
+            lab = Lab(name)
+            if scenario:
+                lab.up(scenario)
+                config.stash[LAB] = lab
+            target = Target.from_lab(lab.description(), profile)
+        else:
+            target = Target.local(docker_host=config.getoption("docker_host"), profile=profile,
+                                  uplink=config.getoption("uplink"))
+    except (LabError, HarnessError) as exc:
+        _harness_exit(str(exc))
+        return
+    config.stash[TARGET] = target
+    config.stash[TARGET_LABEL] = target.label
+    # SIGTERM (a CI runner timing out, `kill`) tears down like Ctrl-C: containers, lab
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lab = config.stash.get(LAB, None)
+    if lab is not None:
+        lab.down()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    target = config.stash.get(TARGET, None)
+    if target is None:
+        return []
+    return [f"v6conform target: {target.label} (docker {target.docker_host}, "
+            f"profile {target.profile.source})"]
+
+
+def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
+    """The target's IPv6 Docker networks, asked once at collection; or why there are none."""
+    if NETWORKS not in config.stash:
+        target = config.stash[TARGET]
+
+        async def ask() -> list[NetworkInfo]:
+            async with DockerEndpoint(target.docker_host) as docker:
+                return await docker.ipv6_networks()
+
+        try:
+            found: list[NetworkInfo] | str = asyncio.run(ask())
+        except HarnessError as exc:
+            found = f"no Docker: {exc}"
+        if isinstance(found, list) and not found:
+            found = "the Docker daemon has no bridge network with IPv6 enabled"
+        config.stash[NETWORKS] = found
+    return config.stash[NETWORKS]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "network" in metafunc.fixturenames:
+        found = _networks(metafunc.config)
+        if isinstance(found, str):
+            metafunc.parametrize("network", [pytest.param(found, id="no-ipv6-network")],
+                                 indirect=True)
+        else:
+            metafunc.parametrize("network", found, ids=[n.name for n in found], indirect=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the session found and started on the target."""
+
+    target: Target
+    docker: DockerEndpoint
+    containers: dict[str, ProbeContainer]  # by network name
+    settled: dict[str, ifaddr.Snapshot]  # each container's namespace once DAD was done
+
+    @property
+    def daemon_major(self) -> int:
+        return self.docker.daemon.major if self.docker.daemon else 0
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    return pytestconfig.stash[TARGET]
+
+
+@pytest.fixture(scope="session")
+async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Site]:
+    """Probe containers on every IPv6 network, each past DAD; removed at the end, always."""
+    if not privileged():
+        pytest.skip("not root: the probes enter container network namespaces and use raw sockets")
+    networks = _networks(pytestconfig)
+    if isinstance(networks, str):
+        pytest.skip(networks)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            docker = await stack.enter_async_context(DockerEndpoint(target.docker_host))
+            await docker.remove_stale()
+            fleet = await stack.enter_async_context(
+                probe_fleet(docker, networks, run_id=uuid.uuid4().hex[:8]))
+            async with asyncio.TaskGroup() as tg:
+                waits = {c.network.name: tg.create_task(
+                    ifaddr.settled(c.netns, c.interface, timeout=target.profile.dad_timeout))
+                    for c in fleet}
+            yield Site(target, docker, {c.network.name: c for c in fleet},
+                       {n: t.result() for n, t in waits.items()})
+    except HarnessError as exc:
+        pytest.fail(f"harness error: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest) -> NetworkInfo:
+    if isinstance(request.param, str):
+        pytest.skip(request.param)
+    assert isinstance(request.param, NetworkInfo)
+    return request.param
+
+
+@pytest.fixture
+def container(site: Site, network: NetworkInfo) -> ProbeContainer:
+    try:
+        return site.containers[network.name]
+    except KeyError:
+        pytest.skip(f"no probe container on {network.name}")
