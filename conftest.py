@@ -10,26 +10,50 @@ pytest_plugins = ("reports.plugin",)
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("v6conform", "v6conform: which host to check, and where reports go")
     group.addoption(
-        "--target", choices=("local", "lab"), default=None,
+        "--target",
+        choices=("local", "lab"),
+        default=None,
         help="local: this host (its network namespace, its Docker daemon; the default). "
         "lab: a lab already up (`python -m lab up`), left as it is.",
     )
     group.addoption(
-        "--lab", metavar="SCENARIO", default=None,
+        "--lab",
+        metavar="SCENARIO",
+        default=None,
         help="bring the built-in lab up in SCENARIO (`python -m lab scenarios`), check it, "
         "and tear it down afterwards",
     )
-    group.addoption("--lab-name", metavar="NAME", default=None,
-                    help="name of the lab to use or create (default v6c)")
-    group.addoption("--docker-host", metavar="URL", default=None,
-                    help="Docker endpoint of a local target (default: $DOCKER_HOST, else "
-                    "unix:///var/run/docker.sock)")
-    group.addoption("--profile", metavar="FILE", default=None,
-                    help="TOML profile of what the host must provide (the lab writes its own)")
-    group.addoption("--uplink", metavar="IFACE", default=None,
-                    help="the host's upstream interface (default: that of its IPv6 default route)")
-    group.addoption("--report-dir", metavar="DIR", default=None,
-                    help="where junit.xml and report.html go (default reports/out)")
+    group.addoption(
+        "--lab-name",
+        metavar="NAME",
+        default=None,
+        help="name of the lab to use or create (default v6c)",
+    )
+    group.addoption(
+        "--docker-host",
+        metavar="URL",
+        default=None,
+        help="Docker endpoint of a local target (default: $DOCKER_HOST, else "
+        "unix:///var/run/docker.sock)",
+    )
+    group.addoption(
+        "--profile",
+        metavar="FILE",
+        default=None,
+        help="TOML profile of what the host must provide (the lab writes its own)",
+    )
+    group.addoption(
+        "--uplink",
+        metavar="IFACE",
+        default=None,
+        help="the host's upstream interface (default: that of its IPv6 default route)",
+    )
+    group.addoption(
+        "--report-dir",
+        metavar="DIR",
+        default=None,
+        help="where junit.xml and report.html go (default reports/out)",
+    )
     parser.addini("v6conform_target", "default for --target", default="local")
     parser.addini("v6conform_lab_name", "default for --lab-name", default="v6c")
     parser.addini("v6conform_report_dir", "default for --report-dir", default="reports/out")

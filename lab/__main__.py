@@ -17,12 +17,19 @@ def main(argv: list[str] | None = None) -> int:
         "with a dedicated dockerd, radvd and unbound, on documentation addresses only "
         "(2001:db8::/32, TEST-NETs). Nothing is linked to this machine's own network.",
     )
-    parser.add_argument("--name", default=DEFAULT_NAME,
-                        help=f"lab name, prefixes every namespace and path (default {DEFAULT_NAME})")
+    parser.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        help=f"lab name, prefixes every namespace and path (default {DEFAULT_NAME})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="bring the lab up (removes a stale lab of the same name first)")
-    up.add_argument("--scenario", default="healthy", choices=sorted(SCENARIOS),
-                    help="what to break on purpose (default healthy)")
+    up.add_argument(
+        "--scenario",
+        default="healthy",
+        choices=sorted(SCENARIOS),
+        help="what to break on purpose (default healthy)",
+    )
     sub.add_parser("down", help="remove the lab: containers, processes, namespaces, directories")
     sub.add_parser("scenarios", help="list scenarios and the check IDs each must fail")
     sub.add_parser("describe", help="print the running lab as JSON")
@@ -44,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("lab: interrupted; run `python -m lab down` to remove what was built", file=sys.stderr)
+        print(
+            "lab: interrupted; run `python -m lab down` to remove what was built", file=sys.stderr
+        )
         return 130
     return 0
 

@@ -25,6 +25,9 @@ from lab.scenarios import SCENARIOS, Scenario
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
 DAEMONS = ("dockerd", "radvd", "unbound")
+# daemons this process started, kept so they are reaped (not left as zombies or unwaited
+# Popen objects) when a lab is brought down from the same process, as the tests do
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class LabError(Exception):
@@ -114,18 +117,52 @@ class Lab:
         self.sysctl("upstream", "net.ipv4.ip_forward", 1)
         self.sysctl("host", "net.ipv6.conf.all.forwarding", 1)
         self.sysctl("host", "net.ipv4.ip_forward", 1)
-        run("ip", "link", "add", T.UPLINK, "netns", self.ns("host"), "type", "veth",
-            "peer", "name", T.UPLINK_PEER, "netns", self.ns("upstream"))
-        run("ip", "link", "add", T.CORE, "netns", self.ns("upstream"), "type", "veth",
-            "peer", "name", T.EDGE, "netns", self.ns("inet"))
+        run(
+            "ip",
+            "link",
+            "add",
+            T.UPLINK,
+            "netns",
+            self.ns("host"),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            T.UPLINK_PEER,
+            "netns",
+            self.ns("upstream"),
+        )
+        run(
+            "ip",
+            "link",
+            "add",
+            T.CORE,
+            "netns",
+            self.ns("upstream"),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            T.EDGE,
+            "netns",
+            self.ns("inet"),
+        )
         # forwarding is on, so the uplink must say accept_ra=2 or the kernel ignores RAs
         self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.accept_ra", 2)
         self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.autoconf", 0)
         plen6 = "/64"
-        self._addr("host", T.UPLINK, T.HOST_ON_UPLINK6 + plen6, f"{T.HOST_ON_UPLINK4}/{T.UPLINK4_PLEN}")
-        self._addr("upstream", T.UPLINK_PEER, T.UPSTREAM_ON_UPLINK6 + plen6,
-                   f"{T.UPSTREAM_ON_UPLINK4}/{T.UPLINK4_PLEN}")
-        self._addr("upstream", T.CORE, T.UPSTREAM_ON_CORE6 + plen6, f"{T.UPSTREAM_ON_CORE4}/{T.CORE4_PLEN}")
+        self._addr(
+            "host", T.UPLINK, T.HOST_ON_UPLINK6 + plen6, f"{T.HOST_ON_UPLINK4}/{T.UPLINK4_PLEN}"
+        )
+        self._addr(
+            "upstream",
+            T.UPLINK_PEER,
+            T.UPSTREAM_ON_UPLINK6 + plen6,
+            f"{T.UPSTREAM_ON_UPLINK4}/{T.UPLINK4_PLEN}",
+        )
+        self._addr(
+            "upstream", T.CORE, T.UPSTREAM_ON_CORE6 + plen6, f"{T.UPSTREAM_ON_CORE4}/{T.CORE4_PLEN}"
+        )
         self._addr("inet", T.EDGE, T.INET_ON_CORE6 + plen6, f"{T.INET_ON_CORE4}/{T.CORE4_PLEN}")
         dns6 = (T.DNS6,)
         for a6 in (*T.ANCHORS6, *dns6):
@@ -140,8 +177,18 @@ class Lab:
         self.in_ns("upstream", "ip", "route", "add", "default", "via", T.INET_ON_CORE4)
         self.in_ns("upstream", "ip", "route", "add", "198.51.100.0/24", "via", T.HOST_ON_UPLINK4)
         if not sc.prefix_on_link:
-            self.in_ns("upstream", "ip", "-6", "route", "add", T.ROUTED_CONTAINER_PREFIX,
-                       "via", T.HOST_ON_UPLINK6, "dev", T.UPLINK_PEER)
+            self.in_ns(
+                "upstream",
+                "ip",
+                "-6",
+                "route",
+                "add",
+                T.ROUTED_CONTAINER_PREFIX,
+                "via",
+                T.HOST_ON_UPLINK6,
+                "dev",
+                T.UPLINK_PEER,
+            )
         self.in_ns("host", "ip", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK4)
 
     def _addr(self, role: str, dev: str, addr6: str, addr4: str) -> None:
@@ -181,8 +228,12 @@ class Lab:
         conf = self.state / "unbound.conf"
         conf.write_text("\n".join(lines))
         run("unbound-checkconf", str(conf))
-        self._spawn("unbound", ["ip", "netns", "exec", self.ns("inet"), "unbound", "-d", "-c", str(conf)])
-        self._wait_for(lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen")
+        self._spawn(
+            "unbound", ["ip", "netns", "exec", self.ns("inet"), "unbound", "-d", "-c", str(conf)]
+        )
+        self._wait_for(
+            lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen"
+        )
 
     def _router(self, sc: Scenario) -> None:
         _say("starting radvd in the upstream namespace")
@@ -201,11 +252,28 @@ class Lab:
         conf = self.state / "radvd.conf"
         conf.write_text("\n".join(body) + "\n")
         conf.chmod(0o644)
-        self._spawn("radvd", ["ip", "netns", "exec", self.ns("upstream"), "radvd", "--nodaemon",
-                              "-C", str(conf), "-p", str(self.state / "radvd.pid"), "-m", "stderr"])
+        self._spawn(
+            "radvd",
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.ns("upstream"),
+                "radvd",
+                "--nodaemon",
+                "-C",
+                str(conf),
+                "-p",
+                str(self.state / "radvd.pid"),
+                "-m",
+                "stderr",
+            ],
+        )
         # the host learns its IPv6 default route from radvd's first advertisement
         self._wait_for(
-            lambda: "default" in self.in_ns("host", "ip", "-6", "route", "show", "default", check=False),
+            lambda: (
+                "default" in self.in_ns("host", "ip", "-6", "route", "show", "default", check=False)
+            ),
             "the host to learn its default route from radvd",
         )
 
@@ -218,20 +286,58 @@ class Lab:
         resolv.chmod(0o644)
         bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
         net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6
-        args = ["dockerd", "--data-root", str(self.state / "data"),
-                "--exec-root", str(self.state / "exec"), "--pidfile", str(self.state / "dockerd.pid"),
-                "-H", self.docker_host, "--bip", T.BRIDGE4_GATEWAY, "--userland-proxy=false",
-                "--log-level", "warn"]
+        args = [
+            "dockerd",
+            "--data-root",
+            str(self.state / "data"),
+            "--exec-root",
+            str(self.state / "exec"),
+            "--pidfile",
+            str(self.state / "dockerd.pid"),
+            "-H",
+            self.docker_host,
+            "--bip",
+            T.BRIDGE4_GATEWAY,
+            "--userland-proxy=false",
+            "--log-level",
+            "warn",
+        ]
         if sc.default_bridge_ipv6:
             args += ["--ipv6", "--fixed-cidr-v6", bridge6]
         # a private mount namespace: dockerd reads the lab's resolv.conf, and its mounts vanish
         # with it. nsenter, not `ip netns exec`, keeps the cgroup mounts dockerd needs.
         script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
-        self._spawn("dockerd", ["nsenter", f"--net=/run/netns/{self.ns('host')}", "unshare",
-                                "--mount", "--propagation", "private", "sh", "-c", script, "sh", *args])
-        self._wait_for(lambda: self.docker("version", check=False) != "", "dockerd to answer", timeout=60)
-        self.docker("network", "create", "--ipv6", "--subnet", net6, "--subnet", T.NET4,
-                    "-o", f"com.docker.network.bridge.name={T.USER_BRIDGE}", T.USER_NETWORK)
+        self._spawn(
+            "dockerd",
+            [
+                "nsenter",
+                f"--net=/run/netns/{self.ns('host')}",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                *args,
+            ],
+        )
+        self._wait_for(
+            lambda: self.docker("version", check=False) != "", "dockerd to answer", timeout=60
+        )
+        self.docker(
+            "network",
+            "create",
+            "--ipv6",
+            "--subnet",
+            net6,
+            "--subnet",
+            T.NET4,
+            "-o",
+            f"com.docker.network.bridge.name={T.USER_BRIDGE}",
+            T.USER_NETWORK,
+        )
         if sc.ndp_proxy:
             self.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
             self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
@@ -251,8 +357,10 @@ class Lab:
     def _spawn(self, daemon: str, cmd: list[str]) -> None:
         log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
         with log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        _CHILDREN[proc.pid] = proc
         (self.state / f"{daemon}.lab-pid").write_text(f"{proc.pid}\n")
         time.sleep(0.05)
         if proc.poll() is not None:
@@ -267,7 +375,9 @@ class Lab:
             time.sleep(0.1)
         logs = {d: (self.state / f"{d}.log") for d in DAEMONS}
         tails = "; ".join(
-            f"{d}: {p.read_text(errors='replace')[-300:].strip()}" for d, p in logs.items() if p.exists()
+            f"{d}: {p.read_text(errors='replace')[-300:].strip()}"
+            for d, p in logs.items()
+            if p.exists()
         )
         raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
 
@@ -290,14 +400,20 @@ class Lab:
                 "bridge": T.BRIDGE,
                 "container_prefix": prefix,
                 "networks": {
-                    "bridge": {"bridge": T.BRIDGE, "subnet6": bridge6 if sc.default_bridge_ipv6 else None},
+                    "bridge": {
+                        "bridge": T.BRIDGE,
+                        "subnet6": bridge6 if sc.default_bridge_ipv6 else None,
+                    },
                     T.USER_NETWORK: {"bridge": T.USER_BRIDGE, "subnet6": net6},
                 },
                 "resolv_conf": str(self.state / "resolv.conf"),
             },
             "upstream": {"router": T.UPSTREAM_ON_UPLINK6, "rdnss": [T.DNS6] if sc.rdnss else []},
-            "dns": {"servers": list(sc.host_nameservers), "zone": T.ZONE,
-                    "names": {n: {"aaaa": a6, "a": a4} for n, (a6, a4) in T.ZONE_NAMES.items()}},
+            "dns": {
+                "servers": list(sc.host_nameservers),
+                "zone": T.ZONE,
+                "names": {n: {"aaaa": a6, "a": a4} for n, (a6, a4) in T.ZONE_NAMES.items()},
+            },
             "anchors": list(T.ANCHORS6),
             "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
             "expected_failures": sorted(sc.expected_failures),
@@ -309,15 +425,20 @@ class Lab:
             data: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError:
             raise LabError(f"no lab {self.name!r} is up: run `python -m lab up` first") from None
-        missing = [ns for ns in data["namespaces"].values() if not Path(f"/run/netns/{ns}").exists()]
+        missing = [
+            ns for ns in data["namespaces"].values() if not Path(f"/run/netns/{ns}").exists()
+        ]
         if missing:
-            raise LabError(f"lab {self.name!r} is broken (namespaces gone: {', '.join(missing)}): "
-                           "run `python -m lab up` again")
+            raise LabError(
+                f"lab {self.name!r} is broken (namespaces gone: {', '.join(missing)}): "
+                "run `python -m lab up` again"
+            )
         return data
 
     def exists(self) -> bool:
         return self.state.exists() or any(
-            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet"))
+            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet")
+        )
 
     # down --------------------------------------------------------------------------------
     def down(self, *, quiet: bool = False) -> None:
@@ -351,7 +472,9 @@ class Lab:
         mine = os.getpid()
         for role in ("host", "upstream", "inet"):
             if Path(f"/run/netns/{self.ns(role)}").exists():
-                found |= {int(p) for p in run("ip", "netns", "pids", self.ns(role), check=False).split()}
+                found |= {
+                    int(p) for p in run("ip", "netns", "pids", self.ns(role), check=False).split()
+                }
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 with contextlib.suppress(OSError):
@@ -368,14 +491,18 @@ class Lab:
         deadline = time.monotonic() + grace
         while pids and time.monotonic() < deadline:
             for pid in list(pids):
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
+                child = _CHILDREN.get(pid)
+                if child is not None and child.poll() is not None:
+                    del _CHILDREN[pid]
                 if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
                     pids.discard(pid)
             time.sleep(0.05)
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            child = _CHILDREN.pop(pid, None)
+            if child is not None:
+                child.wait()
 
 
 def _is_zombie(pid: int) -> bool:
@@ -398,8 +525,10 @@ def _mounts_under(path: Path) -> list[str]:
 
 def _profile_toml(d: dict[str, Any]) -> str:
     """The lab's own target profile: what this lab, if healthy, provides."""
+
     def q(v: str) -> str:
         return json.dumps(v)
+
     names = d["dns"]["names"]
     lines = [
         f"# profile written by `python -m lab up` for lab {d['name']} ({d['scenario']})",
@@ -420,4 +549,3 @@ def _profile_toml(d: dict[str, Any]) -> str:
             lines.append(f"a = [{q(rec['a'])}]")
         lines.append("")
     return "\n".join(lines)
-

@@ -81,8 +81,15 @@ class NetworkInfo:
         bridge = options.get("com.docker.network.bridge.name")
         if bridge is None and data.get("Driver") == "bridge":
             bridge = "br-" + str(data.get("Id", ""))[:12]
-        return cls(str(data.get("Name")), str(data.get("Id")), str(data.get("Driver")),
-                   bool(data.get("EnableIPv6")), bridge, tuple(subnets), tuple(gateways))
+        return cls(
+            str(data.get("Name")),
+            str(data.get("Id")),
+            str(data.get("Driver")),
+            bool(data.get("EnableIPv6")),
+            bridge,
+            tuple(subnets),
+            tuple(gateways),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +126,9 @@ class DockerEndpoint:
     async def __aenter__(self) -> DockerEndpoint:
         path = self.url.removeprefix("unix://")
         if self.url.startswith("unix://") and not Path(path).exists():
-            raise DockerUnavailable(self.url, "no socket there: is dockerd running? "
-                                    "(set DOCKER_HOST or --docker-host)")
+            raise DockerUnavailable(
+                self.url, "no socket there: is dockerd running? (set DOCKER_HOST or --docker-host)"
+            )
         self._client = aiodocker.Docker(url=self.url)
         try:
             version = await self.call(self._client.version())
@@ -131,8 +139,9 @@ class DockerEndpoint:
         self.daemon = DaemonInfo(str(version.get("Version")), str(version.get("ApiVersion")))
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -153,7 +162,9 @@ class DockerEndpoint:
         except (aiohttp.ClientError, OSError) as exc:
             raise DockerUnavailable(self.url, f"cannot talk to the daemon: {exc}") from exc
         except TimeoutError as exc:
-            raise DockerUnavailable(self.url, f"no answer within {timeout or self.timeout} s") from exc
+            raise DockerUnavailable(
+                self.url, f"no answer within {timeout or self.timeout} s"
+            ) from exc
 
     async def networks(self) -> list[NetworkInfo]:
         raw = await self.call(self.client.networks.list())
@@ -173,8 +184,12 @@ class DockerEndpoint:
             if exc.status != 404:
                 raise DockerUnavailable(self.url, exc.message) from exc
         tar = await asyncio.to_thread(probe_rootfs_tar)
-        params = {"fromSrc": "-", "repo": IMAGE_REPO, "tag": IMAGE_TAG,
-                  "changes": f"LABEL {LABEL}=probe {RUN_LABEL}={run_id}"}
+        params = {
+            "fromSrc": "-",
+            "repo": IMAGE_REPO,
+            "tag": IMAGE_TAG,
+            "changes": f"LABEL {LABEL}=probe {RUN_LABEL}={run_id}",
+        }
         body = await self.call(self._post_raw("images/create", params, tar), timeout=60)
         for line in body.splitlines():
             if line.strip() and "error" in (msg := json.loads(line)):
@@ -182,8 +197,13 @@ class DockerEndpoint:
         return True
 
     async def _post_raw(self, path: str, params: dict[str, Any], data: bytes) -> str:
-        async with self.client._query(path, "POST", params=params, data=io.BytesIO(data),
-                                      headers={"Content-Type": "application/x-tar"}) as resp:
+        async with self.client._query(
+            path,
+            "POST",
+            params=params,
+            data=io.BytesIO(data),
+            headers={"Content-Type": "application/x-tar"},
+        ) as resp:
             return str(await resp.text())
 
     async def remove_probe_image(self) -> None:
@@ -199,7 +219,9 @@ class DockerEndpoint:
         for c in found:
             labels = c._container.get("Labels") or {}
             pid = labels.get(PID_LABEL, "")
-            alive = labels.get(HOST_LABEL) == host and pid.isdigit() and Path(f"/proc/{pid}").exists()
+            alive = (
+                labels.get(HOST_LABEL) == host and pid.isdigit() and Path(f"/proc/{pid}").exists()
+            )
             if not alive:
                 await self.call(c.delete(force=True))
                 removed.append(c.id[:12])
@@ -207,12 +229,16 @@ class DockerEndpoint:
 
     async def start_probe(self, network: NetworkInfo, run_id: str) -> ProbeContainer:
         name = f"v6conform-{run_id}-{network.name}"
-        config = {
+        config: dict[str, Any] = {
             "Image": IMAGE,
             # an upper bound on its life even if the harness is killed outright
             "Cmd": ["/bin/busybox", "sleep", "3600"],
-            "Labels": {LABEL: "probe", RUN_LABEL: run_id, PID_LABEL: str(os.getpid()),
-                       HOST_LABEL: socket.gethostname()},
+            "Labels": {
+                LABEL: "probe",
+                RUN_LABEL: run_id,
+                PID_LABEL: str(os.getpid()),
+                HOST_LABEL: socket.gethostname(),
+            },
             "HostConfig": {"NetworkMode": network.name},
         }
         container = await self.call(self.client.containers.create(config, name=name))
@@ -220,8 +246,12 @@ class DockerEndpoint:
         info = await self.call(container.show())
         settings = (info["NetworkSettings"]["Networks"] or {}).get(network.name) or {}
         return ProbeContainer(
-            name=name, id=container.id, network=network, pid=int(info["State"]["Pid"]),
-            interface="eth0", mac=settings.get("MacAddress") or None,
+            name=name,
+            id=container.id,
+            network=network,
+            pid=int(info["State"]["Pid"]),
+            interface="eth0",
+            mac=settings.get("MacAddress") or None,
             global6=settings.get("GlobalIPv6Address") or None,
             gateway6=settings.get("IPv6Gateway") or None,
         )
@@ -233,8 +263,11 @@ class DockerEndpoint:
             for c in found:
                 tg.create_task(self.call(c.delete(force=True)))
 
-    async def exec(self, container: ProbeContainer, *cmd: str, timeout: float = 5.0) -> tuple[int, str]:
+    async def exec(
+        self, container: ProbeContainer, *cmd: str, timeout: float = 5.0
+    ) -> tuple[int, str]:
         """Run a command in a probe container; its exit code and combined output."""
+
         async def go() -> tuple[int, str]:
             c = await self.client.containers.get(container.id)
             ex = await c.exec(list(cmd), stdout=True, stderr=True)
@@ -244,12 +277,14 @@ class DockerEndpoint:
                     out.append(msg.data.decode(errors="replace"))
             code = (await ex.inspect()).get("ExitCode")
             return int(code if code is not None else -1), "".join(out)
+
         return await self.call(go(), timeout=timeout)
 
 
 @asynccontextmanager
-async def probe_fleet(endpoint: DockerEndpoint, networks: list[NetworkInfo],
-                      run_id: str | None = None) -> AsyncIterator[list[ProbeContainer]]:
+async def probe_fleet(
+    endpoint: DockerEndpoint, networks: list[NetworkInfo], run_id: str | None = None
+) -> AsyncIterator[list[ProbeContainer]]:
     """One labelled probe container per network, started concurrently, removed at the end."""
     run_id = run_id or uuid.uuid4().hex[:8]
     created_image = await endpoint.ensure_probe_image(run_id)
@@ -273,23 +308,31 @@ def find_static_busybox() -> Path:
         path = Path(candidate)
         if path.exists() and _is_static_elf(path):
             return path
-    raise HarnessError("no statically linked busybox found (/bin/busybox): "
-                       "install Debian's busybox-static to build the probe image")
+    raise HarnessError(
+        "no statically linked busybox found (/bin/busybox): "
+        "install Debian's busybox-static to build the probe image"
+    )
 
 
 def _is_static_elf(path: Path) -> bool:
-    """True if the ELF file has no PT_INTERP program header (no dynamic loader)."""
-    data = path.read_bytes()[:4096]
-    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit only
-        return False
-    phoff = int.from_bytes(data[0x20:0x28], "little")
-    phentsize = int.from_bytes(data[0x36:0x38], "little")
-    phnum = int.from_bytes(data[0x38:0x3A], "little")
-    for i in range(phnum):
-        off = phoff + i * phentsize
-        if int.from_bytes(data[off : off + 4], "little") == 3:  # PT_INTERP
+    """True if the file is a 64-bit ELF with no PT_INTERP program header (no dynamic loader)."""
+    with path.open("rb") as f:
+        header = f.read(64)
+        if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
             return False
-    return True
+        phoff = int.from_bytes(header[0x20:0x28], "little")
+        phentsize = int.from_bytes(header[0x36:0x38], "little")
+        phnum = int.from_bytes(header[0x38:0x3A], "little")
+        if phnum == 0 or phentsize < 4:
+            return False
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    if len(table) < phentsize * phnum:
+        return False
+    return all(
+        int.from_bytes(table[i * phentsize : i * phentsize + 4], "little") != 3  # PT_INTERP
+        for i in range(phnum)
+    )
 
 
 def probe_rootfs_tar() -> bytes:
@@ -302,7 +345,8 @@ def probe_rootfs_tar() -> bytes:
             info.type = tarfile.DIRTYPE
             info.mode = 0o1777 if d == "tmp" else 0o755
             tar.addfile(info)
-        tar.add(str(busybox), arcname="bin/busybox")
+        # the file itself, not a symlink to it (which would dangle inside the image)
+        tar.add(str(busybox.resolve()), arcname="bin/busybox")
         for applet in ("sh", "sleep", "cat", "nslookup", "ping"):
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type = tarfile.SYMTYPE

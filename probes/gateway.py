@@ -20,23 +20,27 @@ class BridgeExpectation:
     note: str | None = None
 
 
-def bridge_expectation(daemon_major: int, network: NetworkInfo,
-                       profile: Profile) -> BridgeExpectation:
+def bridge_expectation(
+    daemon_major: int, network: NetworkInfo, profile: Profile
+) -> BridgeExpectation:
     """GW-01: which gateway address the network's bridge must carry.
 
     Docker up to 26.x assigns fe80::1/64 to every IPv6 bridge; 27.0 stopped doing so (the
     kernel's own link-local stays), so there the network's gateway is what must be present.
     """
     if profile.link_local_gateway:
-        return BridgeExpectation(profile.link_local_gateway, 64,
-                                 f"the profile ({profile.source}) demands it")
+        return BridgeExpectation(
+            profile.link_local_gateway, 64, f"the profile ({profile.source}) demands it"
+        )
     if daemon_major and daemon_major < 27:
-        return BridgeExpectation(LINK_LOCAL_GATEWAY, 64,
-                                 f"Docker {daemon_major}.x assigns fe80::1/64 to IPv6 bridges")
+        return BridgeExpectation(
+            LINK_LOCAL_GATEWAY, 64, f"Docker {daemon_major}.x assigns fe80::1/64 to IPv6 bridges"
+        )
     if network.gateways6:
         plen = ipaddress.IPv6Network(network.subnets6[0], strict=False).prefixlen
         return BridgeExpectation(
-            network.gateways6[0], plen,
+            network.gateways6[0],
+            plen,
             f"Docker {daemon_major or '27+'}: the network's IPv6 gateway",
             note="Docker 27 and later no longer assign fe80::1: anything still pointing at "
             "fe80::1 will break",
@@ -57,8 +61,9 @@ def container_gateway(network: NetworkInfo, profile: Profile) -> str:
     return LINK_LOCAL_GATEWAY
 
 
-def find_address(addresses: tuple[IfAddr, ...], address: str,
-                 prefixlen: int | None = None) -> IfAddr | None:
+def find_address(
+    addresses: tuple[IfAddr, ...], address: str, prefixlen: int | None = None
+) -> IfAddr | None:
     wanted = ipaddress.IPv6Address(address)
     for a in addresses:
         if ipaddress.IPv6Address(a.address) == wanted and prefixlen in (None, a.prefixlen):

@@ -25,17 +25,28 @@ NEIGHBOR_SOLICIT = 135
 NEIGHBOR_ADVERT = 136
 ROUTER_SOLICIT = 133
 ROUTER_ADVERT = 134
-ERROR_NAMES = {1: "destination unreachable", 2: "packet too big", 3: "time exceeded",
-               4: "parameter problem"}
-UNREACH_CODES = {0: "no route", 1: "administratively prohibited", 2: "beyond scope of source",
-                 3: "address unreachable", 4: "port unreachable", 5: "source address failed policy",
-                 6: "reject route"}
+ERROR_NAMES = {
+    1: "destination unreachable",
+    2: "packet too big",
+    3: "time exceeded",
+    4: "parameter problem",
+}
+UNREACH_CODES = {
+    0: "no route",
+    1: "administratively prohibited",
+    2: "beyond scope of source",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed policy",
+    6: "reject route",
+}
 
 IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 
 
 # --- codec ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Echo:
@@ -90,7 +101,12 @@ def mac_str(raw: bytes) -> str:
 
 
 def _lladdr_option(options: bytes, wanted: int) -> str | None:
-    """Find a link-layer address option (RFC 4861 4.6.1) in ND options; validate lengths."""
+    """Find a link-layer address option (RFC 4861 4.6.1) in ND options.
+
+    Every option is length-checked, also those after the one we want: a packet with any
+    malformed option must be discarded whole (RFC 4861 7.1.2).
+    """
+    found = None
     off = 0
     while off < len(options):
         if off + 2 > len(options):
@@ -101,10 +117,10 @@ def _lladdr_option(options: bytes, wanted: int) -> str | None:
         end = off + units * 8
         if end > len(options):
             raise MalformedPacket(f"ND option type {kind} runs past the packet end", options)
-        if kind == wanted:
-            return mac_str(options[off + 2 : end])[:17]
+        if kind == wanted and found is None:
+            found = mac_str(options[off + 2 : end])[:17]
         off = end
-    return None
+    return found
 
 
 def decode(data: bytes) -> Message:
@@ -124,8 +140,13 @@ def decode(data: bytes) -> Message:
         if kind == NEIGHBOR_SOLICIT:
             return NeighborSolicit(target, _lladdr_option(data[24:], 1))
         flags = data[4]
-        return NeighborAdvert(target, bool(flags & 0x80), bool(flags & 0x40), bool(flags & 0x20),
-                              _lladdr_option(data[24:], 2))
+        return NeighborAdvert(
+            target,
+            bool(flags & 0x80),
+            bool(flags & 0x40),
+            bool(flags & 0x20),
+            _lladdr_option(data[24:], 2),
+        )
     if kind < 128:
         invoking = data[8:]
         dst = echo = None
@@ -160,6 +181,7 @@ def solicited_node(addr: str) -> str:
 
 # --- sockets -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Received:
     source: str
@@ -171,8 +193,9 @@ class Received:
 class RawIcmp6:
     """A raw ICMPv6 socket opened in a namespace, read from asyncio; an async context manager."""
 
-    def __init__(self, netns: Netns, *, interface: str | None = None,
-                 source: str | None = None) -> None:
+    def __init__(
+        self, netns: Netns, *, interface: str | None = None, source: str | None = None
+    ) -> None:
         self.netns = netns
         self.interface = interface
         self.source = source
@@ -201,8 +224,9 @@ class RawIcmp6:
         self._sock, self.ifindex = await self.netns.run(open_socket)
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -247,8 +271,9 @@ class RawIcmp6:
                 message = exc
             return Received(addr[0].split("%")[0], hop_limit, message, time.monotonic())
 
-    async def receive_matching(self, until: float,
-                               wanted: Callable[[Received], bool]) -> Received | None:
+    async def receive_matching(
+        self, until: float, wanted: Callable[[Received], bool]
+    ) -> Received | None:
         while (got := await self.receive(until)) is not None:
             if wanted(got):
                 return got
@@ -261,12 +286,15 @@ def _is_link_local(addr: str) -> bool:
 
 # --- echo ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class EchoResult:
     target: str
     source: str | None
     rtt_ms: float | None  # None: no reply before the deadline
-    error: str | None  # an ICMPv6 error that came back, e.g. "destination unreachable (code 3) from …"
+    error: (
+        str | None
+    )  # an ICMPv6 error that came back, e.g. "destination unreachable (code 3) from …"
     evidence: tuple[str, ...]
 
     @property
@@ -274,8 +302,15 @@ class EchoResult:
         return self.rtt_ms is not None
 
 
-async def echo(netns: Netns, dst: str, *, timeout: float = 1.0, source: str | None = None,
-               interface: str | None = None, count: int = 1) -> EchoResult:
+async def echo(
+    netns: Netns,
+    dst: str,
+    *,
+    timeout: float = 1.0,
+    source: str | None = None,
+    interface: str | None = None,
+    count: int = 1,
+) -> EchoResult:
     """Send ICMPv6 echo requests to ``dst`` from ``netns`` and wait for the reply.
 
     ``count`` requests go out one ``timeout / count`` apart within the single deadline: a first
@@ -286,20 +321,26 @@ async def echo(netns: Netns, dst: str, *, timeout: float = 1.0, source: str | No
     evidence: list[str] = []
     where = f" on {interface}" if interface else ""
     async with RawIcmp6(netns, interface=interface, source=source) as raw:
+
         def ours(got: Received) -> bool:
             m = got.message
             if isinstance(m, Echo):
                 return m.type == ECHO_REPLY and m.ident == ident and got.source == dst.split("%")[0]
-            return isinstance(m, Icmp6Error) and m.invoking_echo is not None \
+            return (
+                isinstance(m, Icmp6Error)
+                and m.invoking_echo is not None
                 and m.invoking_echo.ident == ident
+            )
 
         sent_at: dict[int, float] = {}
         error: str | None = None
         for seq in range(1, count + 1):
             sent_at[seq] = time.monotonic()
             raw.send(encode_echo_request(ident, seq), dst)
-            evidence.append(f"sent echo request id={ident} seq={seq} to {dst}"
-                            f" from {source or 'kernel-chosen source'}{where} in {netns}")
+            evidence.append(
+                f"sent echo request id={ident} seq={seq} to {dst}"
+                f" from {source or 'kernel-chosen source'}{where} in {netns}"
+            )
             slot = min(until, sent_at[seq] + timeout / count) if seq < count else until
             got = await raw.receive_matching(slot, ours)
             if got is None:
@@ -311,7 +352,9 @@ async def echo(netns: Netns, dst: str, *, timeout: float = 1.0, source: str | No
                 return EchoResult(dst, source, rtt, None, tuple(evidence))
             assert isinstance(m, Icmp6Error)
             error = f"{m.describe()} from {got.source}"
-            evidence.append(f"received {error} for echo seq={m.invoking_echo.seq if m.invoking_echo else '?'}")
+            evidence.append(
+                f"received {error} for echo seq={m.invoking_echo.seq if m.invoking_echo else '?'}"
+            )
             break
     if error is None:
         evidence.append(f"no reply within {timeout * 1000:.0f} ms")

@@ -13,10 +13,20 @@ from probes.errors import NetnsError
 from probes.netns import Netns
 
 # IFA_F_* (linux/if_addr.h): the flags that say whether an address is usable
-IFA_FLAGS = {0x01: "secondary", 0x02: "nodad", 0x04: "optimistic", 0x08: "dadfailed",
-             0x10: "homeaddress", 0x20: "deprecated", 0x40: "tentative", 0x80: "permanent",
-             0x100: "managetempaddr", 0x200: "noprefixroute", 0x400: "mcautojoin",
-             0x800: "stable-privacy"}
+IFA_FLAGS = {
+    0x01: "secondary",
+    0x02: "nodad",
+    0x04: "optimistic",
+    0x08: "dadfailed",
+    0x10: "homeaddress",
+    0x20: "deprecated",
+    0x40: "tentative",
+    0x80: "permanent",
+    0x100: "managetempaddr",
+    0x200: "noprefixroute",
+    0x400: "mcautojoin",
+    0x800: "stable-privacy",
+}
 TENTATIVE = 0x40
 DADFAILED = 0x08
 RTPROT = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
@@ -43,7 +53,9 @@ class IfAddr:
 
     def __str__(self) -> str:
         flags = " ".join(self.flag_names())
-        return f"{self.address}/{self.prefixlen} on {self.interface}" + (f" [{flags}]" if flags else "")
+        return f"{self.address}/{self.prefixlen} on {self.interface}" + (
+            f" [{flags}]" if flags else ""
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +108,25 @@ def _read(netns: Netns) -> Snapshot:
             name = str(link.get_attr("IFLA_IFNAME"))
             names[int(link["index"])] = name
             mac = link.get_attr("IFLA_ADDRESS")
-            interfaces.append(Interface(name, int(link["index"]),
-                                        bytes.fromhex(mac.replace(":", "")) if mac else None,
-                                        bool(link["flags"] & 1)))
+            interfaces.append(
+                Interface(
+                    name,
+                    int(link["index"]),
+                    bytes.fromhex(mac.replace(":", "")) if mac else None,
+                    bool(link["flags"] & 1),
+                )
+            )
         addresses = []
         for msg in ipr.get_addr(family=socket.AF_INET6):
             flags = msg.get_attr("IFA_FLAGS")
-            addresses.append(IfAddr(names.get(int(msg["index"]), f"if{msg['index']}"),
-                                    str(msg.get_attr("IFA_ADDRESS")), int(msg["prefixlen"]),
-                                    int(flags if flags is not None else msg["flags"])))
+            addresses.append(
+                IfAddr(
+                    names.get(int(msg["index"]), f"if{msg['index']}"),
+                    str(msg.get_attr("IFA_ADDRESS")),
+                    int(msg["prefixlen"]),
+                    int(flags if flags is not None else msg["flags"]),
+                )
+            )
         routes = []
         for msg in ipr.get_routes(family=socket.AF_INET6, table=254):
             if msg["type"] != 1:  # unicast routes only (not local, multicast…)
@@ -112,13 +134,15 @@ def _read(netns: Netns) -> Snapshot:
             dst = msg.get_attr("RTA_DST")
             oif = msg.get_attr("RTA_OIF")
             metric = msg.get_attr("RTA_PRIORITY")
-            routes.append(Route6(
-                f"{dst}/{msg['dst_len']}" if dst else "default",
-                msg.get_attr("RTA_GATEWAY"),
-                names.get(int(oif)) if oif is not None else None,
-                RTPROT.get(int(msg["proto"]), str(msg["proto"])),
-                int(metric) if metric is not None else None,
-            ))
+            routes.append(
+                Route6(
+                    f"{dst}/{msg['dst_len']}" if dst else "default",
+                    msg.get_attr("RTA_GATEWAY"),
+                    names.get(int(oif)) if oif is not None else None,
+                    RTPROT.get(int(msg["proto"]), str(msg["proto"])),
+                    int(metric) if metric is not None else None,
+                )
+            )
     return Snapshot(str(netns), tuple(interfaces), tuple(addresses), tuple(routes))
 
 

@@ -75,7 +75,9 @@ def profile_from_dict(data: dict[str, Any], *, source: str) -> Profile:
                 raise ProfileError(f"{source}: {key} must be a string")
             values[key] = value
         elif key == "names":
-            values[key] = tuple(_name(source, i, v) for i, v in enumerate(_list(source, key, value)))
+            values[key] = tuple(
+                _name(source, i, v) for i, v in enumerate(_list(source, key, value))
+            )
     return Profile(**values)
 
 
@@ -102,5 +104,9 @@ def _name(source: str, index: int, value: Any) -> ExpectedName:
     dual = value.get("dual_stack", bool(value.get("a")))
     if not isinstance(dual, bool):
         raise ProfileError(f"{source}: {where}.dual_stack must be true or false")
-    return ExpectedName(value["name"], _strings(source, f"{where}.aaaa", value.get("aaaa", [])),
-                        _strings(source, f"{where}.a", value.get("a", [])), dual)
+    return ExpectedName(
+        value["name"],
+        _strings(source, f"{where}.aaaa", value.get("aaaa", [])),
+        _strings(source, f"{where}.a", value.get("a", [])),
+        dual,
+    )

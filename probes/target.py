@@ -22,11 +22,21 @@ class Target:
     lab: dict[str, Any] | None = field(default=None, compare=False)  # `python -m lab describe`
 
     @classmethod
-    def local(cls, *, docker_host: str | None = None, profile: Profile | None = None,
-              uplink: str | None = None) -> Target:
+    def local(
+        cls,
+        *,
+        docker_host: str | None = None,
+        profile: Profile | None = None,
+        uplink: str | None = None,
+    ) -> Target:
         """This host: our own network namespace and its Docker daemon."""
-        return cls(f"local:{socket.gethostname()}", Netns(), docker_host or default_docker_host(),
-                   profile or Profile(), uplink)
+        return cls(
+            f"local:{socket.gethostname()}",
+            Netns(),
+            docker_host or default_docker_host(),
+            profile or Profile(),
+            uplink,
+        )
 
     @classmethod
     def from_lab(cls, description: dict[str, Any], profile: Profile | None = None) -> Target:

@@ -28,8 +28,10 @@ def render_html(*, results: list[CheckResult], target: str, started: str, exitst
     summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "nothing ran"
     rows = []
     for r in results:
-        badge = (f'<span class="outcome" style="background:{COLOURS.get(r.outcome, "#57606a")}">'
-                 f"{escape(r.outcome)}</span>")
+        badge = (
+            f'<span class="outcome" style="background:{COLOURS.get(r.outcome, "#57606a")}">'
+            f"{escape(r.outcome)}</span>"
+        )
         detail = ""
         if r.diagnoses:
             d = r.diagnoses[-1]
@@ -41,8 +43,10 @@ def render_html(*, results: list[CheckResult], target: str, started: str, exitst
         elif r.message:
             detail = f"<pre>{escape(r.message)}</pre>"
         anchor = escape(r.nodeid, quote=True)
-        rows.append(f'<tr id="{anchor}"><td>{escape(r.check or "")}</td><td>{escape(r.name)}</td>'
-                    f"<td>{badge}</td><td>{r.duration:.2f} s</td><td>{detail}</td></tr>")
+        rows.append(
+            f'<tr id="{anchor}"><td>{escape(r.check or "")}</td><td>{escape(r.name)}</td>'
+            f"<td>{badge}</td><td>{r.duration:.2f} s</td><td>{detail}</td></tr>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>v6conform report: {escape(target)}</title><style>{STYLE}</style></head>

@@ -7,6 +7,7 @@ Registered by the root conftest. Reports are written when the suites run (or whe
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> object:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     item.stash[DIAGNOSES] = []
     sink.diagnoses = item.stash[DIAGNOSES]
     try:
@@ -98,8 +99,10 @@ def pytest_runtest_call(item: pytest.Item) -> object:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     diagnoses = item.stash.get(DIAGNOSES, [])
     if report.when == "call" and report.failed and diagnoses and check_id(item):
         item.user_properties.append(("diagnosis", diagnoses[-1].summary))

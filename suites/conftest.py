@@ -48,8 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.stash[LAB] = lab
             target = Target.from_lab(lab.description(), profile)
         else:
-            target = Target.local(docker_host=config.getoption("docker_host"), profile=profile,
-                                  uplink=config.getoption("uplink"))
+            target = Target.local(
+                docker_host=config.getoption("docker_host"),
+                profile=profile,
+                uplink=config.getoption("uplink"),
+            )
     except (LabError, HarnessError) as exc:
         _harness_exit(str(exc))
         return
@@ -73,8 +76,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.stash.get(TARGET, None)
     if target is None:
         return []
-    return [f"v6conform target: {target.label} (docker {target.docker_host}, "
-            f"profile {target.profile.source})"]
+    return [
+        f"v6conform target: {target.label} (docker {target.docker_host}, "
+        f"profile {target.profile.source})"
+    ]
 
 
 def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
@@ -100,8 +105,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "network" in metafunc.fixturenames:
         found = _networks(metafunc.config)
         if isinstance(found, str):
-            metafunc.parametrize("network", [pytest.param(found, id="no-ipv6-network")],
-                                 indirect=True)
+            metafunc.parametrize(
+                "network", [pytest.param(found, id="no-ipv6-network")], indirect=True
+            )
         else:
             metafunc.parametrize("network", found, ids=[n.name for n in found], indirect=True)
 
@@ -138,13 +144,21 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
             docker = await stack.enter_async_context(DockerEndpoint(target.docker_host))
             await docker.remove_stale()
             fleet = await stack.enter_async_context(
-                probe_fleet(docker, networks, run_id=uuid.uuid4().hex[:8]))
+                probe_fleet(docker, networks, run_id=uuid.uuid4().hex[:8])
+            )
             async with asyncio.TaskGroup() as tg:
-                waits = {c.network.name: tg.create_task(
-                    ifaddr.settled(c.netns, c.interface, timeout=target.profile.dad_timeout))
-                    for c in fleet}
-            yield Site(target, docker, {c.network.name: c for c in fleet},
-                       {n: t.result() for n, t in waits.items()})
+                waits = {
+                    c.network.name: tg.create_task(
+                        ifaddr.settled(c.netns, c.interface, timeout=target.profile.dad_timeout)
+                    )
+                    for c in fleet
+                }
+            yield Site(
+                target,
+                docker,
+                {c.network.name: c for c in fleet},
+                {n: t.result() for n, t in waits.items()},
+            )
     except HarnessError as exc:
         pytest.fail(f"harness error: {exc}", pytrace=False)
 

@@ -29,12 +29,15 @@ async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
     expect = bridge_expectation(site.daemon_major, network, site.target.profile)
     version = site.docker.daemon.version if site.docker.daemon else "unknown"
     # the bridge has carrier now (a probe container is attached): DAD can complete
-    snap = await ifaddr.settled(site.target.netns, network.bridge,
-                                timeout=site.target.profile.dad_timeout)
+    snap = await ifaddr.settled(
+        site.target.netns, network.bridge, timeout=site.target.profile.dad_timeout
+    )
     addresses = snap.on(network.bridge)
-    evidence = [f"Docker daemon {version}; expected {expect.address}"
-                f"{'/' + str(expect.prefixlen) if expect.prefixlen else ''} because {expect.why}",
-                f"{network.bridge} in {snap.netns}:"]
+    evidence = [
+        f"Docker daemon {version}; expected {expect.address}"
+        f"{'/' + str(expect.prefixlen) if expect.prefixlen else ''} because {expect.why}",
+        f"{network.bridge} in {snap.netns}:",
+    ]
     evidence += [f"  {a}" for a in addresses] or ["  (no IPv6 address)"]
     if expect.note:
         evidence.append(f"note: {expect.note}")
@@ -75,14 +78,18 @@ async def test_container_address_and_route(site: Site, container: ProbeContainer
     if not link_locals:
         problems.append("no link-local address")
     elif not any(a.usable for a in link_locals):
-        problems.append(f"link-local {link_locals[0]} has not passed DAD "
-                        f"within {site.target.profile.dad_timeout} s")
+        problems.append(
+            f"link-local {link_locals[0]} has not passed DAD "
+            f"within {site.target.profile.dad_timeout} s"
+        )
     defaults = snap.default_routes()
     good = [r for r in defaults if r.gateway == gateway and r.interface == container.interface]
     if not good:
         seen = "; ".join(str(r) for r in defaults) or "none"
-        problems.append(f"no IPv6 default route via {gateway} dev {container.interface} "
-                        f"(default routes: {seen})")
+        problems.append(
+            f"no IPv6 default route via {gateway} dev {container.interface} "
+            f"(default routes: {seen})"
+        )
     assert not problems, explain(
         f"container {container.name} on {network.name}: {'; '.join(problems)}",
         evidence,
@@ -108,12 +115,24 @@ async def test_gateway_answers(site: Site, container: ProbeContainer) -> None:
     timeout = profile.timeout
     async with asyncio.TaskGroup() as tg:
         probes = [
-            (gw,
-             tg.create_task(ndp.solicit(container.netns, gw, source=link_local.address,
-                                        interface=container.interface,
-                                        source_mac=iface.mac if iface else None, timeout=timeout)),
-             tg.create_task(icmp6.echo(container.netns, gw, interface=container.interface,
-                                       timeout=timeout, count=2)))
+            (
+                gw,
+                tg.create_task(
+                    ndp.solicit(
+                        container.netns,
+                        gw,
+                        source=link_local.address,
+                        interface=container.interface,
+                        source_mac=iface.mac if iface else None,
+                        timeout=timeout,
+                    )
+                ),
+                tg.create_task(
+                    icmp6.echo(
+                        container.netns, gw, interface=container.interface, timeout=timeout, count=2
+                    )
+                ),
+            )
             for gw in gateways
         ]
     evidence: list[str] = []

@@ -1,0 +1,54 @@
+# v6conform: `make lab` checks the built-in lab, `make test` runs the project's tests.
+# Both install what they need first (Debian packages as root, a .venv from PyPI), once.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := docker.io radvd unbound busybox-static iproute2 iptables nftables ndisc6 \
+                procps psmisc util-linux mount python3-venv ca-certificates
+SCENARIO ?= healthy
+
+.PHONY: lab test lint deps deps-debian venv clean lab-down help
+
+help:
+	@echo "make lab    - all suites against the built-in lab (scenario $(SCENARIO)); reports in reports/out/"
+	@echo "make test   - lint and the project's own tests (unit tests and lab integration tests)"
+	@echo "make deps   - install Debian packages and the .venv only"
+	@echo "make lab-down - remove a lab left behind (python -m lab down)"
+
+lab: deps
+	$(BIN)/pytest suites/ --lab $(SCENARIO)
+
+test: deps lint
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+deps: deps-debian venv
+
+deps-debian:
+	@if [ "$$(id -u)" != 0 ]; then echo "make: run as root (the lab needs network namespaces and its own dockerd)"; exit 1; fi
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:" $$missing "(this takes a few minutes once)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@echo "make: creating $(VENV) and installing Python packages from PyPI"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+lab-down: venv
+	$(BIN)/python -m lab down
+
+clean:
+	rm -rf $(VENV) reports/out .mypy_cache .ruff_cache .tox *.egg-info

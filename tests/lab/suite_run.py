@@ -1,0 +1,62 @@
+"""Run the suites the way a user does (a pytest subprocess) and read back the JUnit verdicts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    check: str | None
+    outcome: str  # passed, failed, error, skipped
+    text: str
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    returncode: int
+    output: str
+    cases: list[Case]
+    report_dir: Path
+
+    def failed_checks(self) -> set[str]:
+        return {c.check for c in self.cases if c.outcome in ("failed", "error") and c.check}
+
+    def checks(self) -> set[str]:
+        return {c.check for c in self.cases if c.check}
+
+    def by_check(self, check: str) -> list[Case]:
+        return [c for c in self.cases if c.check == check]
+
+
+def run_suites(report_dir: Path, *args: str, timeout: float = 600) -> SuiteRun:
+    cmd = [sys.executable, "-m", "pytest", "suites/", "--report-dir", str(report_dir), *args]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    junit = report_dir / "junit.xml"
+    cases = _parse(junit) if junit.exists() else []
+    return SuiteRun(proc.returncode, proc.stdout + proc.stderr, cases, report_dir)
+
+
+def _parse(path: Path) -> list[Case]:
+    cases = []
+    for tc in ET.parse(path).getroot().iter("testcase"):
+        props = {p.get("name", ""): p.get("value", "") for p in tc.iter("property")}
+        outcome, text = "passed", ""
+        for kind in ("failure", "error", "skipped"):
+            node = tc.find(kind)
+            if node is not None:
+                outcome = {"failure": "failed"}.get(kind, kind)
+                text = (node.get("message") or "") + "\n" + (node.text or "")
+                break
+        cases.append(Case(tc.get("name", ""), props.get("check"), outcome, text, props))
+    return cases

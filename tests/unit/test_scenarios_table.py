@@ -1,0 +1,63 @@
+"""The scenario table the detection matrix is held to."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+import lab.scenarios
+from lab.scenarios import SCENARIOS, Scenario
+
+CHECK_ID = re.compile(r"^(GW|RT|DNS|RA|RC)-\d\d$")
+
+
+def _declared_names() -> list[str]:
+    """Scenario names as written in the source: the dict would silently fold duplicates."""
+    tree = ast.parse(Path(lab.scenarios.__file__).read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Scenario"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+
+
+def test_names_are_unique():
+    names = _declared_names()
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario_is_well_formed(name):
+    scenario = SCENARIOS[name]
+    assert scenario.name == name
+    assert scenario.summary.strip()
+    assert isinstance(scenario.expected_failures, frozenset)
+    bad = [i for i in scenario.expected_failures if not CHECK_ID.match(i)]
+    assert not bad, f"{name}: malformed check IDs {bad}"
+
+
+def test_healthy_expects_nothing():
+    assert SCENARIOS["healthy"].expected_failures == frozenset()
+    assert SCENARIOS["healthy"] == Scenario("healthy", SCENARIOS["healthy"].summary)
+
+
+@pytest.mark.parametrize("name", sorted(set(SCENARIOS) - {"healthy"}))
+def test_scenario_differs_from_healthy(name):
+    """A scenario that changes no knob would build the healthy site under another name."""
+    healthy = SCENARIOS["healthy"]
+    knobs = dataclasses.replace(
+        SCENARIOS[name],
+        name=healthy.name,
+        summary=healthy.summary,
+        expected_failures=healthy.expected_failures,
+    )
+    assert knobs != healthy
