@@ -1,0 +1,29 @@
+"""The detection matrix: every lab scenario fails exactly the checks it must, among those the
+suites implement so far. It grows as checks are added."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab import SCENARIOS
+from tests.lab.suite_run import run_suites
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario_fails_exactly_its_checks(scenario: str, tmp_path: Path) -> None:
+    run = run_suites(tmp_path, "--lab", scenario, "--lab-name", "v6cmx")
+    assert run.cases, f"no check ran:\n{run.output[-3000:]}"
+    implemented = run.checks()
+    errors = [c.name for c in run.cases if c.outcome == "error"]
+    assert not errors, f"harness errors (not verdicts): {errors}\n{run.output[-3000:]}"
+    expected = set(SCENARIOS[scenario].expected_failures) & implemented
+    assert run.failed_checks() == expected, run.output[-4000:]
+    assert run.returncode == (1 if expected else 0)
+    # each item carries its check and the target it ran against
+    assert all(c.properties.get("target") == f"lab:v6cmx/{scenario}" for c in run.cases if c.check)
+    # `--lab` tears its lab down
+    assert not Path("/run/netns/v6cmx-host").exists()
