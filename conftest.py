@@ -48,13 +48,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the host's upstream interface (default: that of its IPv6 default route)",
     )
-    group.addoption(
-        "--report-dir",
-        metavar="DIR",
-        default=None,
-        help="where junit.xml and report.html go (default reports/out)",
-    )
     parser.addini("v6conform_target", "default for --target", default="local")
     parser.addini("v6conform_lab_name", "default for --lab-name", default="v6c")
-    parser.addini("v6conform_report_dir", "default for --report-dir", default="reports/out")
     parser.addini("v6conform_profile", "default for --profile", default="")

@@ -41,6 +41,17 @@ class CheckResult:
     diagnoses: list[Diagnosis] = field(default_factory=list)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("v6conform", "v6conform: which host to check, and where reports go")
+    group.addoption(
+        "--report-dir",
+        metavar="DIR",
+        default=None,
+        help="write junit.xml and report.html there (default reports/out when the suites run)",
+    )
+    parser.addini("v6conform_report_dir", "default for --report-dir", default="reports/out")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(id): the conformance check this test implements")
     for name, doc in AREA_MARKERS.items():

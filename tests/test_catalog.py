@@ -1,0 +1,37 @@
+"""README's check catalog and the suites cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def implemented_in_suites() -> set[str]:
+    ids: set[str] = set()
+    for path in (ROOT / "suites").glob("test_*.py"):
+        ids |= set(re.findall(r'@pytest\.mark\.check\("([A-Z]+-\d\d)"\)', path.read_text()))
+    return ids
+
+
+def readme_catalog() -> dict[str, str]:
+    rows = re.findall(
+        r"^\| ([A-Z]+-\d\d) \| .* \| (\w+) \|$", (ROOT / "README.md").read_text(), flags=re.M
+    )
+    return dict(rows)
+
+
+def test_readme_marks_exactly_the_implemented_checks() -> None:
+    catalog = readme_catalog()
+    implemented = implemented_in_suites()
+    assert implemented, "no check found in suites/"
+    assert {i for i, status in catalog.items() if status == "implemented"} == implemented
+
+
+def test_every_expected_failure_is_in_the_catalog() -> None:
+    from lab import SCENARIOS
+
+    catalog = readme_catalog()
+    for scenario in SCENARIOS.values():
+        assert scenario.expected_failures <= set(catalog), scenario.name
