@@ -142,3 +142,32 @@ def test_container_gateway() -> None:
     assert container_gateway(NET, Profile()) == "2001:db8:1:1::1"
     assert container_gateway(NO_SUBNET, Profile()) == "fe80::1"
     assert container_gateway(NET, Profile(default_gateway_v6="2001:db8::9")) == "2001:db8::9"
+
+
+def test_no_docker_skips_with_the_reason(tmp_path: Path) -> None:
+    # -m gateway: only checks that need Docker, so nothing is sent from this machine
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/",
+            "-m",
+            "gateway",
+            "-rs",
+            "--docker-host",
+            f"unix://{tmp_path}/absent.sock",
+            "--report-dir",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "passed" not in proc.stdout.splitlines()[-1]
+    assert "skipped" in proc.stdout.splitlines()[-1]
+    assert "no Docker" in proc.stdout
+    assert "no socket there: is dockerd running?" in proc.stdout
