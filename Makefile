@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := docker.io radvd unbound busybox-static iproute2 iptables nftables ndisc6 \
-                procps psmisc util-linux mount python3-venv ca-certificates
+                procps psmisc util-linux mount python3-venv
 SCENARIO ?= healthy
 
 .PHONY: lab test lint deps deps-debian venv clean lab-down help
