@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
-from tests.lab.suite_run import ROOT
+from probes.docker import probe_rootfs_tar
+from tests.lab.suite_run import ROOT, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cint"
@@ -78,3 +79,37 @@ def test_interrupted_run_removes_its_containers(
     assert proc.returncode == 2, output  # pytest's "interrupted"
     assert probe_containers(lab) == [], output
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
+
+
+def test_run_removes_stale_probe_containers_of_dead_runs(lab: Lab, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(probe_rootfs_tar())
+    lab.docker("import", str(rootfs), "v6conform-probe:busybox")
+    try:
+        # a container left by a run whose process is gone (pid 0 is never a live run)
+        stale = lab.docker(
+            "run",
+            "-d",
+            "--label",
+            "io.v6conform=probe",
+            "--label",
+            "io.v6conform.pid=0",
+            "v6conform-probe:busybox",
+            "/bin/busybox",
+            "sleep",
+            "300",
+        ).strip()
+        # and one that is not ours: never touched
+        other = lab.docker(
+            "run", "-d", "v6conform-probe:busybox", "/bin/busybox", "sleep", "300"
+        ).strip()
+        run = run_suites(tmp_path / "out", "--target", "lab", "--lab-name", NAME, "-m", "gateway")
+        assert run.returncode == 0, run.output
+        remaining = lab.docker("ps", "-aq", "--no-trunc").split()
+        assert stale not in remaining
+        assert other in remaining
+        # the run did not import the image, so it leaves it in place
+        assert "v6conform-probe" in lab.docker("images", "--format", "{{.Repository}}")
+    finally:
+        lab.docker("rm", "-f", *lab.docker("ps", "-aq").split(), check=False)
+        lab.docker("rmi", "v6conform-probe:busybox", check=False)
