@@ -324,7 +324,11 @@ class Lab:
             ],
         )
         self._wait_for(
-            lambda: self.docker("version", check=False) != "", "dockerd to answer", timeout=60
+            lambda: (
+                self.docker("version", "--format", "{{.Server.Version}}", check=False).strip() != ""
+            ),
+            "dockerd to answer",
+            timeout=60,
         )
         self.docker(
             "network",
