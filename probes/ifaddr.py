@@ -171,14 +171,3 @@ async def settled(netns: Netns, interface: str, *, timeout: float = 3.0) -> Snap
         if time.monotonic() >= until:
             return snap
         await asyncio.sleep(min(0.05, max(0.0, until - time.monotonic())))
-
-
-def read_sysctl(netns: Netns, key: str) -> str:
-    """A sysctl as this namespace sees it (net.* keys are per namespace). Blocking."""
-    path = "/proc/sys/" + key.replace(".", "/")
-
-    def read() -> str:
-        with open(path) as f:
-            return f.read().strip()
-
-    return netns.call(read)
