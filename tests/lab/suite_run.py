@@ -5,10 +5,25 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import Lab
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def lab_up(name: str, scenario: str = "healthy") -> Iterator[Lab]:
+    """A lab of this name, up for the block and down afterwards whatever happens."""
+    lab = Lab(name)
+    lab.up(scenario)
+    try:
+        yield lab
+    finally:
+        lab.down()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
-from tests.lab.suite_run import run_suites
+from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cgw"
@@ -18,12 +18,8 @@ NAME = "v6cgw"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lab = Lab(NAME)
-    lab.up("healthy")
-    try:
+    with lab_up(NAME) as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 def test_gateway_checks_pass_on_healthy(lab: Lab, tmp_path: Path) -> None:

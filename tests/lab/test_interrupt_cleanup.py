@@ -14,7 +14,7 @@ import pytest
 
 from lab import Lab
 from probes.docker import probe_rootfs_tar
-from tests.lab.suite_run import ROOT, run_suites
+from tests.lab.suite_run import ROOT, lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cint"
@@ -24,12 +24,8 @@ STALL = "import time\n\ndef pytest_runtest_call(item):\n    time.sleep(60)\n"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lab = Lab(NAME)
-    lab.up("healthy")
-    try:
+    with lab_up(NAME) as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 def probe_containers(lab: Lab) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
-from tests.lab.suite_run import run_suites
+from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6crt"
@@ -16,12 +16,8 @@ NAME = "v6crt"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lab = Lab(NAME)
-    lab.up("healthy")
-    try:
+    with lab_up(NAME) as lab:
         yield lab
-    finally:
-        lab.down()
 
 
 def test_accept_ra_1_with_forwarding_on_fails_rt01(lab: Lab, tmp_path: Path) -> None:
