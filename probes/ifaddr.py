@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import time
@@ -160,8 +161,6 @@ async def settled(netns: Netns, interface: str, *, timeout: float = 3.0) -> Snap
     A fresh container's link-local address is tentative for about a second; probing before DAD
     completes gives false failures. Returns the last snapshot either way: the caller judges it.
     """
-    import asyncio
-
     until = time.monotonic() + timeout
     while True:
         snap = await snapshot(netns)

@@ -22,6 +22,18 @@ NET = NetworkInfo(
 NO_SUBNET = NetworkInfo("bare", "def", "bridge", True, "br-def", (), ())
 
 
+def run_suites_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """`pytest suites/` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def lab_description(tmp_path: Path) -> dict[str, object]:
     profile = tmp_path / "profile.toml"
     profile.write_text('anchors = ["2001:db8:f00d::1"]\n')
@@ -99,22 +111,15 @@ def test_missing_profile(tmp_path: Path) -> None:
 def test_bad_profile_stops_the_suites_with_the_harness_status(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("colour = 'blue'\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/",
-            "--profile",
-            str(path),
-            "--report-dir",
-            str(tmp_path / "out"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = run_suites_here(
+        "--target",
+        "lab",
+        "--lab-name",
+        "v6cnone",
+        "--profile",
+        str(path),
+        "--report-dir",
+        str(tmp_path / "out"),
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert f"{path}: unknown key 'colour'" in proc.stdout + proc.stderr
@@ -146,25 +151,14 @@ def test_container_gateway() -> None:
 
 def test_no_docker_skips_with_the_reason(tmp_path: Path) -> None:
     # -m gateway: only checks that need Docker, so nothing is sent from this machine
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/",
-            "-m",
-            "gateway",
-            "-rs",
-            "--docker-host",
-            f"unix://{tmp_path}/absent.sock",
-            "--report-dir",
-            str(tmp_path / "o"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = run_suites_here(
+        "-m",
+        "gateway",
+        "-rs",
+        "--docker-host",
+        f"unix://{tmp_path}/absent.sock",
+        "--report-dir",
+        str(tmp_path / "o"),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed" not in proc.stdout.splitlines()[-1]
