@@ -120,6 +120,7 @@ class Site:
     docker: DockerEndpoint
     containers: dict[str, ProbeContainer]  # by network name
     settled: dict[str, ifaddr.Snapshot]  # each container's namespace once DAD was done
+    bridges: dict[str, ifaddr.Snapshot]  # the host, once each bridge's DAD was done
 
     @property
     def daemon_major(self) -> int:
@@ -146,18 +147,27 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
             fleet = await stack.enter_async_context(
                 probe_fleet(docker, networks, run_id=uuid.uuid4().hex[:8])
             )
+            # probe only once both ends of every link are past DAD: a bridge gets carrier (and
+            # starts DAD) when the first container attaches, and while its addresses are
+            # tentative the host neither answers nor sends Neighbor Solicitations there
+            dad = target.profile.dad_timeout
+            bridges = {c.network.bridge for c in fleet if c.network.bridge}
             async with asyncio.TaskGroup() as tg:
                 waits = {
                     c.network.name: tg.create_task(
-                        ifaddr.settled(c.netns, c.interface, timeout=target.profile.dad_timeout)
+                        ifaddr.settled(c.netns, c.interface, timeout=dad)
                     )
                     for c in fleet
+                }
+                bridge_waits = {
+                    b: tg.create_task(ifaddr.settled(target.netns, b, timeout=dad)) for b in bridges
                 }
             yield Site(
                 target,
                 docker,
                 {c.network.name: c for c in fleet},
                 {n: t.result() for n, t in waits.items()},
+                {b: t.result() for b, t in bridge_waits.items()},
             )
     except HarnessError as exc:
         pytest.fail(f"harness error: {exc}", pytrace=False)

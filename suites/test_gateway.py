@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from probes import icmp6, ifaddr, ndp
+from probes import icmp6, ndp
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.gateway import (
     LINK_LOCAL_GATEWAY,
@@ -23,16 +23,14 @@ pytestmark = pytest.mark.gateway
 
 
 @pytest.mark.check("GW-01")
-async def test_bridge_carries_gateway(
-    site: Site, network: NetworkInfo, bridge_snapshots: dict[str, ifaddr.Snapshot]
-) -> None:
+async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
     """The network's bridge carries the expected gateway address, past DAD."""
     if network.bridge is None:
         pytest.skip(f"{network.name} has no host-side bridge interface")
     expect = bridge_expectation(site.daemon_major, network, site.target.profile)
     version = site.docker.daemon.version if site.docker.daemon else "unknown"
     # read with a probe container attached: without carrier a bridge's addresses stay tentative
-    snap = bridge_snapshots.get(network.bridge)
+    snap = site.bridges.get(network.bridge)
     if snap is None:
         pytest.skip(f"no probe container on {network.name}, so its bridge was not read")
     addresses = snap.on(network.bridge)
@@ -106,19 +104,6 @@ class GatewayExchange:
     gateway: str
     solicit: ndp.SolicitResult
     echo: icmp6.EchoResult
-
-
-@pytest.fixture(scope="session")
-async def bridge_snapshots(site: Site) -> dict[str, ifaddr.Snapshot]:
-    """Every IPv6 bridge once DAD is done (or the deadline passed), all waited on at once."""
-    bridges = {c.network.bridge for c in site.containers.values() if c.network.bridge}
-    timeout = site.target.profile.dad_timeout
-    async with asyncio.TaskGroup() as tg:
-        waits = {
-            b: tg.create_task(ifaddr.settled(site.target.netns, b, timeout=timeout))
-            for b in bridges
-        }
-    return {b: t.result() for b, t in waits.items()}
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 import pytest
 
-from probes import ifaddr
+from probes import icmp6, ifaddr
+from probes.capture import Frame, LinkCapture
+from probes.docker import ProbeContainer
+from probes.errors import NetnsError
+from probes.gateway import in_subnets
+from probes.netns import Netns
 from probes.sysctl import accept_ra_trap, forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
+from suites.conftest import Site
 
 pytestmark = pytest.mark.routing
 
@@ -46,4 +55,132 @@ async def test_forwarding_and_accept_ra(target: Target) -> None:
         evidence,
         fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
         "and persist it, or configure a static default route",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerReach:
+    """Echo results of one container: to each anchor (RT-02), from the far end (RT-05)."""
+
+    source: str | None  # the container's global address; None: it has none (GW-02)
+    to_anchors: tuple[icmp6.EchoResult, ...]
+    from_far_end: icmp6.EchoResult | None  # None: no far-end vantage configured
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """Every echo of RT-02 and RT-05, and what the host's uplink saw meanwhile (RT-03)."""
+
+    containers: dict[str, ContainerReach]  # by network name
+    uplink: str | None
+    frames: tuple[Frame, ...]  # ICMPv6 on the uplink during the echoes
+    capture_error: str | None  # why there is no capture, if there is none
+    started: float = 0.0  # monotonic time the capture and echoes began
+
+
+def _global_address(site: Site, container: ProbeContainer) -> str | None:
+    snap = site.settled[container.network.name]
+    return next(
+        (
+            a.address
+            for a in snap.on(container.interface)
+            if not a.link_local and a.usable and in_subnets(a.address, container.network.subnets6)
+        ),
+        None,
+    )
+
+
+@pytest.fixture(scope="session")
+async def reachability(site: Site) -> Reachability:
+    """All echoes for every container at once (timeouts overlap), with the uplink captured."""
+    profile = site.target.profile
+    far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
+
+    async def one(container: ProbeContainer) -> ContainerReach:
+        source = _global_address(site, container)
+        if source is None:
+            return ContainerReach(None, (), None)
+        async with asyncio.TaskGroup() as tg:
+            anchors = [
+                tg.create_task(
+                    icmp6.echo(
+                        container.netns, anchor, source=source, timeout=profile.timeout, count=2
+                    )
+                )
+                for anchor in profile.anchors
+            ]
+            back = (
+                tg.create_task(icmp6.echo(far_end, source, timeout=profile.timeout, count=2))
+                if far_end
+                else None
+            )
+        return ContainerReach(
+            source, tuple(t.result() for t in anchors), back.result() if back else None
+        )
+
+    async def everyone() -> dict[str, ContainerReach]:
+        async with asyncio.TaskGroup() as tg:
+            tasks = {n: tg.create_task(one(c)) for n, c in site.containers.items()}
+        return {n: t.result() for n, t in tasks.items()}
+
+    uplink, _ = await _uplink(site.target)
+    if uplink is None:
+        return Reachability(await everyone(), None, (), "no uplink: no IPv6 default route")
+    try:
+        async with LinkCapture(site.target.netns, uplink) as capture:
+            found = await everyone()
+    except NetnsError as exc:
+        return Reachability(await everyone(), uplink, (), str(exc))
+    return Reachability(found, uplink, tuple(capture.frames), None, capture.started)
+
+
+def _global_source(reach: ContainerReach) -> str:
+    if reach.source is None:
+        pytest.skip("the container has no usable global address in its subnet (GW-02)")
+    return reach.source
+
+
+@pytest.mark.check("RT-02")
+async def test_anchors_answer(
+    site: Site, reachability: Reachability, container: ProbeContainer
+) -> None:
+    """Every reachability anchor answers echo from the container's global address."""
+    if not site.target.profile.anchors:
+        pytest.skip("the profile names no reachability anchors (anchors = [...])")
+    reach = reachability.containers[container.network.name]
+    source = _global_source(reach)
+    silent = [r for r in reach.to_anchors if not r.answered]
+    evidence = [line for r in reach.to_anchors for line in (f"[{r.target}]", *r.evidence)]
+    evidence += [f"[uplink {reachability.uplink}]"] + [
+        f.describe(reachability.started) for f in reachability.frames
+    ]
+    why = "; ".join(f"{r.target}: {r.error or 'no reply'}" for r in silent)
+    assert not silent, explain(
+        f"from {source} (container {container.name}) {len(silent)} of "
+        f"{len(reach.to_anchors)} anchors did not answer: {why}",
+        evidence,
+        fix="see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 "
+        "(firewall)",
+    )
+
+
+@pytest.mark.check("RT-05")
+async def test_far_end_reaches_container(
+    site: Site, reachability: Reachability, container: ProbeContainer
+) -> None:
+    """The far end reaches the container's global address directly (IPv6 has no NAT)."""
+    reach = reachability.containers[container.network.name]
+    source = _global_source(reach)
+    if reach.from_far_end is None:
+        pytest.skip(
+            "no far-end vantage: set far_end_namespace in the profile to test "
+            "reachability from outside"
+        )
+    result = reach.from_far_end
+    assert result.answered, explain(
+        f"the far end ({site.target.profile.far_end_namespace}) cannot reach container "
+        f"{container.name} at {source}: {result.error or 'no reply'}",
+        result.evidence,
+        fix="the container prefix must be routed to this host (or ND-proxied on the uplink): "
+        "see RT-03; and forwarded by it: RT-01, RT-04",
     )
