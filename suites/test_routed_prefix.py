@@ -12,7 +12,9 @@ from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
 from probes.errors import NetnsError
 from probes.gateway import in_subnets
+from probes.ndproxy import ProxyState, proxy_state
 from probes.netns import Netns
+from probes.routed_prefix import judge_prefix, uplink_view
 from probes.sysctl import accept_ra_trap, forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
@@ -162,6 +164,60 @@ async def test_anchors_answer(
         fix="see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 "
         "(firewall)",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkState:
+    name: str
+    addresses: tuple[str, ...]  # global addresses: where a route for the prefix should point
+    prefixes: tuple[str, ...]  # on-link prefixes
+    proxy: ProxyState
+
+
+@pytest.fixture(scope="session")
+async def uplink_state(site: Site, reachability: Reachability) -> UplinkState | str:
+    """The uplink's addresses, on-link prefixes and ND proxy; or why it cannot be read."""
+    if reachability.uplink is None:
+        return "no uplink: the host has no IPv6 default route and none was named (--uplink)"
+    name = reachability.uplink
+    snap = await ifaddr.snapshot(site.target.netns)
+    pairs = [(a.address, a.prefixlen) for a in snap.on(name)]
+    routes = {r.dst: r.gateway for r in snap.routes if r.interface == name}
+    addresses, prefixes = uplink_view(pairs, routes)
+    return UplinkState(name, addresses, prefixes, await proxy_state(site.target.netns, name))
+
+
+@pytest.mark.check("RT-03")
+async def test_prefix_routed_to_host(
+    site: Site,
+    reachability: Reachability,
+    uplink_state: UplinkState | str,
+    container: ProbeContainer,
+) -> None:
+    """The container prefix is routed to the host, or the host proxies ND for every address."""
+    reach = reachability.containers[container.network.name]
+    source = _global_source(reach)
+    if isinstance(uplink_state, str):
+        pytest.skip(uplink_state)
+    if reachability.capture_error:
+        pytest.skip(f"the uplink could not be watched: {reachability.capture_error}")
+    if not reach.to_anchors and reach.from_far_end is None:
+        pytest.skip(
+            "no anchors and no far-end vantage: nothing made the upstream look for "
+            "the containers (set anchors in the profile)"
+        )
+    subnet = next(s for s in container.network.subnets6 if in_subnets(source, (s,)))
+    verdict = judge_prefix(
+        addresses=[source],
+        subnet=subnet,
+        frames=reachability.frames,
+        since=reachability.started,
+        uplink=uplink_state.name,
+        uplink_addresses=uplink_state.addresses,
+        uplink_prefixes=uplink_state.prefixes,
+        proxy=uplink_state.proxy,
+    )
+    assert verdict.ok, explain(verdict.diagnosis, verdict.evidence, fix=verdict.fix)
 
 
 @pytest.mark.check("RT-05")
