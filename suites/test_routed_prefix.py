@@ -9,8 +9,9 @@ import pytest
 
 from probes import icmp6, ifaddr
 from probes.capture import Frame, LinkCapture
-from probes.docker import ProbeContainer
+from probes.docker import NetworkInfo, ProbeContainer
 from probes.errors import NetnsError
+from probes.firewall import FirewallUnreadable, Ruleset, assess_forward, read_ruleset
 from probes.gateway import in_subnets
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netns import Netns
@@ -218,6 +219,52 @@ async def test_prefix_routed_to_host(
         proxy=uplink_state.proxy,
     )
     assert verdict.ok, explain(verdict.diagnosis, verdict.evidence, fix=verdict.fix)
+
+
+@pytest.fixture(scope="session")
+async def ruleset(site: Site) -> Ruleset | str:
+    """The host's ip6tables and nftables rules, read once; or why they cannot be read."""
+    try:
+        return await read_ruleset(site.target.netns, timeout=site.target.profile.timeout * 2)
+    except FirewallUnreadable as exc:
+        return str(exc)
+
+
+@pytest.mark.check("RT-04")
+async def test_firewall_forwards_container_traffic(
+    site: Site, ruleset: Ruleset | str, network: NetworkInfo
+) -> None:
+    """No ip6tables / nftables forward rule or policy drops the network's IPv6 traffic."""
+    if isinstance(ruleset, str):
+        pytest.skip(f"the firewall could not be read: {ruleset}")
+    if network.bridge is None or not network.subnets6:
+        pytest.skip(f"{network.name} has no bridge or no IPv6 subnet to judge")
+    uplink, _ = await _uplink(site.target)
+    verdict = assess_forward(
+        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
+    )
+    evidence = ["modelled packets:", *(f"  {p}" for p in verdict.packets)]
+    evidence += [f"read: {what}" for what in verdict.problems + verdict.skipped]
+    evidence += [f"not evaluated: {u}" for u in verdict.uncertain]
+    if verdict.drops and ruleset.ip6tables_text:
+        lines = ruleset.ip6tables_text.splitlines()
+        evidence += ["ip6tables-save (as read):", *(f"  {line}" for line in lines[:60])]
+    if verdict.drops:
+        first = verdict.drops[0]
+        order = ("outbound new", "inbound new", "inbound established")
+        ways = [w for w in order if any(f"{d.direction} {d.state}" == w for d in verdict.drops)]
+        bridge = network.bridge
+        assert not verdict.drops, explain(
+            f"{first.source} {first.table} {first.chain}: {first.rule} drops "
+            f"{', '.join(ways)} IPv6 traffic of {network.name} ({', '.join(network.subnets6)})",
+            [d.describe() for d in verdict.drops] + evidence,
+            fix=f"accept the bridge's traffic before the drop: `ip6tables -I FORWARD -i {bridge} "
+            f"-j ACCEPT` and `ip6tables -I FORWARD -o {bridge} -j ACCEPT` (in DOCKER-USER where "
+            "Docker manages ip6tables; the nft equivalent for nftables), or change the policy; "
+            "then persist the rule set",
+        )
+    if verdict.doubtful:
+        pytest.skip("cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]))
 
 
 @pytest.mark.check("RT-05")

@@ -1,0 +1,1259 @@
+"""RT-04: does a host firewall rule drop forwarded IPv6 container traffic?
+
+Routed IPv6 (no NAT) only works when the host's FORWARD path lets container packets through.
+Docker writes ip6tables rules only with ``--ip6tables`` (default since 27), so a host firewall
+with ``policy DROP`` or a stray rule silently eats container traffic while IPv4 works.
+
+We read the rules as text (``ip6tables-save``, ``nft -j list ruleset``), model a few packets a
+container sends and receives, and walk the forward-hook chains as the kernel would. The walk is
+three-valued: a match we do not understand neither matches nor fails, so a drop reached past
+such a rule is reported as doubtful, never as proven.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv6Network
+from typing import Literal
+
+from probes.errors import HarnessError
+from probes.netns import Netns
+
+OUTSIDE = "2001:db8:f00d::1"  # a global address beyond the uplink, from documentation space
+MAX_CHAIN_DEPTH = 64  # deeper than any real ruleset; stops loops a broken dump could contain
+# Tables iptables-nft keeps in nftables; judged through ip6tables-save, not twice.
+XTABLES_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
+
+Tri = bool | None  # True: matches, False: does not, None: we cannot tell
+
+
+class FirewallUnreadable(HarnessError):
+    """The firewall could not be read at all (or a dump is not what it claims to be)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"firewall in {where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+# --- the packets we model ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """A container packet crossing the forward hook; addresses are sets (a whole subnet)."""
+
+    direction: Literal["outbound", "inbound"]
+    state: Literal["new", "established"]
+    src: IPv6Network
+    dst: IPv6Network
+    iif: str | None  # None: some interface that is not a container bridge (uplink unknown)
+    oif: str | None
+    icmp_type: int  # 128 echo request, 129 echo reply
+    bridges: tuple[str, ...]
+
+    def describe(self) -> str:
+        kind = {128: "echo-request", 129: "echo-reply"}.get(self.icmp_type, str(self.icmp_type))
+        iif = self.iif or "the uplink"
+        oif = self.oif or "the uplink"
+        return (
+            f"{self.direction} {self.src} → {self.dst} ICMPv6 {kind}, "
+            f"in {iif} out {oif}, ct state {self.state}"
+        )
+
+
+def _packets(
+    subnet: IPv6Network,
+    bridge: str,
+    uplink: str | None,
+    outside: IPv6Network,
+    bridges: tuple[str, ...],
+) -> tuple[Packet, ...]:
+    """Outbound NEW, inbound NEW and the inbound reply: what routed IPv6 needs to pass."""
+    return (
+        Packet("outbound", "new", subnet, outside, bridge, uplink, 128, bridges),
+        Packet("inbound", "new", outside, subnet, uplink, bridge, 128, bridges),
+        Packet("inbound", "established", outside, subnet, uplink, bridge, 129, bridges),
+    )
+
+
+# --- matches: each answers True / False / None for a packet --------------------------------
+
+
+def _any_of(results: Iterable[Tri]) -> Tri:
+    """A list of alternatives (a set, a comma list): one sure hit wins, all misses miss."""
+    seen_unknown = False
+    for result in results:
+        if result is True:
+            return True
+        if result is None:
+            seen_unknown = True
+    return None if seen_unknown else False
+
+
+def _negated(result: Tri, negate: bool) -> Tri:
+    return result if result is None or not negate else not result
+
+
+@dataclass(frozen=True, slots=True)
+class AddressMatch:
+    """-s / -d, ip6 saddr / daddr: the packet's address set against rule prefixes."""
+
+    field: Literal["src", "dst"]
+    networks: tuple[IPv6Network, ...]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        addresses = packet.src if self.field == "src" else packet.dst
+        if any(addresses.subnet_of(net) for net in self.networks):
+            hit: Tri = True
+        elif not any(addresses.overlaps(net) for net in self.networks):
+            hit = False
+        else:
+            hit = None  # the rule covers only part of the subnet: some containers, not all
+        return _negated(hit, self.negate)
+
+    def why_unknown(self) -> str:
+        return f"{self.field} prefix covers only part of the container subnet"
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceMatch:
+    """-i / -o, iifname / oifname: exact names or prefix wildcards (``eth+``, ``eth*``)."""
+
+    field: Literal["in", "out"]
+    patterns: tuple[tuple[str, bool], ...]  # (name or prefix, is_prefix)
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        iface = packet.iif if self.field == "in" else packet.oif
+        hits = (
+            _interface_hit(name, is_prefix, iface, packet.bridges)
+            for name, is_prefix in self.patterns
+        )
+        return _negated(_any_of(hits), self.negate)
+
+    def why_unknown(self) -> str:
+        return f"{self.field} interface is the uplink, which was not named"
+
+
+def _interface_hit(name: str, is_prefix: bool, iface: str | None, bridges: Sequence[str]) -> Tri:
+    if iface is not None:
+        return iface.startswith(name) if is_prefix else iface == name
+    # An unnamed uplink is known only not to be a container bridge.
+    if is_prefix and name == "":
+        return True
+    if not is_prefix and name in bridges:
+        return False
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolMatch:
+    """-p, meta l4proto, ip6 nexthdr: our packets are ICMPv6."""
+
+    protocols: tuple[str, ...]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        return _negated(any(_is_icmpv6(p) for p in self.protocols), self.negate)
+
+    def why_unknown(self) -> str:
+        return "protocol"
+
+
+def _is_icmpv6(protocol: str) -> bool:
+    return protocol.lower() in {"58", "icmpv6", "ipv6-icmp", "icmp6", "all", "any"}
+
+
+@dataclass(frozen=True, slots=True)
+class StateMatch:
+    """--ctstate / --state / ct state: NEW for first packets, ESTABLISHED for replies."""
+
+    states: frozenset[str]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        if self.states & {"snat", "dnat"}:
+            return None  # virtual NAT states depend on rules elsewhere (nat table)
+        return _negated(packet.state in self.states, self.negate)
+
+    def why_unknown(self) -> str:
+        return "conntrack SNAT/DNAT state depends on NAT rules"
+
+
+ICMPV6_TYPES = {
+    "destination-unreachable": 1,
+    "packet-too-big": 2,
+    "time-exceeded": 3,
+    "parameter-problem": 4,
+    "echo-request": 128,
+    "ping": 128,
+    "echo-reply": 129,
+    "pong": 129,
+    "mld-listener-query": 130,
+    "mld-listener-report": 131,
+    "mld-listener-done": 132,
+    "mld-listener-reduction": 132,
+    "router-solicitation": 133,
+    "nd-router-solicit": 133,
+    "router-advertisement": 134,
+    "nd-router-advert": 134,
+    "neighbour-solicitation": 135,
+    "neighbor-solicitation": 135,
+    "nd-neighbor-solicit": 135,
+    "neighbour-advertisement": 136,
+    "neighbor-advertisement": 136,
+    "nd-neighbor-advert": 136,
+    "redirect": 137,
+    "nd-redirect": 137,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpTypeMatch:
+    """--icmpv6-type, icmpv6 type (a match on ICMPv6 implies the protocol)."""
+
+    types: tuple[int, ...]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        return _negated(packet.icmp_type in self.types, self.negate)
+
+    def why_unknown(self) -> str:
+        return "icmpv6 type"
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMatch:
+    """meta nfproto / meta protocol in inet tables: our packets are IPv6."""
+
+    ipv6: bool
+
+    def test(self, packet: Packet) -> Tri:
+        return self.ipv6
+
+    def why_unknown(self) -> str:
+        return "family"
+
+
+@dataclass(frozen=True, slots=True)
+class NeverMatch:
+    """A match that needs another protocol (tcp dport, ip saddr): never an ICMPv6 packet."""
+
+    reason: str
+
+    def test(self, packet: Packet) -> Tri:
+        return False
+
+    def why_unknown(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMatch:
+    """A match we do not evaluate (a module, a set we cannot resolve, a rate limit)."""
+
+    reason: str
+
+    def test(self, packet: Packet) -> Tri:
+        return None
+
+    def why_unknown(self) -> str:
+        return self.reason
+
+
+Match = (
+    AddressMatch
+    | InterfaceMatch
+    | ProtocolMatch
+    | StateMatch
+    | IcmpTypeMatch
+    | FamilyMatch
+    | NeverMatch
+    | UnknownMatch
+)
+
+ActionKind = Literal["accept", "drop", "reject", "return", "jump", "goto", "continue", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a matching rule does; ``unknown`` is a target whose verdict we cannot predict."""
+
+    kind: ActionKind
+    target: str | None = None  # the chain of a jump/goto, or the unknown target's name
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: its text as the tool printed it (evidence), its matches, its action."""
+
+    text: str
+    matches: tuple[Match, ...]
+    action: Action
+
+    def test(self, packet: Packet) -> tuple[Tri, tuple[str, ...]]:
+        """Whether the rule matches, and why we cannot tell when we cannot."""
+        unknown: list[str] = []
+        for match in self.matches:
+            hit = match.test(packet)
+            if hit is False:
+                return False, ()
+            if hit is None:
+                unknown.append(match.why_unknown())
+        return (None, tuple(unknown)) if unknown else (True, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A chain; base chains have a hook and a policy ("DROP", "drop"…), regular ones neither."""
+
+    name: str
+    rules: tuple[Rule, ...] = ()
+    policy: str | None = None
+    hook: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The chains of one table, as one tool reported them."""
+
+    source: Literal["ip6tables", "nftables"]
+    family: str  # "ip6" or "inet"
+    name: str
+    chains: Mapping[str, Chain] = field(default_factory=dict)
+    incomplete: str | None = None  # why the dump of this table may lack rules
+
+    @property
+    def label(self) -> str:
+        return self.name if self.source == "ip6tables" else f"{self.family} {self.name}"
+
+    def forward_chains(self) -> tuple[Chain, ...]:
+        """Base chains on the forward hook, in the order the kernel runs them."""
+        hooked = [c for c in self.chains.values() if c.hook == "forward"]
+        return tuple(sorted(hooked, key=lambda c: c.priority))
+
+
+# --- ip6tables-save ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ip6tablesSave:
+    """The filter table of an ``ip6tables-save`` dump; other tables are only named."""
+
+    filter: Table | None
+    nf_tables: bool  # the header says "(nf_tables)": iptables-nft, its tables are in nft too
+    tables_seen: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+BUILTIN_TARGETS: dict[str, ActionKind] = {
+    "ACCEPT": "accept",
+    "DROP": "drop",
+    "REJECT": "reject",
+    "RETURN": "return",
+}
+# Targets that do their thing and let the packet go on to the next rule.
+NON_TERMINATING_TARGETS = frozenset(
+    {"LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TRACE", "AUDIT", "CLASSIFY", "DSCP", "TOS",
+     "TCPMSS", "HL", "TEE", "CONNSECMARK", "SECMARK", "IDLETIMER", "LED", "CHECKSUM"}
+)  # fmt: skip
+
+
+# chain name: (policy, each rule's tokens after the chain name, each rule's line)
+_Declared = dict[str, tuple[str | None, list[list[str]], list[str]]]
+
+
+def parse_ip6tables_save(text: str) -> Ip6tablesSave:
+    """Read the ``*filter`` table of ``ip6tables-save`` (with or without ``-c`` counters).
+
+    Lines we cannot read are recorded as problems; only text with no table at all raises
+    ``FirewallUnreadable``, since then it is not ip6tables-save output.
+    """
+    problems: list[str] = []
+    tables_seen: list[str] = []
+    nf_tables = False
+    current: str | None = None
+    declared: _Declared = {}
+    committed = False
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            nf_tables = nf_tables or "(nf_tables)" in line
+            if "legacy tables present" in line:
+                problems.append("ip6tables-legacy tables are present too and were not read")
+            continue
+        if line.startswith("*"):
+            current = line[1:].strip()
+            tables_seen.append(current)
+            continue
+        if line == "COMMIT":
+            committed = committed or current == "filter"
+            current = None
+            continue
+        if current is None:
+            problems.append(f"line {number}: outside any table: {_clip(line)}")
+            continue
+        if current != "filter":
+            continue
+        line = _strip_counters(line)
+        if line.startswith(":"):
+            _declare_chain(line, declared, problems, number)
+        elif line.startswith("-A "):
+            _add_rule(line, declared, problems, number)
+        else:
+            problems.append(f"line {number}: not a chain or rule: {_clip(line)}")
+
+    if not tables_seen and problems:
+        raise FirewallUnreadable("ip6tables-save output", f"no table in it; {problems[0]}")
+    if "filter" not in tables_seen:
+        return Ip6tablesSave(None, nf_tables, tuple(tables_seen), tuple(problems))
+    incomplete = None if committed else "the filter table ends without COMMIT (truncated dump?)"
+    if incomplete:
+        problems.append(incomplete)
+    table = _ip6tables_table(declared, incomplete)
+    return Ip6tablesSave(table, nf_tables, tuple(tables_seen), tuple(problems))
+
+
+def _clip(text: str, width: int = 80) -> str:
+    text = text.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _strip_counters(line: str) -> str:
+    """``ip6tables-save -c`` prefixes each rule with ``[packets:bytes]``."""
+    if line.startswith("["):
+        end = line.find("]")
+        if end > 0:
+            return line[end + 1 :].lstrip()
+    return line
+
+
+def _declare_chain(line: str, declared: _Declared, problems: list[str], number: int) -> None:
+    parts = line[1:].split()
+    if not parts:
+        problems.append(f"line {number}: empty chain declaration")
+        return
+    policy = parts[1] if len(parts) > 1 and parts[1] != "-" else None
+    declared.setdefault(parts[0], (policy, [], []))
+
+
+def _add_rule(line: str, declared: _Declared, problems: list[str], number: int) -> None:
+    try:
+        tokens = shlex.split(line)
+    except ValueError as exc:
+        problems.append(f"line {number}: {exc}: {_clip(line)}")
+        return
+    if len(tokens) < 2:
+        problems.append(f"line {number}: rule without chain: {_clip(line)}")
+        return
+    chain = tokens[1]
+    if chain not in declared:
+        problems.append(f"line {number}: rule for undeclared chain {chain}")
+        declared[chain] = (None, [], [])
+    declared[chain][1].append(tokens[2:])
+    declared[chain][2].append(line)
+
+
+def _ip6tables_table(declared: _Declared, incomplete: str | None) -> Table:
+    names = set(declared)
+    chains: dict[str, Chain] = {}
+    for name, (policy, token_lists, texts) in declared.items():
+        rules = tuple(
+            _ip6tables_rule(text, tokens, names)
+            for text, tokens in zip(texts, token_lists, strict=True)
+        )
+        hook = "forward" if name == "FORWARD" else None
+        chains[name] = Chain(name, rules, policy if hook else None, hook)
+    return Table("ip6tables", "ip6", "filter", chains, incomplete)
+
+
+_ADDRESS_OPTIONS = {"-s": "src", "--source": "src", "-d": "dst", "--destination": "dst"}
+_INTERFACE_OPTIONS = {"-i": "in", "--in-interface": "in", "-o": "out", "--out-interface": "out"}
+
+
+def _ip6tables_rule(text: str, tokens: list[str], chains: set[str]) -> Rule:
+    """Turn one ``-A`` line's tokens (after the chain name) into matches and an action."""
+    matches: list[Match] = []
+    action = Action("continue")
+    module: str | None = None
+    negate = False
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "!":
+            negate = True
+            i += 1
+            continue
+        value = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in ("-j", "--jump", "-g", "--goto"):
+            action = _ip6tables_action(value, chains, goto=token in ("-g", "--goto"))
+            break  # everything after the target is the target's own options
+        if token in _ADDRESS_OPTIONS:
+            matches.append(_address_match(_ADDRESS_OPTIONS[token], value.split(","), negate))
+            i += 2
+        elif token in _INTERFACE_OPTIONS:
+            pattern = (value[:-1], True) if value.endswith("+") else (value, False)
+            side: Literal["in", "out"] = "in" if _INTERFACE_OPTIONS[token] == "in" else "out"
+            matches.append(InterfaceMatch(side, (pattern,), negate))
+            i += 2
+        elif token in ("-p", "--protocol"):
+            matches.append(ProtocolMatch((value,), negate))
+            i += 2
+        elif token in ("-m", "--match"):
+            module = value
+            i += 2
+        elif token == "--comment":
+            i += 2  # one value, which may well start with "-"
+        else:
+            values, i = _option_values(tokens, i + 1)
+            matches.extend(_module_match(module, token, values, negate))
+        negate = False
+    return Rule(text, tuple(matches), action)
+
+
+def _option_values(tokens: list[str], i: int) -> tuple[list[str], int]:
+    values: list[str] = []
+    while i < len(tokens) and tokens[i] != "!" and not tokens[i].startswith("-"):
+        values.append(tokens[i])
+        i += 1
+    return values, i
+
+
+def _module_match(module: str | None, option: str, values: list[str], negate: bool) -> list[Match]:
+    """Options of ``-m`` modules we understand; anything else cannot be evaluated."""
+    joined = ",".join(values)
+    if module == "comment" and option == "--comment":
+        return []
+    if (module, option) in (("conntrack", "--ctstate"), ("state", "--state")):
+        return [StateMatch(frozenset(s.lower() for s in joined.split(",")), negate)]
+    if module in ("icmp6", "icmpv6") and option == "--icmpv6-type":
+        return [_icmp_type_match([joined], negate)]
+    where = f"-m {module} " if module else ""
+    bang = "! " if negate else ""
+    return [UnknownMatch(f"{bang}{where}{option} {' '.join(values)}".strip())]
+
+
+def _icmp_type_match(values: Sequence[object], negate: bool) -> Match:
+    types: list[int] = []
+    for value in values:
+        name, _, code = str(value).partition("/")
+        if code and code != "0":
+            continue  # echo request and reply have code 0
+        number = ICMPV6_TYPES.get(name.lower())
+        if number is None and name.isdigit():
+            number = int(name)
+        if number is None:
+            return UnknownMatch(f"icmpv6 type {value}")
+        types.append(number)
+    return IcmpTypeMatch(tuple(types), negate)
+
+
+def _address_match(side: str, values: Sequence[str], negate: bool) -> Match:
+    networks: list[IPv6Network] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return UnknownMatch(f"address {value}")
+        if not isinstance(network, IPv6Network):
+            return NeverMatch(f"IPv4 address {value}")
+        networks.append(network)
+    return AddressMatch("src" if side == "src" else "dst", tuple(networks), negate)
+
+
+def _ip6tables_action(target: str, chains: set[str], *, goto: bool) -> Action:
+    if target in BUILTIN_TARGETS and not goto:
+        return Action(BUILTIN_TARGETS[target])
+    if target in chains:
+        return Action("goto" if goto else "jump", target)
+    if target in NON_TERMINATING_TARGETS:
+        return Action("continue")
+    return Action("unknown", target or "(no target name)")
+
+
+# --- nft -j list ruleset -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NftRuleset:
+    """The ip6 and inet tables of ``nft -j list ruleset`` (other families never see IPv6
+    forwarding: ip is IPv4, bridge and netdev are other hooks)."""
+
+    tables: tuple[Table, ...]
+    version: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+NFT_FAMILIES = ("ip6", "inet")
+_NftKey = tuple[str, str]  # (family, table)
+
+
+def parse_nft_json(text: str) -> NftRuleset:
+    """Read ``nft -j list ruleset``; bad JSON raises ``FirewallUnreadable``, odd items are
+    recorded as problems."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise FirewallUnreadable("nft -j output", f"not JSON: {_clip(str(exc))}") from exc
+    items = document.get("nftables") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise FirewallUnreadable("nft -j output", 'no "nftables" list in it')
+    problems: list[str] = []
+    version: str | None = None
+    sets: dict[tuple[str, str, str], object] = {}
+    chain_heads: dict[_NftKey, dict[str, dict[str, object]]] = {}
+    rule_items: list[dict[str, object]] = []
+    for item in items:
+        kind, body = _nft_item(item)
+        if kind == "metainfo":
+            version = str(body.get("version")) if body.get("version") is not None else None
+        if (
+            kind not in ("table", "chain", "rule", "set", "map")
+            or body.get("family") not in NFT_FAMILIES
+        ):
+            continue
+        family, table = str(body.get("family")), str(body.get("table", body.get("name")))
+        if kind == "table":
+            chain_heads.setdefault((family, table), {})
+        elif kind == "chain":
+            chain_heads.setdefault((family, table), {})[str(body.get("name"))] = body
+        elif kind in ("set", "map"):
+            sets[(family, table, str(body.get("name")))] = body.get("elem", [])
+        else:
+            rule_items.append(body)
+    rules: dict[tuple[str, str, str], list[Rule]] = {}
+    for body in rule_items:
+        key = (str(body.get("family")), str(body.get("table")), str(body.get("chain")))
+        if key[2] not in chain_heads.get(key[:2], {}):
+            problems.append(f"rule for unknown chain {' '.join(key)}")
+            continue
+        rules.setdefault(key, []).append(_nft_rule(body, sets, key[:2]))
+    tables = tuple(_nft_table(key, heads, rules, problems) for key, heads in chain_heads.items())
+    return NftRuleset(tables, version, tuple(problems))
+
+
+def _nft_item(item: object) -> tuple[str, dict[str, object]]:
+    if isinstance(item, dict) and len(item) == 1:
+        ((kind, body),) = item.items()
+        if isinstance(body, dict):
+            return str(kind), body
+    return "", {}
+
+
+def _nft_table(
+    key: _NftKey,
+    heads: dict[str, dict[str, object]],
+    rules: dict[tuple[str, str, str], list[Rule]],
+    problems: list[str],
+) -> Table:
+    chains: dict[str, Chain] = {}
+    for name, head in heads.items():
+        hook = head.get("hook")
+        is_filter = head.get("type", "filter") == "filter"
+        priority = head.get("prio", 0)
+        if not isinstance(priority, int):
+            problems.append(f"chain {' '.join(key)} {name}: priority {priority!r} read as 0")
+            priority = 0
+        chains[name] = Chain(
+            name,
+            tuple(rules.get((*key, name), ())),
+            str(head.get("policy", "accept")) if hook else None,
+            str(hook) if hook and is_filter else None,
+            priority,
+        )
+    return Table("nftables", key[0], key[1], chains)
+
+
+_Sets = Mapping[tuple[str, str, str], object]
+
+
+def _nft_rule(body: Mapping[str, object], sets: _Sets, table: _NftKey) -> Rule:
+    exprs = body.get("expr")
+    if not isinstance(exprs, list):
+        exprs = []
+    matches: list[Match] = []
+    action = Action("continue")
+    for expr in exprs:
+        kind, inner = _nft_expr(expr)
+        verdict = _nft_verdict(kind, inner)
+        if verdict is not None:
+            action = verdict
+            break  # a verdict ends the rule
+        if kind == "match":
+            matches.append(_nft_match(inner, sets, table))
+        elif kind == "xt":
+            matches.append(UnknownMatch(f"iptables-nft extension {inner.get('name')}"))
+        elif kind not in NFT_PASSIVE:
+            matches.append(UnknownMatch(f"{kind} statement"))
+    text = " ".join(_render_nft(expr) for expr in exprs)
+    if body.get("comment"):
+        text += f' comment "{body["comment"]}"'
+    return Rule(text, tuple(matches), action)
+
+
+NFT_PASSIVE = frozenset({"counter", "log", "mangle", "notrack"})  # statements that do not filter
+
+
+NFT_VERDICTS: dict[str, ActionKind] = {
+    "accept": "accept",
+    "drop": "drop",
+    "reject": "reject",
+    "return": "return",
+    "continue": "continue",
+}
+
+
+def _nft_expr(expr: object) -> tuple[str, Mapping[str, object]]:
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((kind, inner),) = expr.items()
+        return str(kind), inner if isinstance(inner, dict) else {}
+    return "?", {}
+
+
+def _nft_verdict(kind: str, inner: Mapping[str, object]) -> Action | None:
+    if kind in NFT_VERDICTS:
+        return Action(NFT_VERDICTS[kind])
+    if kind in ("jump", "goto"):
+        target = inner.get("target")
+        return Action("jump" if kind == "jump" else "goto", str(target))
+    if kind in ("queue", "vmap") or (kind == "xt" and inner.get("type") == "target"):
+        return Action("unknown", kind if kind != "xt" else str(inner.get("name")))
+    return None
+
+
+def _nft_match(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Match:
+    op = inner.get("op", "==")
+    left, right = inner.get("left"), inner.get("right")
+    if op not in ("==", "!=", "in"):
+        return UnknownMatch(f"{_render_nft_value(left)} {op} {_render_nft_value(right)}")
+    negate = op == "!="
+    values = _nft_values(right, sets, table)
+    subject = _nft_subject(left)
+    if subject is None or values is None:
+        return UnknownMatch(f"{_render_nft_value(left)} {_render_nft_value(right)}")
+    kind, key = subject
+    if kind == "never":
+        return NeverMatch(f"{key}: not an ICMPv6-over-IPv6 packet")
+    if key in ("saddr", "daddr"):
+        return _address_match("src" if key == "saddr" else "dst", [str(v) for v in values], negate)
+    if key in ("iifname", "oifname", "iif", "oif"):
+        if not all(isinstance(v, str) for v in values):
+            return UnknownMatch(f"{key} by interface index")
+        patterns = tuple(
+            (str(v)[:-1], True) if str(v).endswith("*") else (str(v), False) for v in values
+        )
+        return InterfaceMatch("in" if key.startswith("i") else "out", patterns, negate)
+    if key in ("l4proto", "nexthdr"):
+        return ProtocolMatch(tuple(str(v) for v in values), negate)
+    if key == "state":
+        return StateMatch(frozenset(str(v).lower() for v in values), negate)
+    if key == "type":
+        return _icmp_type_match(values, negate)
+    if key in ("nfproto", "protocol"):
+        hit = any(str(v) in ("ipv6", "ip6", "34525") for v in values)
+        return FamilyMatch(hit != negate)
+    return UnknownMatch(f"{key} {_render_nft_value(right)}")
+
+
+# Protocols whose header a packet must carry for a payload match; ours carries none of them.
+_OTHER_PROTOCOLS = frozenset(
+    {"tcp", "udp", "udplite", "sctp", "dccp", "icmp", "ip", "arp", "igmp", "ah", "esp", "comp"}
+)
+
+
+def _nft_subject(left: object) -> tuple[str, str] | None:
+    """What a match looks at, as (kind, key); None when we do not model it."""
+    if not isinstance(left, dict) or len(left) != 1:
+        return None
+    ((kind, inner),) = left.items()
+    if not isinstance(inner, dict):
+        return None
+    if kind == "payload":
+        protocol, header_field = inner.get("protocol"), inner.get("field")
+        if protocol in _OTHER_PROTOCOLS:
+            return "never", f"{protocol} {header_field}"
+        if (protocol, header_field) in (("ip6", "saddr"), ("ip6", "daddr"), ("ip6", "nexthdr")):
+            return "payload", str(header_field)
+        if (protocol, header_field) == ("icmpv6", "type"):
+            return "payload", "type"
+        return None
+    if kind == "meta" and inner.get("key") in (
+        "iifname",
+        "oifname",
+        "iif",
+        "oif",
+        "l4proto",
+        "nfproto",
+        "protocol",
+    ):
+        return "meta", str(inner.get("key"))
+    if kind == "ct" and inner.get("key") == "state" and "dir" not in inner:
+        return "ct", "state"
+    return None
+
+
+def _nft_values(right: object, sets: _Sets, table: _NftKey) -> list[object] | None:
+    """The alternatives on a match's right side, or None when we cannot list them."""
+    if isinstance(right, str) and right.startswith("@"):
+        named = sets.get((*table, right[1:]))
+        return None if named is None else _nft_values({"set": named}, sets, table)
+    if isinstance(right, str | int):
+        return [right]
+    if isinstance(right, list):  # flags: ct state { established, related }
+        right = {"set": right}
+    if not isinstance(right, dict) or len(right) != 1:
+        return None
+    ((kind, inner),) = right.items()
+    if kind == "set" and isinstance(inner, list):
+        flat: list[object] = []
+        for element in inner:
+            got = _nft_values(element, sets, table)
+            if got is None:
+                return None
+            flat.extend(got)
+        return flat
+    if kind == "prefix" and isinstance(inner, dict):
+        return [f"{inner.get('addr')}/{inner.get('len')}"]
+    if kind == "range" and isinstance(inner, list) and len(inner) == 2:
+        return _range_networks(str(inner[0]), str(inner[1]))
+    if kind == "elem" and isinstance(inner, dict):
+        return _nft_values(inner.get("val"), sets, table)
+    return None
+
+
+def _range_networks(first: str, last: str) -> list[object] | None:
+    try:
+        low, high = ipaddress.IPv6Address(first), ipaddress.IPv6Address(last)
+        return [str(n) for n in ipaddress.summarize_address_range(low, high)]
+    except ValueError:
+        return None
+
+
+def _render_nft(expr: object) -> str:
+    """nft-like text for one expression, for evidence (``ip6 saddr 2001:db8::/48 drop``)."""
+    kind, inner = _nft_expr(expr)
+    if kind == "match":
+        op = inner.get("op", "==")
+        shown_op = "" if op in ("==", "in") else f"{op} "
+        left = _render_nft_value(inner.get("left"))
+        quote = left in ("iifname", "oifname", "iif", "oif")
+        return f"{left} {shown_op}{_render_nft_value(inner.get('right'), quote=quote)}"
+    if kind in ("jump", "goto"):
+        return f"{kind} {inner.get('target')}"
+    if kind in ("accept", "drop", "reject", "return", "continue", "counter", "notrack"):
+        return kind
+    if kind == "log" and inner.get("prefix"):
+        return f'log prefix "{inner.get("prefix")}"'
+    if kind == "xt":
+        return f"xt {inner.get('type')} {inner.get('name')}"
+    if kind == "limit":
+        return f"limit rate {inner.get('rate')}/{inner.get('per')}"
+    return json.dumps(expr, separators=(",", ":"))
+
+
+def _render_nft_value(value: object, *, quote: bool = False) -> str:
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, inner),) = value.items()
+        if kind == "payload" and isinstance(inner, dict):
+            return f"{inner.get('protocol')} {inner.get('field')}"
+        if kind == "meta" and isinstance(inner, dict):
+            key = inner.get("key")
+            return str(key) if key in ("iifname", "oifname", "iif", "oif") else f"meta {key}"
+        if kind == "ct" and isinstance(inner, dict):
+            return f"ct {inner.get('key')}"
+        if kind == "prefix" and isinstance(inner, dict):
+            return f"{inner.get('addr')}/{inner.get('len')}"
+        if kind == "set" and isinstance(inner, list):
+            return "{ " + ", ".join(_render_nft_value(v, quote=quote) for v in inner) + " }"
+        if kind == "range" and isinstance(inner, list):
+            return "-".join(_render_nft_value(v, quote=quote) for v in inner)
+    if isinstance(value, list):
+        return ",".join(_render_nft_value(v, quote=quote) for v in value)
+    if isinstance(value, str) and quote and not value.startswith("@"):
+        return json.dumps(value)
+    return str(value)
+
+
+# --- what was read -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    """Both views of a host's firewall, the raw texts (evidence), and what could not be read."""
+
+    ip6tables: Ip6tablesSave | None = None
+    nft: NftRuleset | None = None
+    ip6tables_nf_tables: bool = False  # ip6tables is iptables-nft: its tables show in nft too
+    ip6tables_text: str = ""
+    nft_text: str = ""
+    unread: tuple[str, ...] = ()  # what could not be read, and why
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        ip6tables_save: str | None = None,
+        nft_json: str | None = None,
+        ip6tables_version: str = "",
+        unread: Sequence[str] = (),
+    ) -> Ruleset:
+        """Parse whatever was read; a dump that is not what it claims goes to ``unread``."""
+        missing = list(unread)
+        ip6tables = nft = None
+        if ip6tables_save is not None:
+            try:
+                ip6tables = parse_ip6tables_save(ip6tables_save)
+            except FirewallUnreadable as exc:
+                missing.append(f"ip6tables-save: {exc.reason}")
+        if nft_json is not None:
+            try:
+                nft = parse_nft_json(nft_json)
+            except FirewallUnreadable as exc:
+                missing.append(f"nft: {exc.reason}")
+        nf_tables = "nf_tables" in ip6tables_version or bool(ip6tables and ip6tables.nf_tables)
+        return cls(ip6tables, nft, nf_tables, ip6tables_save or "", nft_json or "", tuple(missing))
+
+    def _xtables_copy(self, table: Table) -> bool:
+        """An nft table that is iptables-nft's copy of an ip6tables table we already judge."""
+        return (
+            self.ip6tables is not None
+            and self.ip6tables_nf_tables
+            and table.source == "nftables"
+            and table.family == "ip6"
+            and table.name in XTABLES_TABLES
+        )
+
+    def tables(self) -> tuple[Table, ...]:
+        """The tables to judge: ip6tables' filter table, then nftables' own tables."""
+        found = [self.ip6tables.filter] if self.ip6tables and self.ip6tables.filter else []
+        nft_tables = self.nft.tables if self.nft else ()
+        return (*found, *(t for t in nft_tables if not self._xtables_copy(t)))
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """nft tables left out because ip6tables-save already showed them."""
+        nft_tables = self.nft.tables if self.nft else ()
+        return tuple(
+            f"nftables {t.label}: iptables-nft table, judged from ip6tables-save"
+            for t in nft_tables
+            if self._xtables_copy(t)
+        )
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Everything that makes the picture less than complete, one line each."""
+        parsed = [
+            f"ip6tables-save: {p}" for p in (self.ip6tables.problems if self.ip6tables else ())
+        ]
+        parsed += [f"nft: {p}" for p in (self.nft.problems if self.nft else ())]
+        return (*self.unread, *parsed)
+
+
+# --- the walk ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A rule or policy that drops a modelled container packet, with its chain."""
+
+    source: str  # "ip6tables" or "nftables"
+    table: str  # "filter", "inet filter"
+    chain: str  # the chain holding the rule (or the base chain, for a policy)
+    rule: str  # the rule as the tool printed it, or "policy DROP"
+    direction: str  # "outbound" or "inbound"
+    state: str  # conntrack state of the packet: "new" or "established"
+    packet: str  # the modelled packet, one line
+    path: tuple[str, ...] = ()  # chains from the base chain to ``chain``
+    uncertain: tuple[str, ...] = ()  # rules we could not evaluate that might change this
+
+    @property
+    def proven(self) -> bool:
+        return not self.uncertain
+
+    @property
+    def is_policy(self) -> bool:
+        return self.rule.startswith("policy ")
+
+    def describe(self) -> str:
+        what = (
+            f"{self.rule} (no rule accepts container traffic before it)"
+            if self.is_policy
+            else f"rule `{self.rule}`"
+        )
+        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
+        line = f"{self.source} {self.table} {self.chain}: {what}{via} drops {self.packet}"
+        if self.uncertain:
+            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardAssessment:
+    """The verdict for all modelled packets: proven drops, doubtful ones, and why."""
+
+    drops: tuple[Drop, ...]  # proven: every rule on the way was understood
+    doubtful: tuple[Drop, ...]  # would drop unless a rule we could not evaluate decides first
+    uncertain: tuple[str, ...]  # every rule met that we could not evaluate, with why
+    packets: tuple[str, ...]  # the packets modelled
+    problems: tuple[str, ...] = ()  # what could not be read or parsed
+    skipped: tuple[str, ...] = ()  # tables left out (iptables-nft copies)
+
+
+_Verdict = tuple[Literal["accept", "drop"], Chain, Rule, tuple[str, ...]]  # with the jump path
+
+
+@dataclass(slots=True)
+class _Walk:
+    """One packet through one base chain; collects what it could not decide on the way."""
+
+    table: Table
+    packet: Packet
+    doubts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    maybe: list[Drop] = field(default_factory=list)
+
+    def run(self, name: str, path: tuple[str, ...]) -> _Verdict | None:
+        """The verdict ("accept"/"drop") with its chain and rule, or None: fell off the end."""
+        chain = self.table.chains.get(name)
+        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
+            problem = "no such chain" if chain is None else "chain loop or too deep"
+            self._doubt(f"jump to {name}: {problem}")
+            return None
+        for rule in chain.rules:
+            hit, why = rule.test(self.packet)
+            if hit is False:
+                continue
+            if hit is None:
+                self._uncertain_rule(chain, rule, why, path)
+                continue
+            verdict = self._take(chain, rule, path)
+            if verdict == "return":
+                return None
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _take(
+        self, chain: Chain, rule: Rule, path: tuple[str, ...]
+    ) -> _Verdict | Literal["return"] | None:
+        """Apply a matching rule's action: a verdict, a return, or go on (None)."""
+        kind, target = rule.action.kind, rule.action.target
+        if kind == "accept":
+            return "accept", chain, rule, path
+        if kind in ("drop", "reject"):
+            return "drop", chain, rule, path
+        if kind == "return":
+            return "return"
+        if kind in ("jump", "goto") and target is not None:
+            verdict = self.run(target, (*path, target))
+            if verdict is not None or kind == "jump":
+                return verdict
+            return "return"  # a goto's chain ending returns past the chain that went there
+        if kind == "unknown":
+            self._doubt(f"{rule.text} — target {target} decides in ways we do not model")
+        return None
+
+    def _uncertain_rule(
+        self, chain: Chain, rule: Rule, why: tuple[str, ...], path: tuple[str, ...]
+    ) -> None:
+        note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+        self.notes.append(note)
+        if rule.action.kind == "continue":
+            return  # matching or not, it decides nothing
+        self.doubts.append(note)
+        if rule.action.kind in ("drop", "reject"):
+            self.maybe.append(self.drop(chain, rule.text, path))
+
+    def _doubt(self, note: str) -> None:
+        self.notes.append(note)
+        self.doubts.append(note)
+
+    def drop(self, chain: Chain, rule: str, path: tuple[str, ...]) -> Drop:
+        return Drop(
+            self.table.source,
+            self.table.label,
+            chain.name,
+            rule,
+            self.packet.direction,
+            self.packet.state,
+            self.packet.describe(),
+            path,
+            tuple(self.doubts),
+        )
+
+
+def _judge_base_chain(table: Table, chain: Chain, packet: Packet) -> _Walk:
+    """Walk one base chain; a verdict of drop, or the policy at its end, becomes a Drop."""
+    walk = _Walk(table, packet)
+    if table.incomplete:
+        walk.doubts.append(table.incomplete)
+    verdict = walk.run(chain.name, (chain.name,))
+    if verdict is not None and verdict[0] == "drop":
+        _, where, rule, path = verdict
+        walk.maybe.append(walk.drop(where, rule.text, path))
+    elif verdict is None and (chain.policy or "").lower() == "drop":
+        walk.maybe.append(walk.drop(chain, f"policy {chain.policy}", (chain.name,)))
+    return walk
+
+
+def _pairs(subnets: Sequence[str], bridges: Sequence[str]) -> list[tuple[IPv6Network, str]]:
+    """Which bridge carries which subnet: one bridge for all, or subnets[i] on bridges[i].
+
+    IPv4 subnets (dual-stack networks list both) are left out; a malformed one is the
+    caller's mistake and raises ValueError.
+    """
+    if len(bridges) != 1 and len(bridges) != len(subnets):
+        raise ValueError("give one bridge for all subnets, or one bridge per subnet")
+    carriers = bridges if len(bridges) != 1 else [bridges[0]] * len(subnets)
+    pairs = [
+        (ipaddress.ip_network(s, strict=False), b) for s, b in zip(subnets, carriers, strict=True)
+    ]
+    return [(n, b) for n, b in pairs if isinstance(n, IPv6Network)]
+
+
+def assess_forward(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnets: Sequence[str],
+    bridges: Sequence[str],
+    uplink: str | None,
+    outside: str = OUTSIDE,
+) -> ForwardAssessment:
+    """Walk every forward base chain with each container subnet's packets.
+
+    Every base chain on the hook sees the packet unless an earlier one dropped it, so a drop in
+    any of them loses the packet; we judge each on its own and report all of them.
+    """
+    if isinstance(ruleset, Ip6tablesSave):
+        ruleset = Ruleset(ip6tables=ruleset, ip6tables_nf_tables=ruleset.nf_tables)
+    elif isinstance(ruleset, NftRuleset):
+        ruleset = Ruleset(nft=ruleset)
+    beyond = IPv6Network(outside)
+    bridge_names = tuple(bridges)
+    packets = [
+        p
+        for subnet, bridge in _pairs(subnets, bridges)
+        for p in _packets(subnet, bridge, uplink, beyond, bridge_names)
+    ]
+    drops: list[Drop] = []
+    notes: list[str] = []
+    for table in ruleset.tables():
+        for chain in table.forward_chains():
+            for packet in packets:
+                walk = _judge_base_chain(table, chain, packet)
+                drops.extend(walk.maybe)
+                notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
+    unique = list(dict.fromkeys(drops))
+    return ForwardAssessment(
+        tuple(d for d in unique if d.proven),
+        tuple(d for d in unique if not d.proven),
+        tuple(dict.fromkeys(notes)),
+        tuple(p.describe() for p in packets),
+        ruleset.problems,
+        ruleset.skipped,
+    )
+
+
+def forward_drops(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnets: Sequence[str],
+    bridges: Sequence[str],
+    uplink: str | None,
+) -> tuple[Drop, ...]:
+    """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
+    return assess_forward(ruleset, subnets=subnets, bridges=bridges, uplink=uplink).drops
+
+
+# --- reading a namespace -------------------------------------------------------------------
+
+# Plain ip6tables-save, not ``-t filter``: with the legacy backend naming a table loads its
+# kernel module, and a read-only probe must not change a production host.
+IP6TABLES_SAVE = ("ip6tables-save",)
+IP6TABLES_VERSION = ("ip6tables-save", "--version")
+NFT_LIST = ("nft", "-j", "list", "ruleset")
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    argv: tuple[str, ...]
+    stdout: str = ""
+    failure: str | None = None  # why there is no usable output
+
+
+def _tool_env() -> dict[str, str]:
+    """C locale for stable output; sbin on PATH, since sudo and cron often drop it."""
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    return {**os.environ, "LC_ALL": "C", "PATH": f"{path}:/usr/local/sbin:/usr/sbin:/sbin"}
+
+
+def _run_tool(argv: tuple[str, ...], deadline: float, where: str) -> _Output:
+    """Run one read-only command (in the caller's namespace); only a timeout raises."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FirewallUnreadable(where, f"no time left to run {' '.join(argv)}")
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, timeout=remaining, env=_tool_env(), check=False
+        )
+    except FileNotFoundError:
+        return _Output(argv, failure=f"{argv[0]} is not installed")
+    except subprocess.TimeoutExpired as exc:
+        raise FirewallUnreadable(where, f"{' '.join(argv)} did not finish in time") from exc
+    except OSError as exc:
+        return _Output(argv, failure=f"{argv[0]}: {exc.strerror or exc}")
+    stdout = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = stderr[-1] if stderr else "no message"
+        return _Output(
+            argv, stdout, f"{' '.join(argv)} exited {done.returncode}: {_clip(reason, 160)}"
+        )
+    return _Output(argv, stdout)
+
+
+def _read_all(deadline: float, where: str) -> tuple[_Output, _Output, _Output]:
+    """The three reads, in one thread inside the namespace (each takes milliseconds)."""
+    return (
+        _run_tool(IP6TABLES_VERSION, deadline, where),
+        _run_tool(IP6TABLES_SAVE, deadline, where),
+        _run_tool(NFT_LIST, deadline, where),
+    )
+
+
+async def read_ruleset(ns: Netns, *, timeout: float) -> Ruleset:
+    """Read ip6tables and nftables as ``ns`` sees them; change nothing.
+
+    A missing tool or a failing command is recorded in ``Ruleset.unread``; when neither view
+    could be read, or time runs out, ``FirewallUnreadable`` says why.
+    """
+    where = str(ns)
+    deadline = time.monotonic() + timeout
+    try:
+        async with asyncio.timeout(timeout):
+            version, save, nft = await ns.run(lambda: _read_all(deadline, where))
+    except TimeoutError as exc:
+        raise FirewallUnreadable(where, f"reading the firewall took over {timeout:g}s") from exc
+    unread = [out.failure for out in (save, nft) if out.failure]
+    if save.failure and nft.failure:
+        raise FirewallUnreadable(where, "; ".join(unread))
+    return Ruleset.parse(
+        ip6tables_save=None if save.failure else save.stdout,
+        nft_json=None if nft.failure else nft.stdout,
+        ip6tables_version=version.stdout,
+        unread=[u for u in unread if u],
+    )
