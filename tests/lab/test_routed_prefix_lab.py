@@ -1,4 +1,5 @@
-"""RT-01 against the lab: the accept_ra trap (a fault this test applies itself)."""
+"""The routed-prefix checks against the lab: faults the tests apply themselves to a healthy lab,
+and the unrouted-prefix scenario's RT-03 message."""
 
 from __future__ import annotations
 
@@ -33,3 +34,67 @@ def test_accept_ra_1_with_forwarding_on_fails_rt01(lab: Lab, tmp_path: Path) -> 
     assert "net.ipv6.conf.uplink0.accept_ra = 1" in case.text
     assert "proto ra" in case.text
     assert "accept_ra=2" in case.text
+
+
+def test_an_ip6tables_rule_dropping_the_prefix_is_named_by_rt04(lab: Lab, tmp_path: Path) -> None:
+    rule = ["FORWARD", "-s", "2001:db8:1::/48", "-j", "DROP"]
+    lab.in_ns("host", "ip6tables", "-I", *rule)
+    try:
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", NAME, "-m", "routing")
+    finally:
+        lab.in_ns("host", "ip6tables", "-D", *rule)
+    cases = {c.name: c for c in run.by_check("RT-04")}
+    assert {c.outcome for c in cases.values()} == {"failed"}, run.output
+    for case in cases.values():
+        diagnosis = case.properties["diagnosis"]
+        assert diagnosis.startswith("ip6tables filter FORWARD: -A FORWARD -s 2001:db8:1::/48"), (
+            diagnosis
+        )
+        assert "drops outbound new" in diagnosis
+    # the rule drops what containers send, so their echoes to the anchors go unanswered too
+    assert {c.outcome for c in run.by_check("RT-02")} == {"failed"}
+
+
+def test_an_nftables_forward_policy_drop_is_named_by_rt04(lab: Lab, tmp_path: Path) -> None:
+    table = "v6ctest"
+    chain = "{ type filter hook forward priority 10; policy drop; }"
+    lab.in_ns("host", "nft", "add", "table", "inet", table)
+    try:
+        lab.in_ns("host", "nft", "add", "chain", "inet", table, "guard", chain)
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", NAME, "-m", "routing")
+    finally:
+        lab.in_ns("host", "nft", "delete", "table", "inet", table)
+    cases = run.by_check("RT-04")
+    assert {c.outcome for c in cases} == {"failed"}, run.output
+    assert all(
+        c.properties["diagnosis"].startswith(f"nftables inet {table} guard: policy drop")
+        for c in cases
+    ), [c.properties["diagnosis"] for c in cases]
+
+
+def test_unrouted_prefix_rt03_names_the_cause_the_fixes_and_the_ns(tmp_path: Path) -> None:
+    with lab_up("v6cun", "unrouted-prefix"):
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+    cases = run.by_check("RT-03")
+    assert cases, run.output
+    for case in cases:
+        assert case.outcome == "failed"
+        diagnosis = case.properties["diagnosis"]
+        assert diagnosis.startswith("upstream router fe80::"), diagnosis
+        assert "no NA from this host: the prefix is not routed here" in diagnosis
+        assert "route it to 2001:db8:0:1::2 or add ND proxy entries" in diagnosis
+        assert "proxy_ndp=1" in case.text
+        assert "ip -6 neigh add proxy" in case.text
+        assert "NS who-has 2001:db8:0:1:d0" in case.text  # the unanswered NS, as seen
+
+
+def test_nd_proxy_without_entries_says_which_address_lacks_one(tmp_path: Path) -> None:
+    with lab_up("v6cun", "ndp-proxy") as lab:
+        lab.in_ns("host", "ip", "-6", "neigh", "flush", "proxy", "dev", "uplink0")
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+    cases = run.by_check("RT-03")
+    assert cases, run.output
+    for case in cases:
+        assert case.outcome == "failed"
+        assert "ND proxy is on but has no entry for 2001:db8:0:1:d0" in case.properties["diagnosis"]
+        assert "ND proxy entries on uplink0: 0" in case.text
