@@ -1,10 +1,13 @@
 """How long a suite takes on a healthy lab and on a broken one, interleaved, medians printed.
 
     sudo .venv/bin/python bench/suite_timing.py --runs 5 --marker gateway --fault no-fe80-1
+    sudo .venv/bin/python bench/suite_timing.py --runs 5 --marker routing --scenario unrouted-prefix
 
 A broken site should give its verdict about as fast as a healthy one: probe timeouts overlap.
-Runs alternate healthy / broken so both see the same machine noise. Prints figures, asserts
-nothing. Uses its own lab (default name v6cb) and brings it down at the end.
+Runs alternate healthy / broken so both see the same machine noise. The broken side is either a
+fault applied to the healthy lab for one run (--fault) or a second lab in a broken scenario
+(--scenario), up beside the healthy one. Prints figures, asserts nothing. Uses its own labs
+(default names v6cb, v6cb2) and brings them down at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab import Lab  # noqa: E402
+from lab import SCENARIOS, Lab  # noqa: E402
 
 Fault = tuple[Callable[[Lab], None], Callable[[Lab], None]]
 
@@ -72,36 +75,47 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--marker", default="gateway")
-    parser.add_argument("--fault", choices=sorted(FAULTS), default="no-fe80-1")
+    broken = parser.add_mutually_exclusive_group()
+    broken.add_argument("--fault", choices=sorted(FAULTS), help="default: no-fe80-1")
+    broken.add_argument("--scenario", choices=sorted(s for s in SCENARIOS if s != "healthy"))
     parser.add_argument("--name", default="v6cb")
     args = parser.parse_args()
+    label = args.scenario or args.fault or "no-fe80-1"
     lab = Lab(args.name)
-    lab.up("healthy")
-    apply, undo = FAULTS[args.fault]
-    times: dict[str, list[tuple[float, float]]] = {"healthy": [], args.fault: []}
+    other = Lab(args.name + "2") if args.scenario else None
+    nothing: Fault = (lambda _: None, lambda _: None)
+    apply, undo = nothing if args.scenario else FAULTS[label]
+    times: dict[str, list[tuple[float, float]]] = {"healthy": [], label: []}
     try:
+        lab.up("healthy")
+        if other is not None:
+            other.up(args.scenario)
+        broken_lab = other or lab
         one_run(lab, args.marker)  # warm-up: page cache, first image import
+        one_run(broken_lab, args.marker)
         for _ in range(args.runs):
             wall, checks, summary = one_run(lab, args.marker)
             times["healthy"].append((wall, checks))
-            print(f"healthy      {wall:6.2f} s wall {checks:6.2f} s in checks  {summary}")
-            apply(lab)
+            print(f"{'healthy':<16} {wall:6.2f} s wall {checks:6.2f} s in checks  {summary}")
+            apply(broken_lab)
             try:
-                wall, checks, summary = one_run(lab, args.marker)
+                wall, checks, summary = one_run(broken_lab, args.marker)
             finally:
-                undo(lab)
-            times[args.fault].append((wall, checks))
-            print(f"{args.fault:<12} {wall:6.2f} s wall {checks:6.2f} s in checks  {summary}")
+                undo(broken_lab)
+            times[label].append((wall, checks))
+            print(f"{label:<16} {wall:6.2f} s wall {checks:6.2f} s in checks  {summary}")
     finally:
         lab.down(quiet=True)
+        if other is not None:
+            other.down(quiet=True)
     med = {
         k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
         for k, v in times.items()
     }
     print(f"\nmedians over {args.runs} runs, marker {args.marker!r}:")
     for k, (w, c) in med.items():
-        print(f"  {k:<12} {w:6.2f} s wall   {c:6.2f} s in checks")
-    ratio = med[args.fault][1] / med["healthy"][1]
+        print(f"  {k:<16} {w:6.2f} s wall   {c:6.2f} s in checks")
+    ratio = med[label][1] / med["healthy"][1]
     print(f"  broken / healthy (time in checks): {ratio:.2f}")
     return 0
 
