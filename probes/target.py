@@ -19,6 +19,7 @@ class Target:
     docker_host: str
     profile: Profile
     uplink: str | None = None  # the host's upstream interface, where known
+    resolv_conf: str = "/etc/resolv.conf"  # the host's resolver configuration, as Docker reads it
     lab: dict[str, Any] | None = field(default=None, compare=False)  # `python -m lab describe`
 
     @classmethod
@@ -48,6 +49,7 @@ class Target:
             description["docker_host"],
             profile or load_profile(description["profile"]),
             description["host"]["uplink"],
+            description["host"]["resolv_conf"],
             description,
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from probes import ifaddr
 from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer, probe_fleet
 from probes.errors import HarnessError
 from probes.profile import load_profile
+from probes.resolvconf import Problem, ResolvConf, parse_resolv_conf
 from probes.target import Target, privileged
 from reports.plugin import TARGET_LABEL
 
@@ -28,6 +30,7 @@ HARNESS_ERROR = 3  # exit status when the harness itself cannot run (pytest's "i
 TARGET = pytest.StashKey[Target]()
 LAB = pytest.StashKey[Lab]()
 NETWORKS = pytest.StashKey["list[NetworkInfo] | str"]()  # the networks, or why there are none
+HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at collection
 
 
 def _harness_exit(msg: str) -> None:
@@ -101,7 +104,73 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
     return config.stash[NETWORKS]
 
 
+@dataclass(frozen=True, slots=True)
+class NameserverItem:
+    """A nameserver the host is configured with, or a resolv.conf line that fails to be one."""
+
+    address: str | None  # None: the item stands for a broken line
+    origin: str  # "/etc/resolv.conf line 2", "profile"
+    line: int = 0
+    problem: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.address or f"resolv.conf-line-{self.line}"
+
+
+def host_resolv(config: pytest.Config) -> ResolvConf:
+    """The target host's resolv.conf, read once; an unreadable one parses as a problem."""
+    if HOST_RESOLV not in config.stash:
+        path = config.stash[TARGET].resolv_conf
+        try:
+            with open(path, "rb") as f:
+                conf = parse_resolv_conf(f.read(2 * 1024 * 1024), source=path)
+        except OSError as exc:
+            unread = Problem(0, path, f"cannot read the file: {exc.strerror}")
+            conf = parse_resolv_conf(b"", source=path)
+            conf = dataclasses.replace(conf, problems=(unread, *conf.problems))
+        config.stash[HOST_RESOLV] = conf
+    return config.stash[HOST_RESOLV]
+
+
+def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
+    """The host's resolv.conf nameservers (those resolvers use), then the profile's; once each,
+    and an item for the file's first problem, if it has any."""
+    conf = host_resolv(config)
+    items = [
+        NameserverItem(str(ns), f"{conf.source} line {ns.line}", ns.line)
+        for ns in conf.used_nameservers
+    ]
+    items += [NameserverItem(a, "profile") for a in config.stash[TARGET].profile.nameservers]
+    unique = list({i.id: i for i in reversed(items)}.values())[::-1]  # first mention wins
+    if conf.problems:
+        first = conf.problems[0]
+        more = f" (and {len(conf.problems) - 1} more problems)" if len(conf.problems) > 1 else ""
+        unique.append(
+            NameserverItem(None, conf.source, first.line, f"{first.reason}: {first.text!r}{more}")
+        )
+    return unique
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if TARGET not in metafunc.config.stash:
+        return
+    if "nameserver" in metafunc.fixturenames:
+        six = [
+            i for i in configured_nameservers(metafunc.config) if not i.address or ":" in i.address
+        ]
+        if six:
+            metafunc.parametrize("nameserver", six, ids=[i.id for i in six])
+        else:
+            metafunc.parametrize(
+                "nameserver", [pytest.param(None, id="no-ipv6-nameserver")], indirect=False
+            )
+    if "expected_name" in metafunc.fixturenames:
+        names = list(metafunc.config.stash[TARGET].profile.names)
+        if names:
+            metafunc.parametrize("expected_name", names, ids=[n.name for n in names])
+        else:
+            metafunc.parametrize("expected_name", [pytest.param(None, id="no-names")])
     if "network" in metafunc.fixturenames:
         found = _networks(metafunc.config)
         if isinstance(found, str):

@@ -42,7 +42,7 @@ def lab_description(tmp_path: Path) -> dict[str, object]:
         "scenario": "healthy",
         "docker_host": "unix:///x/docker.sock",
         "namespaces": {"host": "v6c-host", "upstream": "v6c-upstream", "inet": "v6c-inet"},
-        "host": {"uplink": "uplink0"},
+        "host": {"uplink": "uplink0", "resolv_conf": "/var/lib/v6conform-lab/v6c/resolv.conf"},
         "profile": str(profile),
     }
 
@@ -53,6 +53,7 @@ def test_target_from_lab_uses_the_labs_namespace_socket_and_profile(tmp_path: Pa
     assert target.netns == Netns("/run/netns/v6c-host", "v6c-host")
     assert target.docker_host == "unix:///x/docker.sock"
     assert target.uplink == "uplink0"
+    assert target.resolv_conf == "/var/lib/v6conform-lab/v6c/resolv.conf"
     assert target.profile.anchors == ("2001:db8:f00d::1",)
     assert target.is_lab
 

@@ -1,0 +1,192 @@
+"""DNS queries from any network namespace: real messages (dnspython), our own sockets.
+
+The socket is opened inside the namespace that must do the asking (the host's, a container's) by
+a worker thread, then driven from asyncio, so the query leaves from exactly where the checks say
+it does. UDP and TCP (RFC 7766: a resolver must also answer over TCP), IPv6 or IPv4 by the
+server's address. One deadline per query covers connect, send and the whole reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from probes.netns import Netns
+
+Transport = Literal["udp", "tcp"]
+PORT = 53
+MAX_UDP = 65535
+
+
+@dataclass(frozen=True, slots=True)
+class DnsResult:
+    """One query and what came of it."""
+
+    server: str  # address, with %zone for a link-local server
+    transport: Transport
+    qname: str
+    rdtype: str
+    rcode: str | None  # None: no (valid) reply before the deadline
+    answer: tuple[str, ...]  # the answer section, one RR a line
+    addresses: tuple[str, ...]  # A / AAAA data for the asked type
+    elapsed_ms: float
+    error: str | None  # why there is no reply: timeout, unreachable, malformed…
+    truncated: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.rcode is not None
+
+    @property
+    def family(self) -> str:
+        return "IPv6" if ":" in self.server else "IPv4"
+
+    def describe(self) -> str:
+        head = (
+            f"{self.qname} {self.rdtype}? to {self.server} over {self.family} "
+            f"{self.transport.upper()}: "
+        )
+        if self.rcode is None:
+            return head + f"{self.error or 'no reply'} after {self.elapsed_ms:.0f} ms"
+        what = ", ".join(self.addresses) if self.addresses else "no " + self.rdtype
+        tc = " (truncated)" if self.truncated else ""
+        return head + f"{self.rcode}{tc} in {self.elapsed_ms:.1f} ms: {what}"
+
+    def lines(self) -> tuple[str, ...]:
+        return (self.describe(), *(f"  {rr}" for rr in self.answer))
+
+
+def _sockaddr(server: str) -> tuple[int, tuple[str, int] | tuple[str, int, int, int]]:
+    """Family and socket address of ``server``; a %zone is resolved where the socket lives."""
+    address, _, zone = server.partition("%")
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        return socket.AF_INET, (address, PORT)
+    scope = 0
+    if zone:
+        scope = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
+    return socket.AF_INET6, (address, PORT, 0, scope)
+
+
+def _why(exc: OSError) -> str:
+    reasons = {
+        errno.ECONNREFUSED: "refused (port unreachable, or TCP reset)",
+        errno.ENETUNREACH: "network unreachable (no route)",
+        errno.EHOSTUNREACH: "host unreachable",
+        errno.EADDRNOTAVAIL: "no usable source address",
+        errno.ECONNRESET: "connection reset",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+async def _exchange_udp(sock: socket.socket, wire: bytes, query: dns.message.Message) -> bytes:
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, wire)  # connected: replies from elsewhere never reach us
+    while True:
+        data = await loop.sock_recv(sock, MAX_UDP)
+        try:
+            if query.is_response(dns.message.from_wire(data, question_only=True)):
+                return data
+        except dns.exception.DNSException:
+            return data  # let the caller report it as malformed
+        # a stray reply to another query id: keep waiting within the deadline
+
+
+async def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    buf = b""
+    while len(buf) < n:
+        chunk = await loop.sock_recv(sock, n - len(buf))
+        if not chunk:
+            raise ConnectionResetError(errno.ECONNRESET, "closed mid-reply")
+        buf += chunk
+    return buf
+
+
+async def _exchange_tcp(sock: socket.socket, wire: bytes) -> bytes:
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, struct.pack("!H", len(wire)) + wire)
+    (length,) = struct.unpack("!H", await _recv_exactly(sock, 2))
+    return await _recv_exactly(sock, length)
+
+
+async def query(
+    netns: Netns,
+    server: str,
+    qname: str,
+    rdtype: str = "AAAA",
+    *,
+    transport: Transport = "udp",
+    timeout: float = 1.0,
+) -> DnsResult:
+    """Ask ``server`` for ``qname``/``rdtype`` from inside ``netns``; never raises for the network.
+
+    Recursion desired (we ask resolvers as a host's stub would); EDNS0 with a 1232-byte buffer
+    (the DNS flag day 2020 size) so large answers need no TCP fallback over UDP.
+    """
+    started = time.monotonic()
+    q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
+    wire = q.to_wire()
+
+    def result(
+        rcode: str | None, error: str | None, reply: dns.message.Message | None = None
+    ) -> DnsResult:
+        elapsed = (time.monotonic() - started) * 1000
+        answer: tuple[str, ...] = ()
+        addresses: tuple[str, ...] = ()
+        truncated = False
+        if reply is not None:
+            answer = tuple(rr for rrset in reply.answer for rr in rrset.to_text().splitlines())
+            want = dns.rdatatype.from_text(rdtype)
+            addresses = tuple(
+                rd.to_text() for rrset in reply.answer if rrset.rdtype == want for rd in rrset
+            )
+            truncated = bool(reply.flags & dns.flags.TC)
+        return DnsResult(
+            server, transport, qname, rdtype, rcode, answer, addresses, elapsed, error, truncated
+        )
+
+    def open_socket() -> socket.socket:
+        family, _ = _sockaddr(server)
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        sock = socket.socket(family, kind)
+        sock.setblocking(False)
+        return sock
+
+    try:
+        _, addr = await netns.run(lambda: _sockaddr(server))
+        sock = await netns.run(open_socket)
+    except (OSError, ValueError) as exc:
+        return result(None, f"cannot ask {server}: {exc}")
+    loop = asyncio.get_running_loop()
+    with sock:
+        try:
+            async with asyncio.timeout(timeout):
+                await loop.sock_connect(sock, addr)
+                if transport == "udp":
+                    data = await _exchange_udp(sock, wire, q)
+                else:
+                    data = await _exchange_tcp(sock, wire)
+        except TimeoutError:
+            return result(None, "timed out")
+        except OSError as exc:
+            return result(None, _why(exc))
+    try:
+        reply = dns.message.from_wire(data)
+    except dns.exception.DNSException as exc:
+        return result(None, f"malformed reply ({len(data)} bytes): {exc}")
+    if not q.is_response(reply):
+        return result(None, "reply does not match the query (id or question)")
+    return result(dns.rcode.to_text(reply.rcode()), None, reply)

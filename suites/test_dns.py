@@ -1,0 +1,152 @@
+"""DNS checks DNS-*: do the configured nameservers answer over IPv6, do names resolve to AAAA."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from probes import dns
+from probes.profile import ExpectedName
+from probes.resolvconf import ResolvConf
+from probes.target import Target, privileged
+from reports.diagnosis import explain
+from suites.conftest import HOST_RESOLV, NameserverItem, configured_nameservers
+
+pytestmark = pytest.mark.dns
+
+TRANSPORTS: tuple[dns.Transport, ...] = ("udp", "tcp")
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """Every query of DNS-01 and DNS-02, asked at once so their timeouts overlap."""
+
+    liveness: dict[str, dns.DnsResult]  # DNS-01: per IPv6 nameserver
+    names: dict[tuple[str, str, str, str], dns.DnsResult]  # (name, type, server, transport)
+
+
+def _probe_name(target: Target) -> tuple[str, str]:
+    """What DNS-01 asks: the profile's first name (the site's own zone), else the root's NS."""
+    names = target.profile.names
+    return (names[0].name, "AAAA") if names else (".", "NS")
+
+
+def _wanted_types(name: ExpectedName) -> tuple[str, ...]:
+    return ("AAAA", "A") if name.dual_stack or name.a else ("AAAA",)
+
+
+@pytest.fixture(scope="session")
+async def answers(target: Target, pytestconfig: pytest.Config) -> Answers:
+    if target.netns.path is not None and not privileged():
+        pytest.skip("not root: asking from the target's namespace needs setns")
+    servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
+    timeout = target.profile.timeout
+    qname, qtype = _probe_name(target)
+    async with asyncio.TaskGroup() as tg:
+        live = {
+            s: tg.create_task(dns.query(target.netns, s, qname, qtype, timeout=timeout))
+            for s in servers
+            if ":" in s
+        }
+        named = {
+            (n.name, t, s, tr): tg.create_task(
+                dns.query(target.netns, s, n.name, t, transport=tr, timeout=timeout)
+            )
+            for n in target.profile.names
+            for t in _wanted_types(n)
+            for s in servers
+            for tr in TRANSPORTS
+        }
+    return Answers(
+        {s: t.result() for s, t in live.items()}, {k: t.result() for k, t in named.items()}
+    )
+
+
+def _resolv_evidence(conf: ResolvConf) -> list[str]:
+    return [f"{conf.source}:", *(f"  {line}" for line in conf.summary_lines())]
+
+
+@pytest.mark.check("DNS-01")
+async def test_nameserver_answers_over_ipv6(
+    target: Target,
+    nameserver: NameserverItem | None,
+    answers: Answers,
+    pytestconfig: pytest.Config,
+) -> None:
+    """Every configured IPv6 nameserver answers a query over IPv6 within the timeout."""
+    if nameserver is None:
+        pytest.skip("no IPv6 nameserver is configured (host resolv.conf, profile nameservers)")
+    host = pytestconfig.stash[HOST_RESOLV]
+    if nameserver.address is None:  # the item stands for a broken resolv.conf line
+        pytest.fail(
+            explain(
+                f"{host.source} line {nameserver.line}: {nameserver.problem}",
+                _resolv_evidence(host),
+                fix="correct or remove the line: resolvers skip what they cannot read, so the "
+                "host, and every container that copies this file, lose what it meant to say",
+            ),
+            pytrace=False,
+        )
+    result = answers.liveness[nameserver.address]
+    evidence = [*result.lines(), f"configured in: {nameserver.origin}"]
+    assert result.answered, explain(
+        f"nameserver {nameserver.address} did not answer over IPv6 {result.transport.upper()}: "
+        f"{result.error} after {result.elapsed_ms:.0f} ms",
+        evidence,
+        fix="check that the server listens on its IPv6 address (and port 53 is not filtered), "
+        "and that this host routes to it; else remove it from "
+        f"{nameserver.origin}: every lookup waits for it first",
+    )
+    assert result.rcode in ("NOERROR", "NXDOMAIN"), explain(
+        f"nameserver {nameserver.address} answered over IPv6 but with {result.rcode}",
+        evidence,
+        fix="REFUSED: allow this host's addresses in the server's access control; "
+        "SERVFAIL: the server cannot resolve (its own upstream or DNSSEC)",
+    )
+
+
+@pytest.mark.check("DNS-02")
+async def test_name_resolves_to_aaaa(
+    target: Target, expected_name: ExpectedName | None, answers: Answers
+) -> None:
+    """The profile's name resolves to AAAA (and A if dual-stack) over UDP and TCP."""
+    if expected_name is None:
+        pytest.skip("the profile lists no names to resolve ([[names]])")
+    mine = {k: r for k, r in answers.names.items() if k[0] == expected_name.name}
+    servers = sorted({k[2] for k in mine})
+    # a server silent over both transports is DNS-01's finding; judge those that answer
+    answering = [s for s in servers if any(r.answered for k, r in mine.items() if k[2] == s)]
+    evidence = [line for r in mine.values() for line in r.lines()]
+    assert servers, explain(
+        f"no nameserver is configured to ask for {expected_name.name}",
+        evidence,
+        fix="list nameservers in the profile (nameservers = [...]) or the host's resolv.conf",
+    )
+    assert answering, explain(
+        f"no configured nameserver answered for {expected_name.name} "
+        f"({', '.join(servers)}): see DNS-01",
+        evidence,
+        fix="make a nameserver reachable (DNS-01)",
+    )
+    wrong: list[str] = []
+    for (_, rtype, server, transport), r in sorted(mine.items()):
+        if server not in answering:
+            continue
+        expected = expected_name.aaaa if rtype == "AAAA" else expected_name.a
+        where = f"{rtype} from {server} over {transport.upper()}"
+        if not r.answered:
+            wrong.append(f"{where}: {r.error} (it answers the other transport)")
+        elif r.rcode != "NOERROR" or not r.addresses:
+            wrong.append(f"{where}: {r.rcode}, no {rtype} record")
+        elif expected and set(r.addresses) != set(expected):
+            wrong.append(f"{where}: {', '.join(r.addresses)}, expected {', '.join(expected)}")
+    assert not wrong, explain(
+        f"{expected_name.name} does not resolve as expected: {wrong[0]}"
+        + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        [*wrong, *evidence],
+        fix=f"publish the {'/'.join(_wanted_types(expected_name))} records of "
+        f"{expected_name.name} in its zone (or fix the profile's expected addresses); a server "
+        "that fails only over TCP needs port 53/tcp open (RFC 7766)",
+    )

@@ -1,0 +1,145 @@
+"""The DNS probe against tiny servers on this namespace's loopback: crafted replies, bad ones."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import AsyncIterator, Callable
+
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+
+from probes import dns as dnsprobe
+from probes.netns import Netns
+
+Reply = Callable[[bytes], bytes | None]  # query wire → reply wire (None: stay silent)
+
+
+def answer(aaaa: str | None = "2001:db8::80", rcode: int = dns.rcode.NOERROR) -> Reply:
+    def reply(wire: bytes) -> bytes:
+        q = dns.message.from_wire(wire)
+        r = dns.message.make_response(q)
+        r.set_rcode(rcode)
+        if aaaa:
+            r.answer.append(dns.rrset.from_text(q.question[0].name, 300, "IN", "AAAA", aaaa))
+        return r.to_wire()
+
+    return reply
+
+
+class Server(asyncio.DatagramProtocol):
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a selector datagram transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        out = self.reply(data)
+        if out is not None and self.transport is not None:
+            self.transport.sendto(out, addr)
+
+
+async def serve(reply: Reply) -> AsyncIterator[int]:
+    """A UDP and TCP server on [::1] and one free port; yields the port."""
+    loop = asyncio.get_running_loop()
+    probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    probe.bind(("::1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+
+    async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        (n,) = struct.unpack("!H", await reader.readexactly(2))
+        out = reply(await reader.readexactly(n))
+        if out is not None:
+            writer.write(struct.pack("!H", len(out)) + out)
+            await writer.drain()
+        writer.close()
+
+    udp, _ = await loop.create_datagram_endpoint(lambda: Server(reply), local_addr=("::1", port))
+    server = await asyncio.start_server(tcp, "::1", port)
+    try:
+        yield port
+    finally:
+        udp.close()
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def port_of(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    def use(port: int) -> None:
+        monkeypatch.setattr(dnsprobe, "PORT", port)
+
+    return use
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_an_answer_is_decoded(port_of: Callable[[int], None], transport: str) -> None:
+    async for port in serve(answer()):
+        port_of(port)
+        r = await dnsprobe.query(Netns(), "::1", "www.example", transport=transport)  # type: ignore[arg-type]
+    assert r.rcode == "NOERROR"
+    assert r.addresses == ("2001:db8::80",)
+    assert r.family == "IPv6"
+    assert "www.example. 300 IN AAAA 2001:db8::80" in r.answer
+    assert f"over IPv6 {transport.upper()}: NOERROR" in r.describe()
+
+
+async def test_nxdomain_is_an_answer(port_of: Callable[[int], None]) -> None:
+    async for port in serve(answer(None, dns.rcode.NXDOMAIN)):
+        port_of(port)
+        r = await dnsprobe.query(Netns(), "::1", "nope.example")
+    assert r.answered
+    assert r.rcode == "NXDOMAIN"
+    assert r.addresses == ()
+
+
+async def test_silence_is_a_timeout_within_the_deadline(port_of: Callable[[int], None]) -> None:
+    async for port in serve(lambda _: None):
+        port_of(port)
+        r = await dnsprobe.query(Netns(), "::1", "www.example", timeout=0.2)
+    assert not r.answered
+    assert r.error == "timed out"
+    assert 150 < r.elapsed_ms < 2000
+
+
+async def test_junk_and_foreign_ids_are_not_answers(port_of: Callable[[int], None]) -> None:
+    async for port in serve(lambda _: b"\x00\x01junk"):
+        port_of(port)
+        junk = await dnsprobe.query(Netns(), "::1", "www.example", timeout=0.5)
+    assert junk.error is not None
+    assert junk.error.startswith("malformed reply")
+
+    def other_id(wire: bytes) -> bytes:
+        good = answer()(wire)
+        assert good is not None
+        return struct.pack("!H", (struct.unpack_from("!H", good)[0] + 1) % 65536) + good[2:]
+
+    async for port in serve(other_id):
+        port_of(port)
+        stray = await dnsprobe.query(Netns(), "::1", "www.example", timeout=0.3)
+        over_tcp = await dnsprobe.query(Netns(), "::1", "www.example", transport="tcp", timeout=0.3)
+    assert stray.error == "timed out"  # UDP: a reply to someone else's query is ignored
+    assert over_tcp.error == "reply does not match the query (id or question)"
+
+
+async def test_a_closed_port_is_refused(port_of: Callable[[int], None]) -> None:
+    async for port in serve(answer()):
+        free = port
+    port_of(free)
+    udp = await dnsprobe.query(Netns(), "::1", "www.example", timeout=0.5)
+    tcp = await dnsprobe.query(Netns(), "::1", "www.example", transport="tcp", timeout=0.5)
+    for r in (udp, tcp):
+        assert r.error is not None
+        assert r.error.startswith("refused")
+
+
+async def test_an_unknown_zone_is_reported_not_raised() -> None:
+    r = await dnsprobe.query(Netns(), "fe80::1%no-such-if0", "www.example")
+    assert r.error is not None
+    assert r.error.startswith("cannot ask fe80::1%no-such-if0")
