@@ -357,10 +357,12 @@ class _Parser:
         if handler is not None:
             handler(number, line, args)
         elif keyword.lower() in self.keywords:
-            reason = f"'{keyword}' is not '{keyword.lower()}': glibc and musl match keywords"
+            shown = printable(keyword, 60)
+            reason = f"'{shown}' is not '{shown.lower()}': glibc and musl match keywords"
             self.problem(number, line, reason + " case-sensitively and ignore this line")
         else:
-            self.problem(number, line, f"unknown keyword '{keyword}': glibc and musl ignore it")
+            shown = printable(keyword, 60)
+            self.problem(number, line, f"unknown keyword '{shown}': glibc and musl ignore it")
 
     def comment(self, line: str) -> None:
         """Docker's generated files say in comments where their content came from."""

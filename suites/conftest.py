@@ -147,7 +147,12 @@ def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
         first = conf.problems[0]
         more = f" (and {len(conf.problems) - 1} more problems)" if len(conf.problems) > 1 else ""
         unique.append(
-            NameserverItem(None, conf.source, first.line, f"{first.reason}: {first.text!r}{more}")
+            NameserverItem(
+                None,
+                conf.source,
+                first.line,
+                first.reason + (f": {first.text!r}" if first.line else "") + more,
+            )
         )
     return unique
 

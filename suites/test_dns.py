@@ -82,7 +82,9 @@ async def test_nameserver_answers_over_ipv6(
     if nameserver.address is None:  # the item stands for a broken resolv.conf line
         pytest.fail(
             explain(
-                f"{host.source} line {nameserver.line}: {nameserver.problem}",
+                f"{host.source}"
+                + (f" line {nameserver.line}" if nameserver.line else "")
+                + f": {nameserver.problem}",
                 _resolv_evidence(host),
                 fix="correct or remove the line: resolvers skip what they cannot read, so the "
                 "host, and every container that copies this file, lose what it meant to say",

@@ -14,7 +14,8 @@ from tests.lab.suite_run import lab_up, run_suites
 pytestmark = pytest.mark.lab
 NAME = "v6cdn"
 
-JUNK = bytes(random.Random(6).randrange(256) for _ in range(4096))
+_rng = random.Random(6)
+JUNK = bytes(_rng.randrange(256) for _ in range(4096))
 LONG = b"".join(b"nameserver 2001:db8:53::53\n" if i == 0 else b"# filler\n" for i in range(10_000))
 HOSTNAME = b"nameserver 2001:db8:53::53\nnameserver dns.lab.example\n"
 
@@ -28,14 +29,14 @@ def lab() -> Iterator[Lab]:
 @pytest.mark.parametrize(
     ("content", "line", "reason"),
     [
-        (JUNK, None, ""),
+        (JUNK, 0, "no valid nameserver line"),
         (LONG + b"nameserver\x00junk\n", 10_001, "NUL"),
         (HOSTNAME, 2, "not an IP address"),
     ],
     ids=["binary-junk", "10000-lines", "hostname"],
 )
 def test_a_malformed_host_resolv_conf_fails_dns01_with_the_line(
-    lab: Lab, tmp_path: Path, content: bytes, line: int | None, reason: str
+    lab: Lab, tmp_path: Path, content: bytes, line: int, reason: str
 ) -> None:
     path = Path(lab.description()["host"]["resolv_conf"])
     saved = path.read_bytes()
@@ -51,7 +52,8 @@ def test_a_malformed_host_resolv_conf_fails_dns01_with_the_line(
     [case] = broken
     assert case.outcome == "failed"
     diagnosis = case.properties["diagnosis"]
-    assert diagnosis.startswith(f"{path} line "), diagnosis
-    if line is not None:
-        assert diagnosis.startswith(f"{path} line {line}: "), diagnosis
-        assert reason in diagnosis
+    where = f"{path} line {line}: " if line else f"{path}: "
+    assert diagnosis.startswith(where), diagnosis
+    assert reason in diagnosis
+    if not line:  # the whole file is wrong: the evidence lists the offending lines
+        assert "line 1: line has a control character" in case.text
