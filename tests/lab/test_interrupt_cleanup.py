@@ -77,6 +77,8 @@ def test_interrupted_run_removes_its_containers(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()  # else a failed wait leaks the pipe into a later test's warnings
     assert proc.returncode == 2, output  # pytest's "interrupted"
     assert probe_containers(lab) == [], output
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
