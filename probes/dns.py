@@ -158,16 +158,15 @@ async def query(
             server, transport, qname, rdtype, rcode, answer, addresses, elapsed, error, truncated
         )
 
-    def open_socket() -> socket.socket:
-        family, _ = _sockaddr(server)
+    def open_socket() -> tuple[socket.socket, tuple[str, int] | tuple[str, int, int, int]]:
+        family, addr = _sockaddr(server)  # in the namespace: a %zone names its interface
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         sock = socket.socket(family, kind)
         sock.setblocking(False)
-        return sock
+        return sock, addr
 
     try:
-        _, addr = await netns.run(lambda: _sockaddr(server))
-        sock = await netns.run(open_socket)
+        sock, addr = await netns.run(open_socket)
     except (OSError, ValueError) as exc:
         return result(None, f"cannot ask {server}: {exc}")
     loop = asyncio.get_running_loop()

@@ -142,7 +142,10 @@ def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
         for ns in conf.used_nameservers
     ]
     items += [NameserverItem(a, "profile") for a in config.stash[TARGET].profile.nameservers]
-    unique = list({i.id: i for i in reversed(items)}.values())[::-1]  # first mention wins
+    unique: list[NameserverItem] = []
+    for item in items:  # the first mention wins: it says where the host got the server
+        if all(u.id != item.id for u in unique):
+            unique.append(item)
     if conf.problems:
         first = conf.problems[0]
         more = f" (and {len(conf.problems) - 1} more problems)" if len(conf.problems) > 1 else ""
@@ -167,9 +170,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if six:
             metafunc.parametrize("nameserver", six, ids=[i.id for i in six])
         else:
-            metafunc.parametrize(
-                "nameserver", [pytest.param(None, id="no-ipv6-nameserver")], indirect=False
-            )
+            metafunc.parametrize("nameserver", [pytest.param(None, id="no-ipv6-nameserver")])
     if "expected_name" in metafunc.fixturenames:
         names = list(metafunc.config.stash[TARGET].profile.names)
         if names:

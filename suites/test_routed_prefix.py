@@ -34,6 +34,12 @@ async def _uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
     return (devs[0] if devs else None), snap
 
 
+@pytest.fixture(scope="session")
+async def uplink(target: Target) -> str | None:
+    """The uplink, found once for the checks that watch or model it."""
+    return (await _uplink(target))[0]
+
+
 @pytest.mark.check("RT-01")
 async def test_forwarding_and_accept_ra(target: Target) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
@@ -95,7 +101,7 @@ def _global_address(site: Site, container: ProbeContainer) -> str | None:
 
 
 @pytest.fixture(scope="session")
-async def reachability(site: Site) -> Reachability:
+async def reachability(site: Site, uplink: str | None) -> Reachability:
     """All echoes for every container at once (timeouts overlap), with the uplink captured."""
     profile = site.target.profile
     far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
@@ -127,7 +133,6 @@ async def reachability(site: Site) -> Reachability:
             tasks = {n: tg.create_task(one(c)) for n, c in site.containers.items()}
         return {n: t.result() for n, t in tasks.items()}
 
-    uplink, _ = await _uplink(site.target)
     if uplink is None:
         return Reachability(await everyone(), None, (), "no uplink: no IPv6 default route")
     async with contextlib.AsyncExitStack() as stack:
@@ -234,14 +239,13 @@ async def ruleset(site: Site) -> Ruleset | str:
 
 @pytest.mark.check("RT-04")
 async def test_firewall_forwards_container_traffic(
-    site: Site, ruleset: Ruleset | str, network: NetworkInfo
+    ruleset: Ruleset | str, uplink: str | None, network: NetworkInfo
 ) -> None:
     """No ip6tables / nftables forward rule or policy drops the network's IPv6 traffic."""
     if isinstance(ruleset, str):
         pytest.skip(f"the firewall could not be read: {ruleset}")
     if network.bridge is None or not network.subnets6:
         pytest.skip(f"{network.name} has no bridge or no IPv6 subnet to judge")
-    uplink, _ = await _uplink(site.target)
     verdict = assess_forward(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
     )
