@@ -212,11 +212,15 @@ class Lab:
             f"  interface: {T.DNS4}",
             "  access-control: 0.0.0.0/0 allow",
             "  access-control: ::/0 allow",
-            '  module-config: "iterator"',
+            f'  module-config: "{"dns64 iterator" if sc.dns64 else "iterator"}"',
             # nothing outside the zone: answer at once rather than try the real root servers
             '  local-zone: "." refuse',
             f'  local-zone: "{T.ZONE}." static',
+            # RFC 7050's name, served as an upstream zone so that DNS64 can synthesize from it
+            '  local-zone: "ipv4only.arpa." transparent',
         ]
+        if sc.dns64:
+            lines.append(f"  dns64-prefix: {T.NAT64_PREFIX}")
         if sc.dns_over_ipv6:
             lines.insert(lines.index(f"  interface: {T.DNS4}"), f"  interface: {T.DNS6}")
         for name, (aaaa, a) in T.ZONE_NAMES.items():
@@ -224,6 +228,20 @@ class Lab:
                 lines.append(f'  local-data: "{name}. 300 IN AAAA {aaaa}"')
             if a:
                 lines.append(f'  local-data: "{name}. 300 IN A {a}"')
+        zonefile = self.state / "ipv4only.arpa.zone"
+        zonefile.write_text(
+            "$ORIGIN ipv4only.arpa.\n"
+            "@ 3600 IN SOA ipv4only.arpa. nobody.invalid. 1 3600 600 86400 3600\n"
+            "@ 3600 IN NS ipv4only.arpa.\n" + "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA)
+        )
+        lines += [
+            "auth-zone:",
+            '  name: "ipv4only.arpa."',
+            f'  zonefile: "{zonefile}"',
+            "  for-upstream: yes",
+            "  for-downstream: no",
+            "  fallback-enabled: no",
+        ]
         lines += ["remote-control:", "  control-enable: no", ""]
         conf = self.state / "unbound.conf"
         conf.write_text("\n".join(lines))
@@ -541,6 +559,7 @@ def _profile_toml(d: dict[str, Any]) -> str:
         f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",
         f"rdnss = [{q(T.DNS6)}]",
         f"dnssl = [{', '.join(q(s) for s in T.DNSSL)}]",
+        "dns64 = false",
         "",
     ]
     for name, rec in names.items():

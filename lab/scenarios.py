@@ -21,6 +21,7 @@ class Scenario:
     rdnss: bool = True  # radvd announces RDNSS and DNSSL
     zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
     dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
+    dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) with no NAT64 behind it
     default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
     host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
 
@@ -73,6 +74,13 @@ SCENARIOS: dict[str, Scenario] = {
             # resolver falls back to it, so resolution inside them still succeeds.
             frozenset({"DNS-01", "RA-03"}),
             dns_over_ipv6=False,
+        ),
+        Scenario(
+            "dns64",
+            "the resolver synthesizes AAAA (DNS64, NAT64 prefix 2001:db8:64::/96) though the "
+            "site has no NAT64 and its profile expects none",
+            frozenset({"DNS-04"}),
+            dns64=True,
         ),
         Scenario(
             "build-resolv",

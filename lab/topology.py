@@ -38,6 +38,8 @@ ZONE_NAMES: dict[str, tuple[str | None, str | None]] = {
     f"v4only.{ZONE}": (None, "203.0.113.44"),
 }
 DNSSL = (ZONE,)
+NAT64_PREFIX = "2001:db8:64::/96"  # the dns64 scenario's (documentation space: routed nowhere)
+IPV4ONLY_ARPA = ("192.0.0.170", "192.0.0.171")  # RFC 7050's well-known addresses
 
 # Docker on the host: routed container prefix (healthy) ...
 ROUTED_CONTAINER_PREFIX = "2001:db8:1::/48"

@@ -35,14 +35,19 @@ class Profile:
     rdnss: tuple[str, ...] = ()
     dnssl: tuple[str, ...] = ()
     names: tuple[ExpectedName, ...] = ()
+    # DNS-04: whether the resolvers must synthesize AAAA (DNS64); unset: report, do not judge
+    dns64: bool | None = None
     # timings (seconds)
     timeout: float = 1.0  # per probe operation
     dad_timeout: float = 3.0  # how long a fresh address may stay tentative
+    resolve_threshold: float = 1.0  # DNS-03, RC-02: a lookup through a container's resolver
+    build_timeout: float = 60.0  # RC-02: one throwaway build, start to end
     source: str = "built-in defaults"
 
 
 _TUPLE_OF_STR = {"anchors", "nameservers", "rdnss", "dnssl"}
-_FLOATS = {"timeout", "dad_timeout"}
+_FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout"}
+_OPTIONAL_BOOL = {"dns64"}
 _OPTIONAL_STR = {"link_local_gateway", "default_gateway_v6", "far_end_namespace"}
 
 
@@ -70,6 +75,10 @@ def profile_from_dict(data: dict[str, Any], *, source: str) -> Profile:
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise ProfileError(f"{source}: {key} must be a positive number of seconds")
             values[key] = float(value)
+        elif key in _OPTIONAL_BOOL:
+            if not isinstance(value, bool):
+                raise ProfileError(f"{source}: {key} must be true or false")
+            values[key] = value
         elif key in _OPTIONAL_STR:
             if not isinstance(value, str):
                 raise ProfileError(f"{source}: {key} must be a string")

@@ -30,6 +30,8 @@ HARNESS_ERROR = 3  # exit status when the harness itself cannot run (pytest's "i
 TARGET = pytest.StashKey[Target]()
 LAB = pytest.StashKey[Lab]()
 NETWORKS = pytest.StashKey["list[NetworkInfo] | str"]()  # the networks, or why there are none
+# the default bridge, where it has no IPv6: `docker run` and builds land there all the same
+PLAIN_BRIDGE = pytest.StashKey["NetworkInfo | None"]()
 HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at collection
 
 
@@ -92,16 +94,32 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
 
         async def ask() -> list[NetworkInfo]:
             async with DockerEndpoint(target.docker_host) as docker:
-                return await docker.ipv6_networks()
+                return await docker.networks()
 
+        plain: NetworkInfo | None = None
         try:
-            found: list[NetworkInfo] | str = asyncio.run(ask())
+            every = asyncio.run(ask())
+            found: list[NetworkInfo] | str = [
+                n for n in every if n.enable_ipv6 and n.driver == "bridge"
+            ]
+            plain = next((n for n in every if n.name == "bridge" and not n.enable_ipv6), None)
         except HarnessError as exc:
             found = f"no Docker: {exc}"
         if isinstance(found, list) and not found:
             found = "the Docker daemon has no bridge network with IPv6 enabled"
         config.stash[NETWORKS] = found
+        config.stash[PLAIN_BRIDGE] = plain
     return config.stash[NETWORKS]
+
+
+def resolver_networks(config: pytest.Config) -> list[NetworkInfo] | str:
+    """Where resolv.conf checks look: every IPv6 network, and the default bridge even without
+    IPv6 (where `docker run` without --network lands), or why there is nowhere to look."""
+    found = _networks(config)
+    plain = config.stash[PLAIN_BRIDGE]
+    if isinstance(found, str):
+        return [plain] if plain is not None else found
+    return [*found, plain] if plain is not None else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +195,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("expected_name", names, ids=[n.name for n in names])
         else:
             metafunc.parametrize("expected_name", [pytest.param(None, id="no-names")])
+    if "any_network" in metafunc.fixturenames:
+        every = resolver_networks(metafunc.config)
+        if isinstance(every, str):
+            metafunc.parametrize(
+                "any_network", [pytest.param(every, id="no-network")], indirect=True
+            )
+        else:
+            metafunc.parametrize("any_network", every, ids=[n.name for n in every], indirect=True)
     if "network" in metafunc.fixturenames:
         found = _networks(metafunc.config)
         if isinstance(found, str):
@@ -193,13 +219,19 @@ class Site:
 
     target: Target
     docker: DockerEndpoint
-    containers: dict[str, ProbeContainer]  # by network name
+    containers: dict[str, ProbeContainer]  # by network name: the IPv6 networks
     settled: dict[str, ifaddr.Snapshot]  # each container's namespace once DAD was done
     bridges: dict[str, ifaddr.Snapshot]  # the host, once each bridge's DAD was done
+    plain: dict[str, ProbeContainer]  # on the default bridge where it has no IPv6
+    run_id: str
 
     @property
     def daemon_major(self) -> int:
         return self.docker.daemon.major if self.docker.daemon else 0
+
+    @property
+    def every_container(self) -> dict[str, ProbeContainer]:
+        return {**self.containers, **self.plain}
 
 
 @pytest.fixture(scope="session")
@@ -212,16 +244,16 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
     """Probe containers on every IPv6 network, each past DAD; removed at the end, always."""
     if not privileged():
         pytest.skip("not root: the probes enter container network namespaces and use raw sockets")
-    networks = _networks(pytestconfig)
+    networks = resolver_networks(pytestconfig)
     if isinstance(networks, str):
         pytest.skip(networks)
+    run_id = uuid.uuid4().hex[:8]
     try:
         async with contextlib.AsyncExitStack() as stack:
             docker = await stack.enter_async_context(DockerEndpoint(target.docker_host))
             await docker.remove_stale()
-            fleet = await stack.enter_async_context(
-                probe_fleet(docker, networks, run_id=uuid.uuid4().hex[:8])
-            )
+            every = await stack.enter_async_context(probe_fleet(docker, networks, run_id=run_id))
+            fleet = [c for c in every if c.network.enable_ipv6]
             # probe only once both ends of every link are past DAD: a bridge gets carrier (and
             # starts DAD) when the first container attaches, and while its addresses are
             # tentative the host neither answers nor sends Neighbor Solicitations there
@@ -243,17 +275,42 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
                 {c.network.name: c for c in fleet},
                 {n: t.result() for n, t in waits.items()},
                 {b: t.result() for b, t in bridge_waits.items()},
+                {c.network.name: c for c in every if not c.network.enable_ipv6},
+                run_id,
             )
     except HarnessError as exc:
         pytest.fail(f"harness error: {exc}", pytrace=False)
 
 
-@pytest.fixture
-def network(request: pytest.FixtureRequest) -> NetworkInfo:
+@pytest.fixture(scope="session")
+def site_if_any(request: pytest.FixtureRequest) -> Site | str:
+    """The site where there is one, else why not: for fixtures that ask the host first and the
+    containers too, at once (so their timeouts overlap) but must not be skipped without Docker."""
+    try:
+        found = request.getfixturevalue("site")
+    except pytest.skip.Exception as exc:
+        return str(exc.msg)
+    assert isinstance(found, Site)
+    return found
+
+
+def _network_param(request: pytest.FixtureRequest) -> NetworkInfo:
     if isinstance(request.param, str):
         pytest.skip(request.param)
     assert isinstance(request.param, NetworkInfo)
     return request.param
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest) -> NetworkInfo:
+    """One of the target's IPv6 bridge networks."""
+    return _network_param(request)
+
+
+@pytest.fixture
+def any_network(request: pytest.FixtureRequest) -> NetworkInfo:
+    """One of the IPv6 networks, or the default bridge where it has no IPv6."""
+    return _network_param(request)
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from probes import dns
+from probes import dns, dns64, resolver
+from probes.docker import ProbeContainer
 from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.conftest import HOST_RESOLV, NameserverItem, configured_nameservers
+from suites.conftest import HOST_RESOLV, NameserverItem, Site, configured_nameservers
 
 pytestmark = pytest.mark.dns
 
@@ -25,6 +26,8 @@ class Answers:
 
     liveness: dict[str, dns.DnsResult]  # DNS-01: per IPv6 nameserver
     names: dict[tuple[str, str, str, str], dns.DnsResult]  # (name, type, server, transport)
+    dns64: dict[str, dns64.Dns64Finding]  # DNS-04: per nameserver
+    inside: dict[str, resolver.ResolverReport] | str  # DNS-03: per network, or why none
 
 
 def _probe_name(target: Target) -> tuple[str, str]:
@@ -37,14 +40,36 @@ def _wanted_types(name: ExpectedName) -> tuple[str, ...]:
     return ("AAAA", "A") if name.dual_stack or name.a else ("AAAA",)
 
 
+def resolver_deadline(target: Target) -> float:
+    """How long a lookup through a container's resolver may run: just past the threshold, so a
+    stalled resolver costs one threshold, not glibc's timeout × attempts × servers."""
+    return target.profile.resolve_threshold + 0.25
+
+
 @pytest.fixture(scope="session")
-async def answers(target: Target, pytestconfig: pytest.Config) -> Answers:
+async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site | str) -> Answers:
     if target.netns.path is not None and not privileged():
         pytest.skip("not root: asking from the target's namespace needs setns")
     servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
     timeout = target.profile.timeout
     qname, qtype = _probe_name(target)
+    names = tuple(n.name for n in target.profile.names)
     async with asyncio.TaskGroup() as tg:
+        inside = (
+            {
+                net: tg.create_task(
+                    resolver.in_container(
+                        site_if_any.docker, c, names, deadline=resolver_deadline(target)
+                    )
+                )
+                for net, c in site_if_any.containers.items()
+            }
+            if isinstance(site_if_any, Site) and names
+            else {}
+        )
+        synth = {
+            s: tg.create_task(dns64.discover(target.netns, s, timeout=timeout)) for s in servers
+        }
         live = {
             s: tg.create_task(dns.query(target.netns, s, qname, qtype, timeout=timeout))
             for s in servers
@@ -60,7 +85,12 @@ async def answers(target: Target, pytestconfig: pytest.Config) -> Answers:
             for tr in TRANSPORTS
         }
     return Answers(
-        {s: t.result() for s, t in live.items()}, {k: t.result() for k, t in named.items()}
+        {s: t.result() for s, t in live.items()},
+        {k: t.result() for k, t in named.items()},
+        {s: t.result() for s, t in synth.items()},
+        {n: t.result() for n, t in inside.items()}
+        if isinstance(site_if_any, Site)
+        else site_if_any,
     )
 
 
@@ -152,3 +182,98 @@ async def test_name_resolves_to_aaaa(
         f"{expected_name.name} in its zone (or fix the profile's expected addresses); a server "
         "that fails only over TCP needs port 53/tcp open (RFC 7766)",
     )
+
+
+@pytest.mark.check("DNS-03")
+async def test_container_resolves_names(
+    target: Target, container: ProbeContainer, answers: Answers
+) -> None:
+    """Inside each probe container, its own resolver (libc, resolv.conf) finds the names' AAAA,
+    within the resolution threshold."""
+    if not target.profile.names:
+        pytest.skip("the profile lists no names to resolve ([[names]])")
+    if isinstance(answers.inside, str):
+        pytest.skip(answers.inside)
+    report = answers.inside[container.network.name]
+    threshold = target.profile.resolve_threshold
+    expected = {n.name: n.aaaa for n in target.profile.names}
+    wrong: list[str] = []
+    for lookup in report.lookups:
+        want = expected.get(lookup.name, ())
+        if not lookup.resolved:
+            wrong.append(lookup.describe(report.deadline))
+        elif lookup.elapsed_s is not None and lookup.elapsed_s > threshold:
+            wrong.append(f"{lookup.describe(report.deadline)}: slower than {threshold:g} s")
+        elif want and lookup.address not in want:
+            wrong.append(f"{lookup.describe(report.deadline)}, expected {', '.join(want)}")
+    silent = [s for s in report.servers if not s.answered]
+    cause = (
+        f"; nameserver {silent[0].describe()}"
+        + (" (listed first)" if report.servers and (silent[0] is report.servers[0]) else "")
+        if silent
+        else ""
+    )
+    assert not wrong, explain(
+        f"in {container.label}, the container's resolver: {wrong[0]}"
+        + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
+        + cause,
+        [*wrong, *report.lines()],
+        fix=_inside_fix(report, silent),
+    )
+
+
+def _inside_fix(report: resolver.ResolverReport, silent: list[resolver.ServerAnswer]) -> str:
+    if silent:
+        conf = report.resolv_conf
+        wait = conf.options.timeout
+        return (
+            f"the resolver asks its nameservers in order and waits {wait} s for each silent one "
+            f"(up to {conf.worst_case_seconds():g} s per lookup): make "
+            f"{', '.join(s.server for s in silent)} reachable from the container, or keep it "
+            'out of the container\'s resolv.conf (daemon.json "dns", or `--dns`); see RC-01'
+        )
+    return (
+        "every nameserver answers, so the records are missing or wrong: publish the names' AAAA "
+        "records (DNS-02) or correct the profile's expected addresses"
+    )
+
+
+@pytest.mark.check("DNS-04")
+async def test_dns64_as_expected(target: Target, answers: Answers) -> None:
+    """DNS64 (RFC 7050 discovery via ipv4only.arpa) is there exactly when the profile says."""
+    findings = list(answers.dns64.values())
+    answered = [f for f in findings if f.result.answered]
+    evidence = [f.describe() for f in findings] + [
+        line for f in findings for line in f.result.lines()
+    ]
+    prefixes = sorted({p for f in answered for p in f.prefixes})
+    found = f"DNS64 with NAT64 prefix {', '.join(prefixes)}" if prefixes else "no DNS64"
+    if not findings:
+        pytest.skip("no nameserver is configured (host resolv.conf, profile nameservers)")
+    if not answered:
+        pytest.skip(
+            "cannot tell: no configured nameserver answered ipv4only.arpa AAAA (see DNS-01)"
+        )
+    expected = target.profile.dns64
+    if expected is None:
+        pytest.skip(
+            f"found {found}; the profile does not say whether DNS64 is expected (dns64 = ...)"
+        )
+    if expected:
+        lacking = [f.server for f in answered if not f.synthesizes]
+        assert not lacking, explain(
+            f"DNS64 is expected but {', '.join(lacking)} synthesize no AAAA for "
+            f"{dns64.QNAME} (RFC 7050)",
+            evidence,
+            fix='enable DNS64 on these resolvers (unbound: module-config "dns64 validator '
+            'iterator", dns64-prefix; BIND: dns64 64:ff9b::/96 { };) or drop them from the host',
+        )
+    else:
+        synthesizing = [f for f in answered if f.synthesizes]
+        assert not synthesizing, explain(
+            f"{synthesizing[0].server} synthesizes AAAA ({found}) but the profile expects no "
+            "DNS64: IPv6 clients will reach IPv4-only names through that NAT64 prefix",
+            evidence,
+            fix="if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; "
+            "if not, turn DNS64 off on the resolver: its synthesized addresses lead nowhere",
+        )
