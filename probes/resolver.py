@@ -24,6 +24,7 @@ from probes.docker import DockerEndpoint, ProbeContainer
 from probes.resolvconf import ResolvConf, parse_resolv_conf, printable
 
 Family = Literal["IPv6", "any"]
+EMBEDDED_DNS = "127.0.0.11"  # Docker's resolver on user-defined networks
 MAX_SERVERS = 8  # nameserver lines asked directly; resolvers use three, junk files have more
 
 # Arguments: DEADLINE (seconds), FAMILY (-6 or "any"), then the names. Each lookup and each
