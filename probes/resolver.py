@@ -4,8 +4,9 @@ DNS-03, RC-01 and RC-02 cannot use our sockets alone: the build-container bug li
 resolver's retry behaviour (glibc waits ``timeout`` seconds on each dead server, ``attempts``
 times), so the lookups must be made by the C library, in the container, through its own
 ``/etc/resolv.conf``. :data:`SCRIPT` does that with nothing but the probe image's static busybox
-(linked against glibc): ``ping -c 1 -I lo NAME`` resolves NAME with ``getaddrinfo`` and then sends
-its one echo to the loopback interface, so nothing but the DNS queries leaves the container.
+(linked against glibc): ``ping -c 1 -s 65535 NAME`` resolves NAME with ``getaddrinfo``, prints
+the address, and then fails at once: an echo of that size exceeds the largest IP datagram, so the
+kernel refuses it (EMSGSIZE) and nothing but the DNS queries leaves the container.
 ``nslookup SERVER`` asks each listed nameserver directly, to tell which of them are reachable.
 
 The same script runs in a probe container (``docker exec``) and in a build step (a ``RUN`` of a
@@ -51,7 +52,7 @@ bounded() {
 }
 look() {
   read t0 x </proc/uptime
-  bounded /tmp/v6conform-l$1 ping $fam -c 1 -w 1 -I lo "$2"
+  bounded /tmp/v6conform-l$1 ping $fam -c 1 -s 65535 -I lo "$2"
   rc=$?
   read t1 x </proc/uptime
   echo "lookup $1 $t0 $t1 $rc $(enc </tmp/v6conform-l$1)"
@@ -93,6 +94,11 @@ class Lookup:
     @property
     def resolved(self) -> bool:
         return self.address is not None
+
+    @property
+    def completed(self) -> bool:
+        """The resolver came back, with an address or a negative answer (not stopped by us)."""
+        return self.resolved or (not self.killed and self.elapsed_s is not None)
 
     def describe(self, deadline: float) -> str:
         took = "?" if self.elapsed_s is None else f"{self.elapsed_s:.2f} s"
