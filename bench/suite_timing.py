@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python bench/suite_timing.py --runs 5 --marker gateway --fault no-fe80-1
     sudo .venv/bin/python bench/suite_timing.py --runs 5 --marker routing --scenario unrouted-prefix
+    sudo .venv/bin/python bench/suite_timing.py --runs 5 --marker dns --fault dns-silent
 
 A broken site should give its verdict about as fast as a healthy one: probe timeouts overlap.
 Runs alternate healthy / broken so both see the same machine noise. The broken side is either a
@@ -38,7 +39,23 @@ def _bridges(action: str) -> Callable[[Lab], None]:
     return apply
 
 
-FAULTS: dict[str, Fault] = {"no-fe80-1": (_bridges("del"), _bridges("add"))}
+def _silent_dns(action: str) -> Callable[[Lab], None]:
+    """The lab's DNS server drops every query to its IPv6 address: a silent server, the worst
+    case for a resolver (it waits its whole timeout, where a refusal comes back at once)."""
+
+    def apply(lab: Lab) -> None:
+        for proto in ("udp", "tcp"):
+            lab.in_ns(
+                "inet", "ip6tables", action, "INPUT", "-p", proto, "--dport", "53", "-j", "DROP"
+            )
+
+    return apply
+
+
+FAULTS: dict[str, Fault] = {
+    "no-fe80-1": (_bridges("del"), _bridges("add")),
+    "dns-silent": (_silent_dns("-I"), _silent_dns("-D")),
+}
 
 
 def one_run(lab: Lab, marker: str) -> tuple[float, float, str]:

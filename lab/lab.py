@@ -363,6 +363,10 @@ class Lab:
         if sc.ndp_proxy:
             self.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
             self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
+            # the kernel delays each proxied NA by up to 0.8 s at random by default: a fresh
+            # container's (or build step's) first DNS query would wait for it, past the
+            # resolution threshold; a site that proxies ND for containers turns that off
+            self.sysctl("host", f"net.ipv6.neigh.{T.UPLINK}.proxy_delay", 0)
             n = T.PROXY_ENTRIES_PER_NETWORK
             for p6, p4 in ((bridge6, T.BRIDGE4), (net6, T.NET4)):
                 for addr in T.likely_container_addresses(p6, p4, n):

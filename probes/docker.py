@@ -211,20 +211,19 @@ class DockerEndpoint:
 
     # containers --------------------------------------------------------------------------
     async def remove_stale(self) -> list[str]:
-        """Remove probe containers left by runs that are gone (crashed, killed)."""
+        """Remove probe containers and build images left by runs that are gone (crashed, killed)."""
         filters = json.dumps({"label": [f"{LABEL}=probe"]})
         found = await self.call(self.client.containers.list(all=True, filters=filters))
         removed = []
-        host = socket.gethostname()
         for c in found:
-            labels = c._container.get("Labels") or {}
-            pid = labels.get(PID_LABEL, "")
-            alive = (
-                labels.get(HOST_LABEL) == host and pid.isdigit() and Path(f"/proc/{pid}").exists()
-            )
-            if not alive:
+            if not _run_alive(c._container.get("Labels") or {}):
                 await self.call(c.delete(force=True))
                 removed.append(c.id[:12])
+        builds = {"label": [f"{LABEL}=build"]}
+        for image in await self.call(self.client.images.list(filters=builds)):
+            if not _run_alive(image.get("Labels") or {}):
+                await self.call(self.client.images.delete(image["Id"], force=True))
+                removed.append(str(image["Id"])[7:19])
         return removed
 
     async def start_probe(self, network: NetworkInfo, run_id: str) -> ProbeContainer:
@@ -301,6 +300,16 @@ async def _cleanup(endpoint: DockerEndpoint, run_id: str, created_image: bool) -
     await endpoint.remove_run(run_id)
     if created_image:
         await endpoint.remove_probe_image()
+
+
+def _run_alive(labels: dict[str, str]) -> bool:
+    """Whether the harness run that labelled a resource is still running on this host."""
+    pid = labels.get(PID_LABEL, "")
+    return (
+        labels.get(HOST_LABEL) == socket.gethostname()
+        and pid.isdigit()
+        and Path(f"/proc/{pid}").exists()
+    )
 
 
 def find_static_busybox() -> Path:

@@ -84,7 +84,9 @@ def test_interrupted_run_removes_its_containers(
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
 
 
-def test_run_removes_stale_probe_containers_of_dead_runs(lab: Lab, tmp_path: Path) -> None:
+def test_run_removes_stale_probe_containers_and_build_images_of_dead_runs(
+    lab: Lab, tmp_path: Path
+) -> None:
     rootfs = tmp_path / "rootfs.tar"
     rootfs.write_bytes(probe_rootfs_tar())
     lab.docker("import", str(rootfs), "v6conform-probe:busybox")
@@ -102,6 +104,14 @@ def test_run_removes_stale_probe_containers_of_dead_runs(lab: Lab, tmp_path: Pat
             "sleep",
             "300",
         ).strip()
+        # a build image of a dead run, too
+        lab.docker(
+            "import",
+            "--change",
+            "LABEL io.v6conform=build io.v6conform.pid=0",
+            str(rootfs),
+            "v6conform-build:stale",
+        )
         # and one that is not ours: never touched
         other = lab.docker(
             "run", "-d", "v6conform-probe:busybox", "/bin/busybox", "sleep", "300"
@@ -111,8 +121,9 @@ def test_run_removes_stale_probe_containers_of_dead_runs(lab: Lab, tmp_path: Pat
         remaining = lab.docker("ps", "-aq", "--no-trunc").split()
         assert stale not in remaining
         assert other in remaining
+        assert "v6conform-build" not in lab.docker("images", "--format", "{{.Repository}}")
         # the run did not import the image, so it leaves it in place
         assert "v6conform-probe" in lab.docker("images", "--format", "{{.Repository}}")
     finally:
         lab.docker("rm", "-f", *lab.docker("ps", "-aq").split(), check=False)
-        lab.docker("rmi", "v6conform-probe:busybox", check=False)
+        lab.docker("rmi", "v6conform-probe:busybox", "v6conform-build:stale", check=False)
