@@ -213,6 +213,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("network", found, ids=[n.name for n in found], indirect=True)
 
 
+def resolver_deadline(target: Target) -> float:
+    """How long a lookup through a container's resolver may run: the threshold itself. A lookup
+    still running then has failed already; stopping it there makes a stalled resolver cost one
+    threshold, not glibc's timeout × attempts × servers (which the evidence states instead)."""
+    return target.profile.resolve_threshold
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """What the session found and started on the target."""

@@ -13,7 +13,13 @@ from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.conftest import HOST_RESOLV, NameserverItem, Site, configured_nameservers
+from suites.conftest import (
+    HOST_RESOLV,
+    NameserverItem,
+    Site,
+    configured_nameservers,
+    resolver_deadline,
+)
 
 pytestmark = pytest.mark.dns
 
@@ -38,12 +44,6 @@ def _probe_name(target: Target) -> tuple[str, str]:
 
 def _wanted_types(name: ExpectedName) -> tuple[str, ...]:
     return ("AAAA", "A") if name.dual_stack or name.a else ("AAAA",)
-
-
-def resolver_deadline(target: Target) -> float:
-    """How long a lookup through a container's resolver may run: just past the threshold, so a
-    stalled resolver costs one threshold, not glibc's timeout × attempts × servers."""
-    return target.profile.resolve_threshold + 0.25
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from probes.docker import NetworkInfo
 from probes.resolvconf import Nameserver, ResolvConf
 from probes.target import Target
 from reports.diagnosis import explain
-from suites.conftest import PLAIN_BRIDGE, Site, host_resolv, resolver_networks
+from suites.conftest import PLAIN_BRIDGE, Site, host_resolv, resolver_deadline, resolver_networks
 
 pytestmark = pytest.mark.resolvconf
 
@@ -36,14 +36,10 @@ def lookup_names(target: Target) -> tuple[str, ...]:
     return tuple(n.name for n in target.profile.names) or ("registry-1.docker.io",)
 
 
-def deadline(target: Target) -> float:
-    return target.profile.resolve_threshold + 0.25
-
-
 @pytest.fixture(scope="session")
 async def resolv_round(site: Site, target: Target) -> ResolvRound:
     names = lookup_names(target)
-    wait = deadline(target)
+    wait = resolver_deadline(target)
     async with asyncio.TaskGroup() as tg:
         inside = {
             net: tg.create_task(
