@@ -207,12 +207,10 @@ async def test_container_resolves_names(
         elif want and lookup.address not in want:
             wrong.append(f"{lookup.describe(report.deadline)}, expected {', '.join(want)}")
     silent = [s for s in report.servers if not s.answered]
-    cause = (
-        f"; nameserver {silent[0].describe()}"
-        + (" (listed first)" if report.servers and (silent[0] is report.servers[0]) else "")
-        if silent
-        else ""
-    )
+    cause = ""
+    if silent:
+        first = " (listed first)" if silent[0] is report.servers[0] else ""
+        cause = f"; nameserver {silent[0].describe()}{first}"
     assert not wrong, explain(
         f"in {container.label}, the container's resolver: {wrong[0]}"
         + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
