@@ -259,13 +259,15 @@ class Lab:
             f"interface {T.UPLINK_PEER} {{",
             "  AdvSendAdvert on;",
             "  MinRtrAdvInterval 30;",
-            "  MaxRtrAdvInterval 100;",
+            f"  MaxRtrAdvInterval {T.RA_MAX_INTERVAL};",
             "  AdvDefaultLifetime 1800;",
             f"  prefix {T.UPLINK_PREFIX} {{ AdvOnLink on; AdvAutonomous on; }};",
         ]
         if sc.rdnss:
-            body.append(f"  RDNSS {T.DNS6} {{ AdvRDNSSLifetime 300; }};")
-            body.append(f"  DNSSL {' '.join(T.DNSSL)} {{ AdvDNSSLLifetime 300; }};")
+            body.append(f"  RDNSS {T.DNS6} {{ AdvRDNSSLifetime {3 * T.RA_MAX_INTERVAL}; }};")
+            body.append(
+                f"  DNSSL {' '.join(T.DNSSL)} {{ AdvDNSSLLifetime {3 * T.RA_MAX_INTERVAL}; }};"
+            )
         body.append("};")
         conf = self.state / "radvd.conf"
         conf.write_text("\n".join(body) + "\n")
@@ -564,6 +566,9 @@ def _profile_toml(d: dict[str, Any]) -> str:
         f"rdnss = [{q(T.DNS6)}]",
         f"dnssl = [{', '.join(q(s) for s in T.DNSSL)}]",
         "dns64 = false",
+        "ra_managed = false",
+        "ra_other = false",
+        f"ra_max_interval = {T.RA_MAX_INTERVAL}",
         "",
     ]
     for name, rec in names.items():

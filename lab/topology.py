@@ -38,6 +38,7 @@ ZONE_NAMES: dict[str, tuple[str | None, str | None]] = {
     f"v4only.{ZONE}": (None, "203.0.113.44"),
 }
 DNSSL = (ZONE,)
+RA_MAX_INTERVAL = 100  # radvd's MaxRtrAdvInterval; RDNSS/DNSSL lifetimes are 3x that (RFC 8106)
 NAT64_PREFIX = "2001:db8:64::/96"  # the dns64 scenario's (documentation space: routed nowhere)
 IPV4ONLY_ARPA = ("192.0.0.170", "192.0.0.171")  # RFC 7050's well-known addresses
 

@@ -166,6 +166,14 @@ def encode_echo_request(ident: int, seq: int, payload: bytes = b"v6conform") -> 
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq) + payload
 
 
+def encode_router_solicit(source_mac: bytes | None) -> bytes:
+    """RFC 4861 4.1: type 133, reserved; the source link-layer option unless sent from ::."""
+    msg = struct.pack("!BBHI", ROUTER_SOLICIT, 0, 0, 0)
+    if source_mac:
+        msg += bytes((1, 1)) + source_mac
+    return msg
+
+
 def encode_neighbor_solicit(target: str, source_mac: bytes | None) -> bytes:
     msg = struct.pack("!BBHI", NEIGHBOR_SOLICIT, 0, 0, 0) + ipaddress.IPv6Address(target).packed
     if source_mac:
@@ -188,6 +196,7 @@ class Received:
     hop_limit: int | None
     message: Message | MalformedPacket
     at: float
+    data: bytes = b""  # the ICMPv6 message as received, for decoders beyond this codec
 
 
 class RawIcmp6:
@@ -269,7 +278,7 @@ class RawIcmp6:
                 message: Message | MalformedPacket = decode(data)
             except MalformedPacket as exc:
                 message = exc
-            return Received(addr[0].split("%")[0], hop_limit, message, time.monotonic())
+            return Received(addr[0].split("%")[0], hop_limit, message, time.monotonic(), data)
 
     async def receive_matching(
         self, until: float, wanted: Callable[[Received], bool]

@@ -37,6 +37,12 @@ class Profile:
     names: tuple[ExpectedName, ...] = ()
     # DNS-04: whether the resolvers must synthesize AAAA (DNS64); unset: report, do not judge
     dns64: bool | None = None
+    # RA-05: the M and O flags the routers must send (DHCPv6 for addresses / for other config)
+    ra_managed: bool | None = None
+    ra_other: bool | None = None
+    # RA-02: the routers' MaxRtrAdvInterval (s), to judge RDNSS lifetimes; unset: from the RA's
+    # Advertisement Interval option where it has one
+    ra_max_interval: float | None = None
     # timings (seconds)
     timeout: float = 1.0  # per probe operation
     dad_timeout: float = 3.0  # how long a fresh address may stay tentative
@@ -47,7 +53,8 @@ class Profile:
 
 _TUPLE_OF_STR = {"anchors", "nameservers", "rdnss", "dnssl"}
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout"}
-_OPTIONAL_BOOL = {"dns64"}
+_OPTIONAL_BOOL = {"dns64", "ra_managed", "ra_other"}
+_OPTIONAL_FLOAT = {"ra_max_interval"}
 _OPTIONAL_STR = {"link_local_gateway", "default_gateway_v6", "far_end_namespace"}
 
 
@@ -71,7 +78,7 @@ def profile_from_dict(data: dict[str, Any], *, source: str) -> Profile:
             raise ProfileError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
         if key in _TUPLE_OF_STR:
             values[key] = _strings(source, key, value)
-        elif key in _FLOATS:
+        elif key in _FLOATS or key in _OPTIONAL_FLOAT:
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
                 raise ProfileError(f"{source}: {key} must be a positive number of seconds")
             values[key] = float(value)

@@ -301,6 +301,21 @@ def site_if_any(request: pytest.FixtureRequest) -> Site | str:
     return found
 
 
+async def find_uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
+    """The uplink: as configured, else the interface of the host's IPv6 default route."""
+    snap = await ifaddr.snapshot(target.netns)
+    if target.uplink:
+        return target.uplink, snap
+    devs = [r.interface for r in snap.default_routes() if r.interface]
+    return (devs[0] if devs else None), snap
+
+
+@pytest.fixture(scope="session")
+async def uplink(target: Target) -> str | None:
+    """The uplink, found once for the checks that watch or model it."""
+    return (await find_uplink(target))[0]
+
+
 def _network_param(request: pytest.FixtureRequest) -> NetworkInfo:
     if isinstance(request.param, str):
         pytest.skip(request.param)

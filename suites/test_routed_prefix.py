@@ -20,24 +20,9 @@ from probes.routed_prefix import judge_prefix, uplink_view
 from probes.sysctl import accept_ra_trap, forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.conftest import Site
+from suites.conftest import Site, find_uplink
 
 pytestmark = pytest.mark.routing
-
-
-async def _uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
-    """The uplink: as configured, else the interface of the host's IPv6 default route."""
-    snap = await ifaddr.snapshot(target.netns)
-    if target.uplink:
-        return target.uplink, snap
-    devs = [r.interface for r in snap.default_routes() if r.interface]
-    return (devs[0] if devs else None), snap
-
-
-@pytest.fixture(scope="session")
-async def uplink(target: Target) -> str | None:
-    """The uplink, found once for the checks that watch or model it."""
-    return (await _uplink(target))[0]
 
 
 @pytest.mark.check("RT-01")
@@ -45,7 +30,7 @@ async def test_forwarding_and_accept_ra(target: Target) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
     if target.netns.path is not None and not privileged():
         pytest.skip("not root: reading another namespace's sysctls needs setns")
-    uplink, snap = await _uplink(target)
+    uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
     evidence = [*state.lines(), "IPv6 default routes:"]
