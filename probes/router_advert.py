@@ -1,0 +1,635 @@
+"""Router Advertisements (RFC 4861 4.2) decoded from raw bytes and judged by small, named rules.
+
+The RA checks read whatever the router under test sends, and a router under test may send
+anything: :func:`decode_router_advert` never raises. What it returns is one of two things:
+
+- :class:`MalformedAdvert` when the message is structurally broken in a way that makes hosts
+  discard it whole (RFC 4861 6.1.2: wrong type or code, shorter than 16 octets, an option of
+  length 0 or running past the end), or when an option we decode is too short for its fixed
+  fields. The ``reason`` names the rule and the offset, so a check can show it as is.
+- :class:`RouterAdvert` otherwise, with every field and option decoded. Whether the content is
+  *sound* (an even RDNSS length, a multicast DNS server, a zero lifetime) is not the decoder's
+  business: the validators below each judge one rule and say which, in one sentence.
+
+We walk the options ourselves before scapy sees any. scapy's option classes read their fixed
+fields whatever the length byte says: a prefix option of length 3 swallows the next option, an
+even-length RDNSS leaves half an address behind that scapy then guesses is a new option, and an
+empty buffer decodes to a packet full of defaults. So scapy only ever gets one option, cut to
+the length the walk found and checked, and each call is wrapped: an exception in scapy is a
+malformed advert, not a crash. DNSSL names are decoded here too (scapy's decoder turns the bytes
+into text first, so one non-ASCII octet shifts every later label, and it accepts compression).
+
+The checksum is not checked: the kernel verifies it for raw ICMPv6 sockets (RFC 3542 3.1).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+with warnings.catch_warnings():  # scapy may warn at import on some hosts; filterwarnings=error
+    warnings.simplefilter("ignore")
+    from scapy.layers import inet6 as _scapy6
+
+ROUTER_ADVERT = 134
+HEADER_OCTETS = 16  # type, code, checksum, cur hop limit, flags, lifetime, reachable, retrans
+MAX_OPTIONS = 256  # more options than this: malformed (a DoS guard)
+INFINITY = 0xFFFFFFFF  # a lifetime of all ones never expires (RFC 4861 4.6.2, RFC 8106 5.1)
+MAX_ROUTER_LIFETIME = 9000  # seconds (RFC 4861 4.2, 6.2.1)
+ND_HOP_LIMIT = 255  # anything less may have crossed a router (RFC 4861 6.1.2)
+SLAAC_PREFIX_LENGTH = 64  # interface identifiers are 64 bits on Ethernet (RFC 4291 2.5.1)
+SHOWN_OCTETS = 64  # of a malformed advert, in its evidence lines
+
+OPT_SOURCE_LLADDR = 1
+OPT_PREFIX_INFO = 3
+OPT_MTU = 5
+OPT_ADV_INTERVAL = 7
+OPT_RDNSS = 25
+OPT_DNSSL = 31
+# options whose length is fixed by their RFC; any other length is malformed
+FIXED_UNITS = {
+    OPT_SOURCE_LLADDR: (1, "RFC 4861 4.6.1: an Ethernet address fills one unit"),
+    OPT_PREFIX_INFO: (4, "RFC 4861 4.6.2"),
+    OPT_MTU: (1, "RFC 4861 4.6.4"),
+    OPT_ADV_INTERVAL: (1, "RFC 6275 7.3"),
+}
+OPTION_NAMES = {
+    OPT_SOURCE_LLADDR: "source link-layer address",
+    OPT_PREFIX_INFO: "prefix information",
+    OPT_MTU: "MTU",
+    OPT_ADV_INTERVAL: "advertisement interval",
+}
+PREFERENCES = {0: "medium", 1: "high", 2: "reserved", 3: "low"}  # RFC 4191 2.1 Prf bits
+MAX_LABEL = 63  # RFC 1035 2.3.4
+MAX_NAME = 255  # octets of a name in wire format, RFC 1035 2.3.4
+LINK_LOCAL = ipaddress.IPv6Network("fe80::/10")
+
+
+# --- model ---------------------------------------------------------------------------------
+
+
+_F = TypeVar("_F")
+
+
+@dataclass(frozen=True, slots=True)
+class Rdnss:
+    """A Recursive DNS Server option (RFC 8106 5.1, type 25), decoded as far as it goes.
+
+    An even length is kept, not rejected: ``servers`` holds the whole addresses that fit, and
+    :func:`rdnss_length_ok` names the fault.
+    """
+
+    length: int  # the option's length field, in units of 8 octets
+    lifetime: int  # seconds; 0xffffffff = infinity
+    servers: tuple[str, ...]  # compressed IPv6 text
+
+
+@dataclass(frozen=True, slots=True)
+class Dnssl:
+    """A DNS Search List option (RFC 8106 5.2, type 31).
+
+    A broken name encoding does not make the advert malformed: hosts read the names before the
+    fault, and the DNSSL check wants to say what is wrong rather than that nothing came.
+    """
+
+    length: int
+    lifetime: int
+    domains: tuple[str, ...]  # "lab.example" (no trailing dot), only those decoded cleanly
+    problem: str | None  # why the domain encoding is broken, None if sound
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixInfo:
+    """A Prefix Information option (RFC 4861 4.6.2, type 3)."""
+
+    prefix: str  # "2001:db8:0:1::/64": the prefix bits as sent (not masked), with the length
+    on_link: bool  # L
+    autonomous: bool  # A
+    valid: int
+    preferred: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouterAdvert:
+    """A structurally sound Router Advertisement, with what we know of how it arrived."""
+
+    source: str  # the router's link-local address (as given by caller)
+    hop_limit: int | None  # IP hop limit it arrived with (caller gives; 255 required)
+    at_ms: float  # ms after our RS (caller gives)
+    cur_hop_limit: int
+    managed: bool  # M
+    other: bool  # O
+    preference: str  # "high" | "medium" | "low" | "reserved" (RFC 4191 Prf bits)
+    router_lifetime: int
+    reachable_time: int
+    retrans_timer: int
+    source_lladdr: str | None  # option 1, "aa:bb:cc:dd:ee:ff"
+    mtu: int | None  # option 5
+    adv_interval_ms: int | None  # option 7 (RFC 6275 7.3 Advertisement Interval), milliseconds
+    prefixes: tuple[PrefixInfo, ...]
+    rdnss: tuple[Rdnss, ...]
+    dnssl: tuple[Dnssl, ...]
+    other_options: tuple[int, ...]  # types of options we do not decode
+
+    def lines(self) -> tuple[str, ...]:
+        """The advert decoded, one line for the header and one per option, for evidence."""
+        arrived = f"RA from {self.source} at {self.at_ms:.1f} ms"
+        out = [
+            f"{arrived}, IP hop limit {_or_unknown(self.hop_limit)}:"
+            f" cur hop limit {self.cur_hop_limit}, M={int(self.managed)} O={int(self.other)},"
+            f" preference {self.preference}, router lifetime {self.router_lifetime} s,"
+            f" reachable time {self.reachable_time} ms, retrans timer {self.retrans_timer} ms"
+        ]
+        if self.source_lladdr is not None:
+            out.append(f"source link-layer address {self.source_lladdr}")
+        if self.mtu is not None:
+            out.append(f"MTU {self.mtu}")
+        if self.adv_interval_ms is not None:
+            out.append(f"advertisement interval {self.adv_interval_ms} ms")
+        for p in self.prefixes:
+            out.append(
+                f"prefix {p.prefix} L={int(p.on_link)} A={int(p.autonomous)}"
+                f" valid {_lifetime_text(p.valid)} preferred {_lifetime_text(p.preferred)}"
+            )
+        for r in self.rdnss:
+            servers = ", ".join(r.servers) or "(no address)"
+            out.append(f"RDNSS length {r.length}, lifetime {_lifetime_text(r.lifetime)}: {servers}")
+        for d in self.dnssl:
+            domains = ", ".join(d.domains) or "(no name)"
+            broken = f" [encoding broken: {d.problem}]" if d.problem else ""
+            lifetime = _lifetime_text(d.lifetime)
+            out.append(f"DNSSL length {d.length}, lifetime {lifetime}: {domains}{broken}")
+        if self.other_options:
+            out.append(f"options not decoded: types {', '.join(map(str, self.other_options))}")
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedAdvert:
+    """An advert hosts must discard whole (RFC 4861 6.1.2), with why and the bytes as received."""
+
+    source: str
+    hop_limit: int | None
+    at_ms: float
+    reason: str  # e.g. "option type 25 at offset 16 has length 0 (RFC 4861 4.6: invalid)"
+    data: bytes
+
+    def lines(self) -> tuple[str, ...]:
+        shown = self.data[:SHOWN_OCTETS].hex(" ", -4)
+        more = f" … ({len(self.data) - SHOWN_OCTETS} more)" if len(self.data) > SHOWN_OCTETS else ""
+        return (
+            f"malformed RA from {self.source} at {self.at_ms:.1f} ms,"
+            f" IP hop limit {_or_unknown(self.hop_limit)}: {self.reason}",
+            f"{len(self.data)} octets: {shown or '(none)'}{more}",
+        )
+
+
+def _or_unknown(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def _lifetime_text(seconds: int) -> str:
+    return "infinity" if seconds == INFINITY else f"{seconds} s"
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+class _Malformed(Exception):
+    """Raised inside the decoder only; :func:`decode_router_advert` turns it into a result."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decode_router_advert(
+    data: bytes, *, source: str, hop_limit: int | None = None, at_ms: float = 0.0
+) -> RouterAdvert | MalformedAdvert:
+    """Decode one RA as a raw ICMPv6 socket returns it (from the type octet, no IPv6 header).
+
+    Never raises (for ANY bytes input): structural problems become MalformedAdvert. A bug of
+    ours does too, as "internal decoder error": one odd advert must not stop a whole run.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):  # bytes(5) would be five zeros
+        reason = f"internal decoder error: {type(data).__name__} given, not bytes"
+        return MalformedAdvert(source, hop_limit, at_ms, reason, b"")
+    raw = b""
+    try:
+        raw = bytes(data)
+        return _decode(raw, source, hop_limit, at_ms)
+    except _Malformed as exc:
+        return MalformedAdvert(source, hop_limit, at_ms, exc.reason, raw)
+    except Exception as exc:
+        reason = f"internal decoder error: {type(exc).__name__}: {exc}"
+        return MalformedAdvert(source, hop_limit, at_ms, reason, raw)
+
+
+def _decode(data: bytes, source: str, hop_limit: int | None, at_ms: float) -> RouterAdvert:
+    if not data:
+        raise _Malformed("empty message")
+    if data[0] != ROUTER_ADVERT:
+        raise _Malformed(f"ICMPv6 type {data[0]}, not {ROUTER_ADVERT} (Router Advertisement)")
+    if len(data) >= 2 and data[1] != 0:
+        raise _Malformed(f"ICMPv6 code {data[1]}, not 0 (RFC 4861 6.1.2)")
+    if len(data) < HEADER_OCTETS:
+        reason = f"{len(data)} octets: shorter than the {HEADER_OCTETS}-octet RA header"
+        raise _Malformed(reason + " (RFC 4861 6.1.2)")
+    options = _walk_options(data)  # all of them first: one bad option voids the whole advert
+
+    header = _scapy(_scapy6.ICMPv6ND_RA, data[:HEADER_OCTETS], "RA header")
+    prf = _int_field(header, "prf", "RA header")
+    lladdr: str | None = None
+    mtu: int | None = None
+    interval: int | None = None
+    prefixes: list[PrefixInfo] = []
+    rdnss: list[Rdnss] = []
+    dnssl: list[Dnssl] = []
+    others: list[int] = []
+    for offset, kind, body in options:
+        # of a repeated single-valued option (two MTUs, say) the first is kept, as Linux does
+        if kind == OPT_SOURCE_LLADDR:
+            lladdr = lladdr or _source_lladdr(body, offset)
+        elif kind == OPT_PREFIX_INFO:
+            prefixes.append(_prefix_info(body, offset))
+        elif kind == OPT_MTU:
+            found = _int_option(_scapy6.ICMPv6NDOptMTU, "mtu", body, offset)
+            mtu = found if mtu is None else mtu
+        elif kind == OPT_ADV_INTERVAL:
+            found = _int_option(_scapy6.ICMPv6NDOptAdvInterval, "advint", body, offset)
+            interval = found if interval is None else interval
+        elif kind == OPT_RDNSS:
+            rdnss.append(_rdnss(body, offset))
+        elif kind == OPT_DNSSL:
+            dnssl.append(_dnssl(body, offset))
+        else:
+            others.append(kind)
+    return RouterAdvert(
+        source=source,
+        hop_limit=hop_limit,
+        at_ms=at_ms,
+        cur_hop_limit=_int_field(header, "chlim", "RA header"),
+        managed=bool(_int_field(header, "M", "RA header")),
+        other=bool(_int_field(header, "O", "RA header")),
+        preference=PREFERENCES.get(prf, f"Prf {prf}"),
+        router_lifetime=_int_field(header, "routerlifetime", "RA header"),
+        reachable_time=_int_field(header, "reachabletime", "RA header"),
+        retrans_timer=_int_field(header, "retranstimer", "RA header"),
+        source_lladdr=lladdr,
+        mtu=mtu,
+        adv_interval_ms=interval,
+        prefixes=tuple(prefixes),
+        rdnss=tuple(rdnss),
+        dnssl=tuple(dnssl),
+        other_options=tuple(others),
+    )
+
+
+def _walk_options(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(offset, type, option octets) of every option, each checked against RFC 4861 4.6.
+
+    Offsets count from the ICMPv6 type octet, as in the reasons. Options whose length is fixed
+    by their RFC are held to it here, so nothing after the walk has to trust a length field.
+    """
+    options: list[tuple[int, int, bytes]] = []
+    offset = HEADER_OCTETS
+    while offset < len(data):
+        if len(options) == MAX_OPTIONS:
+            raise _Malformed(f"more than {MAX_OPTIONS} options (a guard against option floods)")
+        if offset + 2 > len(data):
+            reason = f"option header at offset {offset} is cut off: 1 octet left"
+            raise _Malformed(reason + " (RFC 4861 4.6)")
+        kind, units = data[offset], data[offset + 1]
+        if units == 0:
+            reason = f"option type {kind} at offset {offset} has length 0"
+            raise _Malformed(reason + " (RFC 4861 4.6: invalid)")
+        end = offset + 8 * units
+        if end > len(data):
+            reason = f"option type {kind} at offset {offset} has length {units} ({8 * units}"
+            reason += f" octets) but only {len(data) - offset} octets remain: it runs past the end"
+            raise _Malformed(reason + " (RFC 4861 4.6)")
+        fixed = FIXED_UNITS.get(kind)
+        if fixed is not None and units != fixed[0]:
+            reason = f"{OPTION_NAMES[kind]} option (type {kind}) at offset {offset} has length"
+            raise _Malformed(f"{reason} {units}, not {fixed[0]} ({fixed[1]})")
+        options.append((offset, kind, data[offset:end]))
+        offset = end
+    return options
+
+
+def _where(kind: int, offset: int) -> str:
+    return f"option type {kind} at offset {offset}"
+
+
+def _scapy(layer: Any, octets: bytes, what: str) -> Any:
+    """``layer`` dissected from exactly ``octets``; whatever scapy raises becomes malformed."""
+    try:
+        return layer(octets)
+    except Exception as exc:
+        raise _Malformed(
+            f"{what}: scapy could not decode it ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _typed_field(packet: Any, name: str, what: str, kind: type[_F], noun: str) -> _F:
+    """A field scapy decoded, insisting on its type: a short buffer leaves None in scapy."""
+    try:
+        value = getattr(packet, name)
+    except Exception as exc:
+        raise _Malformed(f"{what}: scapy has no field {name} ({type(exc).__name__})") from exc
+    if not isinstance(value, kind):
+        raise _Malformed(f"{what}: field {name} decoded as {type(value).__name__}, not {noun}")
+    return value
+
+
+def _int_field(packet: Any, name: str, what: str) -> int:
+    return int(_typed_field(packet, name, what, int, "a number"))
+
+
+def _str_field(packet: Any, name: str, what: str) -> str:
+    return _typed_field(packet, name, what, str, "text")
+
+
+def _ipv6_text(text: str, what: str) -> str:
+    try:
+        return ipaddress.IPv6Address(text).compressed
+    except ValueError as exc:
+        raise _Malformed(f"{what}: '{text[:60]}' is not an IPv6 address") from exc
+
+
+def _int_option(layer: Any, field: str, body: bytes, offset: int) -> int:
+    """The one number in an MTU or Advertisement Interval option."""
+    what = _where(body[0], offset)
+    return _int_field(_scapy(layer, body, what), field, what)
+
+
+def _source_lladdr(body: bytes, offset: int) -> str:
+    what = _where(OPT_SOURCE_LLADDR, offset)
+    return _str_field(_scapy(_scapy6.ICMPv6NDOptSrcLLAddr, body, what), "lladdr", what).lower()
+
+
+def _prefix_info(body: bytes, offset: int) -> PrefixInfo:
+    what = _where(OPT_PREFIX_INFO, offset)
+    opt = _scapy(_scapy6.ICMPv6NDOptPrefixInfo, body, what)
+    prefix = _ipv6_text(_str_field(opt, "prefix", what), what)
+    return PrefixInfo(
+        prefix=f"{prefix}/{_int_field(opt, 'prefixlen', what)}",
+        on_link=bool(_int_field(opt, "L", what)),
+        autonomous=bool(_int_field(opt, "A", what)),
+        valid=_int_field(opt, "validlifetime", what),
+        preferred=_int_field(opt, "preferredlifetime", what),
+    )
+
+
+def _rdnss(body: bytes, offset: int) -> Rdnss:
+    """Whole addresses only: scapy would leave the half of a cut one as a bogus next option."""
+    what = _where(OPT_RDNSS, offset)
+    whole = (len(body) - 8) // 16
+    opt = _scapy(_scapy6.ICMPv6NDOptRDNSS, body[: 8 + 16 * whole], what)
+    servers = getattr(opt, "dns", None)
+    if not isinstance(servers, list) or len(servers) != whole:
+        raise _Malformed(f"{what}: scapy decoded {servers!r:.60} for {whole} addresses")
+    if not all(isinstance(server, str) for server in servers):
+        raise _Malformed(f"{what}: scapy decoded {servers!r:.60}, not addresses")
+    return Rdnss(
+        length=body[1],
+        lifetime=_int_field(opt, "lifetime", what),
+        servers=tuple(_ipv6_text(server, what) for server in servers),
+    )
+
+
+def _dnssl(body: bytes, offset: int) -> Dnssl:
+    """The header through scapy, the names through :func:`decode_search_list`."""
+    what = _where(OPT_DNSSL, offset)
+    opt = _scapy(_scapy6.ICMPv6NDOptDNSSL, body[:8], what)
+    domains, problem = decode_search_list(body[8:])
+    return Dnssl(body[1], _int_field(opt, "lifetime", what), domains, problem)
+
+
+def decode_search_list(names: bytes) -> tuple[tuple[str, ...], str | None]:
+    """The domains in a DNSSL option after its 8-octet header, and what is wrong, if anything.
+
+    RFC 8106 5.2: names in DNS wire format (RFC 1035 3.1) without compression, each ending in a
+    zero-length label, then zero padding to the option's end. Domains up to the first fault are
+    returned; positions in the problem are octets of the option (the header is octets 0..7).
+    """
+    domains: list[str] = []
+    pos = 0
+    while pos < len(names):
+        if names[pos] == 0:  # a zero where a name would start: the padding
+            junk = next((i for i in range(pos, len(names)) if names[i]), None)
+            if junk is not None:
+                reason = f"non-zero octet 0x{names[junk]:02x} at octet {junk + 8} in the padding"
+                return tuple(domains), reason + " after the last name (RFC 8106 5.2: zeros)"
+            break
+        name, pos, problem = _read_name(names, pos)
+        if problem is not None:
+            return tuple(domains), problem
+        domains.append(name)
+    if not domains:
+        return (), "no domain name in the option (RFC 8106 5.2: one or more)"
+    return tuple(domains), None
+
+
+def _read_name(names: bytes, start: int) -> tuple[str, int, str | None]:
+    """One name from ``start``: (text, position after it, problem or None)."""
+    labels: list[str] = []
+    pos = start
+    while True:
+        if pos >= len(names):
+            reason = f"the name at octet {start + 8} has no terminating zero-length label:"
+            return "", pos, reason + " it runs past the option end (RFC 1035 3.1)"
+        size = names[pos]
+        if size == 0:
+            return ".".join(labels), pos + 1, None
+        if size & 0xC0 == 0xC0:
+            pointer = names[pos : pos + 2].hex()
+            reason = f"compression pointer 0x{pointer} at octet {pos + 8}:"
+            return "", pos, reason + " RFC 8106 5.2 forbids compression"
+        if size > MAX_LABEL:
+            reason = f"label length {size} at octet {pos + 8} is over {MAX_LABEL}"
+            return "", pos, reason + " (RFC 1035 2.3.4)"
+        if pos + 1 + size > len(names):
+            reason = f"label of {size} octets at octet {pos + 8} runs past the option end"
+            return "", pos, reason + f" ({len(names) - pos - 1} octets left)"
+        labels.append(_label_text(names[pos + 1 : pos + 1 + size]))
+        pos += 1 + size
+        if pos - start + 1 > MAX_NAME:
+            reason = f"the name at octet {start + 8} is longer than {MAX_NAME} octets"
+            return "", pos, reason + " (RFC 1035 2.3.4)"
+
+
+def _label_text(label: bytes) -> str:
+    """A label as master-file text: octets that are not printable ASCII, '.' and '\\' as \\DDD."""
+    return "".join(
+        chr(o) if 0x21 <= o <= 0x7E and o not in (0x2E, 0x5C) else f"\\{o:03d}" for o in label
+    )
+
+
+# --- validators ----------------------------------------------------------------------------
+
+
+def rdnss_length_ok(opt: Rdnss) -> str | None:
+    """RFC 8106 5.1: the length is 1 + 2 per address, so odd and at least 3."""
+    if opt.length < 3:
+        return f"RDNSS length {opt.length} leaves no room for an address (RFC 8106 5.1: odd, >= 3)"
+    if opt.length % 2 == 0:
+        return (
+            f"RDNSS length {opt.length} is even: the last address is cut in half"
+            " (RFC 8106 5.1: odd, >= 3)"
+        )
+    return None
+
+
+def rdnss_addresses_unicast(opt: Rdnss) -> str | None:
+    """RFC 8106 5.1 (and RFC 4291 2.4): a DNS server address is a unicast address.
+
+    Link-local is fine (hosts pair it with the interface the RA came in on); multicast,
+    unspecified and loopback addresses cannot be anyone's server.
+    """
+    wrong = [f"{server} ({kind})" for server in opt.servers if (kind := _not_unicast(server))]
+    if wrong:
+        return f"RDNSS lists {', '.join(wrong)}: DNS servers must be unicast (RFC 8106 5.1)"
+    return None
+
+
+def _not_unicast(server: str) -> str | None:
+    try:
+        address = ipaddress.IPv6Address(server)
+    except ValueError:
+        return "not an IPv6 address"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_unspecified:
+        return "unspecified"
+    if address.is_loopback:
+        return "loopback"
+    return None
+
+
+def rdnss_lifetime_ok(opt: Rdnss, max_interval: float | None) -> str | None:
+    """RFC 8106 5.1: lifetime 0 withdraws the servers; it SHOULD be >= 3 * MaxRtrAdvInterval.
+
+    A shorter lifetime lets the servers expire between two adverts when one is lost.
+    ``max_interval`` is in seconds; None skips the second rule.
+    """
+    return _lifetime_problem(opt.lifetime, max_interval, "servers", "RFC 8106 5.1")
+
+
+def dnssl_encoding_ok(opt: Dnssl) -> str | None:
+    """RFC 8106 5.2: length >= 2 (one name at least) and names as in RFC 1035 3.1, uncompressed."""
+    if opt.length < 2:
+        return f"DNSSL length {opt.length} leaves no room for a name (RFC 8106 5.2: >= 2)"
+    return opt.problem
+
+
+def dnssl_lifetime_ok(opt: Dnssl, max_interval: float | None) -> str | None:
+    """RFC 8106 5.2: as for RDNSS, lifetime 0 withdraws the domains, >= 3 * MaxRtrAdvInterval."""
+    return _lifetime_problem(opt.lifetime, max_interval, "domains", "RFC 8106 5.2")
+
+
+def _lifetime_problem(
+    lifetime: int, max_interval: float | None, things: str, section: str
+) -> str | None:
+    if lifetime == 0:
+        return f"lifetime 0: the router withdraws these {things} ({section})"
+    if lifetime == INFINITY or max_interval is None or not math.isfinite(max_interval):
+        return None
+    least = 3 * max_interval
+    if lifetime < least:
+        return (
+            f"lifetime {lifetime} s is below 3 * MaxRtrAdvInterval = {least:g} s: the {things}"
+            f" may expire between adverts ({section}: SHOULD be at least that)"
+        )
+    return None
+
+
+def prefix_lifetimes_ok(p: PrefixInfo) -> str | None:
+    """RFC 4862 5.5.3 c): a preferred lifetime above the valid lifetime voids the option."""
+    if p.preferred > p.valid:
+        return (
+            f"prefix {p.prefix}: preferred lifetime {_lifetime_text(p.preferred)} exceeds valid"
+            f" lifetime {_lifetime_text(p.valid)}: hosts ignore the option (RFC 4862 5.5.3 c)"
+        )
+    return None
+
+
+def prefix_flags_ok(p: PrefixInfo) -> str | None:
+    """What the option asks hosts to do with the prefix, judged by RFC 4861 4.6.2 and 4862 5.5.3.
+
+    A prefix length over 128 is meaningless (RFC 4861 4.6.2); a link-local prefix is ignored
+    (RFC 4861 6.3.4, RFC 4862 5.5.3 b); with neither L nor A the option says nothing; and for
+    SLAAC (A) the prefix must be a /64 on Ethernet (RFC 4862 5.5.3 d, RFC 4291 2.5.1), or
+    hosts form no address from it.
+    """
+    address_text, _, length_text = p.prefix.partition("/")
+    try:
+        address = ipaddress.IPv6Address(address_text)
+        length = int(length_text)
+    except ValueError:
+        return f"prefix '{p.prefix[:60]}' is not an IPv6 prefix with a length"
+    if not 0 <= length <= 128:
+        return f"prefix {p.prefix}: length {length} is over 128 (RFC 4861 4.6.2)"
+    if address in LINK_LOCAL:
+        return f"prefix {p.prefix} is link-local: hosts ignore it (RFC 4862 5.5.3 b)"
+    if not p.on_link and not p.autonomous:
+        return f"prefix {p.prefix} has neither L nor A set: the option tells hosts nothing"
+    if p.autonomous and length != SLAAC_PREFIX_LENGTH:
+        return (
+            f"prefix {p.prefix} has A set but is a /{length}: SLAAC needs a /64 on Ethernet"
+            " (RFC 4862 5.5.3 d, RFC 4291 2.5.1), so hosts form no address from it"
+        )
+    return None
+
+
+def managed_other_ok(ra: RouterAdvert, managed: bool | None, other: bool | None) -> str | None:
+    """RFC 4861 4.2: M says addresses come from DHCPv6, O other configuration does.
+
+    ``managed`` and ``other`` are what the profile expects; None means no expectation.
+    """
+    wrong = [
+        f"{name}={int(got)} where {int(wanted)} is expected"
+        for name, got, wanted in (("M", ra.managed, managed), ("O", ra.other, other))
+        if wanted is not None and got != wanted
+    ]
+    if wrong:
+        return f"RA flags {' and '.join(wrong)} (RFC 4861 4.2: M = DHCPv6 addresses, O = other)"
+    return None
+
+
+def router_lifetime_ok(ra: RouterAdvert) -> str | None:
+    """RFC 4861 4.2, 6.2.1: a non-zero router lifetime is at most 9000 s.
+
+    Zero is sound here: it says "not a default router", which the caller judges. (RFC 8319
+    lets routers go up to 65535 s; hosts built to RFC 4861 alone may clamp or refuse that.)
+    """
+    if ra.router_lifetime > MAX_ROUTER_LIFETIME:
+        return (
+            f"router lifetime {ra.router_lifetime} s is over {MAX_ROUTER_LIFETIME} s"
+            " (RFC 4861 4.2, 6.2.1)"
+        )
+    return None
+
+
+def hop_limit_ok(ra: RouterAdvert | MalformedAdvert) -> str | None:
+    """RFC 4861 6.1.2: an RA must arrive with IP hop limit 255, or it may come from off-link.
+
+    None when the hop limit is unknown (the socket gave no ancillary data).
+    """
+    if ra.hop_limit is not None and ra.hop_limit != ND_HOP_LIMIT:
+        return (
+            f"RA arrived with IP hop limit {ra.hop_limit}, not {ND_HOP_LIMIT}: it may come from"
+            " off-link, and hosts must discard it (RFC 4861 6.1.2)"
+        )
+    return None
+
+
+def max_interval_of(ra: RouterAdvert, configured: float | None) -> float | None:
+    """MaxRtrAdvInterval in seconds: the router's own Advertisement Interval option (RFC 6275
+    7.3, milliseconds) when it sends one, else what the profile configures."""
+    if ra.adv_interval_ms is not None:
+        return ra.adv_interval_ms / 1000
+    return configured

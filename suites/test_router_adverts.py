@@ -1,0 +1,231 @@
+"""Router Advertisement checks RA-*: does a router answer, and are its RDNSS, DNSSL and prefix
+options sound (RFC 4861, RFC 4862, RFC 8106)?
+
+One Router Solicitation per session; every check judges what answered it, router by router.
+Without any RA, RA-01 fails once and the others are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from probes import dns, router_advert
+from probes.router_advert import MalformedAdvert, RouterAdvert
+from probes.router_solicit import Solicitation, solicit_routers
+from probes.target import Target, privileged
+from reports.diagnosis import explain
+from suites.conftest import find_uplink
+
+pytestmark = pytest.mark.rdnss
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRound:
+    solicitation: Solicitation
+    default_gateways: tuple[str, ...]  # the host's IPv6 default routes' gateways on the uplink
+    rdnss_answers: dict[str, dns.DnsResult]  # RA-03: per advertised server
+
+
+@pytest.fixture(scope="session")
+async def routers(target: Target) -> RouterRound:
+    if not privileged():
+        pytest.skip("not root: a Router Solicitation needs a raw ICMPv6 socket")
+    uplink, snap = await find_uplink(target)
+    if uplink is None:
+        pytest.skip("no uplink: the host has no IPv6 default route and none was named (--uplink)")
+    found = await solicit_routers(target.netns, uplink, window=target.profile.timeout)
+    servers = sorted({s for ra in found.valid for opt in ra.rdnss for s in opt.servers})
+    async with asyncio.TaskGroup() as tg:
+        asks = {
+            s: tg.create_task(
+                dns.query(target.netns, s, _probe_name(target), timeout=target.profile.timeout)
+            )
+            for s in servers
+            if _askable(s)
+        }
+    gateways = tuple(
+        r.gateway for r in snap.default_routes() if r.interface == uplink and r.gateway
+    )
+    return RouterRound(found, gateways, {s: t.result() for s, t in asks.items()})
+
+
+def _probe_name(target: Target) -> str:
+    names = target.profile.names
+    return names[0].name if names else "."
+
+
+def _askable(server: str) -> bool:
+    """Only unicast servers are asked: a multicast or loopback one is RA-02's finding."""
+    opt = router_advert.Rdnss(3, 1, (server,))
+    return router_advert.rdnss_addresses_unicast(opt) is None
+
+
+def _need_adverts(rr: RouterRound) -> tuple[RouterAdvert, ...]:
+    """The valid RAs, or skip: with none, RA-01 has said it once."""
+    s = rr.solicitation
+    if not s.valid:
+        what = "only RAs hosts must discard" if s.malformed else "no RA"
+        pytest.skip(f"{what} within {s.window_ms:.0f} ms after RS on {s.interface} (RA-01)")
+    return tuple(a for a in (s.latest(r) for r in s.routers) if isinstance(a, RouterAdvert))
+
+
+@pytest.mark.check("RA-01")
+async def test_router_answers_solicitation(target: Target, routers: RouterRound) -> None:
+    """A router answers a Router Solicitation on the uplink; the default router's lifetime is
+    non-zero."""
+    s = routers.solicitation
+    evidence = s.lines()
+    assert s.adverts, explain(
+        f"no RA within {s.window_ms:.0f} ms after RS on {s.interface}",
+        evidence,
+        fix="check that a router runs on this link (radvd, the provider's router) and sends "
+        "RAs here; on a host that configures IPv6 statically this check does not apply",
+    )
+    problems: list[str] = []
+    for router in s.routers:
+        ra = s.latest(router)
+        if isinstance(ra, MalformedAdvert):
+            problems.append(f"{router}: an RA hosts must discard (RFC 4861 6.1.2): {ra.reason}")
+            continue
+        for rule in (router_advert.hop_limit_ok(ra), router_advert.router_lifetime_ok(ra)):
+            if rule:
+                problems.append(f"{router}: {rule}")
+        if router in routers.default_gateways and ra.router_lifetime == 0:
+            problems.append(
+                f"{router}: the host's default gateway advertises router lifetime 0 "
+                "(RFC 4861 6.3.4: not a default router)"
+            )
+    assert not problems, explain(
+        problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+        [*problems, *evidence],
+        fix="correct the router's RA configuration: hosts discard an RA with any malformed "
+        "option, and drop a default route whose router lifetime is 0",
+    )
+
+
+def _judge_options(
+    adverts: tuple[RouterAdvert, ...], rules: Callable[[RouterAdvert], list[str]]
+) -> list[str]:
+    return [f"{ra.source}: {problem}" for ra in adverts for problem in rules(ra)]
+
+
+@pytest.mark.check("RA-02")
+async def test_rdnss_well_formed(target: Target, routers: RouterRound) -> None:
+    """The RA carries an RDNSS option (RFC 8106): length odd and at least 3, unicast addresses,
+    lifetime non-zero and at least 3 × MaxRtrAdvInterval."""
+    adverts = _need_adverts(routers)
+    evidence = routers.solicitation.lines()
+
+    def rules(ra: RouterAdvert) -> list[str]:
+        if not ra.rdnss:
+            return ["no RDNSS option (RFC 8106): hosts that take DNS from RAs get no nameserver"]
+        interval = router_advert.max_interval_of(ra, target.profile.ra_max_interval)
+        found = []
+        for opt in ra.rdnss:
+            for problem in (
+                router_advert.rdnss_length_ok(opt),
+                router_advert.rdnss_addresses_unicast(opt),
+                router_advert.rdnss_lifetime_ok(opt, interval),
+            ):
+                if problem:
+                    found.append(f"RDNSS {', '.join(opt.servers) or '(empty)'}: {problem}")
+        return found
+
+    # a router that is no default router (lifetime 0) need not announce DNS
+    wrong = _judge_options(tuple(ra for ra in adverts if ra.router_lifetime or ra.rdnss), rules)
+    assert not wrong, explain(
+        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        [*wrong, *evidence],
+        fix="radvd: RDNSS <address> { AdvRDNSSLifetime <at least 3 × MaxRtrAdvInterval>; }; "
+        "announce unicast nameservers only (RFC 8106 5.1)",
+    )
+
+
+@pytest.mark.check("RA-03")
+async def test_rdnss_servers_answer(target: Target, routers: RouterRound) -> None:
+    """Each RDNSS server answers a DNS query over IPv6."""
+    _need_adverts(routers)
+    if not routers.rdnss_answers:
+        pytest.skip("no router announces a (unicast) RDNSS server (RA-02)")
+    silent = [r for r in routers.rdnss_answers.values() if not r.answered]
+    refused = [r for r in routers.rdnss_answers.values() if r.rcode in ("REFUSED", "SERVFAIL")]
+    evidence = [line for r in routers.rdnss_answers.values() for line in r.lines()]
+    assert not silent, explain(
+        "RDNSS server "
+        + "; ".join(f"{r.server}: {r.error} after {r.elapsed_ms:.0f} ms" for r in silent),
+        evidence,
+        fix="the routers announce a nameserver that does not answer over IPv6: make it listen "
+        "on that address (and allow port 53), or announce one that does",
+    )
+    assert not refused, explain(
+        "RDNSS server " + "; ".join(f"{r.server} answered {r.rcode}" for r in refused),
+        evidence,
+        fix="REFUSED: allow the link's prefix in the server's access control; SERVFAIL: the "
+        "server cannot resolve",
+    )
+
+
+@pytest.mark.check("RA-04")
+async def test_dnssl_and_profile(target: Target, routers: RouterRound) -> None:
+    """DNSSL, where present or expected, is well formed; RDNSS and DNSSL match the profile."""
+    adverts = _need_adverts(routers)
+    profile = target.profile
+    wrong: list[str] = []
+    for ra in adverts:
+        interval = router_advert.max_interval_of(ra, profile.ra_max_interval)
+        for opt in ra.dnssl:
+            for problem in (
+                router_advert.dnssl_encoding_ok(opt),
+                router_advert.dnssl_lifetime_ok(opt, interval),
+            ):
+                if problem:
+                    wrong.append(f"{ra.source}: DNSSL {', '.join(opt.domains)}: {problem}")
+    servers = {s for ra in adverts for opt in ra.rdnss for s in opt.servers}
+    domains = {d.lower() for ra in adverts for opt in ra.dnssl for d in opt.domains}
+    if profile.rdnss and servers and set(profile.rdnss) != servers:  # none at all: RA-02
+        wrong.append(
+            f"RDNSS: expected {', '.join(profile.rdnss)}, "
+            f"advertised {', '.join(sorted(servers)) or 'none'}"
+        )
+    expected = {d.lower().rstrip(".") for d in profile.dnssl}
+    if expected and expected != domains:
+        wrong.append(
+            f"DNSSL: expected {', '.join(sorted(expected))}, "
+            f"advertised {', '.join(sorted(domains)) or 'none'}"
+        )
+    assert not wrong, explain(
+        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        [*wrong, *routers.solicitation.lines()],
+        fix="radvd: DNSSL <domain> ... { AdvDNSSLLifetime <at least 3 × MaxRtrAdvInterval>; }; "
+        "and RDNSS as the profile says (or correct the profile)",
+    )
+
+
+@pytest.mark.check("RA-05")
+async def test_prefix_information(target: Target, routers: RouterRound) -> None:
+    """Prefix information is consistent (A and L flags, preferred ≤ valid); M and O flags as
+    the profile expects."""
+    adverts = _need_adverts(routers)
+    profile = target.profile
+
+    def rules(ra: RouterAdvert) -> list[str]:
+        found = [
+            f"prefix {p.prefix}: {problem}"
+            for p in ra.prefixes
+            for problem in (router_advert.prefix_lifetimes_ok(p), router_advert.prefix_flags_ok(p))
+            if problem
+        ]
+        flags = router_advert.managed_other_ok(ra, profile.ra_managed, profile.ra_other)
+        return [*found, flags] if flags else found
+
+    wrong = _judge_options(adverts, rules)
+    assert not wrong, explain(
+        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        [*wrong, *routers.solicitation.lines()],
+        fix="radvd: prefix <p>/64 { AdvOnLink on; AdvAutonomous on; AdvPreferredLifetime ≤ "
+        "AdvValidLifetime; }; AdvManagedFlag / AdvOtherConfigFlag as the site runs DHCPv6",
+    )
