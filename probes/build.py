@@ -32,6 +32,7 @@ BUILDERS: tuple[Builder, ...] = ("classic", "buildkit")
 BUILDER_NAMES = {"classic": "the classic builder", "buildkit": "BuildKit"}
 BUILD_REPO = "v6conform-build"
 RESULT_FILE = "/v6conform-resolver.txt"
+CACHE_ROUNDS = 5  # prune passes over the records a BuildKit build left
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +171,19 @@ async def _remove(docker: DockerEndpoint, builder: Builder, tag: str, before: se
             raise
     if builder != "buildkit":
         return
-    # only the records this build made: a user's own build cache is not ours to prune
-    for record in sorted(await _cache_ids(docker) - before):
-        filters = json.dumps({"id": [record]})
-        async with docker.client._query(
-            "build/prune", "POST", params={"filters": filters, "all": "1"}
-        ) as resp:
-            await resp.read()
+    # only the records this build made: a user's own build cache is not ours to prune. BuildKit
+    # may still hold one (in use) for a moment after the build returns: look again, briefly.
+    for _ in range(CACHE_ROUNDS):
+        left = await _cache_ids(docker) - before
+        if not left:
+            return
+        for record in sorted(left):
+            filters = json.dumps({"id": [record]})
+            async with docker.client._query(
+                "build/prune", "POST", params={"filters": filters, "all": "1"}
+            ) as resp:
+                await resp.read()
+        await asyncio.sleep(0.2)
 
 
 def _means_unsupported(error: str) -> bool:

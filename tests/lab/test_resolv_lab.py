@@ -20,6 +20,7 @@ def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> 
         images = lab.docker("images", "-a", "-q").split()
         containers = lab.docker("ps", "-a", "-q").split()
         df = json.loads(lab.docker("system", "df", "--format", "{{json .}}").splitlines()[-1])
+        cache = lab.docker("system", "df", "-v").split("Build cache usage", 1)[-1]
     assert not [c for c in run.cases if c.outcome == "error"], run.output[-3000:]
     rc02 = {c.name: c for c in run.by_check("RC-02")}
     buildkit = rc02["test_build_step_resolves[buildkit]"]
@@ -45,7 +46,7 @@ def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> 
     assert images == [], images
     assert containers == [], containers
     assert df.get("Type") == "Build Cache", df
-    assert str(df.get("TotalCount")) == "0", df
+    assert str(df.get("TotalCount")) == "0", cache
 
 
 @pytest.mark.parametrize("expected", [True, False], ids=["expected", "not-expected"])
