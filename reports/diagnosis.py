@@ -8,7 +8,7 @@ Used as an assertion message (evaluated only when the assertion fails)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -47,3 +47,9 @@ def explain(summary: str, evidence: Iterable[str] = (), *, fix: str | None = Non
     if sink.diagnoses is not None:
         sink.diagnoses.append(diagnosis)
     return diagnosis.render()
+
+
+def first_of(problems: Sequence[str]) -> str:
+    """The first problem, and how many more there are: a diagnosis stays one line."""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{problems[0]}{more}"

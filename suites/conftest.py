@@ -196,21 +196,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         else:
             metafunc.parametrize("expected_name", [pytest.param(None, id="no-names")])
     if "any_network" in metafunc.fixturenames:
-        every = resolver_networks(metafunc.config)
-        if isinstance(every, str):
-            metafunc.parametrize(
-                "any_network", [pytest.param(every, id="no-network")], indirect=True
-            )
-        else:
-            metafunc.parametrize("any_network", every, ids=[n.name for n in every], indirect=True)
+        _parametrize_networks(metafunc, "any_network", resolver_networks(metafunc.config))
     if "network" in metafunc.fixturenames:
-        found = _networks(metafunc.config)
-        if isinstance(found, str):
-            metafunc.parametrize(
-                "network", [pytest.param(found, id="no-ipv6-network")], indirect=True
-            )
-        else:
-            metafunc.parametrize("network", found, ids=[n.name for n in found], indirect=True)
+        _parametrize_networks(metafunc, "network", _networks(metafunc.config))
+
+
+def _parametrize_networks(
+    metafunc: pytest.Metafunc, argname: str, found: list[NetworkInfo] | str
+) -> None:
+    """One item per network; or one item that skips with the reason there is none."""
+    if isinstance(found, str):
+        none = "no-ipv6-network" if argname == "network" else "no-network"
+        metafunc.parametrize(argname, [pytest.param(found, id=none)], indirect=True)
+    else:
+        metafunc.parametrize(argname, found, ids=[n.name for n in found], indirect=True)
 
 
 def resolver_deadline(target: Target) -> float:

@@ -12,7 +12,7 @@ from probes.docker import ProbeContainer
 from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
-from reports.diagnosis import explain
+from reports.diagnosis import explain, first_of
 from suites.conftest import (
     HOST_RESOLV,
     NameserverItem,
@@ -175,8 +175,7 @@ async def test_name_resolves_to_aaaa(
         elif expected and set(r.addresses) != set(expected):
             wrong.append(f"{where}: {', '.join(r.addresses)}, expected {', '.join(expected)}")
     assert not wrong, explain(
-        f"{expected_name.name} does not resolve as expected: {wrong[0]}"
-        + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        f"{expected_name.name} does not resolve as expected: {first_of(wrong)}",
         [*wrong, *evidence],
         fix=f"publish the {'/'.join(_wanted_types(expected_name))} records of "
         f"{expected_name.name} in its zone (or fix the profile's expected addresses); a server "
@@ -212,9 +211,7 @@ async def test_container_resolves_names(
         first = " (listed first)" if silent[0] is report.servers[0] else ""
         cause = f"; nameserver {silent[0].describe()}{first}"
     assert not wrong, explain(
-        f"in {container.label}, the container's resolver: {wrong[0]}"
-        + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else "")
-        + cause,
+        f"in {container.label}, the container's resolver: {first_of(wrong)}" + cause,
         [*wrong, *report.lines()],
         fix=_inside_fix(report, silent),
     )

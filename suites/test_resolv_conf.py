@@ -17,7 +17,7 @@ from probes import build, resolver
 from probes.docker import NetworkInfo
 from probes.resolvconf import Nameserver, ResolvConf
 from probes.target import Target
-from reports.diagnosis import explain
+from reports.diagnosis import explain, first_of
 from suites.conftest import PLAIN_BRIDGE, Site, host_resolv, resolver_deadline, resolver_networks
 
 pytestmark = pytest.mark.resolvconf
@@ -106,8 +106,7 @@ async def test_container_nameservers_reachable(
         heard = answer.describe() if answer else f"{ns}: not asked"
         bad.append(f"nameserver {heard}" + (f" — {why}" if why else ""))
     assert not bad, explain(
-        f"the {where} cannot use its resolv.conf: {bad[0]}"
-        + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
+        f"the {where} cannot use its resolv.conf: {first_of(bad)}",
         [*bad, *report.lines()],
         fix=_reach_fix(report, any_network),
     )

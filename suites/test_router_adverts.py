@@ -17,7 +17,7 @@ from probes import dns, router_advert
 from probes.router_advert import MalformedAdvert, RouterAdvert
 from probes.router_solicit import Solicitation, solicit_routers
 from probes.target import Target, privileged
-from reports.diagnosis import explain
+from reports.diagnosis import explain, first_of
 from suites.conftest import find_uplink
 
 pytestmark = pytest.mark.rdnss
@@ -100,7 +100,7 @@ async def test_router_answers_solicitation(target: Target, routers: RouterRound)
                 "(RFC 4861 6.3.4: not a default router)"
             )
     assert not problems, explain(
-        problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+        first_of(problems),
         [*problems, *evidence],
         fix="correct the router's RA configuration: hosts discard an RA with any malformed "
         "option, and drop a default route whose router lifetime is 0",
@@ -138,7 +138,7 @@ async def test_rdnss_well_formed(target: Target, routers: RouterRound) -> None:
     # a router that is no default router (lifetime 0) need not announce DNS
     wrong = _judge_options(tuple(ra for ra in adverts if ra.router_lifetime or ra.rdnss), rules)
     assert not wrong, explain(
-        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        first_of(wrong),
         [*wrong, *evidence],
         fix="radvd: RDNSS <address> { AdvRDNSSLifetime <at least 3 × MaxRtrAdvInterval>; }; "
         "announce unicast nameservers only (RFC 8106 5.1)",
@@ -198,7 +198,7 @@ async def test_dnssl_and_profile(target: Target, routers: RouterRound) -> None:
             f"advertised {', '.join(sorted(domains)) or 'none'}"
         )
     assert not wrong, explain(
-        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        first_of(wrong),
         [*wrong, *routers.solicitation.lines()],
         fix="radvd: DNSSL <domain> ... { AdvDNSSLLifetime <at least 3 × MaxRtrAdvInterval>; }; "
         "and RDNSS as the profile says (or correct the profile)",
@@ -224,7 +224,7 @@ async def test_prefix_information(target: Target, routers: RouterRound) -> None:
 
     wrong = _judge_options(adverts, rules)
     assert not wrong, explain(
-        wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""),
+        first_of(wrong),
         [*wrong, *routers.solicitation.lines()],
         fix="radvd: prefix <p>/64 { AdvOnLink on; AdvAutonomous on; AdvPreferredLifetime ≤ "
         "AdvValidLifetime; }; AdvManagedFlag / AdvOtherConfigFlag as the site runs DHCPv6",
