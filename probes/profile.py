@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+import json
+import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from probes.errors import ProfileError
 
@@ -51,78 +56,237 @@ class Profile:
     source: str = "built-in defaults"
 
 
-_TUPLE_OF_STR = {"anchors", "nameservers", "rdnss", "dnssl"}
-_FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout"}
-_OPTIONAL_BOOL = {"dns64", "ra_managed", "ra_other"}
-_OPTIONAL_FLOAT = {"ra_max_interval"}
-_OPTIONAL_STR = {"link_local_gateway", "default_gateway_v6", "far_end_namespace"}
+_STRINGS = {"anchors": 0, "nameservers": 0, "rdnss": 0, "dnssl": None}  # IP family, None: any text
+_FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
+_BOOLS = {"dns64", "ra_managed", "ra_other"}
+_STRS = {"link_local_gateway": 6, "default_gateway_v6": 6, "far_end_namespace": None}
+_KNOWN = sorted({f.name for f in fields(Profile)} - {"source"})
+_NAME_KEYS = ["a", "aaaa", "dual_stack", "name"]
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")  # how tomllib ends its messages
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a profile; unknown keys and wrong types are errors naming the file and key."""
+    """Read a profile; every error is one line: `file:line: key: what is wrong`."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such profile file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
-    return profile_from_dict(data, source=str(path))
+    except OSError as exc:  # a directory, no permission
+        raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise ProfileError(
+            f"{path}: not valid TOML: not UTF-8 text (byte 0x{bad} at offset {exc.start})"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11 has no exc.lineno: the position is only in the message's last words
+        at = _TOML_AT.search(str(exc))
+        where = f"{path}:{at[1]}:{at[2]}" if at else str(path)
+        what = _TOML_AT.sub("", str(exc))
+        raise ProfileError(_one_line(f"{where}: not valid TOML: {what}")) from None
+    return profile_from_dict(data, source=str(path), text=text)
 
 
-def profile_from_dict(data: dict[str, Any], *, source: str) -> Profile:
-    known = {f.name for f in fields(Profile)} - {"source"}
+def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = None) -> Profile:
+    """Check parsed TOML and build the Profile; `text`, the TOML itself, lets errors give lines."""
+    check = _Check(source, text)
     values: dict[str, Any] = {"source": source}
     for key, value in data.items():
-        if key not in known:
-            raise ProfileError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
-        if key in _TUPLE_OF_STR:
-            values[key] = _strings(source, key, value)
-        elif key in _FLOATS or key in _OPTIONAL_FLOAT:
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ProfileError(f"{source}: {key} must be a positive number of seconds")
+        if key not in _KNOWN:
+            check.fail(_unknown(key, _KNOWN), key)
+        elif key in _FLOATS:
+            positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            check.expect(positive, value, "a positive number of seconds", key)
             values[key] = float(value)
-        elif key in _OPTIONAL_BOOL:
-            if not isinstance(value, bool):
-                raise ProfileError(f"{source}: {key} must be true or false")
+        elif key in _BOOLS:
+            check.expect(isinstance(value, bool), value, "true or false", key)
             values[key] = value
-        elif key in _OPTIONAL_STR:
-            if not isinstance(value, str):
-                raise ProfileError(f"{source}: {key} must be a string")
-            values[key] = value
+        elif key in _STRS:
+            values[key] = check.string(value, _STRS[key], key)
         elif key == "names":
-            values[key] = tuple(
-                _name(source, i, v) for i, v in enumerate(_list(source, key, value))
-            )
+            check.expect(isinstance(value, list), value, "a list of tables ([[names]])", key)
+            values[key] = tuple(check.name(v, i) for i, v in enumerate(value))
+        else:
+            values[key] = check.strings(value, _STRINGS[key], key)
     return Profile(**values)
 
 
-def _list(source: str, key: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ProfileError(f"{source}: {key} must be a list")
-    return value
+class _Check:
+    """Checks whose errors name the file, the line (when the text is at hand) and the key."""
+
+    def __init__(self, source: str, text: str | None) -> None:
+        self.source, self.text = source, text
+
+    def fail(self, what: str, key: str, *path: str | int) -> NoReturn:
+        """Raise for `key` and the path below it: ("names", 1, "a", 0) is names[1].a[0]."""
+        label = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        # only names holds tables, worth finding the element of; anchors[2] is on anchors' line
+        index = path[0] if key == "names" and path and isinstance(path[0], int) else None
+        sub = path[1] if index is not None and len(path) > 1 else None
+        line = (
+            _find_line(self.text, key, index, None if sub is None else str(sub))
+            if self.text
+            else None
+        )
+        where = self.source if line is None else f"{self.source}:{line}"
+        raise ProfileError(_one_line(f"{where}: {label}: {what}"))
+
+    def expect(self, ok: bool, value: Any, expected: str, key: str, *path: str | int) -> None:
+        if not ok:
+            self.fail(f"must be {expected}, not {_show(value)}", key, *path)
+
+    def string(self, value: Any, family: int | None, key: str, *path: str | int) -> str:
+        """A string; with a family (0: any, 4, 6), an IP address of that family."""
+        self.expect(isinstance(value, str), value, "a string", key, *path)
+        if family is not None:
+            try:
+                ok = family in (0, ipaddress.ip_address(value).version)
+            except ValueError:
+                ok = False
+            if not ok:
+                kind = {0: "an IP", 4: "an IPv4", 6: "an IPv6"}[family]
+                self.fail(f"not {kind} address: {_show(value)}", key, *path)
+        return str(value)
+
+    def strings(
+        self, value: Any, family: int | None, key: str, *path: str | int
+    ) -> tuple[str, ...]:
+        self.expect(isinstance(value, list), value, "a list of strings", key, *path)
+        return tuple(self.string(v, family, key, *path, i) for i, v in enumerate(value))
+
+    def name(self, value: Any, i: int) -> ExpectedName:
+        self.expect(isinstance(value, dict), value, "a table", "names", i)
+        for key in value:
+            if key not in _NAME_KEYS:
+                self.fail(_unknown(key, _NAME_KEYS), "names", i, key)
+        if "name" not in value:
+            self.fail("missing key name (a string: the name to look up)", "names", i)
+        name = self.string(value["name"], None, "names", i, "name")
+        aaaa = self.strings(value.get("aaaa", []), 6, "names", i, "aaaa")
+        a = self.strings(value.get("a", []), 4, "names", i, "a")
+        dual = value.get("dual_stack", bool(a))
+        self.expect(isinstance(dual, bool), dual, "true or false", "names", i, "dual_stack")
+        return ExpectedName(name, aaaa, a, dual)
 
 
-def _strings(source: str, key: str, value: Any) -> tuple[str, ...]:
-    items = _list(source, key, value)
-    if not all(isinstance(v, str) for v in items):
-        raise ProfileError(f"{source}: {key} must be a list of strings")
-    return tuple(items)
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown key ({hint}known keys: {', '.join(known)})"
 
 
-def _name(source: str, index: int, value: Any) -> ExpectedName:
-    where = f"names[{index}]"
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise ProfileError(f"{source}: {where} must be a table with a string 'name'")
-    unknown = set(value) - {"name", "aaaa", "a", "dual_stack"}
-    if unknown:
-        raise ProfileError(f"{source}: {where}: unknown key {sorted(unknown)[0]!r}")
-    dual = value.get("dual_stack", bool(value.get("a")))
-    if not isinstance(dual, bool):
-        raise ProfileError(f"{source}: {where}.dual_stack must be true or false")
-    return ExpectedName(
-        value["name"],
-        _strings(source, f"{where}.aaaa", value.get("aaaa", [])),
-        _strings(source, f"{where}.a", value.get("a", [])),
-        dual,
-    )
+def _show(value: Any) -> str:
+    """The value much as TOML writes it, cut to about 40 characters."""
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.splitlines())
+
+
+# Where is a key? tomllib keeps no positions, so when (and only when) there is an error to report,
+# the raw text is walked once more: strings and comments stepped over, brackets counted.
+
+_KEY_PART = re.compile(r"""[ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[A-Za-z0-9_-]+)[ \t]*""")
+
+
+def _scan(text: str) -> Iterator[tuple[int, str, list[str]]]:
+    """Yield (line, kind, key parts): kind "=" for a key starting a statement (`a.b = 1`: a, b),
+    "[" or "[[" for a table header, "item" for each element of a top-level array (no parts)."""
+    line, i = 1, 0
+    stack: list[str] = []  # the [ and { open in the value being read
+    start, item = True, False  # a statement comes next / an array element comes next
+    while i < len(text):
+        c = text[i]
+        if c == "\n":
+            line, start = line + 1, not stack  # inside an array, a new line is no new statement
+        elif c == "#":
+            i = _find(text, "\n", i)  # the comment ends at the newline, counted above
+            continue
+        elif c in " \t\r":
+            pass
+        elif start:  # a table header or a key
+            start, header = False, c == "["
+            double = text.startswith("[[", i)
+            parts, i = _key_parts(text, i + header + double)
+            if parts:
+                yield line, ("[[" if double else "[") if header else "=", parts
+            if header:  # nothing but "]" and a comment is left on the line
+                i = _find(text, "\n", i)
+            continue
+        else:
+            if item and c != "]":
+                yield line, "item", []
+            item = False
+            if c in "\"'":
+                end = _string_end(text, i)
+                line, i = line + text.count("\n", i, end), end
+                continue
+            if c in "[{":
+                stack.append(c)
+            elif c in "]}" and stack:
+                stack.pop()
+            item = stack == ["["] and c in "[,"
+        i += 1
+
+
+def _key_parts(text: str, i: int) -> tuple[list[str], int]:
+    """The dotted key at text[i:], each part unquoted (escapes kept), and where it ends."""
+    parts: list[str] = []
+    while m := _KEY_PART.match(text, i):
+        parts.append(m[1][1:-1] if m[1][0] in "\"'" else m[1])
+        i = m.end()
+        if not text.startswith(".", i):
+            break
+        i += 1
+    return parts, i
+
+
+def _string_end(text: str, i: int) -> int:
+    """Where the string opening at text[i] ends: one- or multi-line, basic or literal."""
+    quote = text[i]
+    if text.startswith(quote * 3, i):  # multi-line; up to two more quotes may close it: """a"""""
+        end = _find(text, quote * 3, i + 3) + 3
+        more = text[end : end + 2]
+        return end + len(more) - len(more.lstrip(quote))
+    j = i + 1
+    while j < len(text) and text[j] not in (quote, "\n"):
+        j += 2 if quote == '"' and text[j] == "\\" else 1
+    return j + (text[j : j + 1] == quote)
+
+
+def _find(text: str, what: str, i: int) -> int:
+    j = text.find(what, i)
+    return len(text) if j < 0 else j
+
+
+def _find_line(text: str, key: str, index: int | None, sub: str | None) -> int | None:
+    """The line of top-level `key` (`key = ...` or the first `[key...]` header); with an index,
+    of its index-th element (a [[key]] header or an array element); with `sub`, of `sub` in
+    that [[key]] block. None when not found: the line helps, it is never a must."""
+    try:
+        found = element = owner = None
+        top_level, in_block, blocks, items = True, False, 0, 0
+        for line, kind, parts in _scan(text):
+            if kind == "item":  # an inline table holds all its keys on its one line
+                if owner == key and items == index:
+                    return line
+                items += owner == key
+            elif kind == "=":
+                if in_block and sub is not None and parts[0] == sub:
+                    return line
+                owner = parts[0] if top_level else None
+                found = line if found is None and owner == key else found
+            else:  # a table header: what follows is no longer top-level
+                top_level, in_block, owner = False, kind == "[[" and parts == [key], None
+                found = line if found is None and parts[0] == key else found
+                if in_block:
+                    in_block, blocks = blocks == index, blocks + 1
+                    element = line if in_block else element
+        return element if element is not None else found
+    except Exception:  # a locator that fails must not hide the error it was asked to place
+        return None

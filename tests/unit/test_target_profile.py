@@ -12,7 +12,7 @@ from probes.docker import NetworkInfo
 from probes.errors import ProfileError
 from probes.gateway import bridge_expectation, container_gateway
 from probes.netns import Netns
-from probes.profile import Profile, load_profile
+from probes.profile import ExpectedName, Profile, load_profile, profile_from_dict
 from probes.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,14 +85,14 @@ def test_profile_full(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("anchorz = []\n", "unknown key 'anchorz'"),
-        ('anchors = "2001:db8::1"\n', "anchors must be a list"),
-        ("anchors = [1]\n", "anchors must be a list of strings"),
-        ("timeout = -1\n", "timeout must be a positive number"),
-        ("timeout = true\n", "timeout must be a positive number"),
-        ("[[names]]\naaaa = []\n", "names[0] must be a table with a string 'name'"),
-        ('[[names]]\nname = "x"\nttl = 3\n', "names[0]: unknown key 'ttl'"),
-        ("anchors = [\n", "not valid TOML"),
+        ("anchorz = []\n", ":1: anchorz: unknown key (did you mean anchors?"),
+        ('anchors = "2001:db8::1"\n', ':1: anchors: must be a list of strings, not "2001:db8::1"'),
+        ("anchors = [1]\n", ":1: anchors[0]: must be a string, not 1"),
+        ("timeout = -1\n", ":1: timeout: must be a positive number of seconds, not -1"),
+        ("timeout = true\n", ":1: timeout: must be a positive number of seconds, not true"),
+        ("[[names]]\naaaa = []\n", ":1: names[0]: missing key name (a string"),
+        ('[[names]]\nname = "x"\nttl = 3\n', ":3: names[0].ttl: unknown key (known keys: a,"),
+        ("anchors = [\n", ": not valid TOML: "),
     ],
 )
 def test_broken_profiles_name_the_problem(tmp_path: Path, text: str, error: str) -> None:
@@ -102,6 +102,150 @@ def test_broken_profiles_name_the_problem(tmp_path: Path, text: str, error: str)
         load_profile(path)
     assert str(path) in str(info.value)
     assert error in str(info.value)
+
+
+BROKEN = [
+    # (file content, bytes, or None for a directory; what follows the path; a part of the rest)
+    ("# profile\n\nanchros = []\n", ":3: anchros:", "unknown key (did you mean anchors? known"),
+    ('timeout = 2\ncolour = "blue"\n', ":2: colour:", "unknown key (known keys: anchors, build"),
+    ('dns64 = false\n"timeout" = "fast"\n', ":2: timeout:", 'seconds, not "fast"'),
+    ("\n'dns64' = 1\n", ":2: dns64:", "must be true or false, not 1"),
+    ("dns64 = true\ntimeout.fast = 1\n", ":2: timeout:", 'seconds, not {"fast": 1}'),
+    ("timeout = 1\n\n[colour]\nshade = 1\n", ":3: colour:", "unknown key (known keys:"),
+    ("anchors = []\n[[names]]\naaaa = []\n", ":2: names[0]:", "missing key name"),
+    (
+        '[[names]]\nname = "a"\ndual_stack = true\n\n[[names]]\nname = "b"\ndual_stack = 3\n',
+        ":7: names[1].dual_stack:",
+        "must be true or false, not 3",
+    ),
+    (
+        '[[names]]\nname = "a"\n[[names]]\nname = "b"\nflavour = "x"\n',
+        ":5: names[1].flavour:",
+        "unknown key (known keys: a, aaaa, dual_stack, name)",
+    ),
+    (
+        'names = [\n  {name = "a"},  # {\n  {name = "b", flavour = 1},\n]\n',
+        ":3: names[1].flavour:",
+        "unknown key (known keys: a, aaaa, dual_stack, name)",
+    ),
+    (
+        'names = [{name = "a"}, {name = "b", dual_stack = 3}]\n',
+        ":1: names[1].dual_stack:",
+        "must be true or false, not 3",
+    ),
+    ('names = [\n  {name = "a"},\n  "b",\n]\n', ":3: names[1]:", 'must be a table, not "b"'),
+    ('anchors = [\n  "2001:db8::1",\n  7,\n]\n', ":1: anchors[1]:", "must be a string, not 7"),
+    (
+        'rdnss = ["2001:db8::53"]\nanchors = [\n  "::1", # [x] = "y"\n  "2001:db8::zz",\n]\n',
+        ":2: anchors[1]:",
+        'not an IP address: "2001:db8::zz"',
+    ),
+    (
+        '[[names]]\nname = "www.example"\naaaa = ["192.0.2.80"]\n',
+        ":3: names[0].aaaa[0]:",
+        'not an IPv6 address: "192.0.2.80"',
+    ),
+    ('names = [{name = "x", a = ["2001:db8::1"]}]\n', ":1: names[0].a[0]:", "not an IPv4 address"),
+    ('dns64 = true\nlink_local_gateway = "192.0.2.1"\n', ":2: link_local_gateway:", "IPv6"),
+    (
+        'far_end_namespace = "timeout = 1 # [x]"\ndns64 = true\ntimeout = "fast"\n',
+        ":3: timeout:",
+        'not "fast"',
+    ),
+    (
+        'far_end_namespace = """\ntimeout = 1\n[[names]]\n"""\ntimeout = 0\n',
+        ":5: timeout:",
+        "not 0",
+    ),
+    ("# timeout = 1\ntimeout = -1  # timeout = 2\n", ":2: timeout:", "not -1"),
+    ('dnssl = "' + "x" * 100 + '"\n', ":1: dnssl:", 'not "' + "x" * 36 + "..."),  # cut short
+    ('timeout = 1\n\n\nanchors ["x"]\n', ":4:9: not valid TOML:", "Expected '=' after a key"),
+    (b"timeout = 1\n# caf\xe9\n", ": not valid TOML:", "not UTF-8 text"),
+    (None, ": cannot read:", "directory"),
+]
+
+
+@pytest.mark.parametrize(("content", "where", "what"), BROKEN)
+def test_errors_name_file_line_and_key_in_one_line(
+    tmp_path: Path, content: str | bytes | None, where: str, what: str
+) -> None:
+    path = tmp_path / "profile.toml"
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}{where} "), message
+    assert what in message
+    assert "\n" not in message
+    assert "(at line" not in message
+
+
+def test_profile_from_dict_without_text_gives_no_line() -> None:
+    with pytest.raises(ProfileError) as info:
+        profile_from_dict({"names": [{"name": "x", "dual_stack": "yes"}]}, source="src")
+    assert str(info.value) == 'src: names[0].dual_stack: must be true or false, not "yes"'
+
+
+def test_every_key_loads_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "full.toml"
+    path.write_text(
+        """# every key a profile may have
+link_local_gateway = "fe80::1"
+default_gateway_v6 = "2001:db8::9"
+anchors = [
+    "2001:db8:f00d::1",  # comment, with a ] in it
+    "192.0.2.1",
+]
+far_end_namespace = "far = [end]"
+nameservers = ["2001:db8::53", "192.0.2.53"]
+rdnss = ["2001:db8::53"]
+dnssl = ["example.test"]
+dns64 = false
+ra_managed = true
+ra_other = false
+ra_max_interval = 600
+timeout = 2
+dad_timeout = 4.5
+resolve_threshold = 0.5
+build_timeout = 90
+
+[[names]]
+name = "www.example"
+aaaa = ["2001:db8::80"]
+a = ["192.0.2.80"]
+
+[[names]]
+name = "v6only.example"
+dual_stack = false
+"""
+    )
+    assert load_profile(path) == Profile(
+        link_local_gateway="fe80::1",
+        default_gateway_v6="2001:db8::9",
+        anchors=("2001:db8:f00d::1", "192.0.2.1"),
+        far_end_namespace="far = [end]",
+        nameservers=("2001:db8::53", "192.0.2.53"),
+        rdnss=("2001:db8::53",),
+        dnssl=("example.test",),
+        names=(
+            ExpectedName("www.example", ("2001:db8::80",), ("192.0.2.80",), True),
+            ExpectedName("v6only.example"),
+        ),
+        dns64=False,
+        ra_managed=True,
+        ra_other=False,
+        ra_max_interval=600.0,
+        timeout=2.0,
+        dad_timeout=4.5,
+        resolve_threshold=0.5,
+        build_timeout=90.0,
+        source=str(path),
+    )
 
 
 def test_missing_profile(tmp_path: Path) -> None:
@@ -123,7 +267,7 @@ def test_bad_profile_stops_the_suites_with_the_harness_status(tmp_path: Path) ->
         str(tmp_path / "out"),
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert f"{path}: unknown key 'colour'" in proc.stdout + proc.stderr
+    assert f"{path}:1: colour: unknown key" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -150,7 +294,7 @@ def test_container_gateway() -> None:
     assert container_gateway(NET, Profile(default_gateway_v6="2001:db8::9")) == "2001:db8::9"
 
 
-def test_no_docker_skips_with_the_reason(tmp_path: Path) -> None:
+def test_no_docker_skips_with_the_reason_and_a_harness_exit_status(tmp_path: Path) -> None:
     # -m gateway: only checks that need Docker, so nothing is sent from this machine
     proc = run_suites_here(
         "-m",
@@ -161,7 +305,9 @@ def test_no_docker_skips_with_the_reason(tmp_path: Path) -> None:
         "--report-dir",
         str(tmp_path / "o"),
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Docker checks were asked for and there is no Docker: not a verdict on the host
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "exit status 3: not a verdict on the host" in proc.stdout
     assert "passed" not in proc.stdout.splitlines()[-1]
     assert "skipped" in proc.stdout.splitlines()[-1]
     assert "no Docker" in proc.stdout
