@@ -17,6 +17,7 @@ class Diagnosis:
     summary: str  # one sentence: what is wrong
     evidence: tuple[str, ...]  # what was sent and seen, one decoded line each
     fix: str | None  # what usually fixes it
+    hop: str | None = None  # where on the path it breaks (reports.results.HOPS), if the check knows
 
     def render(self) -> str:
         lines = [self.summary]
@@ -41,9 +42,14 @@ class _Sink:
 sink = _Sink()
 
 
-def explain(summary: str, evidence: Iterable[str] = (), *, fix: str | None = None) -> str:
-    """Record a diagnosis for the running check and return it rendered as a message."""
-    diagnosis = Diagnosis(" ".join(summary.split()), tuple(evidence), fix)
+def explain(
+    summary: str, evidence: Iterable[str] = (), *, fix: str | None = None, hop: str | None = None
+) -> str:
+    """Record a diagnosis for the running check and return it rendered as a message.
+
+    ``hop`` names where on the path (container, bridge, host, uplink, upstream, far end) the
+    check saw it break, when that differs from where the check's failures usually break."""
+    diagnosis = Diagnosis(" ".join(summary.split()), tuple(evidence), fix, hop)
     if sink.diagnoses is not None:
         sink.diagnoses.append(diagnosis)
     return diagnosis.render()

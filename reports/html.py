@@ -1,62 +1,170 @@
-"""A plain, self-contained HTML report: no scripts, no fetches, everything escaped."""
+"""The HTML report: one self-contained file for people (no scripts, no fetches, all escaped).
+
+Rendered with Jinja2 (autoescape on) rather than pytest-html: pytest-html 4 draws its results
+table with JavaScript from embedded JSON, and this report must be readable with scripts off, on
+an air-gapped host, under a Content-Security-Policy that forbids every script and fetch.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from html import escape
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from reports.plugin import CheckResult
+import jinja2
 
-COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#9a6700", "skipped": "#57606a"}
-STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1f2328}
-h1{font-size:1.5em}table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-.outcome{color:#fff;font-weight:600;border-radius:3px;padding:1px 6px}
-pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;margin:4px 0}
-.verdict{font-size:1.2em;font-weight:700}
-"""
+from reports.results import HOPS, HOST, CheckInfo, CheckResult
+
+# worst first: a cell shows the worst outcome among its items
+SEVERITY = ("error", "failed", "skipped", "passed")
+SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
-def render_html(*, results: list[CheckResult], target: str, started: str, exitstatus: int) -> str:
-    counts = Counter(r.outcome for r in results)
-    broken = counts["failed"] + counts["error"]
-    verdict = ("FAIL" if broken else "PASS") if results else "NO CHECKS RAN"
-    colour = COLOURS["failed"] if broken else COLOURS["passed"] if results else COLOURS["skipped"]
-    summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "nothing ran"
-    rows = []
+@dataclass(frozen=True, slots=True)
+class Cell:
+    outcome: str | None  # None: the check did not run there
+    count: int
+    link: str | None  # the first failing item's detail
+    tip: str
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL.get(self.outcome or "", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    check: str
+    title: str
+    cells: tuple[Cell, ...]
+
+
+HOP_WIDTH, HOP_GAP = 170, 36  # the path picture's boxes, in px
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    name: str
+    label: str
+    broken: bool
+    x: int
+
+    @property
+    def lines(self) -> list[str]:
+        """A name and an address, one line each: "v6c-probe-1a2b 2001:db8:1::2"."""
+        return self.label.split(" ", 1) if self.label else ["not known"]
+
+
+@dataclass(frozen=True, slots=True)
+class PathPicture:
+    hops: tuple[Hop, ...]
+    broken: str | None  # the hop where it breaks, if it is on this path
+    width: int
+
+
+def anchor(index: int) -> str:
+    return f"item-{index}"
+
+
+def columns_of(results: list[CheckResult]) -> list[str]:
+    """Host first, then every place in the order items ran there."""
+    seen = [HOST]
     for r in results:
-        badge = (
-            f'<span class="outcome" style="background:{COLOURS.get(r.outcome, "#57606a")}">'
-            f"{escape(r.outcome)}</span>"
-        )
-        detail = ""
-        if r.diagnoses:
-            d = r.diagnoses[-1]
-            detail = f"<strong>{escape(d.summary)}</strong>"
-            if d.evidence:
-                detail += f"<pre>{escape(chr(10).join(d.evidence))}</pre>"
-            if d.fix:
-                detail += f"<div>fix: {escape(d.fix)}</div>"
-        elif r.message:
-            detail = f"<pre>{escape(r.message)}</pre>"
-        anchor = escape(r.nodeid, quote=True)
-        rows.append(
-            f'<tr id="{anchor}"><td>{escape(r.check or "")}</td><td>{escape(r.name)}</td>'
-            f"<td>{badge}</td><td>{r.duration:.2f} s</td><td>{detail}</td></tr>"
-        )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>v6conform report: {escape(target)}</title><style>{STYLE}</style></head>
-<body>
-<h1>v6conform: {escape(target)}</h1>
-<p class="verdict" style="color:{colour}">{verdict}</p>
-<p>{escape(summary)}; started {escape(started)}; pytest exit status {exitstatus}</p>
-<table><thead><tr><th>check</th><th>item</th><th>outcome</th><th>time</th><th>details</th>
-</tr></thead><tbody>
-{chr(10).join(rows)}
-</tbody></table>
-</body></html>
-"""
+        if r.place.column not in seen:
+            seen.append(r.place.column)
+    return seen
+
+
+def matrix(
+    results: list[CheckResult], catalog: dict[str, CheckInfo], columns: list[str]
+) -> list[Row]:
+    rows = []
+    checks = list(dict.fromkeys(r.check or "" for r in results))
+    for check in checks:
+        cells = []
+        for column in columns:
+            here = [
+                (i, r)
+                for i, r in enumerate(results)
+                if r.check == check and r.place.column == column
+            ]
+            if not here:
+                cells.append(Cell(None, 0, None, "did not run here"))
+                continue
+            worst = min((r.outcome for _, r in here), key=SEVERITY.index)
+            bad = [i for i, r in here if r.outcome in ("failed", "error")]
+            tip = "; ".join(f"{r.place.detail}: {r.outcome}" for _, r in here)
+            cells.append(Cell(worst, len(here), anchor(bad[0]) if bad else None, tip))
+        info = catalog.get(check)
+        rows.append(Row(check, info.title if info else "", tuple(cells)))
+    return rows
+
+
+def path_picture(
+    result: CheckResult, catalog: dict[str, CheckInfo], paths: dict[str, dict[str, str]]
+) -> PathPicture:
+    """The path from the item's place to the far end, with the hop where it breaks marked."""
+    labels = paths.get(result.place.column) or paths.get(HOST) or {}
+    names = HOPS if result.place.column != HOST else HOPS[2:]
+    info = catalog.get(result.check or "")
+    said = [d.hop for d in result.diagnoses if d.hop]
+    broken = said[-1] if said else info.hop if info else None
+    step = HOP_WIDTH + HOP_GAP
+    hops = tuple(
+        Hop(name, labels.get(name, ""), name == broken, 4 + i * step)
+        for i, name in enumerate(names)
+    )
+    return PathPicture(hops, broken if broken in names else None, len(names) * step - HOP_GAP + 8)
+
+
+def verdict(results: list[CheckResult], harness_failures: list[str]) -> tuple[str, str]:
+    counts = Counter(r.outcome for r in results)
+    if harness_failures:
+        return "HARNESS ERROR", "error"
+    if counts["failed"]:
+        return "FAIL", "failed"
+    if results:
+        return "PASS", "passed"
+    return "NO CHECKS RAN", "skipped"
+
+
+def render_html(
+    *,
+    results: list[CheckResult],
+    catalog: dict[str, CheckInfo],
+    paths: dict[str, dict[str, str]],
+    properties: dict[str, str],
+    harness_failures: list[str],
+    exitstatus: int,
+) -> str:
+    columns = columns_of(results)
+    word, outcome = verdict(results, harness_failures)
+    counts = Counter(r.outcome for r in results)
+    failures = [
+        (anchor(i), r, path_picture(r, catalog, paths), catalog.get(r.check or ""))
+        for i, r in enumerate(results)
+        if r.outcome in ("failed", "error")
+    ]
+    return _ENV.get_template("report.html.j2").render(
+        verdict=word,
+        verdict_outcome=outcome,
+        counts=[(o, counts[o]) for o in SEVERITY if counts[o]],
+        properties=properties,
+        harness_failures=harness_failures,
+        exitstatus=exitstatus,
+        columns=columns,
+        rows=matrix(results, catalog, columns),
+        failures=failures,
+        results=[(anchor(i), r) for i, r in enumerate(results)],
+        catalog=catalog,
+        symbol=SYMBOL,
+        hop_width=HOP_WIDTH,
+    )

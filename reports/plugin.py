@@ -2,25 +2,44 @@
 
 Registered by the root conftest. Reports are written when the suites run (or whenever
 ``--report-dir`` is given): ``reports/out/junit.xml`` and ``reports/out/report.html``.
+
+Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNESS_ERROR``) the
+harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
+needed them, a check that broke instead of judging); 3 wins over 1. pytest's own 2 (interrupted),
+4 (usage error) and 5 (no tests collected) keep their meaning.
 """
 
 from __future__ import annotations
 
-import time
+import datetime
+import platform
+import socket
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from reports import junit
 from reports.diagnosis import Diagnosis, sink
 from reports.html import render_html
+from reports.results import (
+    CATALOG,
+    HARNESS_PROBLEMS,
+    HOST,
+    LOCATE,
+    PATHS,
+    SUITE_PROPERTIES,
+    CheckResult,
+    Place,
+)
 
+HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
 DIAGNOSES = pytest.StashKey[list[Diagnosis]]()
-RESULTS = pytest.StashKey[list["CheckResult"]]()
+RESULTS = pytest.StashKey[list[CheckResult]]()
 REPORT_DIR = pytest.StashKey[Path]()
-STARTED = pytest.StashKey[str]()
 AREA_MARKERS = {
     "gateway": "link-local gateway checks GW-*",
     "routing": "routed-prefix checks RT-*",
@@ -28,17 +47,6 @@ AREA_MARKERS = {
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",
 }
-
-
-@dataclass
-class CheckResult:
-    nodeid: str
-    check: str | None
-    name: str
-    outcome: str = "passed"  # passed, failed, skipped, error
-    duration: float = 0.0
-    message: str = ""
-    diagnoses: list[Diagnosis] = field(default_factory=list)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, doc in AREA_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     config.stash[RESULTS] = []
-    config.stash[STARTED] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    config.stash.setdefault(HARNESS_PROBLEMS, [])
+    _properties(config)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("v6conform")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -97,6 +113,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if check is not None:
             item.user_properties.append(("check", check))
             item.user_properties.append(("target", target))
+            # what to pass pytest to run this one item again
+            item.user_properties.append(("nodeid", item.nodeid))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -120,41 +138,129 @@ def pytest_runtest_makereport(
         # the verdict, its evidence and the fix say more than a Python traceback
         report.longrepr = "\n".join(d.render() for d in diagnoses)
     if check_id(item) is not None:
-        _record(item, report, diagnoses)
+        _record(item, report, call, diagnoses)
     return report
 
 
-def _record(item: pytest.Item, report: pytest.TestReport, diagnoses: list[Diagnosis]) -> None:
+def _judged(call: pytest.CallInfo[None]) -> bool:
+    """A check that failed by its own assertion judged the host; anything else broke."""
+    excinfo = call.excinfo
+    return excinfo is None or excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+
+
+def _record(
+    item: pytest.Item,
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    diagnoses: list[Diagnosis],
+) -> None:
     results = item.config.stash[RESULTS]
+    place = _place(item)
     if not results or results[-1].nodeid != item.nodeid:
-        results.append(CheckResult(item.nodeid, check_id(item), item.name))
+        results.append(CheckResult(item.nodeid, check_id(item), item.name, place))
     result = results[-1]
+    result.place = place  # where it ran may be known better once the fixtures have run
     result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"
         longrepr = report.longrepr
         result.message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
     elif report.failed:
-        result.outcome = "failed" if report.when == "call" else "error"
+        judged = report.when == "call" and _judged(call)
+        result.outcome = "failed" if judged else "error"
         result.message = str(report.longreprtext)
         result.diagnoses = list(diagnoses)
+        if call.excinfo is not None:
+            result.brief = call.excinfo.exconly().strip().splitlines()[0]
 
 
+def _place(item: pytest.Item) -> Place:
+    locate = item.config.stash.get(LOCATE, None)
+    if locate is not None:
+        return locate(item)
+    callspec = getattr(item, "callspec", None)
+    return Place(HOST, callspec.id if callspec is not None else HOST)
+
+
+def harness_failures(config: pytest.Config) -> list[str]:
+    """Why this run is not a verdict on the host: what the harness could not run, and checks
+    that broke instead of judging."""
+    catalog = config.stash.get(CATALOG, {})
+    broken = [
+        f"{r.title(catalog)}: {r.brief}" for r in config.stash[RESULTS] if r.outcome == "error"
+    ]
+    return [*config.stash[HARNESS_PROBLEMS], *broken]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's JUnit writer has written its file
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if RESULTS not in config.stash:
+        return
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and (
+        harness_failures(config)
+    ):
+        session.exitstatus = HARNESS_ERROR
     out = config.stash.get(REPORT_DIR, None)
     if out is None:
         return
+    catalog = config.stash.get(CATALOG, {})
+    properties = _properties(config)
+    xmlpath = config.option.xmlpath
+    if xmlpath and Path(xmlpath).is_file():
+        junit.rewrite(Path(xmlpath), config.stash[RESULTS], catalog, properties)
     html = render_html(
         results=config.stash[RESULTS],
-        target=config.stash.get(TARGET_LABEL, "unknown"),
-        started=config.stash[STARTED],
-        exitstatus=int(exitstatus),
+        catalog=catalog,
+        paths=config.stash.get(PATHS, {}),
+        properties=properties,
+        harness_failures=harness_failures(config),
+        exitstatus=int(session.exitstatus),
     )
-    (out / "report.html").write_text(html)
+    (out / "report.html").write_text(html, encoding="utf-8")
+
+
+def abort(config: pytest.Config, message: str) -> NoReturn:
+    """Stop a run that cannot start (a bad profile, no lab) with the harness's exit status; the
+    reports say why, so nobody reads an earlier run's as this one's."""
+    out = config.stash.get(REPORT_DIR, None)
+    if out is not None:
+        properties = _properties(config)
+        xmlpath = Path(config.option.xmlpath or out / "junit.xml")
+        junit.write_harness_error(xmlpath, message, properties)
+        html = render_html(
+            results=[],
+            catalog={},
+            paths={},
+            properties=properties,
+            harness_failures=[message],
+            exitstatus=HARNESS_ERROR,
+        )
+        (out / "report.html").write_text(html, encoding="utf-8")
+    pytest.exit(f"v6conform: {message}", returncode=HARNESS_ERROR)
+
+
+def _properties(config: pytest.Config) -> dict[str, str]:
+    """The run's JUnit suite properties: the target, this machine, the harness, the start."""
+    props = config.stash.setdefault(SUITE_PROPERTIES, {})
+    props.setdefault("host", socket.gethostname())
+    props.setdefault("kernel", f"{platform.system()} {platform.release()}")
+    props.setdefault("harness", f"v6conform {_version()}")
+    props.setdefault("started", datetime.datetime.now().astimezone().isoformat(timespec="seconds"))
+    properties: dict[str, str] = {"target": config.stash.get(TARGET_LABEL, "unknown")}
+    properties.update(props)
+    return properties
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    out = terminalreporter.config.stash.get(REPORT_DIR, None)
+    config = terminalreporter.config
+    if RESULTS in config.stash:
+        problems = harness_failures(config)
+        if problems:
+            terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
+            for line in problems:
+                terminalreporter.write_line(f"  {line}")
+            terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
+    out = config.stash.get(REPORT_DIR, None)
     if out is not None:
         terminalreporter.write_sep("-", f"v6conform reports: {out}/junit.xml, {out}/report.html")

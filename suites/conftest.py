@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import NoReturn
 
 import pytest
 
@@ -24,10 +25,20 @@ from probes.errors import HarnessError
 from probes.profile import load_profile
 from probes.resolvconf import Problem, ResolvConf, parse_resolv_conf
 from probes.target import Target, privileged
-from reports.plugin import TARGET_LABEL
+from reports.plugin import TARGET_LABEL, abort
+from reports.results import (
+    CATALOG,
+    HOST,
+    LOCATE,
+    PATHS,
+    SUITE_PROPERTIES,
+    Place,
+    harness_problem,
+)
+from suites.catalog import CHECKS
 
-HARNESS_ERROR = 3  # exit status when the harness itself cannot run (pytest's "internal error")
 TARGET = pytest.StashKey[Target]()
+SITE = pytest.StashKey["Site"]()
 LAB = pytest.StashKey[Lab]()
 NETWORKS = pytest.StashKey["list[NetworkInfo] | str"]()  # the networks, or why there are none
 # the default bridge, where it has no IPv6: `docker run` and builds land there all the same
@@ -35,8 +46,6 @@ PLAIN_BRIDGE = pytest.StashKey["NetworkInfo | None"]()
 HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at collection
 
 
-def _harness_exit(msg: str) -> None:
-    pytest.exit(f"v6conform: {msg}", returncode=HARNESS_ERROR)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
     mode = config.getoption("target") or config.getini("v6conform_target")
     name = config.getoption("lab_name") or config.getini("v6conform_lab_name")
     profile_path = config.getoption("profile") or config.getini("v6conform_profile") or None
+    properties = config.stash.setdefault(SUITE_PROPERTIES, {})
+    properties["profile"] = profile_path or (
+        "the lab's own" if scenario or mode == "lab" else "built-in defaults"
+    )
     try:
         profile = load_profile(profile_path) if profile_path else None
         if scenario or mode == "lab":
@@ -59,10 +72,13 @@ def pytest_configure(config: pytest.Config) -> None:
                 uplink=config.getoption("uplink"),
             )
     except (LabError, HarnessError) as exc:
-        _harness_exit(str(exc))
-        return
+        abort(config, str(exc))
     config.stash[TARGET] = target
     config.stash[TARGET_LABEL] = target.label
+    config.stash[CATALOG] = CHECKS
+    config.stash[LOCATE] = locate
+    properties["profile"] = target.profile.source
+    properties["docker_host"] = target.docker_host
     # SIGTERM (a CI runner timing out, `kill`) tears down like Ctrl-C: containers, lab
     signal.signal(signal.SIGTERM, _interrupt)
 
@@ -94,6 +110,10 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
 
         async def ask() -> list[NetworkInfo]:
             async with DockerEndpoint(target.docker_host) as docker:
+                if docker.daemon is not None:
+                    config.stash[SUITE_PROPERTIES]["docker"] = (
+                        f"{docker.daemon.version} (API {docker.daemon.api_version})"
+                    )
                 return await docker.networks()
 
         plain: NetworkInfo | None = None
@@ -105,6 +125,7 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
             plain = next((n for n in every if n.name == "bridge" and not n.enable_ipv6), None)
         except HarnessError as exc:
             found = f"no Docker: {exc}"
+            config.stash[SUITE_PROPERTIES]["docker"] = found
         if isinstance(found, list) and not found:
             found = "the Docker daemon has no bridge network with IPv6 enabled"
         config.stash[NETWORKS] = found
@@ -249,9 +270,14 @@ def target(pytestconfig: pytest.Config) -> Target:
 async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Site]:
     """Probe containers on every IPv6 network, each past DAD; removed at the end, always."""
     if not privileged():
-        pytest.skip("not root: the probes enter container network namespaces and use raw sockets")
+        cannot_run(
+            pytestconfig,
+            "not root: the probes enter container network namespaces and use raw sockets",
+        )
     networks = resolver_networks(pytestconfig)
     if isinstance(networks, str):
+        if networks.startswith("no Docker"):
+            cannot_run(pytestconfig, networks)
         pytest.skip(networks)
     run_id = uuid.uuid4().hex[:8]
     try:
@@ -275,7 +301,7 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
                 bridge_waits = {
                     b: tg.create_task(ifaddr.settled(target.netns, b, timeout=dad)) for b in bridges
                 }
-            yield Site(
+            site = Site(
                 target,
                 docker,
                 {c.network.name: c for c in fleet},
@@ -284,8 +310,76 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
                 {c.network.name: c for c in every if not c.network.enable_ipv6},
                 run_id,
             )
+            pytestconfig.stash[SITE] = site
+            pytestconfig.stash[PATHS] = await path_labels(site, host_resolv(pytestconfig))
+            yield site
     except HarnessError as exc:
         pytest.fail(f"harness error: {exc}", pytrace=False)
+
+
+def cannot_run(config: pytest.Config, reason: str) -> NoReturn:
+    """Skip a check the harness cannot run here, and make the run's exit status say so."""
+    harness_problem(config, reason)
+    pytest.skip(reason)
+
+
+BUILD_COLUMNS = {"classic": "build (classic)", "buildkit": "build (BuildKit)"}
+
+
+def locate(item: pytest.Item) -> Place:
+    """Where an item ran, for the reports: a network (and its probe container), a builder, or
+    the host itself (nameservers, names and the uplink's routers are looked at from there)."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    site = item.config.stash.get(SITE, None)
+    for key in ("network", "any_network"):
+        net = params.get(key)
+        if isinstance(net, NetworkInfo):
+            return _network_place(site, net.name)
+    builder, place = params.get("builder"), params.get("place")
+    if isinstance(place, str):
+        if not place.startswith("build-"):
+            return _network_place(site, place)
+        builder = place.removeprefix("build-")
+    if isinstance(builder, str):
+        column = BUILD_COLUMNS.get(builder, f"build ({builder})")
+        return Place(column, column)
+    return Place(HOST, callspec.id if callspec is not None else HOST)
+
+
+def _network_place(site: Site | None, network: str) -> Place:
+    container = site.every_container.get(network) if site is not None else None
+    return Place(network, container.label if container is not None else network)
+
+
+async def path_labels(site: Site, resolv: ResolvConf) -> dict[str, dict[str, str]]:
+    """What each hop of each place's path is on this target, for the report's path pictures."""
+    uplink, snap = await find_uplink(site.target)
+    routers = [r.gateway for r in snap.default_routes() if r.gateway]
+    profile = site.target.profile
+    far = [*profile.anchors, *(str(ns) for ns in resolv.used_nameservers), *profile.nameservers]
+    common = {
+        "host": site.target.label,
+        "uplink": uplink or "no IPv6 default route",
+        "upstream": routers[0] if routers else "no default router",
+        "far end": far[0] if far else "no anchor in the profile",
+    }
+    paths = {HOST: common}
+    for name, c in site.every_container.items():
+        gateway = c.gateway6 or "no IPv6"
+        paths[name] = {
+            "container": f"{c.name} {c.global6 or ''}".strip(),
+            "bridge": f"{c.network.bridge or '?'} {gateway}",
+            **common,
+        }
+    default = site.every_container.get("bridge")
+    for column in BUILD_COLUMNS.values():
+        paths[column] = {
+            "container": "build step",
+            "bridge": (default.network.bridge or "docker0") if default else "docker0",
+            **common,
+        }
+    return paths
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from suites.conftest import (
     HOST_RESOLV,
     NameserverItem,
     Site,
+    cannot_run,
     configured_nameservers,
     resolver_deadline,
 )
@@ -49,7 +50,7 @@ def _wanted_types(name: ExpectedName) -> tuple[str, ...]:
 @pytest.fixture(scope="session")
 async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site | str) -> Answers:
     if target.netns.path is not None and not privileged():
-        pytest.skip("not root: asking from the target's namespace needs setns")
+        cannot_run(pytestconfig, "not root: asking from the target's namespace needs setns")
     servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
     timeout = target.profile.timeout
     qname, qtype = _probe_name(target)

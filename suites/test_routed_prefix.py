@@ -20,16 +20,16 @@ from probes.routed_prefix import judge_prefix, uplink_view
 from probes.sysctl import accept_ra_trap, forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.conftest import Site, find_uplink
+from suites.conftest import Site, cannot_run, find_uplink
 
 pytestmark = pytest.mark.routing
 
 
 @pytest.mark.check("RT-01")
-async def test_forwarding_and_accept_ra(target: Target) -> None:
+async def test_forwarding_and_accept_ra(target: Target, pytestconfig: pytest.Config) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
     if target.netns.path is not None and not privileged():
-        pytest.skip("not root: reading another namespace's sysctls needs setns")
+        cannot_run(pytestconfig, "not root: reading another namespace's sysctls needs setns")
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
@@ -129,6 +129,26 @@ async def reachability(site: Site, uplink: str | None) -> Reachability:
     return Reachability(found, uplink, tuple(capture.frames), None, capture.started)
 
 
+def broken_hop(reachability: Reachability, container: str, *, outbound: bool) -> str | None:
+    """Where the uplink capture says an echo stopped: the host (it never left, or its answer
+    came back and went no further) or beyond the uplink (it left and nothing came back).
+    ``outbound``: the container asked (RT-02); else the far end asked the container (RT-05)."""
+    if reachability.capture_error is not None or reachability.uplink is None:
+        return None
+    seen = {
+        (f.outgoing, f.message.type, f.src if f.outgoing else f.dst)
+        for f in reachability.frames
+        if isinstance(f.message, icmp6.Echo)
+    }  # (sent by the host, echo type, the container's end)
+    ask, answer = icmp6.ECHO_REQUEST, icmp6.ECHO_REPLY
+    if outbound:
+        left, came = (True, ask, container) in seen, (False, answer, container) in seen
+        return "host" if not left or came else "upstream"
+    came = (False, ask, container) in seen
+    left = (True, answer, container) in seen
+    return "upstream" if not came or left else "host"
+
+
 def _global_source(reach: ContainerReach) -> str:
     if reach.source is None:
         pytest.skip("the container has no usable global address in its subnet (GW-02)")
@@ -156,6 +176,7 @@ async def test_anchors_answer(
         evidence,
         fix="see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 "
         "(firewall)",
+        hop=broken_hop(reachability, source, outbound=True),
     )
 
 
@@ -277,4 +298,5 @@ async def test_far_end_reaches_container(
         result.evidence,
         fix="the container prefix must be routed to this host (or ND-proxied on the uplink): "
         "see RT-03; and forwarded by it: RT-01, RT-04",
+        hop=broken_hop(reachability, source, outbound=False),
     )

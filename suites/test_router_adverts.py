@@ -18,7 +18,7 @@ from probes.router_advert import MalformedAdvert, RouterAdvert
 from probes.router_solicit import Solicitation, solicit_routers
 from probes.target import Target, privileged
 from reports.diagnosis import explain, first_of
-from suites.conftest import find_uplink
+from suites.conftest import cannot_run, find_uplink
 
 pytestmark = pytest.mark.rdnss
 
@@ -31,9 +31,9 @@ class RouterRound:
 
 
 @pytest.fixture(scope="session")
-async def routers(target: Target) -> RouterRound:
+async def routers(target: Target, pytestconfig: pytest.Config) -> RouterRound:
     if not privileged():
-        pytest.skip("not root: a Router Solicitation needs a raw ICMPv6 socket")
+        cannot_run(pytestconfig, "not root: a Router Solicitation needs a raw ICMPv6 socket")
     uplink, snap = await find_uplink(target)
     if uplink is None:
         pytest.skip("no uplink: the host has no IPv6 default route and none was named (--uplink)")

@@ -1,10 +1,16 @@
-"""The reporting plugin, run in a throwaway pytest with pytester."""
+"""The reporting plugin, run in a throwaway pytest with pytester: JUnit as CI servers read it
+(junitparser), the exit statuses, and the HTML report's content and escaping."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase, TestSuite
 
 CHECKS = """
 import pytest
@@ -31,60 +37,223 @@ def test_without_check():
     pass
 """
 
+# what the suites' conftest does for the real checks: a catalog and where each item ran
+CATALOG = """
+from reports.results import CATALOG, LOCATE, PATHS, CheckInfo, Place
 
-@pytest.fixture
-def report(pytester: pytest.Pytester) -> tuple[pytest.RunResult, ET.Element, str]:
-    pytester.makepyfile(test_checks=CHECKS)
+def pytest_configure(config):
+    config.stash[CATALOG] = {
+        "XX-01": CheckInfo("always passes", "RFC 0000"),
+        "XX-02": CheckInfo("gateway answers", "RFC 4861 §7.2", "bridge"),
+    }
+    config.stash[LOCATE] = locate
+    config.stash[PATHS] = {"net-a": {"container": "ctr-1 2001:db8:1::2", "bridge": "br-1 fe80::1"}}
+
+def locate(item):
+    where = getattr(item, "callspec", None)
+    if where is None:
+        return Place("host", "host")
+    net = where.params["where"]
+    return Place(net, f"{net}/ctr-1")
+"""
+
+BROKEN = """
+import pytest
+from reports.results import harness_problem
+
+@pytest.mark.check("XX-04")
+def test_breaks():
+    {}["missing"]
+
+@pytest.mark.check("XX-05")
+def test_cannot_run(request):
+    harness_problem(request.config, "no Docker: no socket there")
+    pytest.skip("no Docker: no socket there")
+"""
+
+
+@dataclass
+class Run:
+    result: pytest.RunResult
+    xml: JUnitXml
+    html: str
+    path: Path
+
+
+def run(pytester: pytest.Pytester, *, checks: str = CHECKS, catalog: bool = True) -> Run:
+    pytester.makepyfile(test_checks=checks)
+    if catalog:
+        pytester.makeconftest(CATALOG)
     out = pytester.path / "out"
     result = pytester.runpytest_subprocess(
         "-p", "reports.plugin", "--report-dir", str(out), "-p", "no:cacheprovider"
     )
-    return result, ET.parse(out / "junit.xml").getroot(), (out / "report.html").read_text()
+    return Run(
+        result,
+        JUnitXml.fromfile(str(out / "junit.xml")),
+        (out / "report.html").read_text(),
+        out / "junit.xml",
+    )
 
 
-def cases(root: ET.Element) -> dict[str, dict[str, str]]:
-    return {
-        tc.get("name", ""): {p.get("name", ""): p.get("value", "") for p in tc.iter("property")}
-        for tc in root.iter("testcase")
+def suites(xml: JUnitXml) -> list[TestSuite]:
+    return [xml] if isinstance(xml, TestSuite) else list(xml)
+
+
+def cases(xml: JUnitXml) -> dict[str, TestCase]:
+    return {case.name: case for suite in suites(xml) for case in suite}
+
+
+def props(case: TestCase) -> dict[str, str]:
+    found = case.child(Properties)
+    return {p.name: p.value for p in found} if found is not None else {}
+
+
+def test_testcases_are_named_and_carry_their_properties(pytester: pytest.Pytester) -> None:
+    r = run(pytester)
+    assert r.result.ret == 1
+    by_name = cases(r.xml)
+    assert set(by_name) == {
+        "XX-01 always passes [host]",
+        "XX-02 gateway answers [net-a/ctr-1]",
+        "XX-02 gateway answers [<script>alert(1)</script>/ctr-1]",
+        "XX-03 skips [host]",
+        "test_without_check",
     }
+    failed = props(by_name["XX-02 gateway answers [net-a/ctr-1]"])
+    assert failed["check"] == "XX-02"
+    assert failed["target"] == "unknown"
+    assert failed["where"] == "net-a"
+    assert failed["diagnosis"] == "gateway did not answer on net-a"
+    assert failed["nodeid"] == "test_checks.py::test_fails[net-a]"
+    assert "diagnosis" not in props(by_name["XX-01 always passes [host]"])
+    assert "check" not in props(by_name["test_without_check"])
+    skipped = by_name["XX-03 skips [host]"]
+    assert isinstance(skipped.result[0], Skipped)
+    assert skipped.result[0].message == "no RA seen on uplink0"
 
 
-def test_exit_status_and_properties(report: tuple[pytest.RunResult, ET.Element, str]) -> None:
-    result, root, _ = report
-    assert result.ret == 1
-    props = cases(root)
-    assert props["test_passes"]["check"] == "XX-01"
-    assert props["test_fails[net-a]"]["check"] == "XX-02"
-    assert props["test_fails[net-a]"]["diagnosis"] == "gateway did not answer on net-a"
-    assert "diagnosis" not in props["test_passes"]
-    assert props["test_skips"]["check"] == "XX-03"
-    assert "check" not in props["test_without_check"]
-    assert all("target" in p for name, p in props.items() if name != "test_without_check")
+def test_suite_properties(pytester: pytest.Pytester) -> None:
+    (suite,) = suites(run(pytester).xml)
+    found = {p.name: p.value for p in suite.properties()}
+    assert {"target", "host", "kernel", "harness", "started"} <= set(found)
+    assert found["harness"].startswith("v6conform ")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", found["started"])
+    assert suite.tests == 5
+    assert suite.failures == 2
+    assert suite.skipped == 1
 
 
-def test_failure_text_holds_diagnosis_evidence_fix(
-    report: tuple[pytest.RunResult, ET.Element, str],
-) -> None:
-    _, root, _ = report
-    failure = next(tc for tc in root.iter("testcase") if tc.get("name") == "test_fails[net-a]")
-    node = failure.find("failure")
-    assert node is not None
-    text = node.text or ""
+def test_failure_text_holds_diagnosis_evidence_fix(pytester: pytest.Pytester) -> None:
+    case = cases(run(pytester).xml)["XX-02 gateway answers [net-a/ctr-1]"]
+    (failure,) = case.result
+    assert isinstance(failure, Failure)
+    text = failure.text or ""
     assert "gateway did not answer on net-a" in text
     assert "evidence:\n  sent echo to fe80::1" in text
     assert "fix: restore fe80::1 on the bridge" in text
     assert "Traceback" not in text
 
 
-def test_html_is_self_contained_and_escaped(
-    report: tuple[pytest.RunResult, ET.Element, str],
-) -> None:
-    _, _, html = report
+# what the Jenkins (xunit-plugin junit-10.xsd) and GitLab readers accept, plus testcase
+# <properties>, the one extension we make on purpose (check, target, where, diagnosis, nodeid)
+SUITE_CHILDREN = {"properties", "testcase", "system-out", "system-err"}
+CASE_CHILDREN = {"properties", "skipped", "error", "failure", "system-out", "system-err"}
+CASE_ATTRIBUTES = {"name", "classname", "time"}
+
+
+def test_junit_shape_is_what_ci_servers_read(pytester: pytest.Pytester) -> None:
+    root = ET.parse(run(pytester).path).getroot()
+    assert root.tag == "testsuites"
+    for suite in root.iter("testsuite"):
+        assert {"name", "tests", "failures", "errors"} <= set(suite.attrib)
+        assert {child.tag for child in suite} <= SUITE_CHILDREN
+        assert suite[0].tag == "properties"
+        for case in suite.iter("testcase"):
+            assert set(case.attrib) <= CASE_ATTRIBUTES
+            assert {child.tag for child in case} <= CASE_CHILDREN
+            for prop in case.iter("property"):
+                assert set(prop.attrib) == {"name", "value"}
+
+
+def test_without_a_catalog_names_fall_back_to_the_function(pytester: pytest.Pytester) -> None:
+    r = run(pytester, catalog=False)
+    assert "XX-02 fails [net-a]" in cases(r.xml)
+
+
+def test_a_check_that_breaks_is_a_harness_error(pytester: pytest.Pytester) -> None:
+    r = run(pytester, checks=BROKEN)
+    assert r.result.ret == 3
+    r.result.stdout.fnmatch_lines(
+        [
+            "*v6conform: the harness could not run everything*",
+            "*no Docker: no socket there*",
+            "*XX-04 breaks ?host?: KeyError: 'missing'*",
+            "*exit status 3: not a verdict on the host*",
+        ]
+    )
+    (suite,) = suites(r.xml)
+    assert suite.errors == 1
+    assert suite.failures == 0
+    assert isinstance(cases(r.xml)["XX-04 breaks [host]"].result[0], Error)
+    assert "HARNESS ERROR" in r.html
+
+
+class Page(HTMLParser):
+    """What a browser would build: elements, ids, links and the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.text: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += attrs
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.add(str(found["id"]))
+        if tag == "a" and found.get("href"):
+            self.links.append(str(found["href"]))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
+def test_html_is_self_contained_and_escaped(pytester: pytest.Pytester) -> None:
+    html = run(pytester).html
+    page = parse(html)
+    text = "".join(page.text)
     assert html.startswith("<!DOCTYPE html>")
-    assert "FAIL" in html
-    assert "<script" not in html.lower()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "saw &quot;nothing&quot; &amp; &lt;nothing&gt;" in html
-    assert "no RA seen on uplink0" in html
+    assert "script" not in page.tags
+    assert not [name for name, _ in page.attrs if name.startswith("on")]  # no event handlers
+    assert "<script>alert(1)</script>" in text  # shown as text, inert
+    assert 'saw "nothing" & <nothing>' in text
+    assert "no RA seen on uplink0" in text
+    assert "default-src 'none'" in html
     for fetch in ("src=", 'href="http', "@import", "url("):
         assert fetch not in html
+
+
+def test_html_matrix_links_failing_cells_to_their_detail(pytester: pytest.Pytester) -> None:
+    page = parse(run(pytester).html)
+    text = " ".join(page.text)
+    assert "FAIL" in text
+    links = [link for link in page.links if link.startswith("#")]
+    assert links
+    assert all(link[1:] in page.ids for link in links)
+    # the failing check's detail: diagnosis, evidence, fix, reference and the path picture
+    assert "restore fe80::1 on the bridge" in text
+    assert "RFC 4861 §7.2" in text
+    assert "svg" in page.tags
+    assert "breaks here" in text
+    assert "ctr-1 2001:db8:1::2" in text

@@ -1,0 +1,87 @@
+"""Finish pytest's JUnit file for CI servers: readable testcase names, where each item ran, the
+run's properties, and harness errors told apart from failed checks.
+
+pytest writes the file (``junit_family = "xunit2"``, the Jenkins/GitLab flavour: no ``file`` and
+``line`` attributes their schemas reject); this pass only edits it, so anything pytest reports
+(captured output, items without a check) stays as pytest wrote it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from reports.results import CheckInfo, CheckResult
+
+
+def rewrite(
+    path: Path,
+    results: list[CheckResult],
+    catalog: dict[str, CheckInfo],
+    properties: dict[str, str],
+) -> None:
+    tree = ET.parse(path)
+    by_nodeid = {r.nodeid: r for r in results}
+    for suite in tree.getroot().iter("testsuite"):
+        _suite_properties(suite, properties)
+        for case in suite.iter("testcase"):
+            nodeid = _property(case, "nodeid")
+            result = by_nodeid.get(nodeid or "")
+            if result is None:
+                continue
+            case.set("name", result.title(catalog))
+            _add_property(case, "where", result.place.column)
+            if result.outcome == "error":
+                _as_error(suite, case)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _properties(parent: ET.Element) -> ET.Element:
+    found = parent.find("properties")
+    if found is None:
+        found = ET.Element("properties")
+        parent.insert(0, found)
+    return found
+
+
+def _suite_properties(suite: ET.Element, properties: dict[str, str]) -> None:
+    node = _properties(suite)
+    have = {p.get("name") for p in node.iter("property")}
+    for name, value in properties.items():
+        if name not in have:
+            ET.SubElement(node, "property", name=name, value=value)
+
+
+def _property(case: ET.Element, name: str) -> str | None:
+    for prop in case.iter("property"):
+        if prop.get("name") == name:
+            return prop.get("value")
+    return None
+
+
+def _add_property(case: ET.Element, name: str, value: str) -> None:
+    ET.SubElement(_properties(case), "property", name=name, value=value)
+
+
+def _as_error(suite: ET.Element, case: ET.Element) -> None:
+    """A check that broke (an exception, not its assertion) is an error, as CI servers count
+    them: the host was not judged."""
+    failure = case.find("failure")
+    if failure is None:
+        return
+    failure.tag = "error"
+    for count, step in (("failures", -1), ("errors", 1)):
+        suite.set(count, str(int(suite.get(count, "0")) + step))
+
+
+def write_harness_error(path: Path, message: str, properties: dict[str, str]) -> None:
+    """A JUnit file for a run that could not start (a bad profile, no lab): one error, so a CI
+    server shows why rather than the results of an earlier run."""
+    root = ET.Element("testsuites")
+    suite = ET.SubElement(
+        root, "testsuite", name="v6conform", tests="1", failures="0", errors="1", skipped="0"
+    )
+    _suite_properties(suite, properties)
+    case = ET.SubElement(suite, "testcase", classname="v6conform", name="harness could not run")
+    ET.SubElement(case, "error", message=message).text = message
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,59 @@
+"""The check catalog as the reports show it: a short title, the reference a fix rests on, and
+where on the path (container → bridge → host → uplink → upstream → far end) a failure of the
+check usually breaks. README.md's check catalog states each requirement in full."""
+
+from __future__ import annotations
+
+from reports.results import CheckInfo
+
+DOCKER_IPV6 = "Docker docs: Use IPv6 networking (docs.docker.com/engine/daemon/ipv6/)"
+DOCKER_DNS = (
+    "Docker docs: Container networking, DNS services (docs.docker.com/engine/network/#dns-services)"
+)
+
+CHECKS: dict[str, CheckInfo] = {
+    "GW-01": CheckInfo("bridge carries the gateway", f"RFC 4291 §2.5.6; {DOCKER_IPV6}", "bridge"),
+    "GW-02": CheckInfo(
+        "container address and route", "RFC 4862 §5.4 (DAD); RFC 4861 §6.3.4", "container"
+    ),
+    "GW-03": CheckInfo(
+        "gateway answers", "RFC 4861 §7.2 (address resolution); RFC 4443 §4.1", "bridge"
+    ),
+    "RT-01": CheckInfo(
+        "forwarding and accept_ra",
+        "RFC 4861 §6.2.1; Linux ip-sysctl: forwarding, accept_ra "
+        "(docs.kernel.org/networking/ip-sysctl.html)",
+        "host",
+    ),
+    "RT-02": CheckInfo("anchors answer", "RFC 4443 §4.1 (echo)", "upstream"),
+    "RT-03": CheckInfo(
+        "prefix routed to the host",
+        f"RFC 4389 (ND proxy); RFC 4861 §7.2; {DOCKER_IPV6}",
+        "upstream",
+    ),
+    "RT-04": CheckInfo(
+        "firewall forwards container traffic",
+        "Docker docs: Packet filtering and firewalls "
+        "(docs.docker.com/engine/network/packet-filtering-firewalls/)",
+        "host",
+    ),
+    "RT-05": CheckInfo("far end reaches the container", "RFC 4443 §4.1; RFC 4861 §7.2", "upstream"),
+    "DNS-01": CheckInfo("nameserver answers over IPv6", "RFC 1035 §4.2; resolv.conf(5)", "far end"),
+    "DNS-02": CheckInfo("name resolves to AAAA", "RFC 3596 §2; RFC 7766 (TCP)", "far end"),
+    "DNS-03": CheckInfo(
+        "container resolves names", "resolv.conf(5) (timeout, attempts)", "container"
+    ),
+    "DNS-04": CheckInfo("DNS64 as expected", "RFC 7050; RFC 6147; RFC 6052 §2.2", "far end"),
+    "RA-01": CheckInfo("router answers solicitation", "RFC 4861 §6.1.2, §6.2.6", "upstream"),
+    "RA-02": CheckInfo("RDNSS well formed", "RFC 8106 §5.1, §5.3.1", "upstream"),
+    "RA-03": CheckInfo("RDNSS servers answer", "RFC 8106 §5.1; RFC 1035", "far end"),
+    "RA-04": CheckInfo("DNSSL and profile", "RFC 8106 §5.2, §5.3.1", "upstream"),
+    "RA-05": CheckInfo("prefix information", "RFC 4861 §4.2, §4.6.2; RFC 4862 §5.5.3", "upstream"),
+    "RC-01": CheckInfo("container nameservers reachable", DOCKER_DNS, "container"),
+    "RC-02": CheckInfo(
+        "build step resolves",
+        f'{DOCKER_DNS}; daemon.json "dns"; moby/buildkit#2936',
+        "container",
+    ),
+    "RC-03": CheckInfo("no public fallback", DOCKER_DNS, "container"),
+}
