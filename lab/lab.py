@@ -302,7 +302,8 @@ class Lab:
         for sub in ("data", "exec"):
             (self.state / sub).mkdir()
         resolv = self.state / "resolv.conf"
-        resolv.write_text("".join(f"nameserver {ns}\n" for ns in sc.host_nameservers))
+        lines = [*(f"nameserver {ns}" for ns in sc.host_nameservers), *sc.host_resolv_extra]
+        resolv.write_text("".join(f"{line}\n" for line in lines))
         resolv.chmod(0o644)
         bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
         net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6

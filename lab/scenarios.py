@@ -24,6 +24,7 @@ class Scenario:
     dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) with no NAT64 behind it
     default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
     host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
+    host_resolv_extra: tuple[str, ...] = ()  # more lines for the host's resolv.conf
 
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
@@ -103,6 +104,18 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"RC-01", "RC-02", "RC-03", "DNS-03"}),
             default_bridge_ipv6=False,
             host_nameservers=("2001:db8:53::53",),
+        ),
+        Scenario(
+            "hostile-text",
+            "the host's resolv.conf carries markup and quotes, as a hostile or broken host "
+            "could: the reports must show them as text, inert",
+            # the nameserver line that is no address is DNS-01's finding; Docker 20.10 copies it
+            # as it is into the default bridge's containers (RC-01) and build steps (RC-02),
+            # where busybox's nslookup then fails on it (v6net's containers use 127.0.0.11)
+            frozenset({"DNS-01", "RC-01", "RC-02"}),
+            host_resolv_extra=(
+                """nameserver <script>alert("v6c")</script>'"><img src=x onerror=alert(1)>""",
+            ),
         ),
     )
 }

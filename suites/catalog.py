@@ -41,7 +41,7 @@ CHECKS: dict[str, CheckInfo] = {
     "DNS-01": CheckInfo("nameserver answers over IPv6", "RFC 1035 §4.2; resolv.conf(5)", "far end"),
     "DNS-02": CheckInfo("name resolves to AAAA", "RFC 3596 §2; RFC 7766 (TCP)", "far end"),
     "DNS-03": CheckInfo(
-        "container resolves names", "resolv.conf(5) (timeout, attempts)", "container"
+        "container resolves names", "resolv.conf(5) (timeout, attempts)", "far end"
     ),
     "DNS-04": CheckInfo("DNS64 as expected", "RFC 7050; RFC 6147; RFC 6052 §2.2", "far end"),
     "RA-01": CheckInfo("router answers solicitation", "RFC 4861 §6.1.2, §6.2.6", "upstream"),
@@ -49,11 +49,11 @@ CHECKS: dict[str, CheckInfo] = {
     "RA-03": CheckInfo("RDNSS servers answer", "RFC 8106 §5.1; RFC 1035", "far end"),
     "RA-04": CheckInfo("DNSSL and profile", "RFC 8106 §5.2, §5.3.1", "upstream"),
     "RA-05": CheckInfo("prefix information", "RFC 4861 §4.2, §4.6.2; RFC 4862 §5.5.3", "upstream"),
-    "RC-01": CheckInfo("container nameservers reachable", DOCKER_DNS, "container"),
+    "RC-01": CheckInfo("container nameservers reachable", DOCKER_DNS, "far end"),
     "RC-02": CheckInfo(
         "build step resolves",
         f'{DOCKER_DNS}; daemon.json "dns"; moby/buildkit#2936',
-        "container",
+        "far end",
     ),
     "RC-03": CheckInfo("no public fallback", DOCKER_DNS, "container"),
 }

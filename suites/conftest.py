@@ -46,8 +46,6 @@ PLAIN_BRIDGE = pytest.StashKey["NetworkInfo | None"]()
 HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at collection
 
 
-
-
 def pytest_configure(config: pytest.Config) -> None:
     scenario = config.getoption("lab")
     mode = config.getoption("target") or config.getini("v6conform_target")
@@ -357,12 +355,13 @@ async def path_labels(site: Site, resolv: ResolvConf) -> dict[str, dict[str, str
     uplink, snap = await find_uplink(site.target)
     routers = [r.gateway for r in snap.default_routes() if r.gateway]
     profile = site.target.profile
-    far = [*profile.anchors, *(str(ns) for ns in resolv.used_nameservers), *profile.nameservers]
+    dns = [*(str(ns) for ns in resolv.used_nameservers), *profile.nameservers]
+    far = " ".join([*profile.anchors[:1], *(f"DNS {ns}" for ns in dns[:1])])
     common = {
         "host": site.target.label,
         "uplink": uplink or "no IPv6 default route",
         "upstream": routers[0] if routers else "no default router",
-        "far end": far[0] if far else "no anchor in the profile",
+        "far end": far or "no anchor, no nameserver",
     }
     paths = {HOST: common}
     for name, c in site.every_container.items():

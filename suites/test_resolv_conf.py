@@ -98,6 +98,7 @@ async def test_container_nameservers_reachable(
     conf = report.resolv_conf
     where = f"container on {any_network.name}"
     bad: list[str] = [f"{conf.source} {p}" for p in conf.problems]
+    local = bool(bad)  # the container's own resolv.conf is at fault, not the path to a server
     for ns in conf.used_nameservers:
         answer = report.server(ns.address) or report.server(str(ns))
         why = unusable_reason(ns, has_ipv6=report.has_ipv6_route, network=any_network.name)
@@ -105,10 +106,12 @@ async def test_container_nameservers_reachable(
             continue
         heard = answer.describe() if answer else f"{ns}: not asked"
         bad.append(f"nameserver {heard}" + (f" — {why}" if why else ""))
+        local = local or why is not None
     assert not bad, explain(
         f"the {where} cannot use its resolv.conf: {first_of(bad)}",
         [*bad, *report.lines()],
         fix=_reach_fix(report, any_network),
+        hop="container" if local else "far end",
     )
 
 
@@ -167,6 +170,11 @@ async def test_build_step_resolves(
             + (f"; unreachable nameserver {unreachable}" if silent else ""),
             evidence,
             fix=_build_fix(report, target),
+            # an IPv6 nameserver in a step without IPv6: the step's resolv.conf is at fault
+            hop="container"
+            if any(ns.is_ipv6 for ns in report.resolv_conf.used_nameservers)
+            and not report.has_ipv6_route
+            else "far end",
         ),
         pytrace=False,
     )

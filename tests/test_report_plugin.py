@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase, TestSuite
+
+from tests.report_reading import Page
 
 CHECKS = """
 import pytest
@@ -199,30 +200,6 @@ def test_a_check_that_breaks_is_a_harness_error(pytester: pytest.Pytester) -> No
     assert "HARNESS ERROR" in r.html
 
 
-class Page(HTMLParser):
-    """What a browser would build: elements, ids, links and the visible text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.ids: set[str] = set()
-        self.links: list[str] = []
-        self.text: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attrs += attrs
-        found = dict(attrs)
-        if found.get("id"):
-            self.ids.add(str(found["id"]))
-        if tag == "a" and found.get("href"):
-            self.links.append(str(found["href"]))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
 def parse(html: str) -> Page:
     page = Page()
     page.feed(html)
@@ -232,10 +209,10 @@ def parse(html: str) -> Page:
 def test_html_is_self_contained_and_escaped(pytester: pytest.Pytester) -> None:
     html = run(pytester).html
     page = parse(html)
-    text = "".join(page.text)
+    text = page.text
     assert html.startswith("<!DOCTYPE html>")
     assert "script" not in page.tags
-    assert not [name for name, _ in page.attrs if name.startswith("on")]  # no event handlers
+    assert not [name for name, _ in page.attributes if name.startswith("on")]  # no event handlers
     assert "<script>alert(1)</script>" in text  # shown as text, inert
     assert 'saw "nothing" & <nothing>' in text
     assert "no RA seen on uplink0" in text
@@ -246,7 +223,7 @@ def test_html_is_self_contained_and_escaped(pytester: pytest.Pytester) -> None:
 
 def test_html_matrix_links_failing_cells_to_their_detail(pytester: pytest.Pytester) -> None:
     page = parse(run(pytester).html)
-    text = " ".join(page.text)
+    text = page.text
     assert "FAIL" in text
     links = [link for link in page.links if link.startswith("#")]
     assert links
