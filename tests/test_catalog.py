@@ -35,3 +35,20 @@ def test_every_expected_failure_is_in_the_catalog() -> None:
     catalog = readme_catalog()
     for scenario in SCENARIOS.values():
         assert scenario.expected_failures <= set(catalog), scenario.name
+
+
+def test_readme_example_profile_loads_with_every_key(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    from probes.profile import Profile, load_profile
+
+    section = (ROOT / "README.md").read_text().split("### A profile", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, flags=re.S)
+    assert example, "README's profile section has no TOML example"
+    path = tmp_path / "host.toml"
+    path.write_text(example[1])
+    profile = load_profile(path)
+    top = example[1].split("[[names]]", 1)[0]
+    keys = set(re.findall(r"^([a-z_0-9]+) =", top, flags=re.M)) | {"names"}
+    assert keys == {f.name for f in fields(Profile)} - {"source"}, "README's example misses keys"
+    assert profile.names[0].dual_stack is True
