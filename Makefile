@@ -7,9 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := docker.io radvd unbound busybox-static iproute2 iptables nftables ndisc6 \
                 procps psmisc util-linux mount python3-venv
+# only for `make test`: a real browser opens the HTML report (tests/test_report_browser.py)
+DEB_TEST_PACKAGES := chromium
 SCENARIO ?= healthy
 
-.PHONY: lab test lint deps deps-debian venv clean lab-down help
+.PHONY: lab test lint deps deps-debian deps-test apt-install venv clean lab-down help
 
 help:
 	@echo "make lab    - all suites against the built-in lab (scenario $(SCENARIO)); reports in reports/out/"
@@ -20,7 +22,7 @@ help:
 lab: deps
 	$(BIN)/pytest suites/ --lab $(SCENARIO)
 
-test: deps lint
+test: deps deps-test lint
 	$(BIN)/pytest
 
 lint: venv
@@ -30,8 +32,14 @@ lint: venv
 deps: deps-debian venv
 
 deps-debian:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_PACKAGES)"
+
+deps-test:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEB_TEST_PACKAGES)"
+
+apt-install:
 	@if [ "$$(id -u)" != 0 ]; then echo "make: run as root (the lab needs network namespaces and its own dockerd)"; exit 1; fi
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+	@missing=$$(for p in $(PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
