@@ -167,4 +167,10 @@ def render_html(
         catalog=catalog,
         symbol=SYMBOL,
         hop_width=HOP_WIDTH,
+        # under a network's name, its probe container's
+        column_notes={
+            c: paths[c]["container"].split(" ")[0]
+            for c in columns
+            if "container" in paths.get(c, {}) and not c.startswith("build")
+        },
     )
