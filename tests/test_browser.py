@@ -1,0 +1,188 @@
+"""tests/browser.py itself: what it reports about small local pages, quickly and offline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser import BrowserTimeout, PageRun, chromium_available, open_page
+
+pytestmark = pytest.mark.skipif(
+    chromium_available() is None, reason="no Chromium binary (Debian: apt install chromium)"
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that mention `text` (zombies have none)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{entry.name}: {cmdline[:200]}")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Chromium's profile goes to a directory of this test; it and the browser must be gone."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield scratch
+    assert os.listdir(scratch) == [], "open_page left its work directory behind"
+    assert processes_mentioning(str(scratch)) == [], "open_page left Chromium running"
+
+
+def load(tmp_path: Path, html: str, **kwargs: bool) -> PageRun:
+    page = tmp_path / "page.html"
+    page.write_text(html, encoding="utf-8")
+    return open_page(page, tmp_path / "out" / "page.png", timeout=30, **kwargs)
+
+
+def test_clean_page_is_clean_and_read_back(tmp_path: Path) -> None:
+    run = load(
+        tmp_path,
+        """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Clean report</title>
+<style>body { font-family: sans-serif; background: #f4f4ff; } h1 { color: #225; }</style>
+</head><body>
+<h1>All checks passed</h1><p>Nothing to see here.</p>
+<svg width="120" height="120" viewBox="0 0 120 120" role="img" aria-label="ok">
+  <circle cx="60" cy="60" r="50" fill="#2a2"/><path d="M35 62 L52 80 L88 40" stroke="#fff"
+  stroke-width="10" fill="none"/>
+</svg>
+</body></html>""",
+    )
+    assert run.clean, run.describe()
+    assert (run.console, run.exceptions, run.requests, run.dialogs) == ((), (), (), ())
+    assert run.title == "Clean report"
+    assert "All checks passed" in run.text
+    assert "Nothing to see here." in run.text
+    shot = run.screenshot.read_bytes()
+    assert shot[:8] == PNG_SIGNATURE
+    assert len(shot) > 1024
+
+
+def test_console_error_and_uncaught_exception_are_reported(tmp_path: Path) -> None:
+    run = load(
+        tmp_path,
+        """<!doctype html><title>broken</title><p>text</p>
+<script>console.error("boom"); console.warn("careful", 42); throw new Error("kaboom");</script>""",
+    )
+    assert not run.clean
+    assert "error: boom" in run.console
+    assert "warning: careful 42" in run.console
+    assert len(run.exceptions) == 1
+    assert "Uncaught Error: kaboom" in run.exceptions[0]
+    assert (run.requests, run.dialogs) == ((), ())
+
+
+def test_external_request_is_reported_and_data_urls_are_not(tmp_path: Path) -> None:
+    dot = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    run = load(
+        tmp_path,
+        f"""<!doctype html><title>external</title>
+<img src="{dot}" alt="inline"><img src="http://192.0.2.1/x.png" alt="external">""",
+    )
+    assert not run.clean
+    assert run.requests == ("http://192.0.2.1/x.png",)
+    assert (run.exceptions, run.dialogs) == ((), ())
+
+
+def test_no_request_reaches_even_a_local_listener(tmp_path: Path) -> None:
+    """Blocked or unresolvable: not one connection, WebSockets included (which
+    Network.setBlockedURLs alone lets through)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        base = f"127.0.0.1:{port}"
+        run = load(
+            tmp_path,
+            f"""<!doctype html><title>local</title><img src="http://{base}/i.png">
+<link rel="preconnect" href="http://{base}"><script>new WebSocket("ws://{base}/ws");
+fetch("http://{base}/f").catch(() => {{}});</script>""",
+        )
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            server.accept()[0].close()  # a connection would be waiting in the backlog
+    assert set(run.requests) == {f"http://{base}/i.png", f"ws://{base}/ws", f"http://{base}/f"}
+
+
+def test_requests_and_errors_of_a_worker_are_reported(tmp_path: Path) -> None:
+    worker = 'console.error("from the worker"); fetch("http://192.0.2.2/w").catch(() => {});'
+    run = load(
+        tmp_path,
+        f"""<!doctype html><title>worker</title>
+<script>new Worker(URL.createObjectURL(new Blob([{worker!r}])));</script>""",
+    )
+    assert "http://192.0.2.2/w" in run.requests
+    assert run.console.count("error: from the worker") == 1, run.describe()
+
+
+def test_csp_blocks_inline_script_and_reports_the_violation(tmp_path: Path) -> None:
+    run = load(
+        tmp_path,
+        """<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy"
+      content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>csp</title><style>p { color: green; }</style></head>
+<body><p>static</p><script>alert("x")</script></body></html>""",
+    )
+    assert run.dialogs == ()
+    violations = [c for c in run.console if "Content Security Policy" in c]
+    assert violations, run.describe()
+    assert all(v.startswith("error: ") for v in violations)
+    assert not run.clean
+    assert run.text == "static"
+
+
+def test_alert_is_reported_and_dismissed(tmp_path: Path) -> None:
+    run = load(
+        tmp_path,
+        """<!doctype html><title>alert</title><p>before</p>
+<script>alert("x"); document.body.append("after the dialog");</script>""",
+    )
+    assert run.dialogs == ("alert: x",)
+    assert "after the dialog" in run.text  # dismissed: the script went on, the page loaded
+    assert not run.clean
+
+
+def test_without_javascript_the_page_shows_its_own_text(tmp_path: Path) -> None:
+    html = """<!doctype html><title>static title</title><p id="p">written in the file</p>
+<noscript><p>no script here</p></noscript>
+<script>document.getElementById("p").textContent = "written by the script";
+document.title = "script title";</script>"""
+    scripted = load(tmp_path, html)
+    assert "written by the script" in scripted.text
+    assert scripted.title == "script title"
+
+    static = load(tmp_path, html, javascript=False)
+    assert static.clean, static.describe()
+    assert "written in the file" in static.text
+    assert "no script here" in static.text
+    assert "written by the script" not in static.text
+    assert static.title == "static title"
+
+
+def test_timeout_kills_chromium_and_says_what_it_saw(tmp_path: Path) -> None:
+    page = tmp_path / "loop.html"
+    page.write_text(
+        """<!doctype html><title>loop</title>
+<script>console.warn("about to spin"); for (;;) {}</script>""",
+        encoding="utf-8",
+    )
+    with pytest.raises(BrowserTimeout, match="timed out after 4 s") as raised:
+        open_page(page, tmp_path / "loop.png", timeout=4)
+    assert "warning: about to spin" in str(raised.value)
+    assert not (tmp_path / "loop.png").exists()
