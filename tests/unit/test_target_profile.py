@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -267,7 +268,16 @@ def test_bad_profile_stops_the_suites_with_the_harness_status(tmp_path: Path) ->
         str(tmp_path / "out"),
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert f"{path}:1: colour: unknown key" in proc.stdout + proc.stderr
+    said = [line for line in (proc.stdout + proc.stderr).splitlines() if "colour" in line]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"Exit: v6conform: {path}:1: colour: unknown key (known keys: ")
+    # both reports say why, rather than holding an earlier run's results
+    junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    (error,) = junit.iter("error")
+    assert error.get("message") == said[0].removeprefix("Exit: v6conform: ")
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "HARNESS ERROR" in html
+    assert f"{path}:1: colour: unknown key" in html
 
 
 @pytest.mark.parametrize(
