@@ -28,7 +28,8 @@ def lab_up(name: str, scenario: str = "healthy") -> Iterator[Lab]:
 
 @dataclass(frozen=True)
 class Case:
-    name: str
+    name: str  # as the JUnit file names it: "GW-03 gateway answers [v6net/v6conform-…]"
+    item: str  # pytest's name of the item: "test_gateway_answers[v6net]"
     check: str | None
     outcome: str  # passed, failed, error, skipped
     text: str
@@ -73,5 +74,7 @@ def _parse(path: Path) -> list[Case]:
                 outcome = {"failure": "failed"}.get(kind, kind)
                 text = (node.get("message") or "") + "\n" + (node.text or "")
                 break
-        cases.append(Case(tc.get("name", ""), props.get("check"), outcome, text, props))
+        name = tc.get("name", "")
+        item = props["nodeid"].split("::")[-1] if "nodeid" in props else name
+        cases.append(Case(name, item, props.get("check"), outcome, text, props))
     return cases

@@ -47,7 +47,7 @@ def test_a_malformed_host_resolv_conf_fails_dns01_with_the_line(
         path.write_bytes(saved)
     assert run.returncode == 1, run.output[-3000:]
     assert not [c for c in run.cases if c.outcome == "error"], run.output[-3000:]
-    broken = [c for c in run.by_check("DNS-01") if "resolv.conf-line" in c.name]
+    broken = [c for c in run.by_check("DNS-01") if "resolv.conf-line" in c.item]
     assert len(broken) == 1, [c.name for c in run.cases]
     [case] = broken
     assert case.outcome == "failed"

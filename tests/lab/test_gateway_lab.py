@@ -48,7 +48,7 @@ def test_gateway_checks_fail_without_fe80_1(lab: Lab, tmp_path: Path) -> None:
         )
     assert run.returncode == 1, run.output
     failed = {
-        (c.check, c.name.split("[")[-1].rstrip("]")) for c in run.cases if c.outcome == "failed"
+        (c.check, c.item.split("[")[-1].rstrip("]")) for c in run.cases if c.outcome == "failed"
     }
     # docker0 lost it; the user-defined network's bridge still has it
     assert failed == {("GW-01", "bridge"), ("GW-03", "bridge")}

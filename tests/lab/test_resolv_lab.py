@@ -22,7 +22,7 @@ def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> 
         df = json.loads(lab.docker("system", "df", "--format", "{{json .}}").splitlines()[-1])
         cache = lab.docker("system", "df", "-v").split("Build cache usage", 1)[-1]
     assert not [c for c in run.cases if c.outcome == "error"], run.output[-3000:]
-    rc02 = {c.name: c for c in run.by_check("RC-02")}
+    rc02 = {c.item: c for c in run.by_check("RC-02")}
     buildkit = rc02["test_build_step_resolves[buildkit]"]
     classic = rc02["test_build_step_resolves[classic]"]
     assert buildkit.outcome == classic.outcome == "failed", run.output[-3000:]
@@ -38,7 +38,7 @@ def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> 
     # the classic builder filtered it and fell back to the public resolvers (RC-03)
     assert classic.properties["diagnosis"].startswith("in a build step (the classic builder)")
     assert "8.8.8.8" in classic.properties["diagnosis"]
-    fallback = {c.name: c for c in run.by_check("RC-03")}
+    fallback = {c.item: c for c in run.by_check("RC-03")}
     assert fallback["test_no_public_fallback[build-classic]"].outcome == "failed"
     assert fallback["test_no_public_fallback[build-buildkit]"].outcome == "passed"
     assert "dropped 2001:db8:53::53" in fallback["test_no_public_fallback[bridge]"].text

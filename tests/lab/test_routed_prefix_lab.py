@@ -43,7 +43,7 @@ def test_an_ip6tables_rule_dropping_the_prefix_is_named_by_rt04(lab: Lab, tmp_pa
         run = run_suites(tmp_path, "--target", "lab", "--lab-name", NAME, "-m", "routing")
     finally:
         lab.in_ns("host", "ip6tables", "-D", *rule)
-    cases = {c.name: c for c in run.by_check("RT-04")}
+    cases = {c.item: c for c in run.by_check("RT-04")}
     assert {c.outcome for c in cases.values()} == {"failed"}, run.output
     for case in cases.values():
         diagnosis = case.properties["diagnosis"]
