@@ -9,19 +9,21 @@ the address, and then fails at once: an echo of that size exceeds the largest IP
 kernel refuses it (EMSGSIZE) and nothing but the DNS queries leaves the container.
 ``nslookup SERVER`` asks each listed nameserver directly, to tell which of them are reachable.
 
-The same script runs in a probe container (``docker exec``) and in a build step (a ``RUN`` of a
+The same script runs in a probe container (entered with nsenter) and in a build step (a ``RUN`` of a
 throwaway build, see :mod:`probes.build`); :func:`parse_report` reads what it printed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-from probes.docker import DockerEndpoint, ProbeContainer
+from probes.docker import ProbeContainer
+from probes.errors import HarnessError
 from probes.resolvconf import ResolvConf, parse_resolv_conf, printable
 
 Family = Literal["IPv6", "any"]
@@ -270,17 +272,52 @@ def _server_verdict(rc: str, output: str) -> tuple[str | None, str]:
 
 
 async def in_container(
-    docker: DockerEndpoint,
     container: ProbeContainer,
     names: tuple[str, ...],
     *,
     family: Family = "IPv6",
     deadline: float = 2.0,
 ) -> ResolverReport:
-    """Run the script in a probe container (``docker exec``): its resolv.conf, its resolver."""
-    _, output = await docker.exec(
-        container, *script_args(deadline, family, names), timeout=deadline + 10
-    )
+    """Run the script in a probe container: its root file system (its resolv.conf, its libc) and
+    its network namespace, entered from the host with nsenter.
+
+    Not ``docker exec``: that joins the container's mount namespace, whose root is the host's when
+    dockerd itself runs in a chroot (a rescue system, a test bootstrap); the container process's
+    own root (``/proc/PID/root``) is the container's wherever dockerd runs."""
+    argv = [
+        "nsenter",
+        f"--target={container.pid}",
+        "--net",
+        # its PID namespace too: the container's /proc shows only its own processes, and busybox
+        # runs applets through /proc/self/exe
+        "--pid",
+        "--root",  # the container's root directory, as its process sees it
+        "--wd",
+        *script_args(deadline, family, names),
+    ]
+    output = await _run(argv, timeout=deadline + 10)
     return parse_report(
         output, where=f"container {container.name}", names=names, family=family, deadline=deadline
     )
+
+
+async def _run(argv: list[str], *, timeout: float) -> str:
+    """The command's combined output; it is killed at the timeout (the script stops itself at
+    its deadline, so this only bounds a hung one)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={"PATH": "/bin:/usr/bin:/sbin:/usr/sbin", "LC_ALL": "C"},
+        )
+    except OSError as exc:
+        raise HarnessError(f"cannot run {argv[0]}: {exc.strerror} (util-linux has it)") from exc
+    try:
+        async with asyncio.timeout(timeout):
+            out, _ = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    return out.decode(errors="replace")

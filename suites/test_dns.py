@@ -59,9 +59,7 @@ async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site
         inside = (
             {
                 net: tg.create_task(
-                    resolver.in_container(
-                        site_if_any.docker, c, names, deadline=resolver_deadline(target)
-                    )
+                    resolver.in_container(c, names, deadline=resolver_deadline(target))
                 )
                 for net, c in site_if_any.containers.items()
             }

@@ -42,9 +42,7 @@ async def resolv_round(site: Site, target: Target) -> ResolvRound:
     wait = resolver_deadline(target)
     async with asyncio.TaskGroup() as tg:
         inside = {
-            net: tg.create_task(
-                resolver.in_container(site.docker, c, names, family="any", deadline=wait)
-            )
+            net: tg.create_task(resolver.in_container(c, names, family="any", deadline=wait))
             for net, c in site.every_container.items()
         }
         builds = {
