@@ -44,6 +44,7 @@ NETWORKS = pytest.StashKey["list[NetworkInfo] | str"]()  # the networks, or why 
 # the default bridge, where it has no IPv6: `docker run` and builds land there all the same
 PLAIN_BRIDGE = pytest.StashKey["NetworkInfo | None"]()
 HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at collection
+NO_DOCKER = pytest.StashKey[str]()  # why the Docker daemon could not be asked, if it could not
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,7 +123,7 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
             ]
             plain = next((n for n in every if n.name == "bridge" and not n.enable_ipv6), None)
         except HarnessError as exc:
-            found = f"no Docker: {exc}"
+            found = config.stash[NO_DOCKER] = f"no Docker: {exc}"
             config.stash[SUITE_PROPERTIES]["docker"] = found
         if isinstance(found, list) and not found:
             found = "the Docker daemon has no bridge network with IPv6 enabled"
@@ -273,9 +274,9 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
             "not root: the probes enter container network namespaces and use raw sockets",
         )
     networks = resolver_networks(pytestconfig)
+    if NO_DOCKER in pytestconfig.stash:  # Docker checks were asked for: the harness cannot run
+        cannot_run(pytestconfig, pytestconfig.stash[NO_DOCKER])
     if isinstance(networks, str):
-        if networks.startswith("no Docker"):
-            cannot_run(pytestconfig, networks)
         pytest.skip(networks)
     run_id = uuid.uuid4().hex[:8]
     try:
