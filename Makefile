@@ -6,21 +6,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := docker.io radvd unbound busybox-static iproute2 iptables nftables ndisc6 \
-                procps psmisc util-linux mount python3-venv
+                procps psmisc util-linux mount python3-venv debootstrap
 # only for `make test`: a real browser opens the HTML report (tests/test_report_browser.py)
 DEB_TEST_PACKAGES := chromium
 SCENARIO ?= healthy
+DOCKER ?= 20.10
 
 .PHONY: lab test lint deps deps-debian deps-test apt-install venv clean lab-down help
 
 help:
-	@echo "make lab    - all suites against the built-in lab (scenario $(SCENARIO)); reports in reports/out/"
+	@echo "make lab    - all suites against the built-in lab (scenario $(SCENARIO), Docker $(DOCKER)); reports in reports/out/"
+	@echo "             e.g. make lab DOCKER=28 SCENARIO=nat66 (DOCKER: 20.10, 26, 28)"
 	@echo "make test   - lint and the project's own tests (unit tests and lab integration tests)"
 	@echo "make deps   - install Debian packages and the .venv only"
 	@echo "make lab-down - remove a lab left behind (python -m lab down)"
 
 lab: deps
-	$(BIN)/pytest suites/ --lab $(SCENARIO)
+	$(BIN)/pytest suites/ --lab $(SCENARIO) --docker $(DOCKER)
 
 test: deps deps-test lint
 	$(BIN)/pytest

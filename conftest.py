@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lab.dockers import DEFAULT, GENERATIONS
+
 pytest_plugins = ("reports.plugin",)
 
 
@@ -30,6 +32,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="name of the lab to use or create (default v6c)",
     )
     group.addoption(
+        "--docker",
+        metavar="GENERATION",
+        choices=list(GENERATIONS),
+        default=None,
+        help="with --lab: the Docker generation the lab runs: "
+        + ", ".join(f"{g.name} ({g.release})" for g in GENERATIONS.values())
+        + f"; default {DEFAULT}. Newer ones run from a Debian root made once and cached",
+    )
+    group.addoption(
         "--docker-host",
         metavar="URL",
         default=None,
@@ -50,4 +61,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("v6conform_target", "default for --target", default="local")
     parser.addini("v6conform_lab_name", "default for --lab-name", default="v6c")
+    parser.addini("v6conform_lab_docker", "default for --docker", default=DEFAULT)
     parser.addini("v6conform_profile", "default for --profile", default="")

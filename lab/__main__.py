@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from lab.dockers import DEFAULT, GENERATIONS
 from lab.lab import DEFAULT_NAME, Lab, LabError
 from lab.scenarios import SCENARIOS
 
@@ -30,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=sorted(SCENARIOS),
         help="what to break on purpose (default healthy)",
     )
+    up.add_argument(
+        "--docker",
+        default=DEFAULT,
+        choices=list(GENERATIONS),
+        help=f"the Docker generation to run (default {DEFAULT}): "
+        + "; ".join(f"{g.name}: {g.release}'s docker.io" for g in GENERATIONS.values())
+        + " (20.10 is this machine's own)"
+        + ". Newer ones run from a Debian root made once with debootstrap and cached",
+    )
     sub.add_parser("down", help="remove the lab: containers, processes, namespaces, directories")
     sub.add_parser("scenarios", help="list scenarios and the check IDs each must fail")
     sub.add_parser("describe", help="print the running lab as JSON")
@@ -37,16 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lab = Lab(args.name)
         if args.command == "up":
-            lab.up(args.scenario)
+            lab.up(args.scenario, args.docker)
         elif args.command == "down":
             lab.down()
         elif args.command == "describe":
             print(json.dumps(lab.description(), indent=2))
         else:
             width = max(map(len, SCENARIOS))
+            pad = " " * width
             for sc in SCENARIOS.values():
                 fails = ", ".join(sorted(sc.expected_failures)) or "nothing"
-                print(f"{sc.name:<{width}}  must fail: {fails}\n{'':<{width}}  {sc.summary}")
+                dockers = ", ".join(g for g in GENERATIONS if g in sc.generations)
+                print(f"{sc.name:<{width}}  must fail: {fails}  (Docker {dockers})")
+                print(f"{pad}  {sc.summary}")
+                for gen, checks in sc.expected_by_generation.items():
+                    on = ", ".join(sorted(checks)) or "nothing"
+                    why = sc.differs_because.get(gen, "")
+                    print(f"{pad}  on Docker {gen} must fail: {on}: {why}")
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 1

@@ -8,10 +8,14 @@ Docker socket, data-root and exec-root). ``down`` removes exactly that, whatever
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import http.client
+import ipaddress
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import dockers
 from lab import topology as T
+from lab.dockers import Generation, RootError
 from lab.scenarios import SCENARIOS, Scenario
+from probes.docker import NEWEST_KNOWN_MAJOR
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
@@ -44,6 +51,73 @@ def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout
+
+
+def engine_request(socket_path: Path, method: str, path: str, body: dict[str, Any]) -> Any:
+    """One Docker Engine API call over the lab's socket (for what the lab's old CLI lacks)."""
+    conn = _UnixHTTPConnection(str(socket_path))
+    try:
+        conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read().decode(errors="replace")
+    except OSError as exc:
+        raise LabError(f"Docker API {method} {path}: {exc}") from exc
+    finally:
+        conn.close()
+    if resp.status >= 300:
+        raise LabError(f"Docker API {method} {path}: HTTP {resp.status}: {data.strip()}")
+    return json.loads(data) if data.strip() else None
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+@dataclass(frozen=True, slots=True)
+class Daemon:
+    """The dockerd a lab runs: which generation was asked for and what it turned out to be."""
+
+    generation: str  # "20.10", "26", "28"
+    release: str  # "Debian 13 trixie"
+    version: str  # as the daemon says: "28.5.2+dfsg4"
+    api_version: str
+    root: str | None  # the root it runs from; None: this machine's own
+    note: str | None = None  # the version is not the one the generation stands for
+
+    @property
+    def major(self) -> int:
+        head = self.version.split(".")[0]
+        return int(head) if head.isdigit() else 0
+
+    def manages_ip6tables(self, sc: Scenario) -> bool:
+        return self.major >= 27 or (sc.ip6tables and self.major == 26)
+
+    @classmethod
+    def asked(cls, lab: Lab, gen: Generation, root: Path | None) -> Daemon:
+        fmt = "{{.Server.Version}} {{.Server.APIVersion}}"
+        version, _, api = lab.docker("version", "--format", fmt).strip().partition(" ")
+        daemon = cls(gen.name, gen.release, version, api, str(root) if root else None)
+        note = None
+        if daemon.major > NEWEST_KNOWN_MAJOR:
+            note = (
+                f"note: {gen.release} now ships Docker {version}, newer than the checks know "
+                f"(up to {NEWEST_KNOWN_MAJOR}): they judge it by Docker {NEWEST_KNOWN_MAJOR}'s "
+                "rules, and a scenario's expectations may no longer hold"
+            )
+        elif daemon.major != gen.expected_major:
+            note = (
+                f"note: {gen.release} ships Docker {version} (the lab's Docker {gen.name} "
+                f"stood for {gen.expected_major}); the checks know this version"
+            )
+        return dataclasses.replace(daemon, note=note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +150,7 @@ class Lab:
         return run("docker", "-H", self.docker_host, *args, check=check)
 
     # up ----------------------------------------------------------------------------------
-    def up(self, scenario_name: str = "healthy") -> dict[str, Any]:
+    def up(self, scenario_name: str = "healthy", docker: str = dockers.DEFAULT) -> dict[str, Any]:
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, dockerd): run it with sudo")
         try:
@@ -84,9 +158,25 @@ class Lab:
         except KeyError:
             known = ", ".join(SCENARIOS)
             raise LabError(f"unknown scenario {scenario_name!r}; known: {known}") from None
-        for tool in ("ip", "dockerd", "docker", "radvd", "unbound", "nsenter", "ip6tables"):
+        try:
+            gen = dockers.generation(docker)
+        except RootError as exc:
+            raise LabError(str(exc)) from None
+        if gen.name not in scenario.generations:
+            wants = " or ".join(sorted(scenario.generations))
+            raise LabError(
+                f"scenario {scenario.name} needs Docker {wants} ({scenario.summary}); "
+                f"add --docker {sorted(scenario.generations)[-1]}"
+            )
+        tools = ["ip", "docker", "radvd", "unbound", "nsenter", "ip6tables"]
+        tools.append("dockerd" if gen.root is None else "debootstrap")
+        for tool in tools:
             if shutil.which(tool) is None:
                 raise LabError(f"{tool} not found: install the lab's packages (make deps)")
+        try:
+            root = dockers.ensure_root(gen)
+        except RootError as exc:
+            raise LabError(str(exc)) from None
         if self.exists():
             _say(f"removing a stale lab {self.name!r} first")
         self.down(quiet=True)
@@ -96,16 +186,21 @@ class Lab:
             self._links(scenario)
             self._dns(scenario)
             self._router(scenario)
-            self._docker(scenario)
-            self._host_faults(scenario)
-            description = self._describe(scenario)
+            daemon = self._docker(scenario, gen, root)
+            self._host_faults(scenario, daemon)
+            description = self._describe(scenario, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(_profile_toml(description))
         except BaseException:
             _say("bringing the lab up failed; removing what was built")
             self.down(quiet=True)
             raise
-        _say(f"{self.name} is up in scenario {scenario.name} ({time.monotonic() - started:.1f} s)")
+        _say(
+            f"{self.name} is up in scenario {scenario.name} with Docker {daemon.version} "
+            f"({time.monotonic() - started:.1f} s)"
+        )
+        if daemon.note:
+            _say(daemon.note)
         return description
 
     def _links(self, sc: Scenario) -> None:
@@ -297,8 +392,9 @@ class Lab:
             "the host to learn its default route from radvd",
         )
 
-    def _docker(self, sc: Scenario) -> None:
-        _say("starting a dedicated dockerd in the host namespace")
+    def _docker(self, sc: Scenario, gen: Generation, root: Path | None) -> Daemon:
+        where = f"from {root}" if root else "(this machine's own)"
+        _say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
         for sub in ("data", "exec"):
             (self.state / sub).mkdir()
         resolv = self.state / "resolv.conf"
@@ -324,10 +420,16 @@ class Lab:
             "warn",
         ]
         if sc.default_bridge_ipv6:
-            args += ["--ipv6", "--fixed-cidr-v6", bridge6]
-        # a private mount namespace: dockerd reads the lab's resolv.conf, and its mounts vanish
-        # with it. nsenter, not `ip netns exec`, keeps the cgroup mounts dockerd needs.
-        script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
+            # Docker 28 needs no fixed-cidr-v6: without it docker0 gets a /64 of its ULA pool
+            args += ["--ipv6"] if sc.ula_pool else ["--ipv6", "--fixed-cidr-v6", bridge6]
+        if sc.ip6tables and gen.name == "26":
+            args += ["--experimental", "--ip6tables"]  # 26 refuses ip6tables without experimental
+        if root is None:
+            # a private mount namespace: dockerd reads the lab's resolv.conf, and its mounts
+            # vanish with it. nsenter, not `ip netns exec`, keeps the cgroup mounts dockerd needs.
+            script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
+        else:
+            script = dockers.chroot_script(root, self.state, resolv)
         self._spawn(
             "dockerd",
             [
@@ -351,18 +453,40 @@ class Lab:
             "dockerd to answer",
             timeout=60,
         )
+        daemon = Daemon.asked(self, gen, root)
+        routed = sc.routed and daemon.major >= 27  # gateway modes came with 27
+        mode = ["-o", "com.docker.network.bridge.gateway_mode_ipv6=routed"] if routed else []
+        subnet6 = [] if sc.ula_pool else ["--subnet", net6]
         self.docker(
             "network",
             "create",
             "--ipv6",
-            "--subnet",
-            net6,
+            *subnet6,
             "--subnet",
             T.NET4,
             "-o",
             f"com.docker.network.bridge.name={T.USER_BRIDGE}",
+            *mode,
             T.USER_NETWORK,
         )
+        if sc.ipv6_only_network:
+            # the lab's docker CLI (20.10) has no --ipv4=false: ask the Engine API
+            options = {"com.docker.network.bridge.name": T.V6ONLY_BRIDGE}
+            if routed:
+                options["com.docker.network.bridge.gateway_mode_ipv6"] = "routed"
+            engine_request(
+                self.state / "docker.sock",
+                "POST",
+                "/networks/create",
+                {
+                    "Name": T.V6ONLY_NETWORK,
+                    "Driver": "bridge",
+                    "EnableIPv4": False,
+                    "EnableIPv6": True,
+                    "IPAM": {"Config": [{"Subnet": T.V6ONLY_NET6}]},
+                    "Options": options,
+                },
+            )
         if sc.ndp_proxy:
             self.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
             self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
@@ -374,13 +498,20 @@ class Lab:
             for p6, p4 in ((bridge6, T.BRIDGE4), (net6, T.NET4)):
                 for addr in T.likely_container_addresses(p6, p4, n):
                     self.in_ns("host", "ip", "-6", "neigh", "add", "proxy", addr, "dev", T.UPLINK)
+        return daemon
 
-    def _host_faults(self, sc: Scenario) -> None:
+    def _host_faults(self, sc: Scenario, daemon: Daemon) -> None:
         # dockerd turns IPv6 forwarding on when it sets up IPv6: break it afterwards
         if not sc.forwarding:
             self.sysctl("host", "net.ipv6.conf.all.forwarding", 0)
         if sc.forward_drop:
-            self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
+            if daemon.manages_ip6tables(sc):
+                # Docker's own FORWARD rules accept container traffic before any policy (and
+                # 26 sets the policy to DROP itself): a site's fault is then a rule of its own,
+                # where Docker says to put them
+                self.in_ns("host", "ip6tables", "-I", "DOCKER-USER", "-i", T.UPLINK, "-j", "DROP")
+            else:
+                self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
 
     # processes ---------------------------------------------------------------------------
     def _spawn(self, daemon: str, cmd: list[str]) -> None:
@@ -411,15 +542,18 @@ class Lab:
         raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
 
     # describe ----------------------------------------------------------------------------
-    def _describe(self, sc: Scenario) -> dict[str, Any]:
-        bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
-        net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6
+    def _describe(self, sc: Scenario, daemon: Daemon) -> dict[str, Any]:
+        networks = self._networks()
         prefix = T.UPLINK_PREFIX if sc.prefix_on_link else T.ROUTED_CONTAINER_PREFIX
+        if sc.ula_pool:  # Docker's own pool: the /48 its subnets came from
+            subnets = [n["subnet6"] for n in networks.values() if n["subnet6"]]
+            prefix = str(ipaddress.IPv6Network(subnets[0]).supernet(new_prefix=48))
         return {
             "name": self.name,
             "scenario": sc.name,
             "summary": sc.summary,
             "docker_host": self.docker_host,
+            "docker": dataclasses.asdict(daemon),
             "state_dir": str(self.state),
             "profile": str(self.state / "profile.toml"),
             "namespaces": {r: self.ns(r) for r in ("host", "upstream", "inet")},
@@ -428,13 +562,7 @@ class Lab:
                 "uplink_address": T.HOST_ON_UPLINK6,
                 "bridge": T.BRIDGE,
                 "container_prefix": prefix,
-                "networks": {
-                    "bridge": {
-                        "bridge": T.BRIDGE,
-                        "subnet6": bridge6 if sc.default_bridge_ipv6 else None,
-                    },
-                    T.USER_NETWORK: {"bridge": T.USER_BRIDGE, "subnet6": net6},
-                },
+                "networks": networks,
                 "resolv_conf": str(self.state / "resolv.conf"),
             },
             "upstream": {"router": T.UPSTREAM_ON_UPLINK6, "rdnss": [T.DNS6] if sc.rdnss else []},
@@ -445,8 +573,44 @@ class Lab:
             },
             "anchors": list(T.ANCHORS6),
             "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
-            "expected_failures": sorted(sc.expected_failures),
+            "ipv6_mode": self._intended_modes(sc, daemon, networks),
+            "expected_failures": sorted(sc.expected_on(daemon.generation)),
         }
+
+    def _networks(self) -> dict[str, dict[str, Any]]:
+        """The lab's networks as its dockerd reports them (subnets may come from its pool)."""
+        names = self.docker("network", "ls", "--format", "{{.Name}}").split()
+        wanted = [n for n in ("bridge", T.USER_NETWORK, T.V6ONLY_NETWORK) if n in names]
+        found = {}
+        for net in json.loads(self.docker("network", "inspect", *wanted)):
+            configs = (net.get("IPAM") or {}).get("Config") or []
+            six = [c["Subnet"] for c in configs if ":" in c.get("Subnet", "")]
+            options = net.get("Options") or {}
+            found[net["Name"]] = {
+                "bridge": options.get("com.docker.network.bridge.name") or "br-" + net["Id"][:12],
+                "subnet6": six[0] if six and net.get("EnableIPv6") else None,
+                "gateway_mode_ipv6": options.get("com.docker.network.bridge.gateway_mode_ipv6"),
+                "ipv4": net.get("EnableIPv4", True),
+            }
+        return found
+
+    @staticmethod
+    def _intended_modes(
+        sc: Scenario, daemon: Daemon, networks: dict[str, dict[str, Any]]
+    ) -> dict[str, str]:
+        """What the lab's profile holds each IPv6 network to (RT-06): the scenario's demand,
+        else the mode the lab gave it on purpose."""
+        modes = {}
+        for name, net in networks.items():
+            if net["subnet6"] is None:
+                continue
+            if sc.profile_mode is not None:
+                modes[name] = sc.profile_mode
+            elif daemon.manages_ip6tables(sc):
+                modes[name] = "routed" if net["gateway_mode_ipv6"] == "routed" else "nat"
+            else:
+                modes[name] = "routed"  # no NAT66 in this Docker, or ip6tables off
+        return modes
 
     def description(self) -> dict[str, Any]:
         path = self.state / "describe.json"
@@ -572,6 +736,8 @@ def _profile_toml(d: dict[str, Any]) -> str:
         f"ra_max_interval = {T.RA_MAX_INTERVAL}",
         "",
     ]
+    if d.get("ipv6_mode"):
+        lines += ["[ipv6_mode]", *(f"{q(n)} = {q(m)}" for n, m in d["ipv6_mode"].items()), ""]
     for name, rec in names.items():
         if not rec["aaaa"]:
             continue  # the profile lists names that must resolve to AAAA

@@ -5,7 +5,12 @@ Each scenario names the check IDs it must fail; the detection-matrix test holds 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from lab.dockers import GENERATIONS
+
+ALL_GENERATIONS = frozenset(GENERATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,23 @@ class Scenario:
     default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
     host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
     host_resolv_extra: tuple[str, ...] = ()  # more lines for the host's resolv.conf
+    # Docker generations the scenario means something on (`python -m lab up --docker`)
+    generations: frozenset[str] = ALL_GENERATIONS
+    # the site routes its container prefix: on Docker >= 27, v6net is created with
+    # gateway_mode_ipv6=routed (docker0's mode cannot be set there and stays nat); False: each
+    # network in the daemon's default mode (masqueraded on Docker >= 27)
+    routed: bool = True
+    ip6tables: bool = False  # Docker 26: "experimental" + "ip6tables" (27+: on by default)
+    ula_pool: bool = False  # no IPv6 pool anywhere: Docker >= 27 allocates ULA subnets itself
+    ipv6_only_network: bool = False  # a third network, v6only, without IPv4 (Docker >= 28)
+    # what the lab's profile says each network's IPv6 mode must be (RT-06); None: by `routed`
+    profile_mode: str | None = None
+    # where a generation fails other checks than `expected_failures`, and why
+    expected_by_generation: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    differs_because: Mapping[str, str] = field(default_factory=dict)
+
+    def expected_on(self, generation: str) -> frozenset[str]:
+        return self.expected_by_generation.get(generation, self.expected_failures)
 
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
@@ -36,7 +58,43 @@ DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("healthy", "nothing is broken"),
+        Scenario(
+            "healthy",
+            "nothing is broken; each network in its Docker's default IPv6 mode (routed up to "
+            "26 without ip6tables, masqueraded from 27 on)",
+            routed=False,
+        ),
+        Scenario(
+            "routed-mode",
+            "healthy, with v6net in Docker's routed gateway mode (gateway_mode_ipv6=routed): "
+            "its containers are reached directly from the far end",
+            generations=frozenset({"28"}),
+        ),
+        Scenario(
+            "nat66",
+            "Docker masquerades container IPv6 (NAT66: 28's default, 26 with ip6tables) while "
+            "the site's profile asks for routed IPv6",
+            frozenset({"RT-06"}),
+            generations=frozenset({"26", "28"}),
+            routed=False,
+            ip6tables=True,
+            profile_mode="routed",
+        ),
+        Scenario(
+            "ula-pool",
+            "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
+            "masqueraded; healthy for a site that allows NAT",
+            generations=frozenset({"28"}),
+            routed=False,
+            ula_pool=True,
+        ),
+        Scenario(
+            "ipv6-only",
+            "healthy, plus an IPv6-only network v6only (--ipv4=false) whose containers resolve "
+            "through the embedded DNS server",
+            generations=frozenset({"28"}),
+            ipv6_only_network=True,
+        ),
         Scenario(
             "unrouted-prefix",
             "the container prefixes sit inside the uplink's on-link /64 and the upstream router "

@@ -53,6 +53,9 @@ BRIDGE4 = "198.51.100.0/25"
 BRIDGE4_GATEWAY = "198.51.100.1/25"
 NET4 = "198.51.100.128/25"
 USER_NETWORK = "v6net"
+V6ONLY_NETWORK = "v6only"  # the ipv6-only scenario's network (no IPv4: Docker >= 28)
+V6ONLY_BRIDGE = "br-v6only"
+V6ONLY_NET6 = "2001:db8:1:2::/64"
 BRIDGE = "docker0"
 USER_BRIDGE = "br-v6net"
 PROXY_ENTRIES_PER_NETWORK = 16

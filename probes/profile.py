@@ -48,6 +48,9 @@ class Profile:
     # RA-02: the routers' MaxRtrAdvInterval (s), to judge RDNSS lifetimes; unset: from the RA's
     # Advertisement Interval option where it has one
     ra_max_interval: float | None = None
+    # RT-06: what each IPv6 network's mode must be: "routed" (the prefix is routed to the host,
+    # no NAT66), "nat" (Docker masquerades it) or "any"; by network name, "*" for the rest
+    ipv6_mode: tuple[tuple[str, str], ...] = ()
     # timings (seconds)
     timeout: float = 1.0  # per probe operation
     dad_timeout: float = 3.0  # how long a fresh address may stay tentative
@@ -55,7 +58,14 @@ class Profile:
     build_timeout: float = 60.0  # RC-02: one throwaway build, start to end
     source: str = "built-in defaults"
 
+    def wanted_mode(self, network: str) -> str | None:
+        """The IPv6 mode the profile demands of ``network``; None: it demands none."""
+        modes = dict(self.ipv6_mode)
+        wanted = modes.get(network, modes.get("*"))
+        return None if wanted in (None, "any") else wanted
 
+
+IPV6_MODES = ("routed", "nat", "any")
 _STRINGS = {"anchors": 0, "nameservers": 0, "rdnss": 0, "dnssl": None}  # IP family, None: any text
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
 _BOOLS = {"dns64", "ra_managed", "ra_other"}
@@ -106,6 +116,8 @@ def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = N
             values[key] = value
         elif key in _STRS:
             values[key] = check.string(value, _STRS[key], key)
+        elif key == "ipv6_mode":
+            values[key] = check.modes(value)
         elif key == "names":
             check.expect(isinstance(value, list), value, "a list of tables ([[names]])", key)
             values[key] = tuple(check.name(v, i) for i, v in enumerate(value))
@@ -156,6 +168,25 @@ class _Check:
     ) -> tuple[str, ...]:
         self.expect(isinstance(value, list), value, "a list of strings", key, *path)
         return tuple(self.string(v, family, key, *path, i) for i, v in enumerate(value))
+
+    def modes(self, value: Any) -> tuple[tuple[str, str], ...]:
+        """`ipv6_mode = "routed"` (every network), or a table of network name to mode."""
+        table = {"*": value} if isinstance(value, str) else value
+        self.expect(
+            isinstance(table, dict),
+            value,
+            'a mode ("routed", "nat", "any") or a table',
+            "ipv6_mode",
+        )
+        for network, mode in table.items():
+            path = () if isinstance(value, str) else (network,)
+            if mode not in IPV6_MODES:
+                self.fail(
+                    f"must be one of {', '.join(map(repr, IPV6_MODES))}, not {_show(mode)}",
+                    "ipv6_mode",
+                    *path,
+                )
+        return tuple(sorted(table.items()))
 
     def name(self, value: Any, i: int) -> ExpectedName:
         self.expect(isinstance(value, dict), value, "a table", "names", i)

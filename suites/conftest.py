@@ -56,12 +56,18 @@ def pytest_configure(config: pytest.Config) -> None:
     properties["profile"] = profile_path or (
         "the lab's own" if scenario or mode == "lab" else "built-in defaults"
     )
+    generation = config.getoption("docker")
     try:
+        if generation and not scenario:
+            raise LabError(
+                f"--docker {generation} picks the Docker the lab brings up: use it with --lab "
+                "SCENARIO (a lab already up, or a real host, runs the Docker it has)"
+            )
         profile = load_profile(profile_path) if profile_path else None
         if scenario or mode == "lab":
             lab = Lab(name)
             if scenario:
-                lab.up(scenario)
+                lab.up(scenario, generation or config.getini("v6conform_lab_docker"))
                 config.stash[LAB] = lab
             target = Target.from_lab(lab.description(), profile)
         else:
