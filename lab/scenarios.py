@@ -35,7 +35,7 @@ class Scenario:
     # the site routes its container prefix: on Docker >= 27, v6net is created with
     # gateway_mode_ipv6=routed (docker0's mode cannot be set there and stays nat); False: each
     # network in the daemon's default mode (masqueraded on Docker >= 27)
-    routed: bool = True
+    routed: bool = False
     ip6tables: bool = False  # Docker 26: "experimental" + "ip6tables" (27+: on by default)
     ula_pool: bool = False  # no IPv6 pool anywhere: Docker >= 27 allocates ULA subnets itself
     ipv6_only_network: bool = False  # a third network, v6only, without IPv4 (Docker >= 28)
@@ -62,13 +62,13 @@ SCENARIOS: dict[str, Scenario] = {
             "healthy",
             "nothing is broken; each network in its Docker's default IPv6 mode (routed up to "
             "26 without ip6tables, masqueraded from 27 on)",
-            routed=False,
         ),
         Scenario(
             "routed-mode",
             "healthy, with v6net in Docker's routed gateway mode (gateway_mode_ipv6=routed): "
             "its containers are reached directly from the far end",
             generations=frozenset({"28"}),
+            routed=True,
         ),
         Scenario(
             "nat66",
@@ -76,7 +76,6 @@ SCENARIOS: dict[str, Scenario] = {
             "the site's profile asks for routed IPv6",
             frozenset({"RT-06"}),
             generations=frozenset({"26", "28"}),
-            routed=False,
             ip6tables=True,
             profile_mode="routed",
         ),
@@ -85,7 +84,6 @@ SCENARIOS: dict[str, Scenario] = {
             "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
             "masqueraded; healthy for a site that allows NAT",
             generations=frozenset({"28"}),
-            routed=False,
             ula_pool=True,
         ),
         Scenario(
@@ -93,6 +91,7 @@ SCENARIOS: dict[str, Scenario] = {
             "healthy, plus an IPv6-only network v6only (--ipv4=false) whose containers resolve "
             "through the embedded DNS server",
             generations=frozenset({"28"}),
+            routed=True,
             ipv6_only_network=True,
         ),
         Scenario(
@@ -101,24 +100,30 @@ SCENARIOS: dict[str, Scenario] = {
             "has no route to the host for them (the provider case)",
             frozenset({"RT-02", "RT-03", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
             prefix_on_link=True,
+            routed=True,
         ),
         Scenario(
             "ndp-proxy",
             "as unrouted-prefix, with proxy_ndp=1 and proxy entries on the host's uplink: the fix",
             prefix_on_link=True,
             ndp_proxy=True,
+            routed=True,
         ),
         Scenario(
             "forwarding-off",
             "host IPv6 forwarding is off",
             frozenset({"RT-01", "RT-02", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
             forwarding=False,
+            routed=True,
         ),
         Scenario(
             "forward-drop",
-            "host ip6tables drops forwarded container traffic (FORWARD policy DROP)",
+            "host ip6tables drops forwarded container traffic (FORWARD policy DROP; where Docker "
+            "manages ip6tables, whose rules accept container traffic first, a DROP rule from "
+            "the uplink in DOCKER-USER)",
             frozenset({"RT-02", "RT-04", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
             forward_drop=True,
+            routed=True,
         ),
         Scenario(
             "no-rdnss",

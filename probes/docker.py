@@ -14,9 +14,9 @@ import os
 import socket
 import tarfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -38,6 +38,9 @@ IMAGE_TAG = "busybox"
 IMAGE = f"{IMAGE_REPO}:{IMAGE_TAG}"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# the newest Docker major version whose IPv6 behaviour the checks know; a newer one is judged
+# by its rules, with a note saying so
+NEWEST_KNOWN_MAJOR = 29
 
 
 def default_docker_host() -> str:
@@ -57,6 +60,9 @@ class DaemonInfo:
             return 0
 
 
+DEFAULT_BRIDGE_OPTION = "com.docker.network.bridge.default_bridge"
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkInfo:
     name: str
@@ -66,6 +72,23 @@ class NetworkInfo:
     bridge: str | None  # the host-side bridge interface, for bridge networks
     subnets6: tuple[str, ...]
     gateways6: tuple[str, ...]  # configured, or the subnet's first address (Docker >= 20.10)
+    # The driver options as (key, value) pairs, sorted: a tuple keeps the frozen network
+    # hashable (it is a pytest parameter). Left out of == and hash: they are the raw material
+    # of the fields above and of netmode, and a network written out by hand without them
+    # (tests, callers from before they existed) is still the same network.
+    option_pairs: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    enable_ipv4: bool = True  # Docker >= 28 can make IPv6-only networks; older ones cannot
+    internal: bool = False  # --internal: no traffic to or from outside the host
+
+    @property
+    def options(self) -> Mapping[str, str]:
+        """The driver options (``docker network inspect``'s ``Options``), as a fresh dict."""
+        return dict(self.option_pairs)
+
+    @property
+    def is_default_bridge(self) -> bool:
+        """docker0, the network ``docker run`` without ``--network`` lands on."""
+        return self.options.get(DEFAULT_BRIDGE_OPTION) == "true" or self.name == "bridge"
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> NetworkInfo:
@@ -81,6 +104,8 @@ class NetworkInfo:
         bridge = options.get("com.docker.network.bridge.name")
         if bridge is None and data.get("Driver") == "bridge":
             bridge = "br-" + str(data.get("Id", ""))[:12]
+        # Daemons before 28 have no EnableIPv4 key: every network of theirs has IPv4.
+        enable_ipv4 = data.get("EnableIPv4")
         return cls(
             str(data.get("Name")),
             str(data.get("Id")),
@@ -89,6 +114,9 @@ class NetworkInfo:
             bridge,
             tuple(subnets),
             tuple(gateways),
+            tuple(sorted((str(k), str(v)) for k, v in options.items())),
+            True if enable_ipv4 is None else bool(enable_ipv4),
+            bool(data.get("Internal")),
         )
 
 

@@ -1,4 +1,5 @@
-"""RT-04: does a host firewall rule drop forwarded IPv6 container traffic?
+"""RT-04: does a host firewall rule drop forwarded IPv6 container traffic? And RT-06's half:
+is a container subnet masqueraded (NAT66) on its way out?
 
 Routed IPv6 (no NAT) only works when the host's FORWARD path lets container packets through.
 Docker writes ip6tables rules only with ``--ip6tables`` (default since 27), so a host firewall
@@ -7,7 +8,8 @@ with ``policy DROP`` or a stray rule silently eats container traffic while IPv4 
 We read the rules as text (``ip6tables-save``, ``nft -j list ruleset``), model a few packets a
 container sends and receives, and walk the forward-hook chains as the kernel would. The walk is
 three-valued: a match we do not understand neither matches nor fails, so a drop reached past
-such a rule is reported as doubtful, never as proven.
+such a rule is reported as doubtful, never as proven. The NAT search walks the nat chains on
+the postrouting hook the same way, with one outbound packet, looking for MASQUERADE / SNAT.
 """
 
 from __future__ import annotations
@@ -291,6 +293,10 @@ class Action:
 
     kind: ActionKind
     target: str | None = None  # the chain of a jump/goto, or the unknown target's name
+    # An nft verdict map we could read (``iifname vmap @jumps``): each element's key as a match,
+    # and its verdict. Only the NAT search follows them; to the forward walk a vmap stays an
+    # unknown target, as it always was.
+    branches: tuple[tuple[Match, Action], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +328,7 @@ class Chain:
     policy: str | None = None
     hook: str | None = None
     priority: int = 0
+    kind: str = "filter"  # the chain type: "filter", "nat" ("route" in nft)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +347,12 @@ class Table:
 
     def forward_chains(self) -> tuple[Chain, ...]:
         """Base chains on the forward hook, in the order the kernel runs them."""
-        hooked = [c for c in self.chains.values() if c.hook == "forward"]
+        hooked = [c for c in self.chains.values() if c.hook == "forward" and c.kind == "filter"]
+        return tuple(sorted(hooked, key=lambda c: c.priority))
+
+    def nat_chains(self, hook: str = "postrouting") -> tuple[Chain, ...]:
+        """Base chains of type nat on ``hook``, in the order the kernel runs them."""
+        hooked = [c for c in self.chains.values() if c.hook == hook and c.kind == "nat"]
         return tuple(sorted(hooked, key=lambda c: c.priority))
 
 
@@ -349,12 +361,13 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class Ip6tablesSave:
-    """The filter table of an ``ip6tables-save`` dump; other tables are only named."""
+    """The filter and nat tables of an ``ip6tables-save`` dump; other tables are only named."""
 
     filter: Table | None
     nf_tables: bool  # the header says "(nf_tables)": iptables-nft, its tables are in nft too
     tables_seen: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    nat: Table | None = None  # for the NAT search; the forward walk never looks at it
 
 
 BUILTIN_TARGETS: dict[str, ActionKind] = {
@@ -373,9 +386,23 @@ NON_TERMINATING_TARGETS = frozenset(
 # chain name: (policy, each rule's tokens after the chain name, each rule's line)
 _Declared = dict[str, tuple[str | None, list[list[str]], list[str]]]
 
+# The tables we read, and their built-in chains that are base chains (with their hook). In the
+# filter table only FORWARD: the forward walk judges nothing else, and a policy elsewhere must
+# not look like one it should.
+_IP6TABLES_HOOKS: dict[str, dict[str, str]] = {
+    "filter": {"FORWARD": "forward"},
+    "nat": {
+        "PREROUTING": "prerouting",
+        "INPUT": "input",
+        "OUTPUT": "output",
+        "POSTROUTING": "postrouting",
+    },
+}
+
 
 def parse_ip6tables_save(text: str) -> Ip6tablesSave:
-    """Read the ``*filter`` table of ``ip6tables-save`` (with or without ``-c`` counters).
+    """Read the ``*filter`` and ``*nat`` tables of ``ip6tables-save`` (with or without ``-c``
+    counters).
 
     Lines we cannot read are recorded as problems; only text with no table at all raises
     ``FirewallUnreadable``, since then it is not ip6tables-save output.
@@ -384,8 +411,8 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
     tables_seen: list[str] = []
     nf_tables = False
     current: str | None = None
-    declared: _Declared = {}
-    committed = False
+    declared: dict[str, _Declared] = {}
+    committed: set[str] = set()
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -399,33 +426,40 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
         if line.startswith("*"):
             current = line[1:].strip()
             tables_seen.append(current)
+            if current in _IP6TABLES_HOOKS:
+                declared.setdefault(current, {})
             continue
         if line == "COMMIT":
-            committed = committed or current == "filter"
+            if current is not None:
+                committed.add(current)
             current = None
             continue
         if current is None:
             problems.append(f"line {number}: outside any table: {_clip(line)}")
             continue
-        if current != "filter":
-            continue
+        chains = declared.get(current)
+        if chains is None:
+            continue  # mangle, raw, security: named, not read
         line = _strip_counters(line)
         if line.startswith(":"):
-            _declare_chain(line, declared, problems, number)
+            _declare_chain(line, chains, problems, number)
         elif line.startswith("-A "):
-            _add_rule(line, declared, problems, number)
+            _add_rule(line, chains, problems, number)
         else:
             problems.append(f"line {number}: not a chain or rule: {_clip(line)}")
 
     if not tables_seen and problems:
         raise FirewallUnreadable("ip6tables-save output", f"no table in it; {problems[0]}")
-    if "filter" not in tables_seen:
-        return Ip6tablesSave(None, nf_tables, tuple(tables_seen), tuple(problems))
-    incomplete = None if committed else "the filter table ends without COMMIT (truncated dump?)"
-    if incomplete:
-        problems.append(incomplete)
-    table = _ip6tables_table(declared, incomplete)
-    return Ip6tablesSave(table, nf_tables, tuple(tables_seen), tuple(problems))
+    tables: dict[str, Table] = {}
+    for name, chains in declared.items():
+        incomplete = None
+        if name not in committed:
+            incomplete = f"the {name} table ends without COMMIT (truncated dump?)"
+            problems.append(incomplete)
+        tables[name] = _ip6tables_table(name, chains, incomplete)
+    return Ip6tablesSave(
+        tables.get("filter"), nf_tables, tuple(tables_seen), tuple(problems), tables.get("nat")
+    )
 
 
 def _clip(text: str, width: int = 80) -> str:
@@ -468,17 +502,19 @@ def _add_rule(line: str, declared: _Declared, problems: list[str], number: int) 
     declared[chain][2].append(line)
 
 
-def _ip6tables_table(declared: _Declared, incomplete: str | None) -> Table:
+def _ip6tables_table(table: str, declared: _Declared, incomplete: str | None) -> Table:
     names = set(declared)
+    hooks = _IP6TABLES_HOOKS.get(table, {})
+    kind = "nat" if table == "nat" else "filter"
     chains: dict[str, Chain] = {}
     for name, (policy, token_lists, texts) in declared.items():
         rules = tuple(
             _ip6tables_rule(text, tokens, names)
             for text, tokens in zip(texts, token_lists, strict=True)
         )
-        hook = "forward" if name == "FORWARD" else None
-        chains[name] = Chain(name, rules, policy if hook else None, hook)
-    return Table("ip6tables", "ip6", "filter", chains, incomplete)
+        hook = hooks.get(name)
+        chains[name] = Chain(name, rules, policy if hook else None, hook, kind=kind)
+    return Table("ip6tables", "ip6", table, chains, incomplete)
 
 
 _ADDRESS_OPTIONS = {"-s": "src", "--source": "src", "-d": "dst", "--destination": "dst"}
@@ -663,7 +699,6 @@ def _nft_table(
     chains: dict[str, Chain] = {}
     for name, head in heads.items():
         hook = head.get("hook")
-        is_filter = head.get("type", "filter") == "filter"
         priority = head.get("prio", 0)
         if not isinstance(priority, int):
             problems.append(f"chain {' '.join(key)} {name}: priority {priority!r} read as 0")
@@ -672,8 +707,9 @@ def _nft_table(
             name,
             tuple(rules.get((*key, name), ())),
             str(head.get("policy", "accept")) if hook else None,
-            str(hook) if hook and is_filter else None,
+            str(hook) if hook else None,
             priority,
+            str(head.get("type", "filter")),
         )
     return Table("nftables", key[0], key[1], chains)
 
@@ -691,7 +727,7 @@ def _nft_rule(body: Mapping[str, object], sets: _Sets, table: _NftKey) -> Rule:
         kind, inner = _nft_expr(expr)
         verdict = _nft_verdict(kind, inner)
         if verdict is not None:
-            action = verdict
+            action = _nft_vmap(inner, sets, table) if kind == "vmap" else verdict
             break  # a verdict ends the rule
         if kind == "match":
             matches.append(_nft_match(inner, sets, table))
@@ -724,6 +760,16 @@ def _nft_expr(expr: object) -> tuple[str, Mapping[str, object]]:
     return "?", {}
 
 
+# NAT statements end a rule like a verdict does; named as iptables names the same targets, so
+# that ``masquerade`` and iptables-nft's ``xt target MASQUERADE`` read alike.
+NFT_NAT_STATEMENTS = {
+    "masquerade": "MASQUERADE",
+    "snat": "SNAT",
+    "dnat": "DNAT",
+    "redirect": "REDIRECT",
+}
+
+
 def _nft_verdict(kind: str, inner: Mapping[str, object]) -> Action | None:
     if kind in NFT_VERDICTS:
         return Action(NFT_VERDICTS[kind])
@@ -732,7 +778,34 @@ def _nft_verdict(kind: str, inner: Mapping[str, object]) -> Action | None:
         return Action("jump" if kind == "jump" else "goto", str(target))
     if kind in ("queue", "vmap") or (kind == "xt" and inner.get("type") == "target"):
         return Action("unknown", kind if kind != "xt" else str(inner.get("name")))
+    if kind in NFT_NAT_STATEMENTS:
+        if inner.get("family") == "ip":
+            return Action("continue")  # IPv4 NAT in an inet chain: IPv6 packets pass it by
+        return Action("unknown", NFT_NAT_STATEMENTS[kind])
     return None
+
+
+def _nft_vmap(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Action:
+    """A verdict map (``iifname vmap @nat-postrouting-out-jumps``, as Docker 29 dispatches to
+    per-bridge chains), with its elements as branches when we can read every one of them."""
+    unread = Action("unknown", "vmap")
+    data = inner.get("data")
+    if isinstance(data, str) and data.startswith("@"):
+        data = {"set": sets.get((*table, data[1:]))}
+    elements = data.get("set") if isinstance(data, dict) and len(data) == 1 else None
+    if not isinstance(elements, list):
+        return unread
+    branches: list[tuple[Match, Action]] = []
+    for element in elements:
+        if not isinstance(element, list) or len(element) != 2:
+            return unread
+        key, verdict = element
+        action = _nft_verdict(*_nft_expr(verdict))
+        if action is None or action.kind == "unknown":
+            return unread
+        match = {"op": "==", "left": inner.get("key"), "right": key}
+        branches.append((_nft_match(match, sets, table), action))
+    return Action("unknown", "vmap", tuple(branches))
 
 
 def _nft_match(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Match:
@@ -862,7 +935,40 @@ def _render_nft(expr: object) -> str:
         return f"xt {inner.get('type')} {inner.get('name')}"
     if kind == "limit":
         return f"limit rate {inner.get('rate')}/{inner.get('per')}"
+    if kind in NFT_NAT_STATEMENTS:
+        return _render_nft_nat(kind, inner)
+    if kind == "vmap":
+        left = _render_nft_value(inner.get("key"))
+        return f"{left} vmap {_render_nft_map(inner.get('data'), quote=left.endswith('ifname'))}"
     return json.dumps(expr, separators=(",", ":"))
+
+
+def _render_nft_nat(kind: str, inner: Mapping[str, object]) -> str:
+    """``masquerade``, ``snat ip6 to 2001:db8::1``, with flags (``random``) where given."""
+    parts = [kind]
+    if inner.get("family") in ("ip", "ip6"):
+        parts.append(str(inner.get("family")))
+    if inner.get("addr") is not None:
+        target = _render_nft_value(inner.get("addr"))
+        if inner.get("port") is not None:
+            target += f" port {_render_nft_value(inner.get('port'))}"
+        parts.append(f"to {target}")
+    flags = inner.get("flags")
+    if flags:
+        parts.append(",".join(str(f) for f in flags) if isinstance(flags, list) else str(flags))
+    return " ".join(parts)
+
+
+def _render_nft_map(data: object, *, quote: bool) -> str:
+    if isinstance(data, dict) and isinstance(data.get("set"), list):
+        shown = [
+            f"{_render_nft_value(e[0], quote=quote)} : {_render_nft(e[1])}"
+            if isinstance(e, list) and len(e) == 2
+            else _render_nft_value(e)
+            for e in data["set"]
+        ]
+        return "{ " + ", ".join(shown) + " }"
+    return _render_nft_value(data)
 
 
 def _render_nft_value(value: object, *, quote: bool = False) -> str:
@@ -1011,6 +1117,7 @@ class ForwardAssessment:
     packets: tuple[str, ...]  # the packets modelled
     problems: tuple[str, ...] = ()  # what could not be read or parsed
     skipped: tuple[str, ...] = ()  # tables left out (iptables-nft copies)
+    left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
 
 
 _Verdict = tuple[Literal["accept", "drop"], Chain, Rule, tuple[str, ...]]  # with the jump path
@@ -1125,6 +1232,21 @@ def _pairs(subnets: Sequence[str], bridges: Sequence[str]) -> list[tuple[IPv6Net
     return [(n, b) for n, b in pairs if isinstance(n, IPv6Network)]
 
 
+# Why assess_forward(inbound_new=False) leaves a packet out; the check shows it as evidence.
+INBOUND_NEW_LEFT_OUT = (
+    "left out: new inbound traffic is not expected to reach a masqueraded (NAT) network "
+    "(Docker 28 drops it on purpose)"
+)
+
+
+def _ruleset_of(ruleset: Ruleset | Ip6tablesSave | NftRuleset) -> Ruleset:
+    if isinstance(ruleset, Ip6tablesSave):
+        return Ruleset(ip6tables=ruleset, ip6tables_nf_tables=ruleset.nf_tables)
+    if isinstance(ruleset, NftRuleset):
+        return Ruleset(nft=ruleset)
+    return ruleset
+
+
 def assess_forward(
     ruleset: Ruleset | Ip6tablesSave | NftRuleset,
     *,
@@ -1132,23 +1254,25 @@ def assess_forward(
     bridges: Sequence[str],
     uplink: str | None,
     outside: str = OUTSIDE,
+    inbound_new: bool = True,
 ) -> ForwardAssessment:
     """Walk every forward base chain with each container subnet's packets.
 
     Every base chain on the hook sees the packet unless an earlier one dropped it, so a drop in
-    any of them loses the packet; we judge each on its own and report all of them.
+    any of them loses the packet; we judge each on its own and report all of them. With
+    ``inbound_new=False`` (a masqueraded network, where nothing from outside is meant to open a
+    connection to a container) the inbound NEW packet is left out, and ``left_out`` says so.
     """
-    if isinstance(ruleset, Ip6tablesSave):
-        ruleset = Ruleset(ip6tables=ruleset, ip6tables_nf_tables=ruleset.nf_tables)
-    elif isinstance(ruleset, NftRuleset):
-        ruleset = Ruleset(nft=ruleset)
+    ruleset = _ruleset_of(ruleset)
     beyond = IPv6Network(outside)
     bridge_names = tuple(bridges)
-    packets = [
+    modelled = [
         p
         for subnet, bridge in _pairs(subnets, bridges)
         for p in _packets(subnet, bridge, uplink, beyond, bridge_names)
     ]
+    unwanted = [] if inbound_new else [p for p in modelled if _inbound_new(p)]
+    packets = [p for p in modelled if p not in unwanted]
     drops: list[Drop] = []
     notes: list[str] = []
     for table in ruleset.tables():
@@ -1165,7 +1289,12 @@ def assess_forward(
         tuple(p.describe() for p in packets),
         ruleset.problems,
         ruleset.skipped,
+        tuple(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
     )
+
+
+def _inbound_new(packet: Packet) -> bool:
+    return packet.direction == "inbound" and packet.state == "new"
 
 
 def forward_drops(
@@ -1177,6 +1306,271 @@ def forward_drops(
 ) -> tuple[Drop, ...]:
     """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
     return assess_forward(ruleset, subnets=subnets, bridges=bridges, uplink=uplink).drops
+
+
+# --- source NAT on the way out (RT-06) -----------------------------------------------------
+
+# Targets that rewrite the source address: the far end sees the rewritten one, not the container.
+SNAT_TARGETS = frozenset({"MASQUERADE", "SNAT", "NETMAP"})
+# Where masqueraded traffic goes in our model: global unicast, the internet. A rule that NATs
+# only towards some of it (``-d 2001:db8:f00d::/48``) covers part of the traffic: doubtful.
+INTERNET = "2000::/3"
+
+
+@dataclass(frozen=True, slots=True)
+class NatRule:
+    """A MASQUERADE / SNAT rule that an outbound container packet reaches, with its chain."""
+
+    source: str  # "ip6tables" or "nftables"
+    table: str  # "nat", "ip6 docker-bridges"
+    chain: str  # the chain holding the rule
+    rule: str  # the rule as the tool printed it
+    target: str  # "MASQUERADE", "SNAT", "NETMAP"
+    path: tuple[str, ...] = ()  # chains from the base chain to ``chain``
+    uncertain: tuple[str, ...] = ()  # what we could not evaluate that might change this
+
+    @property
+    def proven(self) -> bool:
+        return not self.uncertain
+
+    def describe(self) -> str:
+        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
+        line = f"{self.source} {self.table} {self.chain}: {self.rule}{via}"
+        if self.uncertain:
+            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class NatFinding:
+    """Whether one container subnet is source-NATed on its way out, and what says so."""
+
+    subnet: str
+    rules: tuple[NatRule, ...]  # proven: every rule on the way was understood
+    doubtful: tuple[NatRule, ...]  # would NAT, unless a rule we could not evaluate decides
+    read: tuple[str, ...]  # which nat chains were walked, or why there were none: evidence
+    uncertain: tuple[str, ...] = ()  # rules met that we could not evaluate, with why
+    problems: tuple[str, ...] = ()  # what could not be read or parsed
+    readable: bool = True  # False: neither view of the firewall could be read
+    # Targets on the way we do not model (a verdict map we could not read, ``-j SOMETHING``):
+    # any of them might NAT, so with no NAT rule found they leave the answer open.
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def masqueraded(self) -> bool | None:
+        """True: a rule NATs it; False: nothing read does; None: we cannot tell."""
+        if self.rules:
+            return True
+        if self.doubtful or self.unresolved or not self.readable:
+            return None
+        return False
+
+    def evidence(self) -> tuple[str, ...]:
+        lines = [f"read: {r}" for r in self.read]
+        lines += [r.describe() for r in (*self.rules, *self.doubtful)]
+        lines += [f"undecided: {u}" for u in self.unresolved]
+        lines += [f"not evaluated: {u}" for u in self.uncertain if u not in self.unresolved]
+        lines += [f"not read: {p}" for p in self.problems]
+        return tuple(lines)
+
+
+_NatVerdict = NatRule | Literal["stop", "return"] | None
+
+
+def _snat_target(action: Action) -> str | None:
+    if action.kind == "unknown" and action.target in SNAT_TARGETS:
+        return action.target
+    return None
+
+
+@dataclass(slots=True)
+class _NatWalk:
+    """The outbound packet through one nat base chain: the SNAT rule it meets, if any.
+
+    ACCEPT (or DROP) in a nat chain ends that chain with no NAT; RETURN, jump and goto work as
+    in the forward walk. Rules we cannot evaluate that could end the chain make any NAT found
+    after them doubtful; a NAT rule we cannot evaluate is itself doubtful.
+    """
+
+    table: Table
+    packet: Packet
+    doubts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    maybe: list[NatRule] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+    def run(self, name: str, path: tuple[str, ...]) -> NatRule | Literal["stop"] | None:
+        chain = self.table.chains.get(name)
+        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
+            problem = "no such chain" if chain is None else "chain loop or too deep"
+            self._unresolved(f"jump to {name}: {problem}")
+            return None
+        for rule in chain.rules:
+            hit, why = rule.test(self.packet)
+            if hit is False:
+                continue
+            if hit is None:
+                note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+                self._unsure(chain, rule, path, note)
+                continue
+            verdict = self._take(chain, rule, rule.action, path)
+            if verdict == "return":
+                return None
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _take(self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...]) -> _NatVerdict:
+        target = _snat_target(action)
+        if target is not None:
+            return self._found(chain, rule, target, path)
+        if action.kind in ("accept", "drop", "reject"):
+            return "stop"
+        if action.kind == "return":
+            return "return"
+        if action.kind in ("jump", "goto") and action.target is not None:
+            verdict = self.run(action.target, (*path, action.target))
+            if verdict is not None or action.kind == "jump":
+                return verdict
+            return "return"  # a goto's chain ending returns past the chain that went there
+        if action.branches:
+            return self._vmap(chain, rule, path)
+        if action.kind == "unknown":
+            what = f"target {action.target} decides in ways we do not model"
+            self._unresolved(f"{chain.name}: {rule.text} — {what}")
+        return None
+
+    def _vmap(self, chain: Chain, rule: Rule, path: tuple[str, ...]) -> _NatVerdict:
+        """A map lookup takes at most one element: the one whose key the packet has."""
+        for match, action in rule.action.branches:
+            hit = match.test(self.packet)
+            if hit is True:
+                return self._take(chain, rule, action, path)
+            if hit is None:
+                note = f"{chain.name}: {rule.text} — cannot evaluate its key: {match.why_unknown()}"
+                self.notes.append(note)
+                self._maybe_take(chain, rule, action, path, note)
+        return None
+
+    def _unsure(self, chain: Chain, rule: Rule, path: tuple[str, ...], note: str) -> None:
+        self.notes.append(note)
+        if rule.action.kind != "continue":
+            self._maybe_take(chain, rule, rule.action, path, note)
+
+    def _maybe_take(
+        self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...], note: str
+    ) -> None:
+        """Follow a rule that may or may not apply: NAT found there is only possible, and a
+        chain it may end makes what comes after it doubtful. (A NAT rule that may apply does
+        not: matching or not, a NAT rule after it still NATs the packet.)"""
+        target = _snat_target(action)
+        if target is not None:
+            self.maybe.append(self._found(chain, rule, target, path, (note,)))
+            return
+        self.doubts.append(note)
+        verdict = self._take(chain, rule, action, path)
+        if isinstance(verdict, NatRule):
+            self.maybe.append(verdict)
+
+    def _unresolved(self, note: str) -> None:
+        self.notes.append(note)
+        self.doubts.append(note)
+        self.unresolved.append(note)
+
+    def _found(
+        self,
+        chain: Chain,
+        rule: Rule,
+        target: str,
+        path: tuple[str, ...],
+        extra: tuple[str, ...] = (),
+    ) -> NatRule:
+        return NatRule(
+            self.table.source,
+            self.table.label,
+            chain.name,
+            rule.text,
+            target,
+            path,
+            tuple(dict.fromkeys((*self.doubts, *extra))),
+        )
+
+
+def _nat_tables(ruleset: Ruleset) -> tuple[tuple[Table, ...], list[str]]:
+    """The tables to search for NAT, and what was not searched and why (for the evidence)."""
+    read: list[str] = []
+    tables: list[Table] = []
+    if ruleset.ip6tables is not None:
+        if ruleset.ip6tables.nat is not None:
+            tables.append(ruleset.ip6tables.nat)
+        else:
+            seen = ", ".join(ruleset.ip6tables.tables_seen) or "none"
+            read.append(f"ip6tables-save: no nat table (tables in it: {seen})")
+    nft_tables = ruleset.nft.tables if ruleset.nft is not None else ()
+    for table in nft_tables:
+        if not ruleset._xtables_copy(table):
+            tables.append(table)
+        elif table.nat_chains():
+            read.append(f"nftables {table.label}: iptables-nft's copy, read from ip6tables-save")
+    if ruleset.nft is not None and not any(t.nat_chains() for t in nft_tables):
+        read.append("nft: no ip6 or inet chain of type nat on the postrouting hook")
+    return tuple(tables), read
+
+
+def find_masquerade(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnet: str,
+    bridge: str | None,
+    uplink: str | None = None,
+) -> NatFinding:
+    """Does a MASQUERADE / SNAT rule on the postrouting hook cover ``subnet``'s traffic out?
+
+    Models one new outbound packet from the whole subnet (in ``bridge``, out ``uplink``) to the
+    internet (2000::/3) and walks every nat base chain on the postrouting hook: ip6tables' nat
+    POSTROUTING and each nft ip6/inet chain of type nat there (Docker 29's ``ip6 docker-bridges``
+    and anyone else's), following jumps, gotos and readable verdict maps. A rule for a prefix
+    that holds the subnet covers it (``-s 2001:db8::/32`` for a /64); one for another subnet
+    does not; one for part of it is doubtful. The packet is an ICMPv6 echo, so a rule only for
+    TCP or UDP is not seen. ``subnet`` must be IPv6 (ValueError otherwise).
+    """
+    rs = _ruleset_of(ruleset)
+    network = ipaddress.ip_network(subnet, strict=False)
+    if not isinstance(network, IPv6Network):
+        raise ValueError(f"{subnet} is not an IPv6 subnet")
+    bridges = (bridge,) if bridge else ()
+    packet = Packet("outbound", "new", network, IPv6Network(INTERNET), bridge, uplink, 128, bridges)
+    tables, not_searched = _nat_tables(rs)
+    read: list[str] = []
+    found: list[NatRule] = []
+    notes: list[str] = []
+    unresolved: list[str] = []
+    for table in tables:
+        for chain in table.nat_chains():
+            read.append(
+                f"{table.source} {table.label} {chain.name} (type nat, hook postrouting, "
+                f"{len(chain.rules)} rules)"
+            )
+            walk = _NatWalk(table, packet)
+            if table.incomplete:
+                walk.doubts.append(table.incomplete)
+            verdict = walk.run(chain.name, (chain.name,))
+            if isinstance(verdict, NatRule):
+                found.append(verdict)
+            found.extend(walk.maybe)
+            notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
+            unresolved.extend(f"{table.source} {table.label} {n}" for n in walk.unresolved)
+    unique = list(dict.fromkeys(found))
+    return NatFinding(
+        str(network),
+        tuple(r for r in unique if r.proven),
+        tuple(r for r in unique if not r.proven),
+        (*read, *not_searched),
+        tuple(dict.fromkeys(notes)),
+        rs.problems,
+        rs.ip6tables is not None or rs.nft is not None,
+        tuple(dict.fromkeys(unresolved)),
+    )
 
 
 # --- reading a namespace -------------------------------------------------------------------

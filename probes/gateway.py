@@ -51,10 +51,12 @@ def bridge_expectation(
 def container_gateway(network: NetworkInfo, profile: Profile) -> str:
     """GW-02: the IPv6 default gateway a container on ``network`` should use.
 
-    ``default-gateway-v6`` (profile) overrides; else, on Docker 20.10+, the first address of the
-    network's IPv6 subnet; fe80::1 only where no subnet is configured.
+    The daemon's ``default-gateway-v6`` (profile) overrides, on the default bridge only: Docker
+    applies it to docker0 and nowhere else, so user-defined networks keep their own gateway.
+    Else, on Docker 20.10+, the first address of the network's IPv6 subnet (or its configured
+    gateway); fe80::1 only where no subnet is configured.
     """
-    if profile.default_gateway_v6:
+    if profile.default_gateway_v6 and network.is_default_bridge:
         return profile.default_gateway_v6
     if network.gateways6:
         return network.gateways6[0]

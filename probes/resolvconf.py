@@ -181,6 +181,15 @@ class ResolvConf:
     lines: int = 0  # lines read
     generated_by_docker: bool = False
     docker_ext_servers: tuple[ExtServer, ...] = ()
+    # what Docker 26+ says in its header comments about where the content came from:
+    # "# Based on host file: '/etc/resolv.conf' (legacy)", "# Used default nameservers.",
+    # "# Overrides: [...]", "# Invalid nameservers: [...]", "# NO EXTERNAL NAMESERVERS DEFINED"
+    docker_notes: tuple[str, ...] = ()
+
+    @property
+    def docker_used_defaults(self) -> bool:
+        """Docker 26+ says it put its public default nameservers in (the host had none left)."""
+        return any(n.startswith("Used default nameservers") for n in self.docker_notes)
 
     @property
     def used_nameservers(self) -> tuple[Nameserver, ...]:
@@ -235,6 +244,7 @@ class ResolvConf:
         if self.search:
             out.append(f"search {' '.join(self.search)}")
         out.append(f"options {' '.join(self.options.words())}")
+        out += [f"Docker's header: {note}" for note in self.docker_notes]
         if self.docker_ext_servers:
             ext = " ".join(
                 f"host({e.address})" if e.from_host else e.address for e in self.docker_ext_servers
@@ -243,6 +253,16 @@ class ResolvConf:
         out.append(f"worst case with every nameserver silent: {self.worst_case_seconds():g} s")
         out += [f"problem at {p}" for p in self.problems]
         return tuple(out)
+
+
+DOCKER_HEADER_NOTES = (
+    "# Based on host file:",
+    "# Used default nameservers",
+    "# Overrides:",
+    "# Invalid nameservers:",
+    "# NO EXTERNAL NAMESERVERS",
+    "# Option ndots from:",
+)
 
 
 def glibc_wait_seconds(timeout: int, index: int, count: int) -> int:
@@ -283,6 +303,7 @@ class _Parser:
         self.crlf_seen = False
         self.docker = False
         self.ext_servers: tuple[ExtServer, ...] = ()
+        self.docker_notes: list[str] = []
         self.keywords: dict[str, Callable[[int, str, list[str]], None]] = {
             "nameserver": self.nameserver_line,
             "search": self.search_line,
@@ -314,6 +335,7 @@ class _Parser:
             lines=len(lines),
             generated_by_docker=self.docker,
             docker_ext_servers=self.ext_servers,
+            docker_notes=tuple(self.docker_notes),
         )
 
     def problem(self, line: int, text: str, reason: str) -> None:
@@ -370,6 +392,8 @@ class _Parser:
             self.docker = True
         elif line.startswith("# ExtServers:"):
             self.ext_servers = parse_ext_servers(line.removeprefix("# ExtServers:"))
+        elif self.docker and line.startswith(DOCKER_HEADER_NOTES):
+            self.docker_notes.append(printable(line.removeprefix("# "), 200))
 
     def nameserver_line(self, number: int, text: str, args: list[str]) -> None:
         if not args:

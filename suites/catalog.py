@@ -38,6 +38,13 @@ CHECKS: dict[str, CheckInfo] = {
         "host",
     ),
     "RT-05": CheckInfo("far end reaches the container", "RFC 4443 §4.1; RFC 4861 §7.2", "upstream"),
+    "RT-06": CheckInfo(
+        "IPv6 mode as intended",
+        "Docker docs: Packet filtering and firewalls, Gateway modes "
+        "(docs.docker.com/engine/network/packet-filtering-firewalls/#gateway-modes); "
+        "RFC 4193 (ULA)",
+        "host",
+    ),
     "DNS-01": CheckInfo("nameserver answers over IPv6", "RFC 1035 §4.2; resolv.conf(5)", "far end"),
     "DNS-02": CheckInfo("name resolves to AAAA", "RFC 3596 §2; RFC 7766 (TCP)", "far end"),
     "DNS-03": CheckInfo(

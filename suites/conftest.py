@@ -20,7 +20,13 @@ import pytest
 
 from lab import Lab, LabError
 from probes import ifaddr
-from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer, probe_fleet
+from probes.docker import (
+    NEWEST_KNOWN_MAJOR,
+    DockerEndpoint,
+    NetworkInfo,
+    ProbeContainer,
+    probe_fleet,
+)
 from probes.errors import HarnessError
 from probes.profile import load_profile
 from probes.resolvconf import Problem, ResolvConf, parse_resolv_conf
@@ -116,8 +122,15 @@ def _networks(config: pytest.Config) -> list[NetworkInfo] | str:
         async def ask() -> list[NetworkInfo]:
             async with DockerEndpoint(target.docker_host) as docker:
                 if docker.daemon is not None:
+                    newer = docker.daemon.major > NEWEST_KNOWN_MAJOR
                     config.stash[SUITE_PROPERTIES]["docker"] = (
                         f"{docker.daemon.version} (API {docker.daemon.api_version})"
+                        + (
+                            f"; newer than the checks know (up to {NEWEST_KNOWN_MAJOR}): "
+                            f"judged by Docker {NEWEST_KNOWN_MAJOR}'s rules"
+                            if newer
+                            else ""
+                        )
                     )
                 return await docker.networks()
 
@@ -260,6 +273,10 @@ class Site:
     @property
     def daemon_major(self) -> int:
         return self.docker.daemon.major if self.docker.daemon else 0
+
+    @property
+    def docker_version(self) -> str:
+        return self.docker.daemon.version if self.docker.daemon else ""
 
     @property
     def every_container(self) -> dict[str, ProbeContainer]:

@@ -15,6 +15,7 @@ from probes.errors import NetnsError
 from probes.firewall import FirewallUnreadable, Ruleset, assess_forward, read_ruleset
 from probes.gateway import in_subnets
 from probes.ndproxy import ProxyState, proxy_state
+from probes.netmode import Ipv6Mode, ipv6_mode, judge_mode
 from probes.netns import Netns
 from probes.routed_prefix import judge_prefix, uplink_view
 from probes.sysctl import accept_ra_trap, forwarding_state
@@ -206,9 +207,11 @@ async def test_prefix_routed_to_host(
     site: Site,
     reachability: Reachability,
     uplink_state: UplinkState | str,
+    modes: dict[str, Ipv6Mode],
     container: ProbeContainer,
 ) -> None:
     """The container prefix is routed to the host, or the host proxies ND for every address."""
+    _skip_if_masqueraded(modes[container.network.name], "whether the prefix is routed here")
     reach = reachability.containers[container.network.name]
     source = _global_source(reach)
     if isinstance(uplink_state, str):
@@ -243,19 +246,47 @@ async def ruleset(site: Site) -> Ruleset | str:
         return str(exc)
 
 
+@pytest.fixture(scope="session")
+def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, Ipv6Mode]:
+    """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall."""
+    return {
+        c.network.name: ipv6_mode(
+            c.network, daemon_major=site.daemon_major, ruleset=ruleset, uplink=uplink
+        )
+        for c in site.containers.values()
+    }
+
+
+def _skip_if_masqueraded(mode: Ipv6Mode, what: str) -> None:
+    """A masqueraded network's containers are not reached from outside by design: asking
+    {what} means nothing there (RT-06 judges whether that mode is the one intended)."""
+    if mode.inbound_reachable is False:
+        pytest.skip(f"{mode.summary}; so {what} does not apply (RT-06 judges the mode)")
+
+
 @pytest.mark.check("RT-04")
 async def test_firewall_forwards_container_traffic(
-    ruleset: Ruleset | str, uplink: str | None, network: NetworkInfo
+    site: Site,
+    ruleset: Ruleset | str,
+    uplink: str | None,
+    modes: dict[str, Ipv6Mode],
+    network: NetworkInfo,
 ) -> None:
-    """No ip6tables / nftables forward rule or policy drops the network's IPv6 traffic."""
+    """No ip6tables / nftables forward rule or policy drops the traffic the network's mode
+    needs: outbound and its replies always, inbound new only where it is not masqueraded."""
     if isinstance(ruleset, str):
         pytest.skip(f"the firewall could not be read: {ruleset}")
     if network.bridge is None or not network.subnets6:
         pytest.skip(f"{network.name} has no bridge or no IPv6 subnet to judge")
+    mode = modes.get(network.name)
+    inbound = mode is None or mode.inbound_reachable is not False
     verdict = assess_forward(
-        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
-    )
-    evidence = ["modelled packets:", *(f"  {p}" for p in verdict.packets)]
+        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
+        inbound_new=inbound,
+    )  # fmt: skip
+    evidence = [*(mode.evidence() if mode else ()), "modelled packets:"]
+    evidence += [f"  {p}" for p in verdict.packets]
+    evidence += [f"not modelled: {why}" for why in verdict.left_out]
     evidence += [f"read: {what}" for what in verdict.problems + verdict.skipped]
     evidence += [f"not evaluated: {u}" for u in verdict.uncertain]
     if verdict.drops and ruleset.ip6tables_text:
@@ -265,25 +296,76 @@ async def test_firewall_forwards_container_traffic(
         first = verdict.drops[0]
         order = ("outbound new", "inbound new", "inbound established")
         ways = [w for w in order if any(f"{d.direction} {d.state}" == w for d in verdict.drops)]
-        bridge = network.bridge
         assert not verdict.drops, explain(
             f"{first.source} {first.table} {first.chain}: {first.rule} drops "
             f"{', '.join(ways)} IPv6 traffic of {network.name} ({', '.join(network.subnets6)})",
             [d.describe() for d in verdict.drops] + evidence,
-            fix=f"accept the bridge's traffic before the drop: `ip6tables -I FORWARD -i {bridge} "
-            f"-j ACCEPT` and `ip6tables -I FORWARD -o {bridge} -j ACCEPT` (in DOCKER-USER where "
-            "Docker manages ip6tables; the nft equivalent for nftables), or change the policy; "
-            "then persist the rule set",
+            fix=forward_fix(ways, network, uplink, site.docker_version, first.source),
         )
     if verdict.doubtful:
         pytest.skip("cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]))
 
 
+def forward_fix(
+    ways: list[str], network: NetworkInfo, uplink: str | None, docker: str, source: str
+) -> str:
+    """What to change for each kind of traffic dropped, never wider than that traffic: no rule
+    that accepts every new connection to the bridge (it would open every container port)."""
+    bridge, up = network.bridge, uplink or "UPLINK"
+    chain = "DOCKER-USER" if source == "ip6tables" else "a forward chain of your own table"
+    fixes = []
+    if "outbound new" in ways:
+        fixes.append(
+            f"let the containers' own connections out: `ip6tables -I {chain} -i {bridge} "
+            f"-o {up} -j ACCEPT`"
+        )
+    if "inbound established" in ways:
+        fixes.append(
+            f"let their replies back: `ip6tables -I {chain} -o {bridge} -m conntrack "
+            "--ctstate RELATED,ESTABLISHED -j ACCEPT`"
+        )
+    if "inbound new" in ways:
+        fixes.append(
+            "for connections from outside, open only what the site serves: on Docker 27 and "
+            "later put the network in routed mode (`docker network create -o "
+            "com.docker.network.bridge.gateway_mode_ipv6=routed …`: ICMPv6 and published ports "
+            "only) and publish the service ports (`-p`); with Docker 26 or older, or ip6tables "
+            f"off, accept ICMPv6 (`ip6tables -I {chain} -i {up} -o {bridge} -p ipv6-icmp -j "
+            f"ACCEPT`) and each service port (`-p tcp --dport PORT`), not all traffic"
+        )
+    where = f"Docker {docker}" if docker else "this Docker"
+    tail = f" (rules in DOCKER-USER survive Docker restarts; {where})"
+    if source != "ip6tables":
+        tail += (
+            "; with nftables, the same matches in a forward chain of your own table, at a "
+            "priority before Docker's"
+        )
+    return "; ".join(fixes) + tail + "; then persist the rule set"
+
+
+@pytest.mark.check("RT-06")
+async def test_ipv6_mode_as_intended(
+    site: Site, modes: dict[str, Ipv6Mode], network: NetworkInfo
+) -> None:
+    """The network's IPv6 mode (routed, masqueraded…) is what the profile says the site wants."""
+    mode = modes.get(network.name)
+    if mode is None:
+        pytest.skip(f"no probe container on {network.name}")
+    wanted = site.target.profile.wanted_mode(network.name)
+    verdict = judge_mode(mode, wanted, daemon_version=site.docker_version)
+    if verdict.outcome == "not-observed":
+        pytest.skip(verdict.reason)
+    assert verdict.outcome == "pass", explain(
+        verdict.reason, list(verdict.evidence), fix=verdict.fix
+    )
+
+
 @pytest.mark.check("RT-05")
 async def test_far_end_reaches_container(
-    site: Site, reachability: Reachability, container: ProbeContainer
+    site: Site, reachability: Reachability, modes: dict[str, Ipv6Mode], container: ProbeContainer
 ) -> None:
-    """The far end reaches the container's global address directly (IPv6 has no NAT)."""
+    """The far end reaches the container's global address directly (where it is not NATed)."""
+    _skip_if_masqueraded(modes[container.network.name], "reaching it from the far end")
     reach = reachability.containers[container.network.name]
     source = _global_source(reach)
     if reach.from_far_end is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import tarfile
 from pathlib import Path
@@ -277,3 +278,50 @@ def test_find_static_busybox_takes_first_static(tmp_path, monkeypatch):
         docker, "BUSYBOX_CANDIDATES", (str(tmp_path / "absent"), str(dynamic), str(static))
     )
     assert docker.find_static_busybox() == static
+
+
+# --- driver options, IPv4, --internal (netmode reads them) ---------------------------------
+
+
+def test_options_enable_ipv4_and_internal_from_the_api():
+    net = NetworkInfo.from_api(
+        {
+            **USER_NETWORK,
+            "EnableIPv4": False,
+            "Internal": True,
+            "Options": {
+                "com.docker.network.bridge.name": "br-v6net",
+                "com.docker.network.bridge.gateway_mode_ipv6": "routed",
+            },
+        }
+    )
+    assert net.options == {
+        "com.docker.network.bridge.name": "br-v6net",
+        "com.docker.network.bridge.gateway_mode_ipv6": "routed",
+    }
+    assert (net.enable_ipv4, net.internal, net.is_default_bridge) == (False, True, False)
+    hash(net)  # still a usable pytest parameter
+    net.options["x"] = "y"  # a copy: the network itself cannot change
+    assert "x" not in net.options
+
+
+def test_daemons_without_enable_ipv4_have_ipv4():
+    net = NetworkInfo.from_api(USER_NETWORK)  # shaped like Docker 20.10: no EnableIPv4 key
+    assert (net.enable_ipv4, net.internal, net.options) == (True, False, {})
+
+
+def test_default_bridge_by_option_or_name():
+    assert NetworkInfo.from_api(DEFAULT_BRIDGE).is_default_bridge
+    renamed = {**DEFAULT_BRIDGE, "Name": "docker-default"}
+    assert NetworkInfo.from_api(renamed).is_default_bridge  # the option says so
+    assert NetworkInfo("bridge", "x", "bridge", True, "docker0", (), ()).is_default_bridge
+    assert not NetworkInfo.from_api(USER_NETWORK).is_default_bridge
+
+
+def test_real_docker_28_networks():
+    data = Path(__file__).parent / "data" / "docker" / "d28.networks.json"
+    nets = {n.name: n for n in map(NetworkInfo.from_api, json.loads(data.read_text()))}
+    assert nets["routed"].options["com.docker.network.bridge.gateway_mode_ipv6"] == "routed"
+    assert nets["bridge"].options["com.docker.network.bridge.enable_ip_masquerade"] == "true"
+    assert [n.name for n in nets.values() if n.is_default_bridge] == ["bridge"]
+    assert all(n.enable_ipv4 and not n.internal for n in nets.values())

@@ -21,8 +21,10 @@ from probes.errors import HarnessError
 from probes.firewall import (
     Drop,
     FirewallUnreadable,
+    NatFinding,
     Ruleset,
     assess_forward,
+    find_masquerade,
     forward_drops,
     parse_ip6tables_save,
     parse_nft_json,
@@ -622,3 +624,292 @@ async def test_read_ruleset_is_bounded_by_its_timeout(
 async def test_read_ruleset_in_a_missing_namespace_is_a_harness_error() -> None:
     with pytest.raises(HarnessError, match="fwtest-never-created"):
         await read_ruleset(Netns.named("fwtest-never-created"), timeout=2.0)
+
+
+# --- the nat table and the NAT search (RT-06) ---------------------------------------------
+
+DOCKER_DATA = Path(__file__).parent / "data" / "docker"
+V6NET = "2001:db8:1:1::/64"
+
+
+def d28_save() -> str:
+    return (DOCKER_DATA / "d28.ip6tables-save.txt").read_text()
+
+
+def nat(*lines: str, chains: tuple[str, ...] = ()) -> str:
+    """An ip6tables-save dump of a nat table with these ``-A`` lines."""
+    declared = [f":{c} - [0:0]" for c in chains]
+    head = ["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    return "\n".join([*head, ":POSTROUTING ACCEPT [0:0]", *declared, *lines, "COMMIT", ""])
+
+
+def masq(
+    text: str, *, subnet: str = V6NET, bridge: str = "br-v6net", uplink: str | None = "eth0"
+) -> NatFinding:
+    return find_masquerade(parse_ip6tables_save(text), subnet=subnet, bridge=bridge, uplink=uplink)
+
+
+def test_nat_table_is_kept_and_the_filter_judgement_is_unchanged() -> None:
+    text = d28_save()
+    parsed = parse_ip6tables_save(text)
+    assert parsed.tables_seen == ("filter", "nat")
+    assert parsed.nat is not None
+    assert parsed.filter is not None
+    post = parsed.nat.chains["POSTROUTING"]
+    assert (post.hook, post.kind, post.policy) == ("postrouting", "nat", "ACCEPT")
+    assert len(post.rules) == 2
+    assert parsed.nat.nat_chains() == (post,)
+    assert parsed.nat.forward_chains() == ()
+    assert parsed.filter.nat_chains() == ()
+    filter_only = parse_ip6tables_save(text[: text.index("*nat")])
+    assert filter_only.nat is None
+    for uplink in ("eth0", None):
+        args = {"subnets": [V6NET], "bridges": ["br-v6net"], "uplink": uplink}
+        assert assess_forward(parsed, **args) == assess_forward(filter_only, **args)
+
+
+def test_nft_nat_chains_are_not_forward_chains() -> None:
+    parsed = parse_nft_json((DOCKER_DATA / "d26-ip6tables.nft.json").read_text())
+    nat_table = next(t for t in parsed.tables if t.label == "ip6 nat")
+    assert [c.name for c in nat_table.nat_chains()] == ["POSTROUTING"]
+    assert [c.name for c in nat_table.nat_chains("prerouting")] == ["PREROUTING"]
+    assert nat_table.forward_chains() == ()
+    filter_table = next(t for t in parsed.tables if t.label == "ip6 filter")
+    assert [c.name for c in filter_table.forward_chains()] == ["FORWARD"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "masqueraded"),
+    [
+        (f"-A POSTROUTING -s {V6NET} ! -o br-v6net -j MASQUERADE", True),
+        ("-A POSTROUTING -s 2001:db8::/32 ! -o br-v6net -j MASQUERADE", True),  # covers the /64
+        ("-A POSTROUTING -s 2001:db8::/32 -j SNAT --to-source 2001:db8:0:1::2", True),
+        (f"-A POSTROUTING -s {V6NET} -j NETMAP --to 2001:db8:9::/64", True),
+        (f"-A POSTROUTING -s {V6NET} ! -d fc00::/7 -j MASQUERADE", True),  # the internet is not ULA
+        ("-A POSTROUTING -s 2001:db8:2::/48 -j MASQUERADE", False),  # another subnet
+        (f"-A POSTROUTING -s {V6NET} -o br-v6net -j MASQUERADE", False),  # only into its bridge
+        (f"-A POSTROUTING -s {V6NET} -p tcp -j MASQUERADE", False),  # not our echo
+        (f"-A POSTROUTING -s {V6NET} -j LOG --log-prefix nat", False),
+        ("-A POSTROUTING -s 2001:db8:1:1:8000::/65 -j MASQUERADE", None),  # part of the subnet
+        (f"-A POSTROUTING -s {V6NET} -d 2001:db8:f00d::/48 -j MASQUERADE", None),  # part of out
+        ("-A POSTROUTING -m addrtype ! --dst-type LOCAL -j MASQUERADE", None),
+        (f"-A POSTROUTING -s {V6NET} -j SOMETHING-ELSE", None),  # an unknown target
+    ],
+)
+def test_which_rules_masquerade_the_subnet(rule: str, masqueraded: bool | None) -> None:
+    found = masq(nat(rule))
+    assert found.masqueraded is masqueraded
+    assert [r.rule for r in found.rules] == ([rule] if masqueraded else [])
+    if masqueraded is None:
+        assert found.doubtful or found.unresolved
+
+
+def test_nat_rules_are_described_like_the_evidence_wants() -> None:
+    rule = f"-A POSTROUTING -s {V6NET} ! -o br-v6net -j MASQUERADE"
+    found = masq(nat(rule))
+    assert found.rules[0].describe() == f"ip6tables nat POSTROUTING: {rule}"
+    assert found.rules[0].target == "MASQUERADE"
+    assert found.evidence() == (
+        "read: ip6tables nat POSTROUTING (type nat, hook postrouting, 1 rules)",
+        f"ip6tables nat POSTROUTING: {rule}",
+    )
+
+
+def test_nat_walk_follows_jumps_returns_and_stops_at_accept() -> None:
+    jumped = masq(nat("-A POSTROUTING -j SITE", "-A SITE -s 2001:db8:1::/48 -j MASQUERADE",
+                      chains=("SITE",)))  # fmt: skip
+    assert jumped.masqueraded is True
+    assert jumped.rules[0].path == ("POSTROUTING", "SITE")
+    assert "(via POSTROUTING → SITE)" in jumped.rules[0].describe()
+    returned = masq(
+        nat(
+            "-A POSTROUTING -j SITE",
+            f"-A POSTROUTING -s {V6NET} -j MASQUERADE",
+            "-A SITE -s 2001:db8:1::/48 -j RETURN",
+            "-A SITE -j MASQUERADE --random",
+            chains=("SITE",),
+        )
+    )
+    assert [r.chain for r in returned.rules] == ["POSTROUTING"]
+    accepted = masq(nat(f"-A POSTROUTING -s {V6NET} -j ACCEPT", "-A POSTROUTING -j MASQUERADE"))
+    assert accepted.masqueraded is False
+    goto = masq(nat("-A POSTROUTING -g QUIET", "-A POSTROUTING -j MASQUERADE", chains=("QUIET",)))
+    assert goto.masqueraded is False  # the goto's chain ends: POSTROUTING is left with it
+
+
+def test_nat_rule_behind_an_unknown_accept_is_doubtful() -> None:
+    found = masq(nat("-A POSTROUTING -m mark --mark 0x1 -j ACCEPT", "-A POSTROUTING -j MASQUERADE"))
+    assert found.masqueraded is None
+    assert found.rules == ()
+    assert any("--mark 0x1" in u for u in found.doubtful[0].uncertain)
+    assert "not proven" in found.doubtful[0].describe()
+    # an unknown NAT rule first does not make a later sure one doubtful: either way it NATs
+    either = masq(nat("-A POSTROUTING -m mark --mark 0x1 -j MASQUERADE",
+                      "-A POSTROUTING -j MASQUERADE"))  # fmt: skip
+    assert either.masqueraded is True
+    assert [r.rule for r in either.rules] == ["-A POSTROUTING -j MASQUERADE"]
+
+
+def test_unnamed_uplink_leaves_a_foreign_bridge_name_undecided() -> None:
+    rule = "-A POSTROUTING -s 2001:db8::/32 ! -o docker0 -j MASQUERADE"
+    assert masq(nat(rule), uplink=None).masqueraded is None
+    assert masq(nat(rule), uplink="eth0").masqueraded is True
+    own = f"-A POSTROUTING -s {V6NET} ! -o br-v6net -j MASQUERADE"
+    assert masq(nat(own), uplink=None).masqueraded is True
+
+
+def test_truncated_nat_table_makes_its_nat_doubtful() -> None:
+    text = d28_save()
+    cut = text[: text.rindex("COMMIT")]
+    parsed = parse_ip6tables_save(cut)
+    assert "the nat table ends without COMMIT (truncated dump?)" in parsed.problems
+    assert parsed.filter is not None
+    assert parsed.filter.incomplete is None
+    found = find_masquerade(parsed, subnet=V6NET, bridge="br-v6net", uplink="eth0")
+    assert found.masqueraded is None
+    assert found.doubtful[0].rule.endswith("-j MASQUERADE")
+
+
+def test_no_nat_anywhere_is_not_masqueraded_and_says_what_was_read() -> None:
+    ruleset = Ruleset.parse(ip6tables_save=save(), nft_json=nft())
+    found = find_masquerade(ruleset, subnet=SUBNET, bridge="docker0")
+    assert found.masqueraded is False
+    assert found.read == (
+        "ip6tables-save: no nat table (tables in it: filter)",
+        "nft: no ip6 or inet chain of type nat on the postrouting hook",
+    )
+    docker = Ruleset.parse(ip6tables_save=data("docker.ip6tables-save.txt"))
+    [rule] = find_masquerade(docker, subnet=SUBNET, bridge="docker0").rules
+    assert rule.rule == "-A POSTROUTING -s 2001:db8:1::/64 ! -o docker0 -j MASQUERADE"
+    nothing = find_masquerade(Ruleset.parse(ip6tables_save="\x00"), subnet=SUBNET, bridge="x")
+    assert (nothing.readable, nothing.masqueraded) == (False, None)
+    with pytest.raises(ValueError, match="not an IPv6 subnet"):
+        find_masquerade(ruleset, subnet="192.0.2.0/24", bridge="docker0")
+
+
+def nft_nat(*rules: list[object], family: str = "inet", maps: list[object] = ()) -> str:
+    """One nat table: base chain ``post`` (type nat, hook postrouting) and regular ``extra``."""
+    items: list[object] = [
+        {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+        {"table": {"family": family, "name": "nat", "handle": 1}},
+        *({"map": {"family": family, "table": "nat", **m}} for m in maps),
+        {"chain": {"family": family, "table": "nat", "name": "post", "handle": 1, "type": "nat",
+                   "hook": "postrouting", "prio": 100, "policy": "accept"}},
+        {"chain": {"family": family, "table": "nat", "name": "extra", "handle": 2}},
+    ]  # fmt: skip
+    for handle, (chain, *expr) in enumerate(rules, start=3):
+        items.append({"rule": {"family": family, "table": "nat", "chain": chain,
+                               "handle": handle, "expr": expr}})  # fmt: skip
+    return json.dumps({"nftables": items})
+
+
+def saddr(prefix: str, length: int) -> object:
+    return {
+        "match": {
+            "op": "==",
+            "left": {"payload": {"protocol": "ip6", "field": "saddr"}},
+            "right": {"prefix": {"addr": prefix, "len": length}},
+        }
+    }
+
+
+def nft_masq(text: str, subnet: str = SUBNET, bridge: str = "docker0") -> NatFinding:
+    return find_masquerade(parse_nft_json(text), subnet=subnet, bridge=bridge, uplink="eth0")
+
+
+def test_nft_nat_statements() -> None:
+    snat = {"snat": {"family": "ip6", "addr": "2001:db8:0:1::2"}}
+    found = nft_masq(nft_nat(["post", saddr("2001:db8:1::", 48), snat]))
+    assert [(r.target, r.rule) for r in found.rules] == [
+        ("SNAT", "ip6 saddr 2001:db8:1::/48 snat ip6 to 2001:db8:0:1::2")
+    ]
+    ipv4_only = {"snat": {"family": "ip", "addr": "192.0.2.1"}}
+    assert nft_masq(nft_nat(["post", ipv4_only])).masqueraded is False  # IPv6 passes it by
+    flagged = nft_masq(nft_nat(["post", {"masquerade": {"flags": ["random", "persistent"]}}]))
+    assert flagged.rules[0].rule == "masquerade random,persistent"
+    jumped = nft_masq(
+        nft_nat(["post", {"jump": {"target": "extra"}}], ["extra", {"masquerade": None}])
+    )
+    assert jumped.rules[0].path == ("post", "extra")
+    dnat = {"dnat": {"family": "ip6", "addr": "2001:db8::80"}}
+    assert nft_masq(nft_nat(["post", dnat])).masqueraded is None  # not source NAT: undecided
+
+
+def test_nft_verdict_maps() -> None:
+    by_name = {
+        "name": "out",
+        "type": "ifname",
+        "map": "verdict",
+        "elem": [["docker0", {"jump": {"target": "extra"}}], ["br-x", {"accept": None}]],
+    }
+    named = {"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@out"}}
+    text = nft_nat(["post", named], ["extra", {"masquerade": None}], maps=[by_name])
+    assert nft_masq(text).masqueraded is True
+    assert nft_masq(text, bridge="br-y").masqueraded is False  # no element for this bridge
+    assert nft_masq(text, bridge="br-x").masqueraded is False  # its element accepts: no NAT
+    assert parse_nft_json(text).tables[0].chains["post"].rules[0].text == "iifname vmap @out"
+    inline = {
+        "vmap": {
+            "key": {"meta": {"key": "iifname"}},
+            "data": {"set": [["docker0", {"goto": {"target": "extra"}}]]},
+        }
+    }
+    inline_text = nft_nat(["post", inline], ["extra", {"masquerade": None}])
+    assert nft_masq(inline_text).masqueraded is True
+    rendered = parse_nft_json(inline_text).tables[0].chains["post"].rules[0].text
+    assert rendered == 'iifname vmap { "docker0" : goto extra }'
+    missing = {"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@nowhere"}}
+    unread = nft_masq(nft_nat(["post", missing]))
+    assert unread.masqueraded is None
+    assert any("vmap" in u for u in unread.unresolved)
+
+
+def test_vmaps_stay_unknown_to_the_forward_walk() -> None:
+    """The forward walk's judgement is as before: a verdict map is a target it cannot predict."""
+    jump = {"vmap": {"key": {"meta": {"key": "oifname"}},
+                     "data": {"set": [["docker0", {"jump": {"target": "extra"}}]]}}}  # fmt: skip
+    text = nft(["forward", jump], ["extra", {"drop": None}])
+    assessment = assess_forward(
+        parse_nft_json(text), subnets=[SUBNET], bridges=["docker0"], uplink="eth0"
+    )
+    assert assessment.drops == ()
+    assert any("vmap" in u for u in assessment.uncertain)
+
+
+def test_assess_forward_can_leave_inbound_new_out() -> None:
+    parsed = parse_ip6tables_save(data("docker.ip6tables-save.txt"))
+    args = {"subnets": [SUBNET], "bridges": ["docker0"], "uplink": "eth0"}
+    default = assess_forward(parsed, **args)
+    assert where(default.drops) == {("inbound", "new", "FORWARD", "policy DROP")}
+    assert default.left_out == ()
+    assert len(default.packets) == 3
+    masqueraded = assess_forward(parsed, **args, inbound_new=False)
+    assert masqueraded.drops == ()
+    assert len(masqueraded.packets) == 2
+    assert not any(p.startswith("inbound") and "state new" in p for p in masqueraded.packets)
+    [left] = masqueraded.left_out
+    assert left.startswith("inbound 2001:db8:f00d::1/128 → 2001:db8:1::/64 ICMPv6 echo-request")
+    assert "left out: new inbound traffic is not expected" in left
+    two = assess_forward(
+        parsed,
+        subnets=[SUBNET, "2001:db8:2::/64"],
+        bridges=["docker0", "br-2"],
+        uplink="eth0",
+        inbound_new=False,
+    )
+    assert len(two.left_out) == 2
+
+
+def test_nat_search_on_random_junk_raises_nothing() -> None:
+    rng = random.Random(6)
+    seeds = [d28_save(), (DOCKER_DATA / "d28.nft.json").read_text()]
+    for _ in range(300):
+        base = rng.choice(seeds)
+        cut = rng.randrange(len(base))
+        text = base[:cut] + "".join(chr(rng.randrange(0, 0x2FF)) for _ in range(8)) + base[cut:]
+        for parse in (parse_ip6tables_save, parse_nft_json):
+            try:
+                parsed = parse(text)
+            except FirewallUnreadable:
+                continue
+            find_masquerade(parsed, subnet=V6NET, bridge="br-v6net", uplink=None)

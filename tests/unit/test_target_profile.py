@@ -301,7 +301,14 @@ def test_bridge_expectation(
 def test_container_gateway() -> None:
     assert container_gateway(NET, Profile()) == "2001:db8:1:1::1"
     assert container_gateway(NO_SUBNET, Profile()) == "fe80::1"
-    assert container_gateway(NET, Profile(default_gateway_v6="2001:db8::9")) == "2001:db8::9"
+    # default-gateway-v6 is the default bridge's alone, as in Docker: v6net keeps its own
+    custom = Profile(default_gateway_v6="2001:db8::9")
+    assert container_gateway(NET, custom) == "2001:db8:1:1::1"
+    docker0 = NetworkInfo(
+        "bridge", "d0", "bridge", True, "docker0", ("2001:db8:1::/64",), ("2001:db8:1::1",)
+    )
+    assert container_gateway(docker0, custom) == "2001:db8::9"
+    assert container_gateway(docker0, Profile()) == "2001:db8:1::1"
 
 
 def test_no_docker_skips_with_the_reason_and_a_harness_exit_status(tmp_path: Path) -> None:

@@ -1,0 +1,619 @@
+"""RT-06: is a Docker network's IPv6 routed or masqueraded (NAT66), and is that what the site
+wants?
+
+Docker 26 with ``"ip6tables": true`` and every Docker from 27 on masquerade container IPv6 by
+default. Docker 27+ has per-network gateway modes (the driver option
+``com.docker.network.bridge.gateway_mode_ipv6``: ``nat``, ``routed``, and from 28
+``nat-unprotected`` and ``isolated``); Docker 26 has none and ignores the option. The options
+say what was asked for; the firewall says what happens, so a MASQUERADE / SNAT rule covering a
+subnet decides, whatever the options claim.
+
+Pure: no I/O. The caller reads the network (``NetworkInfo``) and the firewall (``Ruleset``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv6Network
+from typing import Literal
+
+from probes.docker import DaemonInfo, NetworkInfo
+from probes.firewall import (
+    Drop,
+    NatFinding,
+    NatRule,
+    Ruleset,
+    Table,
+    assess_forward,
+    find_masquerade,
+)
+
+Mode = Literal["routed", "nat", "nat-unprotected", "isolated", "unknown"]
+Outcome = Literal["pass", "fail", "not-observed"]
+
+GATEWAY_MODE_OPTION = "com.docker.network.bridge.gateway_mode_ipv6"
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
+FIRST_WITH_GATEWAY_MODES = 27
+# The Docker major that brought each gateway mode.
+GATEWAY_MODES: dict[Mode, int] = {"nat": 27, "routed": 27, "nat-unprotected": 28, "isolated": 28}
+ULA = IPv6Network("fc00::/7")
+WANTED = ("routed", "nat", "any")
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+# --- what the network is -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6Mode:
+    """A network's IPv6 mode as its options ask and its firewall does, with the evidence."""
+
+    network: str
+    mode: Mode
+    masqueraded: bool | None  # None: could not tell (firewall unreadable, or undecided)
+    option: str | None = None  # gateway_mode_ipv6 as set on the network, if set
+    rules: tuple[str, ...] = ()  # the firewall rules that make it so, as printed
+    ula: bool = False  # every IPv6 subnet is inside fc00::/7
+    ipv6_only: bool = False  # EnableIPv4 false (Docker 28+)
+    notes: tuple[str, ...] = ()
+    basis: str = ""  # why this mode: the option, or the version's default
+    subnets: tuple[str, ...] = ()
+    bridge: str | None = None
+    default_bridge: bool = False  # docker0, whose gateway mode cannot be set (27, 28)
+    internal: bool = False  # --internal: nothing leaves the host
+    ip_masquerade: bool = True  # enable_ip_masquerade is not "false"
+    ip6tables: bool | None = None  # the daemon's ip6tables setting, given or inferred
+    daemon_major: int = 0  # 0: unknown
+    firewall: tuple[str, ...] = ()  # decoded firewall lines: what was read, where each rule is
+
+    @property
+    def inbound_reachable(self) -> bool | None:
+        """Can the far end open a connection to a container? (Its firewall permitting.)"""
+        if self.masqueraded or self.mode == "isolated" or self.internal:
+            return False
+        if self.masqueraded is None or self.mode not in ("routed", "nat-unprotected"):
+            return None
+        return True
+
+    @property
+    def _mode_phrase(self) -> str:
+        if 0 < self.daemon_major < FIRST_WITH_GATEWAY_MODES:
+            return f"Docker {self.daemon_major} has no gateway modes"
+        return f"gateway mode {self.mode}"
+
+    @property
+    def summary(self) -> str:
+        """One line, fit for a skip reason or a diagnosis."""
+        name, phrase = self.network, self._mode_phrase
+        if self.internal or self.mode == "isolated":
+            return f"{name} is internal ({phrase}): no IPv6 traffic leaves the host"
+        if self.masqueraded:
+            return (
+                f"{name} is masqueraded (NAT66, {phrase}): the far end sees the host's "
+                "address, not the containers'"
+            )
+        if self.masqueraded is None:
+            return f"{name}: {phrase} by its options; whether it is masqueraded is not known"
+        line = f"{name} is not masqueraded ({phrase}): the far end sees the containers' addresses"
+        if self.mode in ("routed", "nat-unprotected"):
+            line = f"{name} is routed ({phrase}, no masquerade): the far end sees the containers' "
+            line += "own addresses"
+        if self.ula:
+            line += "; but its prefix is ULA (fc00::/7), which the internet does not route"
+        return line
+
+    def evidence(self) -> tuple[str, ...]:
+        """One decoded line each: the mode and why, the subnets, the firewall, the notes."""
+        name = self.network
+        word = "mode" if 0 < self.daemon_major < FIRST_WITH_GATEWAY_MODES else "gateway mode"
+        lines = [f"{name}: {word} {self.mode} ({self.basis})" if self.basis else name]
+        if self.subnets:
+            kinds = ", ".join(f"{s} ({'ULA' if _is_ula(s) else 'global'})" for s in self.subnets)
+            lines.append(f"{name}: IPv6 subnets {kinds}")
+        if self.ipv6_only:
+            lines.append(f"{name}: IPv6-only (EnableIPv4 false)")
+        if self.internal:
+            lines.append(f"{name}: internal (--internal): no traffic to or from outside the host")
+        told = {True: "yes", False: "no", None: "could not tell"}[self.masqueraded]
+        lines.append(f"{name}: masqueraded: {told}")
+        lines += self.firewall
+        lines += [f"note: {n}" for n in self.notes]
+        return tuple(lines)
+
+
+def _is_ula(subnet: str) -> bool:
+    network = ipaddress.ip_network(subnet, strict=False)
+    return isinstance(network, IPv6Network) and network.subnet_of(ULA)
+
+
+def firewall_backend(ruleset: Ruleset | str | None) -> str:
+    """Which firewall Docker's IPv6 rules are in, from what was read: ``"iptables"``,
+    ``"nftables (table ip6 docker-bridges)"``, ``"none"`` (read, and no Docker rule for IPv6 in
+    it) or ``"unknown"`` (not read)."""
+    if not isinstance(ruleset, Ruleset) or (ruleset.ip6tables is None and ruleset.nft is None):
+        return "unknown"
+    nft_tables = ruleset.nft.tables if ruleset.nft is not None else ()
+    native = [t.label for t in nft_tables if t.name == "docker-bridges"]
+    if native:
+        return f"nftables ({', '.join(f'table {label}' for label in native)})"
+    xtables = [ruleset.ip6tables.filter, ruleset.ip6tables.nat] if ruleset.ip6tables else []
+    # read from nft alone, iptables-nft's copies show the same DOCKER chains
+    xtables += [t for t in nft_tables if t.name in ("filter", "nat")]
+    if any(_has_docker_chain(t) for t in xtables if t is not None):
+        return "iptables"
+    return "none"
+
+
+def _has_docker_chain(table: Table) -> bool:
+    return any(name.startswith("DOCKER") for name in table.chains)
+
+
+# --- finding the mode ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Configured:
+    """What the options and the version ask for, before the firewall has its say."""
+
+    mode: Mode | None  # None: Docker < 27, where only the firewall tells
+    basis: str
+
+
+def _configured(option: str | None, major: int) -> _Configured:
+    if 0 < major < FIRST_WITH_GATEWAY_MODES:
+        if option is None:
+            return _Configured(None, f"Docker {major} has no gateway modes")
+        return _Configured(
+            None,
+            f"Docker {major} has no gateway modes; option {GATEWAY_MODE_OPTION}={option} ignored",
+        )
+    version = f"Docker {major}" if major else "this Docker (version unknown)"
+    if option is None:
+        return _Configured("nat", f"{version} default; option {GATEWAY_MODE_OPTION} not set")
+    for mode, since in GATEWAY_MODES.items():
+        if mode != option:
+            continue
+        if major and major < since:
+            return _Configured(
+                "unknown", f"option {GATEWAY_MODE_OPTION}={option}, which came with Docker {since}"
+            )
+        return _Configured(mode, f"option {GATEWAY_MODE_OPTION}={option}")
+    return _Configured(
+        "unknown", f"option {GATEWAY_MODE_OPTION}={option}: not a gateway mode Docker knows"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Firewall:
+    """What the firewall says about one network."""
+
+    masqueraded: bool | None
+    nat_rules: tuple[NatRule, ...] = ()
+    inbound_drops: tuple[Drop, ...] = ()
+    lines: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    backend: str = "unknown"
+
+
+def _read_firewall(
+    network: NetworkInfo, ruleset: Ruleset | str | None, uplink: str | None, major: int
+) -> _Firewall:
+    if not isinstance(ruleset, Ruleset):
+        why = ruleset if isinstance(ruleset, str) and ruleset else "no rule set was given"
+        return _Firewall(None, notes=(f"firewall not read: {why}",))
+    if not network.subnets6:
+        return _Firewall(None, notes=("no IPv6 subnet: nothing to masquerade",))
+    findings = [
+        find_masquerade(ruleset, subnet=s, bridge=network.bridge, uplink=uplink)
+        for s in network.subnets6
+    ]
+    backend = firewall_backend(ruleset)
+    drops = _inbound_new_drops(ruleset, network, uplink)
+    lines = [f"firewall backend: {_backend_phrase(backend)}"]
+    lines += [line for f in findings for line in f.evidence()]
+    lines += [_drop_line(d, network.bridge, major) for d in drops]
+    return _Firewall(
+        _masqueraded(findings),
+        tuple(r for f in findings for r in f.rules),
+        drops,
+        tuple(dict.fromkeys(lines)),
+        _finding_notes(findings, uplink),
+        backend,
+    )
+
+
+def _masqueraded(findings: Sequence[NatFinding]) -> bool | None:
+    """Masqueraded if any subnet is: its containers' traffic leaves as the host's."""
+    states = [f.masqueraded for f in findings]
+    if True in states:
+        return True
+    return None if None in states else False
+
+
+def _finding_notes(findings: Sequence[NatFinding], uplink: str | None) -> tuple[str, ...]:
+    notes: list[str] = []
+    states = [f.masqueraded for f in findings]
+    if True in states and False in states:
+        partly = ", ".join(f.subnet for f in findings if f.masqueraded)
+        notes.append(f"only some IPv6 subnets are masqueraded: {partly}")
+    if not all(f.readable for f in findings):
+        notes.append("firewall not read: " + ("; ".join(findings[0].problems) or "no view read"))
+    elif any(f.doubtful for f in findings):
+        notes.append("a masquerade rule may apply, but a rule before it could not be evaluated")
+    elif any(f.unresolved for f in findings) and None in states:
+        notes.append("a masquerade rule may be reached in ways we do not model (see undecided)")
+    if None in states and uplink is None:
+        notes.append("the uplink was not named: rules matching interfaces may be undecided")
+    return tuple(notes)
+
+
+def _backend_phrase(backend: str) -> str:
+    if backend == "none":
+        return "none (no Docker rule for IPv6 in what was read: ip6tables off?)"
+    return backend
+
+
+def _inbound_new_drops(
+    ruleset: Ruleset, network: NetworkInfo, uplink: str | None
+) -> tuple[Drop, ...]:
+    """The proven drops of new inbound traffic: Docker 28's unpublished-port DROP, a policy."""
+    if not network.bridge:
+        return ()
+    verdict = assess_forward(
+        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
+    )
+    return tuple(d for d in verdict.drops if d.direction == "inbound" and d.state == "new")
+
+
+def _drop_line(drop: Drop, bridge: str | None, major: int) -> str:
+    why = "drops new inbound traffic from outside"
+    if drop.rule == f"-A DOCKER ! -i {bridge} -o {bridge} -j DROP":
+        why += ": Docker 28+ blocks direct access to unpublished ports in nat mode"
+    elif drop.is_policy and major == 26:
+        why += ": Docker 26 sets this policy when ip6tables is on"
+    elif drop.is_policy and major >= 28:
+        why += ": Docker 28+ sets this policy only when it had to turn forwarding on itself"
+    via = f" (via {' → '.join(drop.path)})" if len(drop.path) > 1 else ""
+    return f"{drop.source} {drop.table} {drop.chain}: {drop.rule}{via} — {why}"
+
+
+def ipv6_mode(
+    network: NetworkInfo,
+    *,
+    daemon_major: int,
+    ruleset: Ruleset | str | None,
+    ip6tables_enabled: bool | None = None,
+    uplink: str | None = None,
+) -> Ipv6Mode:
+    """The network's IPv6 mode: what its options and Docker's version ask for, corrected by
+    what the firewall does.
+
+    ``ruleset`` is what ``read_ruleset`` gave, or why it could not be read (a string), or None.
+    ``ip6tables_enabled`` is the daemon's setting where the caller knows it; when it does not, a
+    firewall with no Docker rule for IPv6 in it means it is off. ``uplink`` names the interface
+    traffic leaves by; without it, rules that match on interfaces may stay undecided.
+    """
+    options = network.options
+    option = options.get(GATEWAY_MODE_OPTION)
+    ip_masquerade = options.get(MASQUERADE_OPTION, "true").lower() != "false"
+    asked = _configured(option, daemon_major)
+    fw = _read_firewall(network, ruleset, uplink, daemon_major)
+    ip6tables = ip6tables_enabled
+    notes: list[str] = []
+    if ip6tables is None and fw.backend == "none":
+        ip6tables = False
+        notes.append("no Docker rule for IPv6 in the firewall: ip6tables appears to be off")
+    mode, basis = _mode(asked, fw.masqueraded, ip6tables, daemon_major)
+    notes += _disagreements(
+        asked, fw, option, ip_masquerade, ip6tables, network.internal, daemon_major
+    )
+    notes += fw.notes
+    ula = bool(network.subnets6) and all(_is_ula(s) for s in network.subnets6)
+    if ula and daemon_major >= FIRST_WITH_GATEWAY_MODES:
+        notes.append("ULA prefix: with no IPv6 pool configured, Docker 27+ picks one in fd00::/8")
+    if not network.enable_ipv4:
+        notes.append("IPv6-only network (EnableIPv4 false): IPv4 is not there to fall back on")
+    nat_like = fw.masqueraded or mode in ("nat", "nat-unprotected", "isolated")
+    rules = [r.rule for r in fw.nat_rules]
+    rules += [d.rule for d in fw.inbound_drops if nat_like and not d.is_policy]
+    return Ipv6Mode(
+        network=network.name,
+        mode=mode,
+        masqueraded=fw.masqueraded,
+        option=option,
+        rules=tuple(dict.fromkeys(rules)),
+        ula=ula,
+        ipv6_only=not network.enable_ipv4,
+        notes=tuple(dict.fromkeys(notes)),
+        basis=basis,
+        subnets=network.subnets6,
+        bridge=network.bridge,
+        default_bridge=network.is_default_bridge,
+        internal=network.internal,
+        ip_masquerade=ip_masquerade,
+        ip6tables=ip6tables,
+        daemon_major=daemon_major,
+        firewall=fw.lines,
+    )
+
+
+def _mode(
+    asked: _Configured, masqueraded: bool | None, ip6tables: bool | None, major: int
+) -> tuple[Mode, str]:
+    """The mode, and why. Where Docker has no say over IPv6 NAT (before 27, or with ip6tables
+    off) the firewall alone makes it nat or routed; isolated stays isolated, since what makes it
+    so (no gateway address on the bridge) is no firewall rule."""
+    if asked.mode is None or (ip6tables is False and asked.mode != "isolated"):
+        why = asked.basis
+        if asked.mode is not None:
+            docker = f"Docker {major}" if major else "Docker"
+            why = f"ip6tables off: {docker} writes no IPv6 rules, so gateway mode {asked.mode} "
+            why += "has no effect"
+        if masqueraded:
+            return "nat", f"{why}; a masquerade rule covers it"
+        if masqueraded is False:
+            return "routed", f"{why}; no masquerade: plain routed IPv6"
+        if ip6tables:
+            return "nat", f"{why}; with ip6tables on, Docker masquerades every IPv6 network"
+        return "routed", f"{why}; ip6tables off (Docker's default before 27): plain routed IPv6"
+    return asked.mode, asked.basis
+
+
+def _disagreements(
+    asked: _Configured,
+    fw: _Firewall,
+    option: str | None,
+    ip_masquerade: bool,
+    ip6tables: bool | None,
+    internal: bool,
+    major: int,
+) -> list[str]:
+    """Where the options and the firewall tell different stories; the firewall is right."""
+    rule = f"`{fw.nat_rules[0].rule}`" if fw.nat_rules else "a masquerade rule"
+    notes: list[str] = []
+    if asked.mode is None and option is not None:
+        ignored = f"Docker {major} ignores gateway_mode_ipv6 (added in 27): {option} has no effect"
+        notes.append(ignored + (f", and {rule} masquerades it" if fw.masqueraded else ""))
+    if fw.masqueraded:
+        if asked.mode in ("routed", "isolated"):
+            notes.append(
+                f"the option says {asked.mode}, yet {rule} masquerades it: "
+                "not a rule Docker writes in that mode"
+            )
+        if not ip_masquerade:
+            notes.append(f"{MASQUERADE_OPTION}=false, yet {rule} masquerades it: not Docker's rule")
+        if ip6tables is False:
+            notes.append(f"ip6tables is off, yet {rule} masquerades it: not Docker's rule")
+    elif fw.masqueraded is False:
+        if not ip_masquerade:
+            notes.append(f"{MASQUERADE_OPTION}=false: Docker does not masquerade it")
+        elif asked.mode in ("nat", "nat-unprotected") and ip6tables is not False and not internal:
+            notes.append(
+                f"gateway mode {asked.mode} should masquerade it, yet no rule read does "
+                "(a flushed nat table?)"
+            )
+    return notes
+
+
+# --- judging it (RT-06) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModeVerdict:
+    """RT-06 for one network: the outcome, why, the Docker-native fix, the evidence."""
+
+    outcome: Outcome
+    reason: str
+    fix: str | None
+    evidence: tuple[str, ...]
+
+
+def judge_mode(found: Ipv6Mode, wanted: str | None, *, daemon_version: str) -> ModeVerdict:
+    """RT-06 "IPv6 mode as intended": ``wanted`` is the profile's ipv6_mode, "routed", "nat",
+    or "any" / None (not stated: report, judge nothing). Anything else raises ValueError."""
+    if wanted not in (*WANTED, None):
+        raise ValueError(f"ipv6_mode must be one of {', '.join(WANTED)}, not {wanted!r}")
+    major = DaemonInfo(daemon_version, "").major or found.daemon_major
+    evidence = found.evidence()
+    if wanted in (None, "any"):
+        reason = f"the profile states no ipv6_mode; found: {found.summary}"
+        return ModeVerdict("not-observed", reason, None, evidence)
+    if found.internal or found.mode == "isolated":
+        reason = f"{found.summary}: neither routed nor NAT applies to it"
+        return ModeVerdict("not-observed", reason, None, evidence)
+    if wanted == "routed":
+        return _judge_routed(found, major, evidence)
+    return _judge_nat(found, major, evidence)
+
+
+def _first_rule(found: Ipv6Mode) -> str:
+    return f"`{found.rules[0]}`" if found.rules else "a masquerade rule"
+
+
+UNDECIDED_NOTES = (
+    "firewall not read",
+    "a masquerade rule may",
+    "no IPv6 subnet",
+)
+
+
+def _undecided(found: Ipv6Mode, evidence: tuple[str, ...]) -> ModeVerdict:
+    why = next((n for n in found.notes if n.startswith(UNDECIDED_NOTES)), None)
+    reason = f"could not tell whether {found.network} is masqueraded"
+    reason += f": {why}" if why else ""
+    reason += f"; by its options: {found.basis}"
+    return ModeVerdict("not-observed", reason, None, evidence)
+
+
+def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> ModeVerdict:
+    name = found.network
+    if found.ula:
+        reason = (
+            f"{name}'s prefix {', '.join(found.subnets)} is ULA (fc00::/7): a ULA prefix "
+            "(fdxx::/64) is never reachable from the internet without NAT; the site wants "
+            "routed IPv6"
+        )
+        fix = _global_prefix_fix(found, major)
+        if found.masqueraded:
+            reason += f"; it is masqueraded too, by {_first_rule(found)}"
+            fix += "; and " + _routed_fix(found, major)
+        return ModeVerdict("fail", reason, fix, evidence)
+    if found.masqueraded is None:
+        return _undecided(found, evidence)
+    if found.masqueraded:
+        reason = (
+            f"{name} is masqueraded (NAT66, {found._mode_phrase}) by {_first_rule(found)}: the "
+            "far end sees the host's address, not the containers'; the site wants routed IPv6"
+        )
+        return ModeVerdict("fail", reason, _routed_fix(found, major), evidence)
+    if found.mode in ("routed", "nat-unprotected"):
+        return ModeVerdict("pass", f"as the site wants: {found.summary}", None, evidence)
+    if found.mode == "nat":
+        reason = (
+            f"{name} is in gateway mode nat with masquerade off: its containers' addresses "
+            "leave the host, but Docker treats it as NAT (from 28 on it drops direct access to "
+            "unpublished ports); the site wants routed IPv6"
+        )
+        return ModeVerdict("fail", reason, _routed_fix(found, major), evidence)
+    reason = f"{name} is not masqueraded, but its gateway mode is unknown ({found.basis})"
+    return ModeVerdict("not-observed", reason, None, evidence)
+
+
+def _judge_nat(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> ModeVerdict:
+    name = found.network
+    if found.masqueraded is None:
+        return _undecided(found, evidence)
+    if found.masqueraded:
+        reason = f"as the site wants: {name} is masqueraded (NAT66, {found._mode_phrase}) by "
+        reason += _first_rule(found)
+        return ModeVerdict("pass", reason, None, evidence)
+    if found.mode in ("routed", "unknown"):
+        reason = (
+            f"{name} is routed ({found.basis}), not masqueraded: containers are reachable "
+            "directly from outside: the site wants NAT"
+        )
+    else:
+        reason = (
+            f"{name} has {found._mode_phrase} but no masquerade rule covers it: its "
+            "containers' own addresses leave the host: the site wants NAT"
+        )
+    return ModeVerdict("fail", reason, _nat_fix(found, major), evidence)
+
+
+# --- fixes: Docker's own settings, each naming the versions it applies to -------------------
+
+
+def _create_command(found: Ipv6Mode, mode: str) -> str:
+    subnets = " ".join(f"--subnet {s}" for s in found.subnets) or "--subnet <its IPv6 prefix>"
+    ipv4 = " --ipv4=false" if found.ipv6_only else ""
+    return (
+        f"docker network rm {found.network} && docker network create --ipv6{ipv4} {subnets} "
+        f"-o {GATEWAY_MODE_OPTION}={mode} {found.network}"
+    )
+
+
+def _foreign_rule(found: Ipv6Mode, major: int) -> str | None:
+    """Why the masquerade rule cannot be Docker's, if it cannot."""
+    if major >= FIRST_WITH_GATEWAY_MODES and found.option == "routed":
+        return "the network's gateway mode is routed"
+    if not found.ip_masquerade:
+        return f"{MASQUERADE_OPTION}=false"
+    if found.ip6tables is False:
+        return "ip6tables is off"
+    return None
+
+
+def _routed_fix(found: Ipv6Mode, major: int) -> str:
+    foreign = _foreign_rule(found, major)
+    if foreign is not None:
+        return (
+            f"the masquerade rule is not Docker's ({foreign}): remove {_first_rule(found)} "
+            "from the host's own firewall configuration and persist the change"
+        )
+    if major >= FIRST_WITH_GATEWAY_MODES:
+        if found.default_bridge:
+            cannot = "on Docker 27 and 28 the default bridge's gateway mode cannot be set"
+            if major > 28:
+                cannot += f" (not verified on {major})"
+            return (
+                f'{cannot}: either set "ip-masq": false in {DAEMON_JSON} and restart dockerd '
+                "(this also stops IPv4 masquerade on docker0), or run the containers on a "
+                "user-defined network "
+                f"created with -o {GATEWAY_MODE_OPTION}=routed"
+            )
+        fix = (
+            f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
+            f"{found.network} in routed mode (disconnect its containers first; keep its other "
+            f"options): {_create_command(found, 'routed')}; then reconnect them. The upstream "
+            "must route the prefix to this host (RT-03)"
+        )
+        if major >= 28:
+            fix += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
+        return fix
+    if major == 26:
+        return (
+            f'Docker 26 has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
+            "Docker's IPv6 NAT (the host firewall is then the site's own to manage), or upgrade "
+            f"to Docker 27+ and create the network with -o {GATEWAY_MODE_OPTION}=routed"
+        )
+    return (
+        f"Docker {major or '(version unknown)'} has no gateway modes: the masquerade rule is "
+        f"not Docker's own here: remove {_first_rule(found)} from the host's firewall "
+        f"configuration, or upgrade to Docker 27+ and use -o {GATEWAY_MODE_OPTION}=routed"
+    )
+
+
+def _global_prefix_fix(found: Ipv6Mode, major: int) -> str:
+    if found.default_bridge:
+        return (
+            f'give docker0 a global prefix routed to this host: "fixed-cidr-v6": '
+            f'"<global /64>" in {DAEMON_JSON}, then restart dockerd'
+        )
+    mode = f" -o {GATEWAY_MODE_OPTION}=routed" if major >= FIRST_WITH_GATEWAY_MODES else ""
+    return (
+        f"give {found.network} a global prefix routed to this host: docker network create "
+        f"--ipv6 --subnet <global /64>{mode} {found.network}, or give the daemon a global IPv6 "
+        f'pool in {DAEMON_JSON}: "default-address-pools": [{{"base": "<global /48>", '
+        '"size": 64}] (with no IPv6 pool configured, Docker 27+ picks ULA subnets)'
+    )
+
+
+def _nat_fix(found: Ipv6Mode, major: int) -> str:
+    if major >= FIRST_WITH_GATEWAY_MODES:
+        if found.ip6tables is False:
+            return (
+                f'"ip6tables": true in {DAEMON_JSON} (the default since Docker 27), then '
+                "restart dockerd: with it off Docker writes no IPv6 NAT rule"
+            )
+        if not found.ip_masquerade:
+            if found.default_bridge:
+                return (
+                    f'remove "ip-masq": false from {DAEMON_JSON} (masquerade is the default), '
+                    "then restart dockerd"
+                )
+            return (
+                f"recreate {found.network} without -o {MASQUERADE_OPTION}=false (disconnect its "
+                f"containers first): {_create_command(found, 'nat')}; then reconnect them"
+            )
+        if found.default_bridge:
+            return (
+                f'"ip6tables": true and "ip-masq": true in {DAEMON_JSON} (both the default on '
+                "Docker 27+), then restart dockerd"
+            )
+        return (
+            f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
+            f"{found.network} in nat mode (disconnect its containers first; keep its other "
+            f"options): {_create_command(found, 'nat')} (nat is the default: leaving the option "
+            "out does the same); then reconnect them"
+        )
+    if major == 26:
+        return (
+            f'"ip6tables": true and "experimental": true in {DAEMON_JSON} (Docker 26\'s IPv6 '
+            "NAT is experimental), then restart dockerd"
+        )
+    return (
+        f"Docker {major or '(version unknown)'} has no IPv6 NAT of its own: upgrade to Docker "
+        "27+, where gateway mode nat is the default"
+    )
