@@ -13,6 +13,7 @@ import http.client
 import ipaddress
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -521,7 +522,11 @@ class Lab:
                 cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
             )
         _CHILDREN[proc.pid] = proc
-        (self.state / f"{daemon}.lab-pid").write_text(f"{proc.pid}\n")
+        # the pid and the process's start time, read now that it runs: a pid alone names
+        # whatever process gets it next once the daemon is gone (`down` checks both)
+        start = proc_start(proc.pid)
+        if start is not None:  # else it is gone already, and poll() below says so
+            (self.state / f"{daemon}.lab-pid").write_text(PidRecord(proc.pid, start).dump())
         time.sleep(0.05)
         if proc.poll() is not None:
             tail = (self.state / f"{daemon}.log").read_text(errors="replace")[-600:]
@@ -642,11 +647,8 @@ class Lab:
             ids = self.docker("ps", "-aq", check=False).split()
             if ids:
                 self.docker("rm", "-f", *ids, check=False)
-        pids = set()
-        for daemon in DAEMONS:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                pids.add(int((self.state / f"{daemon}.lab-pid").read_text()))
-        self._signal_all(pids, signal.SIGTERM, grace=10.0)
+        # the daemons the pid files name, each only if it still is that daemon of this lab
+        self._signal_all(self._recorded_daemons(), signal.SIGTERM, grace=10.0)
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
         self._signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
@@ -659,50 +661,218 @@ class Lab:
         if self.state.exists():
             raise LabError(f"could not remove {self.state}")
 
-    def _stragglers(self) -> set[int]:
-        found: set[int] = set()
-        marker = str(self.state).encode()
-        mine = os.getpid()
+    def _recorded_daemons(self) -> list[_Process]:
+        """The processes the ``*.lab-pid`` files name that still are this lab's daemons: the
+        same process (pid and start time) with this lab's state directory in its arguments.
+        A pid file outlives its daemon (a lab left after a crash or a reboot), and by then its
+        pid may be any other process's."""
+        found = []
+        marker = os.fsencode(self.state)
+        for daemon in DAEMONS:
+            path = self.state / f"{daemon}.lab-pid"
+            try:
+                record = PidRecord.parse(path.read_text())
+            except (FileNotFoundError, UnicodeDecodeError):
+                continue
+            if record is None:
+                continue
+            proc = _Process.open(record.pid)
+            if proc is None:
+                continue
+            same = record.start is None or record.start == proc.start
+            if same and names_path(_argv(record.pid), marker):
+                found.append(proc)
+                continue
+            proc.close()
+            _say(
+                f"{path.name} names pid {record.pid}, which is no longer {daemon} of lab "
+                f"{self.name}: left alone"
+            )
+        return found
+
+    def _stragglers(self) -> list[_Process]:
+        """Every process inside this lab's namespaces, or with an argument naming this lab's
+        state directory or a path under it (exactly: lab v6c's directory is a prefix of lab
+        v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
+        so what is signalled later is what was checked. Never this process or its parents."""
+        namespaces = set()
         for role in ("host", "upstream", "inet"):
-            if Path(f"/run/netns/{self.ns(role)}").exists():
-                found |= {
-                    int(p) for p in run("ip", "netns", "pids", self.ns(role), check=False).split()
-                }
+            with contextlib.suppress(OSError):
+                st = os.stat(f"/run/netns/{self.ns(role)}")
+                namespaces.add((st.st_dev, st.st_ino))
+        marker = os.fsencode(self.state)
+        spare = _ancestry(os.getpid())
+        found = []
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if marker in (entry / "cmdline").read_bytes():
-                        found.add(int(entry.name))
-        found.discard(mine)
+            if not entry.name.isdigit() or int(entry.name) in spare:
+                continue
+            proc = _Process.open(int(entry.name))
+            if proc is None:
+                continue
+            if _net_ns(proc.pid) in namespaces or names_path(_argv(proc.pid), marker):
+                found.append(proc)
+            else:
+                proc.close()
         return found
 
     @staticmethod
-    def _signal_all(pids: set[int], sig: signal.Signals, grace: float) -> None:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+    def _signal_all(procs: list[_Process], sig: signal.Signals, grace: float) -> None:
+        """Send ``sig``, wait up to ``grace`` seconds for each to end, SIGKILL the rest."""
+        for proc in procs:
+            proc.signal(sig)
+        waiting = list(procs)
         deadline = time.monotonic() + grace
-        while pids and time.monotonic() < deadline:
-            for pid in list(pids):
-                child = _CHILDREN.get(pid)
-                if child is not None and child.poll() is not None:
-                    del _CHILDREN[pid]
-                if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-                    pids.discard(pid)
-            time.sleep(0.05)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            child = _CHILDREN.pop(pid, None)
+        while waiting and time.monotonic() < deadline:
+            for proc in list(waiting):
+                if proc.gone():
+                    waiting.remove(proc)
+            if waiting:
+                time.sleep(0.05)
+        for proc in waiting:
+            proc.signal(signal.SIGKILL)
+            child = _CHILDREN.pop(proc.pid, None)
             if child is not None:
                 child.wait()
+        for proc in procs:
+            proc.close()
+        # reap every daemon of ours that has ended, also one that was gone before it was looked
+        # for (then it was no process to signal, only a zombie)
+        for pid, child in list(_CHILDREN.items()):
+            if child.poll() is not None:
+                del _CHILDREN[pid]
 
 
-def _is_zombie(pid: int) -> bool:
+# processes: who is who -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PidRecord:
+    """What a ``*.lab-pid`` file says: "PID START", START being the process's start time
+    (field 22 of /proc/PID/stat, clock ticks after boot). Pid files written before start
+    times were recorded hold the pid alone: START is None."""
+
+    pid: int
+    start: int | None
+
+    def dump(self) -> str:
+        return f"{self.pid}\n" if self.start is None else f"{self.pid} {self.start}\n"
+
+    @classmethod
+    def parse(cls, text: str) -> PidRecord | None:
+        words = text.split()
+        if not 1 <= len(words) <= 2 or not all(w.isdigit() for w in words) or words[0] == "0":
+            return None
+        return cls(int(words[0]), int(words[1]) if len(words) == 2 else None)
+
+
+def proc_start(pid: int) -> int | None:
+    """The start time of process ``pid`` (field 22 of /proc/PID/stat); None if there is no
+    such process or it is a zombie (it has ended)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return stat_start(stat.decode(errors="replace"))
+
+
+def stat_start(stat: str) -> int | None:
+    """Field 22 of a /proc/PID/stat line, None for a zombie. The command name (field 2, in
+    parentheses) may hold spaces and parentheses itself: fields are counted after its end."""
+    fields = stat.rpartition(")")[2].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X") or not fields[19].isdigit():
+        return None
+    return int(fields[19])
+
+
+def names_path(argv: list[bytes], path: bytes) -> bool:
+    """Whether an argument names ``path`` or a file under it: ``path`` followed by "/" or by
+    the end of the argument. It may stand anywhere in the argument (``--data-root=…``,
+    ``unix://…``, a shell script), but /var/lib/v6conform-lab/v6c is not named by
+    /var/lib/v6conform-lab/v6cmx/docker.sock."""
+    for arg in argv:
+        at = arg.find(path)
+        while at != -1:
+            end = at + len(path)
+            if end == len(arg) or arg[end : end + 1] == b"/":
+                return True
+            at = arg.find(path, at + 1)
+    return False
+
+
+def _argv(pid: int) -> list[bytes]:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return cmdline.split(b"\0")[:-1] if cmdline.endswith(b"\0") else cmdline.split(b"\0")
+
+
+def _net_ns(pid: int) -> tuple[int, int] | None:
+    try:
+        st = os.stat(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _ancestry(pid: int) -> set[int]:
+    """``pid`` and its parents, up to init."""
+    found = set()
+    while pid > 0 and pid not in found:
+        found.add(pid)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            break
+        ppid = next(
+            (line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "0"
+        )
+        pid = int(ppid) if ppid.isdigit() else 0
+    return found
+
+
+class _Process:
+    """A process to signal, held by a pidfd where the kernel has them: a signal then reaches
+    the process that was checked or nothing, never one that got its pid since."""
+
+    def __init__(self, pid: int, start: int, fd: int | None) -> None:
+        self.pid = pid
+        self.start = start
+        self._fd = fd
+
+    @classmethod
+    def open(cls, pid: int) -> _Process | None:
+        fd: int | None = None
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return None
+        except OSError:
+            fd = None  # no pidfds (an old kernel, a seccomp filter): the start time guards
+        start = proc_start(pid)  # read after the pidfd is open: it is that process's or a
+        if start is None:  # later one's, and then the pidfd's process is gone
+            if fd is not None:
+                os.close(fd)
+            return None
+        return cls(pid, start, fd)
+
+    def signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if self._fd is not None:
+                signal.pidfd_send_signal(self._fd, sig)
+            elif proc_start(self.pid) == self.start:
+                os.kill(self.pid, sig)
+
+    def gone(self) -> bool:
+        """It has ended (a zombie counts: it only waits for its parent)."""
+        if self._fd is not None:
+            poller = select.poll()
+            poller.register(self._fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return proc_start(self.pid) != self.start
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _mounts_under(path: Path) -> list[str]:

@@ -7,7 +7,9 @@ target namespace by a worker thread (``Netns.run``) and then read from the event
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
+import os
 import random
 import socket
 import struct
@@ -296,6 +298,10 @@ def _is_link_local(addr: str) -> bool:
 # --- echo ----------------------------------------------------------------------------------
 
 
+# send errors that are the sender's own routing or firewall saying no: a finding, not a fault
+REFUSED_LOCALLY = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EPERM})
+
+
 @dataclass(frozen=True, slots=True)
 class EchoResult:
     target: str
@@ -345,7 +351,16 @@ async def echo(
         error: str | None = None
         for seq in range(1, count + 1):
             sent_at[seq] = time.monotonic()
-            raw.send(encode_echo_request(ident, seq), dst)
+            try:
+                raw.send(encode_echo_request(ident, seq), dst)
+            except OSError as exc:
+                if exc.errno not in REFUSED_LOCALLY:
+                    raise
+                # the sender's own kernel refused (no route, a local firewall): that is what
+                # was seen, as much as an ICMPv6 error from a router would be
+                error = f"not sent: {os.strerror(exc.errno or 0).lower()} (in {netns})"
+                evidence.append(f"echo request to {dst}{where} refused by the kernel: {error}")
+                break
             evidence.append(
                 f"sent echo request id={ident} seq={seq} to {dst}"
                 f" from {source or 'kernel-chosen source'}{where} in {netns}"

@@ -35,6 +35,8 @@ def test_every_expected_failure_is_in_the_catalog() -> None:
     catalog = readme_catalog()
     for scenario in SCENARIOS.values():
         assert scenario.expected_failures <= set(catalog), scenario.name
+        for generation, checks in scenario.expected_by_generation.items():
+            assert checks <= set(catalog), (scenario.name, generation)
 
 
 def test_readme_example_profile_loads_with_every_key(tmp_path: Path) -> None:

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import Lab
+from lab.dockers import DEFAULT
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def lab_up(name: str, scenario: str = "healthy") -> Iterator[Lab]:
+def lab_up(name: str, scenario: str = "healthy", docker: str = DEFAULT) -> Iterator[Lab]:
     """A lab of this name, up for the block and down afterwards whatever happens."""
     lab = Lab(name)
-    lab.up(scenario)
+    lab.up(scenario, docker)
     try:
         yield lab
     finally:

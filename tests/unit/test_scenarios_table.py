@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import lab.scenarios
+from lab.dockers import GENERATIONS
 from lab.scenarios import SCENARIOS, Scenario
 
 CHECK_ID = re.compile(r"^(GW|RT|DNS|RA|RC)-\d\d$")
@@ -43,6 +44,19 @@ def test_scenario_is_well_formed(name):
     assert isinstance(scenario.expected_failures, frozenset)
     bad = [i for i in scenario.expected_failures if not CHECK_ID.match(i)]
     assert not bad, f"{name}: malformed check IDs {bad}"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_per_generation_expectations_say_why(name):
+    scenario = SCENARIOS[name]
+    assert scenario.generations, name
+    assert scenario.generations <= set(GENERATIONS), name
+    assert set(scenario.expected_by_generation) == set(scenario.differs_because), name
+    assert set(scenario.expected_by_generation) <= scenario.generations, name
+    for generation, checks in scenario.expected_by_generation.items():
+        assert checks != scenario.expected_failures, (name, generation)  # else why say it
+        assert all(CHECK_ID.match(i) for i in checks), (name, generation)
+        assert scenario.differs_because[generation].strip()
 
 
 def test_healthy_expects_nothing():
