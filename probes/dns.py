@@ -23,11 +23,13 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from probes.errors import ProbeError
 from probes.netns import Netns
 
 Transport = Literal["udp", "tcp"]
 PORT = 53
 MAX_UDP = 65535
+MALFORMED = "malformed reply"  # how every reply that cannot be read is reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,59 @@ class DnsResult:
         return (self.describe(), *(f"  {rr}" for rr in self.answer))
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the bytes of one reply say, judged against the query they answer."""
+
+    rcode: str | None  # None: no usable reply (error says why)
+    error: str | None  # malformed, or not a reply to this query
+    answer: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    truncated: bool = False
+    internal: bool = False  # the decoder broke on it: the harness could not judge the reply
+
+    @property
+    def malformed(self) -> bool:
+        return self.error is not None and self.error.startswith(MALFORMED)
+
+
+def read_reply(query: dns.message.Message, data: bytes, rdtype: str) -> Reading:
+    """Parse and judge one reply's bytes (UDP payload, or TCP message without its length).
+
+    Never raises, for ANY bytes: what cannot be read comes back as a :data:`MALFORMED` reading
+    (with the reason), a reply to another query as an error saying so. An exception other than
+    dnspython's own means a bug (ours or its): still a malformed reading, marked ``internal``, so
+    that the caller can tell the harness's failure from the server's.
+    """
+    size = f"{MALFORMED} ({len(data)} bytes)"
+    try:
+        return _read(query, data, rdtype)
+    except dns.exception.DNSException as exc:
+        return Reading(None, f"{size}: {_said(exc) or type(exc).__name__}")
+    except Exception as exc:
+        reason = f"{size}: internal decoder error: {type(exc).__name__}: {_said(exc)}"
+        return Reading(None, reason, internal=True)
+
+
+def _said(exc: Exception) -> str:
+    """An exception's words on one line (dnspython's own messages span several)."""
+    return " ".join(str(exc).split())
+
+
+def _read(query: dns.message.Message, data: bytes, rdtype: str) -> Reading:
+    reply = dns.message.from_wire(data)
+    if not query.is_response(reply):
+        return Reading(None, "reply does not match the query (id or question)")
+    want = dns.rdatatype.from_text(rdtype)
+    return Reading(
+        dns.rcode.to_text(reply.rcode()),
+        None,
+        tuple(line for rrset in reply.answer for line in rrset.to_text().splitlines()),
+        tuple(rd.to_text() for rrset in reply.answer if rrset.rdtype == want for rd in rrset),
+        bool(reply.flags & dns.flags.TC),
+    )
+
+
 def _sockaddr(server: str) -> tuple[int, tuple[str, int] | tuple[str, int, int, int]]:
     """Family and socket address of ``server``; a %zone is resolved where the socket lives."""
     address, _, zone = server.partition("%")
@@ -99,8 +154,8 @@ async def _exchange_udp(sock: socket.socket, wire: bytes, query: dns.message.Mes
         try:
             if query.is_response(dns.message.from_wire(data, question_only=True)):
                 return data
-        except dns.exception.DNSException:
-            return data  # let the caller report it as malformed
+        except Exception:  # dnspython's own, or anything: the caller reads it and says why
+            return data
         # a stray reply to another query id: keep waiting within the deadline
 
 
@@ -131,7 +186,9 @@ async def query(
     transport: Transport = "udp",
     timeout: float = 1.0,
 ) -> DnsResult:
-    """Ask ``server`` for ``qname``/``rdtype`` from inside ``netns``; never raises for the network.
+    """Ask ``server`` for ``qname``/``rdtype`` from inside ``netns``; never raises for the network
+    or the server (a malformed reply is a result saying so), only :class:`ProbeError` when the
+    harness itself broke reading a reply.
 
     Recursion desired (we ask resolvers as a host's stub would); EDNS0 with a 1232-byte buffer
     (the DNS flag day 2020 size) so large answers need no TCP fallback over UDP.
@@ -140,20 +197,11 @@ async def query(
     q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
     wire = q.to_wire()
 
-    def result(
-        rcode: str | None, error: str | None, reply: dns.message.Message | None = None
-    ) -> DnsResult:
+    def result(rcode: str | None, error: str | None, reading: Reading | None = None) -> DnsResult:
         elapsed = (time.monotonic() - started) * 1000
-        answer: tuple[str, ...] = ()
-        addresses: tuple[str, ...] = ()
-        truncated = False
-        if reply is not None:
-            answer = tuple(rr for rrset in reply.answer for rr in rrset.to_text().splitlines())
-            want = dns.rdatatype.from_text(rdtype)
-            addresses = tuple(
-                rd.to_text() for rrset in reply.answer if rrset.rdtype == want for rd in rrset
-            )
-            truncated = bool(reply.flags & dns.flags.TC)
+        answer, addresses, truncated = (
+            (reading.answer, reading.addresses, reading.truncated) if reading else ((), (), False)
+        )
         return DnsResult(
             server, transport, qname, rdtype, rcode, answer, addresses, elapsed, error, truncated
         )
@@ -182,10 +230,7 @@ async def query(
             return result(None, "timed out")
         except OSError as exc:
             return result(None, _why(exc))
-    try:
-        reply = dns.message.from_wire(data)
-    except dns.exception.DNSException as exc:
-        return result(None, f"malformed reply ({len(data)} bytes): {exc}")
-    if not q.is_response(reply):
-        return result(None, "reply does not match the query (id or question)")
-    return result(dns.rcode.to_text(reply.rcode()), None, reply)
+    reading = read_reply(q, data, rdtype)
+    if reading.internal:  # no verdict on the server: the harness could not read its reply
+        raise ProbeError(f"DNS reply from {server} to {qname} {rdtype}", reading.error or "")
+    return result(reading.rcode, reading.error, reading)

@@ -29,7 +29,9 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Severity = Literal["breaks", "warning"]
 
 MAX_BYTES = 1 << 20  # a resolv.conf is a few hundred bytes; more is junk, not configuration
 MAX_LINE = 4096  # longer lines are reported, not read
@@ -127,6 +129,13 @@ class Problem:
     line: int
     text: str  # the offending line, clipped and escaped so that binary junk is safe to show
     reason: str
+    # "breaks": resolution loses what the line meant, or slows down (a check fails on it);
+    # "warning": the C library ignores it or copes, and lookups work as before (shown, no fail)
+    severity: Literal["breaks", "warning"] = "breaks"
+
+    @property
+    def breaks(self) -> bool:
+        return self.severity == "breaks"
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "file"
@@ -192,6 +201,16 @@ class ResolvConf:
         return any(n.startswith("Used default nameservers") for n in self.docker_notes)
 
     @property
+    def breaking(self) -> tuple[Problem, ...]:
+        """The problems that break or slow resolution: a check fails on these."""
+        return tuple(p for p in self.problems if p.breaks)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems the C library ignores or copes with: shown, never a failure."""
+        return tuple(p for p in self.problems if not p.breaks)
+
+    @property
     def used_nameservers(self) -> tuple[Nameserver, ...]:
         """The first three: glibc and musl ignore the rest (MAXNS)."""
         return self.nameservers[:MAXNS]
@@ -251,7 +270,7 @@ class ResolvConf:
             )
             out.append(f"Docker's internal resolver forwards to: {ext}")
         out.append(f"worst case with every nameserver silent: {self.worst_case_seconds():g} s")
-        out += [f"problem at {p}" for p in self.problems]
+        out += [f"{'problem' if p.breaks else 'warning'} at {p}" for p in self.problems]
         return tuple(out)
 
 
@@ -338,9 +357,9 @@ class _Parser:
             docker_notes=tuple(self.docker_notes),
         )
 
-    def problem(self, line: int, text: str, reason: str) -> None:
+    def problem(self, line: int, text: str, reason: str, severity: Severity = "breaks") -> None:
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(line, printable(text), reason))
+            self.problems.append(Problem(line, printable(text), reason, severity))
             return
         self.omitted += 1
         self.first_omitted = min(self.first_omitted or line, line)
@@ -384,7 +403,9 @@ class _Parser:
             self.problem(number, line, reason + " case-sensitively and ignore this line")
         else:
             shown = printable(keyword, 60)
-            self.problem(number, line, f"unknown keyword '{shown}': glibc and musl ignore it")
+            self.problem(
+                number, line, f"unknown keyword '{shown}': glibc and musl ignore it", "warning"
+            )
 
     def comment(self, line: str) -> None:
         """Docker's generated files say in comments where their content came from."""
@@ -404,16 +425,16 @@ class _Parser:
             self.problem(number, text, parsed)
             return
         address, zone, notes = parsed
-        for note in notes:
-            self.problem(number, text, note)
+        for note in notes:  # the address is used; a legacy spelling of it changes nothing
+            self.problem(number, text, note, "warning" if "inet_aton form" in note else "breaks")
         ns = Nameserver(address, zone, number, text)
         earlier = self.seen.setdefault((address, zone), number)
         if earlier != number:
             reason = f"nameserver {ns} repeats line {earlier}"
-            self.problem(number, text, reason + ": the copy takes one of the 3 slots")
+            self.problem(number, text, reason + ": the copy takes one of the 3 slots", "warning")
         if len(self.nameservers) == MAXNS:
             reason = "more than 3 nameservers: glibc uses only the first 3 (MAXNS), as does musl"
-            self.problem(number, text, reason + "; this one and later ones are ignored")
+            self.problem(number, text, reason + "; this one and later ones are ignored", "warning")
         self.nameservers.append(ns)
         if len(args) > 1 and is_address(args[1]):  # any other tail is a comment, as to glibc
             reason = f"one address per nameserver line: '{args[1]}' is ignored"
@@ -432,10 +453,10 @@ class _Parser:
         for domain in args:
             bad = domain_problem(domain)
             if bad:
-                self.problem(number, text, bad)
+                self.problem(number, text, bad, "warning")
         if len(args) > OLD_GLIBC_MAXDNSRCH or len(" ".join(args)) >= OLD_GLIBC_SEARCH_CHARS:
             reason = "search list longer than 6 domains / 256 chars (glibc < 2.26 truncates it)"
-            self.problem(number, text, reason)
+            self.problem(number, text, reason, "warning")
 
     def domain_line(self, number: int, text: str, args: list[str]) -> None:
         if not args:
@@ -449,7 +470,7 @@ class _Parser:
             self.problem(number, text, bad)
         if len(args) > 1 and not args[1].startswith(("#", ";")):
             reason = f"domain takes one name: glibc ignores '{args[1]}' and what follows"
-            self.problem(number, text, reason + " (musl reads the line like search)")
+            self.problem(number, text, reason + " (musl reads the line like search)", "warning")
 
     def options_line(self, number: int, text: str, args: list[str]) -> None:
         """Every word counts to glibc, also after a '#': only the ones that change something
@@ -457,19 +478,19 @@ class _Parser:
         comment = next((i for i, w in enumerate(args) if w.startswith(("#", ";"))), len(args))
         for word in args[:comment]:
             self.options, reason = apply_option(self.options, word)
-            if reason:
-                self.problem(number, text, reason)
+            if reason:  # an option glibc ignores or caps: lookups still work
+                self.problem(number, text, reason, "warning")
         applied = [word for word in args[comment:] if is_option_word(word)]
         for word in applied:
             self.options, _ = apply_option(self.options, word)
         if applied:
             reason = f"'{args[comment][0]}' does not start a comment here: glibc still applies"
-            self.problem(number, text, f"{reason} {' '.join(applied)}")
+            self.problem(number, text, f"{reason} {' '.join(applied)}", "warning")
 
     def bsd_line(self, number: int, text: str, args: list[str]) -> None:
         keyword = text.split(None, 1)[0]
         reason = f"'{keyword}' is an OpenBSD keyword: glibc and musl ignore it"
-        self.problem(number, text, reason)
+        self.problem(number, text, reason, "warning")
 
     def finish(self) -> None:
         """What only the whole file shows: overridden search lines, no nameserver, overflow."""
@@ -477,7 +498,9 @@ class _Parser:
             last, last_kind = self.search_lines[-1]
             for number, kind in self.search_lines[:-1]:
                 reason = f"{kind} line overridden by the {last_kind} line at line {last}"
-                self.problem(number, "", reason + ": the last search or domain line wins")
+                self.problem(
+                    number, "", reason + ": the last search or domain line wins", "warning"
+                )
         if not self.nameservers:  # past the cap too: it is the one that matters most
             reason = "no valid nameserver line: glibc and musl then ask 127.0.0.1"
             self.problems.append(Problem(0, "", reason))

@@ -18,23 +18,28 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from probes.docker import ProbeContainer
-from probes.errors import HarnessError
+from probes.errors import ProbeError
 from probes.resolvconf import ResolvConf, parse_resolv_conf, printable
 
 Family = Literal["IPv6", "any"]
 EMBEDDED_DNS = "127.0.0.11"  # Docker's resolver on user-defined networks
 MAX_SERVERS = 8  # nameserver lines asked directly; resolvers use three, junk files have more
+# the first and last lines SCRIPT prints: output without both is not the script's whole report
+BEGIN = "v6conform-resolver"
+END = "done"
 
 # Arguments: DEADLINE (seconds), FAMILY (-6 or "any"), then the names. Each lookup and each
 # nameserver runs in the background, so the whole script takes about one deadline at most. Every
 # value that came from the container is printed base64-encoded: one line per fact, whatever the
 # bytes were. /proc/uptime gives the times (busybox date has no sub-second format).
 SCRIPT = r"""
+echo v6conform-resolver
 d=$1; fam=$2; shift 2
 [ "$fam" = any ] && fam=
 enc() { base64 | tr -d '\n'; }
@@ -199,7 +204,7 @@ def parse_report(
                 lookups[index] = _lookup(names[index], family, words[2:])
         elif kind == "server" and len(words) == 7 and words[1].isdigit():
             servers[int(words[1])] = _server(words[2:])
-        elif kind == "done":
+        elif kind == END:
             complete = True
     missing = [
         Lookup(n, family, None, None, False, "no result reported")
@@ -215,6 +220,19 @@ def parse_report(
         deadline,
         complete,
     )
+
+
+def framing_problem(text: str) -> str | None:
+    """Why ``text`` is not the whole output of :data:`SCRIPT` (its first line :data:`BEGIN`, its
+    last :data:`END`), or None when it is."""
+    lines = text.splitlines()
+    if not lines:
+        return "it printed nothing"
+    if lines[0] != BEGIN:
+        return f"its output does not start with the script's marker {BEGIN!r}: {lines[0]!r}"[:240]
+    if lines[-1] != END:
+        return f"its output stops before the script's end marker {END!r} (cut short)"
+    return None
 
 
 def _b64(word: str) -> bytes:
@@ -283,7 +301,12 @@ async def in_container(
 
     Not ``docker exec``: that joins the container's mount namespace, whose root is the host's when
     dockerd itself runs in a chroot (a rescue system, a test bootstrap); the container process's
-    own root (``/proc/PID/root``) is the container's wherever dockerd runs."""
+    own root (``/proc/PID/root``) is the container's wherever dockerd runs.
+
+    Raises :class:`ProbeError` when nsenter or the script fails (a container that is gone, no
+    shell in it), is stopped at the timeout, or prints anything but the script's framed report:
+    what it printed then is no resolv.conf of the container's, and must never be judged as one."""
+    where = f"container {container.name}"
     argv = [
         "nsenter",
         f"--target={container.pid}",
@@ -295,29 +318,51 @@ async def in_container(
         "--wd",
         *script_args(deadline, family, names),
     ]
-    output = await _run(argv, timeout=deadline + 10)
-    return parse_report(
-        output, where=f"container {container.name}", names=names, family=family, deadline=deadline
-    )
+    timeout = deadline + 10
+    status, out, err = await _run(argv, timeout=timeout, where=where)
+    said = _said(err)
+    if status is None:
+        raise ProbeError(
+            where, f"the resolver script did not finish within {timeout:g} s (killed there){said}"
+        )
+    if status != 0:
+        raise ProbeError(
+            where, f"the resolver script could not run: nsenter exited with status {status}{said}"
+        )
+    if (why := framing_problem(out)) is not None:
+        raise ProbeError(where, f"the resolver script's output is not its report: {why}{said}")
+    return parse_report(out, where=where, names=names, family=family, deadline=deadline)
 
 
-async def _run(argv: list[str], *, timeout: float) -> str:
-    """The command's combined output; it is killed at the timeout (the script stops itself at
-    its deadline, so this only bounds a hung one)."""
+def _said(stderr: str) -> str:
+    """What a command wrote to stderr, as the tail of a one-line reason ("" when nothing)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return f": {printable('; '.join(lines), 240)}" if lines else ""
+
+
+async def _run(argv: list[str], *, timeout: float, where: str) -> tuple[int | None, str, str]:
+    """The command's exit status (None: killed at the timeout), its output and its errors. The
+    script stops itself at its deadline, so the timeout only bounds a hung one."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=asyncio.subprocess.PIPE,
             env={"PATH": "/bin:/usr/bin:/sbin:/usr/sbin", "LC_ALL": "C"},
         )
     except OSError as exc:
-        raise HarnessError(f"cannot run {argv[0]}: {exc.strerror} (util-linux has it)") from exc
+        raise ProbeError(
+            where, f"cannot run {argv[0]}: {exc.strerror} (util-linux has it)"
+        ) from exc
+    status: int | None
     try:
         async with asyncio.timeout(timeout):
-            out, _ = await proc.communicate()
+            out, err = await proc.communicate()
+        status = proc.returncode
     except TimeoutError:
-        proc.kill()
-        out, _ = await proc.communicate()
-    return out.decode(errors="replace")
+        with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+            proc.kill()
+        out, err = await proc.communicate()
+        status = None
+    return status, out.decode(errors="replace"), err.decode(errors="replace")

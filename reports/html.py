@@ -131,8 +131,10 @@ def verdict(results: list[CheckResult], harness_failures: list[str]) -> tuple[st
         return "HARNESS ERROR", "error"
     if counts["failed"]:
         return "FAIL", "failed"
-    if results:
+    if counts["passed"]:
         return "PASS", "passed"
+    if results:  # every item skipped: nothing was judged, which is no pass
+        return "NOTHING JUDGED", "skipped"
     return "NO CHECKS RAN", "skipped"
 
 
@@ -164,6 +166,7 @@ def render_html(
         rows=matrix(results, catalog, columns),
         failures=failures,
         results=[(anchor(i), r) for i, r in enumerate(results)],
+        warnings=[(r.title(catalog), w) for r in results for w in r.warnings],
         catalog=catalog,
         symbol=SYMBOL,
         hop_width=HOP_WIDTH,

@@ -7,6 +7,12 @@ Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNE
 harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
 needed them, a check that broke instead of judging); 3 wins over 1. pytest's own 2 (interrupted),
 4 (usage error) and 5 (no tests collected) keep their meaning.
+
+A check failed (1) only by its verdict: its own ``assert`` or ``pytest.fail`` with the message
+:func:`reports.diagnosis.explain` built. Anything else it raises means it broke (JUnit
+``<error>``, 3): an exception, an ``AssertionError`` without a diagnosis (a probe's or a parser's
+own ``assert``), a harness error, alone or in the exception group of a task group (said in one
+line: ``harness error: ...``).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from typing import NoReturn
 
 import pytest
 
+from probes.errors import harness_errors, leaves, one_line
 from reports import junit
-from reports.diagnosis import Diagnosis, sink
+from reports.diagnosis import Diagnosis, sink, verdict_of
 from reports.html import render_html
 from reports.results import (
     CATALOG,
@@ -132,20 +139,57 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if check_id(item) is None:
+        return report
     diagnoses = item.stash.get(DIAGNOSES, [])
-    if report.when == "call" and report.failed and diagnoses and check_id(item):
-        item.user_properties.append(("diagnosis", diagnoses[-1].summary))
+    verdict = _verdict(call, diagnoses) if report.when == "call" else None
+    brief = ""
+    if report.failed and verdict is not None:
+        item.user_properties.append(("diagnosis", verdict.summary))
         # the verdict, its evidence and the fix say more than a Python traceback
         report.longrepr = "\n".join(d.render() for d in diagnoses)
-    if check_id(item) is not None:
-        _record(item, report, call, diagnoses)
+    elif report.failed and call.excinfo is not None:
+        brief = _broke(item, call.excinfo)
+        if harness_errors(call.excinfo.value):
+            # what the harness could not do, in one line; a traceback would say less
+            report.longrepr = brief
+    _record(item, report, call, diagnoses, judged=verdict is not None, brief=brief)
     return report
 
 
-def _judged(call: pytest.CallInfo[None]) -> bool:
-    """A check that failed by its own assertion judged the host; anything else broke."""
+WARNING = "warning"  # the user property a check notes a warning with (suites/conftest.py)
+
+
+def _verdict(call: pytest.CallInfo[None], diagnoses: list[Diagnosis]) -> Diagnosis | None:
+    """What a check judged, if its failure is a verdict: its own assertion (or ``pytest.fail``)
+    with the message :func:`reports.diagnosis.explain` built. Any other exception, an
+    ``AssertionError`` raised inside a probe or a parser among them, means the check broke."""
     excinfo = call.excinfo
-    return excinfo is None or excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+    if excinfo is None or not excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        return None
+    return verdict_of(excinfo.value, diagnoses)
+
+
+def _broke(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """One line on why a check broke instead of judging."""
+    if harness_errors(excinfo.value):  # a probe's error, or a task group of them
+        return f"harness error: {one_line(excinfo.value)}"
+    said = excinfo.exconly().strip()
+    line = said.splitlines()[0] if said else ""
+    if isinstance(excinfo.value, BaseExceptionGroup):  # what is in it, not just how many
+        inside = (f"{type(e).__name__}: {' '.join(str(e).split())}" for e in leaves(excinfo.value))
+        return f"{line}: {'; '.join(dict.fromkeys(inside))}"
+    if isinstance(excinfo.value, AssertionError):
+        entry = excinfo.traceback[-1]
+        try:
+            where = Path(entry.path).relative_to(item.config.rootpath)
+        except ValueError:
+            where = Path(entry.path)
+        return (
+            f"{line or 'AssertionError'} (an assertion at {where}:{entry.lineno + 1} in "
+            f"{entry.name}, with no diagnosis: not a verdict on the host)"
+        )
+    return line or excinfo.typename
 
 
 def _record(
@@ -153,6 +197,9 @@ def _record(
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
     diagnoses: list[Diagnosis],
+    *,
+    judged: bool,
+    brief: str,
 ) -> None:
     results = item.config.stash[RESULTS]
     place = _place(item)
@@ -160,17 +207,20 @@ def _record(
         results.append(CheckResult(item.nodeid, check_id(item), item.name, place))
     result = results[-1]
     result.place = place  # where it ran may be known better once the fixtures have run
+    result.warnings = [str(v) for k, v in item.user_properties if k == WARNING]
     result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"
         longrepr = report.longrepr
         result.message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
     elif report.failed:
-        judged = report.when == "call" and _judged(call)
         result.outcome = "failed" if judged else "error"
         result.message = str(report.longreprtext)
-        result.diagnoses = list(diagnoses)
-        if call.excinfo is not None:
+        if judged or report.when == "call":  # a check that broke leaves no verdict behind
+            result.diagnoses = list(diagnoses) if judged else []
+        if brief:
+            result.brief = brief
+        elif call.excinfo is not None:
             result.brief = call.excinfo.exconly().strip().splitlines()[0]
 
 

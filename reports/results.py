@@ -47,6 +47,8 @@ class CheckResult:
     message: str = ""  # pytest's report: the skip reason, the failure text
     brief: str = ""  # one line: the exception, where the harness broke
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    # what the check noted without failing: a resolv.conf line the C library ignores, …
+    warnings: list[str] = field(default_factory=list)
 
     def title(self, catalog: dict[str, CheckInfo]) -> str:
         """The readable name: "GW-03 gateway answers [v6net/v6c-probe-1a2b]"."""

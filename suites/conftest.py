@@ -11,10 +11,10 @@ import contextlib
 import dataclasses
 import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -27,11 +27,11 @@ from probes.docker import (
     ProbeContainer,
     probe_fleet,
 )
-from probes.errors import HarnessError
+from probes.errors import HarnessError, one_line
 from probes.profile import load_profile
 from probes.resolvconf import Problem, ResolvConf, parse_resolv_conf
 from probes.target import Target, privileged
-from reports.plugin import TARGET_LABEL, abort
+from reports.plugin import TARGET_LABEL, WARNING, abort
 from reports.results import (
     CATALOG,
     HOST,
@@ -43,6 +43,7 @@ from reports.results import (
 )
 from suites.catalog import CHECKS
 
+T = TypeVar("T")
 TARGET = pytest.StashKey[Target]()
 SITE = pytest.StashKey["Site"]()
 LAB = pytest.StashKey[Lab]()
@@ -190,6 +191,13 @@ def host_resolv(config: pytest.Config) -> ResolvConf:
     return config.stash[HOST_RESOLV]
 
 
+def warn_about(request: pytest.FixtureRequest, conf: ResolvConf) -> None:
+    """Put a resolv.conf's warnings (what the C library ignores or copes with) on the item:
+    JUnit carries them as properties, the HTML shows them; the verdict does not change."""
+    for problem in conf.warnings:
+        request.node.user_properties.append((WARNING, f"{conf.source} {problem}"))
+
+
 def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
     """The host's resolv.conf nameservers (those resolvers use), then the profile's; once each,
     and an item for the file's first problem, if it has any."""
@@ -203,9 +211,10 @@ def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
     for item in items:  # the first mention wins: it says where the host got the server
         if all(u.id != item.id for u in unique):
             unique.append(item)
-    if conf.problems:
-        first = conf.problems[0]
-        more = f" (and {len(conf.problems) - 1} more problems)" if len(conf.problems) > 1 else ""
+    breaking = conf.breaking  # what the C library ignores harmlessly is a warning, no item
+    if breaking:
+        first = breaking[0]
+        more = f" (and {len(breaking) - 1} more problems)" if len(breaking) > 1 else ""
         unique.append(
             NameserverItem(
                 None,
@@ -335,8 +344,24 @@ async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Sit
             pytestconfig.stash[SITE] = site
             pytestconfig.stash[PATHS] = await path_labels(site, host_resolv(pytestconfig))
             yield site
+    except* HarnessError as group:  # raised alone, or by a task group (with others, maybe)
+        pytest.fail(f"harness error: {one_line(group)}", pytrace=False)
+
+
+async def caught(aw: Awaitable[T]) -> T | HarnessError:
+    """A probe's result, or the harness error that stopped it: in a fixture that asks many
+    places at once, one place's broken probe must not take the others' verdicts with it."""
+    try:
+        return await aw
     except HarnessError as exc:
-        pytest.fail(f"harness error: {exc}", pytrace=False)
+        return exc
+
+
+def seen(config: pytest.Config, found: T | HarnessError) -> T:
+    """What the probe saw, or (it saw nothing) the run cannot vouch for this item: exit 3."""
+    if isinstance(found, HarnessError):
+        cannot_run(config, f"harness error: {found}")
+    return found
 
 
 def cannot_run(config: pytest.Config, reason: str) -> NoReturn:

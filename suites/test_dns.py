@@ -9,6 +9,7 @@ import pytest
 
 from probes import dns, dns64, resolver
 from probes.docker import ProbeContainer
+from probes.errors import HarnessError
 from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
@@ -18,8 +19,11 @@ from suites.conftest import (
     NameserverItem,
     Site,
     cannot_run,
+    caught,
     configured_nameservers,
     resolver_deadline,
+    seen,
+    warn_about,
 )
 
 pytestmark = pytest.mark.dns
@@ -34,7 +38,8 @@ class Answers:
     liveness: dict[str, dns.DnsResult]  # DNS-01: per IPv6 nameserver
     names: dict[tuple[str, str, str, str], dns.DnsResult]  # (name, type, server, transport)
     dns64: dict[str, dns64.Dns64Finding]  # DNS-04: per nameserver
-    inside: dict[str, resolver.ResolverReport] | str  # DNS-03: per network, or why none
+    # DNS-03: per network (or the probe's error there), or why there is none
+    inside: dict[str, resolver.ResolverReport | HarnessError] | str
 
 
 def _probe_name(target: Target) -> tuple[str, str]:
@@ -59,7 +64,7 @@ async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site
         inside = (
             {
                 net: tg.create_task(
-                    resolver.in_container(c, names, deadline=resolver_deadline(target))
+                    caught(resolver.in_container(c, names, deadline=resolver_deadline(target)))
                 )
                 for net, c in site_if_any.containers.items()
             }
@@ -103,6 +108,7 @@ async def test_nameserver_answers_over_ipv6(
     nameserver: NameserverItem | None,
     answers: Answers,
     pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Every configured IPv6 nameserver answers a query over IPv6 within the timeout."""
     if nameserver is None:
@@ -120,6 +126,8 @@ async def test_nameserver_answers_over_ipv6(
             ),
             pytrace=False,
         )
+    if nameserver.origin.startswith(host.source):  # the file's own warnings, on its items
+        warn_about(request, host)
     result = answers.liveness[nameserver.address]
     evidence = [*result.lines(), f"configured in: {nameserver.origin}"]
     assert result.answered, explain(
@@ -184,7 +192,7 @@ async def test_name_resolves_to_aaaa(
 
 @pytest.mark.check("DNS-03")
 async def test_container_resolves_names(
-    target: Target, container: ProbeContainer, answers: Answers
+    target: Target, container: ProbeContainer, answers: Answers, pytestconfig: pytest.Config
 ) -> None:
     """Inside each probe container, its own resolver (libc, resolv.conf) finds the names' AAAA,
     within the resolution threshold."""
@@ -192,7 +200,7 @@ async def test_container_resolves_names(
         pytest.skip("the profile lists no names to resolve ([[names]])")
     if isinstance(answers.inside, str):
         pytest.skip(answers.inside)
-    report = answers.inside[container.network.name]
+    report = seen(pytestconfig, answers.inside[container.network.name])
     threshold = target.profile.resolve_threshold
     expected = {n.name: n.aaaa for n in target.profile.names}
     wrong: list[str] = []

@@ -15,10 +15,21 @@ import pytest
 
 from probes import build, resolver
 from probes.docker import NetworkInfo
+from probes.errors import HarnessError
 from probes.resolvconf import Nameserver, ResolvConf
 from probes.target import Target
 from reports.diagnosis import explain, first_of
-from suites.conftest import PLAIN_BRIDGE, Site, host_resolv, resolver_deadline, resolver_networks
+from suites.conftest import (
+    PLAIN_BRIDGE,
+    Site,
+    cannot_run,
+    caught,
+    host_resolv,
+    resolver_deadline,
+    resolver_networks,
+    seen,
+    warn_about,
+)
 
 pytestmark = pytest.mark.resolvconf
 
@@ -27,7 +38,7 @@ pytestmark = pytest.mark.resolvconf
 class ResolvRound:
     """Every container's resolver and both throwaway builds, run at once."""
 
-    containers: dict[str, resolver.ResolverReport]  # by network name
+    containers: dict[str, resolver.ResolverReport | HarnessError]  # by network name
     builds: dict[build.Builder, build.BuildResult]
 
 
@@ -42,7 +53,9 @@ async def resolv_round(site: Site, target: Target) -> ResolvRound:
     wait = resolver_deadline(target)
     async with asyncio.TaskGroup() as tg:
         inside = {
-            net: tg.create_task(resolver.in_container(c, names, family="any", deadline=wait))
+            net: tg.create_task(
+                caught(resolver.in_container(c, names, family="any", deadline=wait))
+            )
             for net, c in site.every_container.items()
         }
         builds = {
@@ -89,13 +102,17 @@ def unusable_reason(ns: Nameserver, *, has_ipv6: bool, network: str) -> str | No
 
 @pytest.mark.check("RC-01")
 async def test_container_nameservers_reachable(
-    any_network: NetworkInfo, resolv_round: ResolvRound
+    any_network: NetworkInfo,
+    resolv_round: ResolvRound,
+    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
 ) -> None:
     """Each probe container's resolv.conf lists only nameservers it can reach, and they answer."""
-    report = resolv_round.containers[any_network.name]
+    report = seen(pytestconfig, resolv_round.containers[any_network.name])
     conf = report.resolv_conf
     where = f"container on {any_network.name}"
-    bad: list[str] = [f"{conf.source} {p}" for p in conf.problems]
+    bad: list[str] = [f"{conf.source} {p}" for p in conf.breaking]
+    warn_about(request, conf)
     local = bool(bad)  # the container's own resolv.conf is at fault, not the path to a server
     for ns in conf.used_nameservers:
         answer = report.server(ns.address) or report.server(str(ns))
@@ -131,14 +148,14 @@ def _reach_fix(report: resolver.ResolverReport, network: NetworkInfo) -> str:
 
 @pytest.mark.check("RC-02")
 async def test_build_step_resolves(
-    target: Target, builder: build.Builder, resolv_round: ResolvRound
+    target: Target, builder: build.Builder, resolv_round: ResolvRound, pytestconfig: pytest.Config
 ) -> None:
     """In a build step, names resolve within the threshold, with no unreachable nameserver."""
     result = resolv_round.builds[builder]
     if result.unsupported:
         pytest.skip(f"the daemon has no {result.name}: {result.error}")
-    if result.report is None:
-        pytest.skip(f"the throwaway build with {result.name} failed: {result.error}")
+    if result.report is None:  # nothing was seen of the step: no verdict, and no pass
+        cannot_run(pytestconfig, f"the throwaway build with {result.name} failed: {result.error}")
     report = result.report
     threshold = target.profile.resolve_threshold
     silent = [s for s in report.servers if not s.answered]
@@ -150,7 +167,11 @@ async def test_build_step_resolves(
     evidence = [f"built with {result.name} in {result.elapsed_s:.1f} s", *report.lines()]
     if not silent and not slow:
         return  # a fast "no such name" is DNS-02's business, not the build resolver's
-    took = max((lk.elapsed_s or report.deadline for lk in report.lookups), default=0.0)
+    # a lookup that finished in 0.00 s took 0.00 s: only one stopped at the deadline took that
+    took = max(
+        (lk.elapsed_s if lk.elapsed_s is not None else report.deadline for lk in report.lookups),
+        default=0.0,
+    )
     stopped = [lk.name for lk in slow if not lk.completed]
     late = [lk.name for lk in slow if lk.completed]
     said = []
@@ -209,13 +230,17 @@ async def test_no_public_fallback(
     host = host_resolv(pytestconfig)
     if place.startswith("build-"):
         result = resolv_round.builds[place.removeprefix("build-")]  # type: ignore[index]
+        if result.unsupported:
+            pytest.skip(f"the daemon has no {result.name}: {result.error}")
         if result.report is None:
-            pytest.skip(f"the throwaway build with {result.name} did not run: {result.error}")
+            cannot_run(
+                pytestconfig, f"the throwaway build with {result.name} did not run: {result.error}"
+            )
         report = result.report
         plain = pytestconfig.stash.get(PLAIN_BRIDGE, None)
         network, has_ipv6 = "the build network (default bridge)", plain is None
     else:
-        report = resolv_round.containers[place]
+        report = seen(pytestconfig, resolv_round.containers[place])
         network, has_ipv6 = place, report.has_ipv6_route
     conf = report.resolv_conf
     fallback = [ns for ns in conf.used_nameservers if ns.is_public_fallback]

@@ -234,3 +234,183 @@ def test_html_matrix_links_failing_cells_to_their_detail(pytester: pytest.Pytest
     assert "svg" in page.tags
     assert "breaks here" in text
     assert "ctr-1 2001:db8:1::2" in text
+
+
+# -- verdicts and harness errors -------------------------------------------------------------
+
+# a decoder of the harness's own, outside the test modules (so, like probes/, not rewritten by
+# pytest): its internal asserts are no verdict on the host
+DECODER = """
+def decode(data):
+    assert data[:1] == b"\\x86", "not a Router Advertisement"
+    return data
+
+
+def checksum(data):
+    assert len(data) % 2 == 0
+    return 0
+"""
+
+NOT_VERDICTS = """
+import pytest
+from fakeprobe.decoder import checksum, decode
+from reports.diagnosis import explain
+
+def judge(seen):
+    assert seen == "an RA", explain("no RA on uplink0", [f"saw {seen}"], fix="start radvd")
+
+@pytest.mark.check("XX-10")
+def test_verdict_in_a_helper():
+    judge("nothing")
+
+@pytest.mark.check("XX-11")
+def test_verdict_by_fail():
+    pytest.fail(explain("100% of echoes lost {on} bridge", ["sent 2, got 0"]))
+
+@pytest.mark.check("XX-12")
+def test_probe_asserts():
+    decode(b"\\x85junk")
+
+@pytest.mark.check("XX-13")
+def test_probe_asserts_after_an_explain():
+    early = explain("nameserver 2001:db8::53 did not answer")
+    assert early
+    checksum(b"odd")
+
+@pytest.mark.check("XX-14")
+def test_assert_without_a_diagnosis():
+    assert 1 + 1 == 3
+"""
+
+
+def test_only_a_checks_own_verdict_fails_the_host(pytester: pytest.Pytester) -> None:
+    pytester.mkpydir("fakeprobe")
+    (pytester.path / "fakeprobe" / "decoder.py").write_text(DECODER)
+    r = run(pytester, checks=NOT_VERDICTS, catalog=False)
+    assert r.result.ret == 3  # the harness broke: no verdict on the host, whatever else failed
+    (suite,) = suites(r.xml)
+    assert suite.failures == 2
+    assert suite.errors == 3
+    by_name = cases(r.xml)
+    for judged in ("XX-10 verdict_in_a_helper [host]", "XX-11 verdict_by_fail [host]"):
+        assert isinstance(by_name[judged].result[0], Failure), judged
+    assert props(by_name["XX-10 verdict_in_a_helper [host]"])["diagnosis"] == "no RA on uplink0"
+    assert props(by_name["XX-11 verdict_by_fail [host]"])["diagnosis"] == (
+        "100% of echoes lost {on} bridge"
+    )
+    for broke in (
+        "XX-12 probe_asserts [host]",
+        "XX-13 probe_asserts_after_an_explain [host]",
+        "XX-14 assert_without_a_diagnosis [host]",
+    ):
+        case = by_name[broke]
+        assert isinstance(case.result[0], Error), broke
+        assert "diagnosis" not in props(case), broke
+    # the broken checks keep their traceback (a bug to fix), and say where the assert was
+    error_text = by_name["XX-13 probe_asserts_after_an_explain [host]"].result[0].text or ""
+    assert "def checksum" in error_text
+    assert not error_text.startswith("nameserver 2001:db8::53 did not answer")
+    r.result.stdout.fnmatch_lines(
+        [
+            "*v6conform: the harness could not run everything*",
+            "*XX-12 probe_asserts ?host?: AssertionError: not a Router Advertisement "
+            "(an assertion at fakeprobe?decoder.py:3 in decode, with no diagnosis: not a verdict*",
+            "*XX-13 probe_asserts_after_an_explain ?host?: AssertionError (an assertion at "
+            "fakeprobe?decoder.py:8 in checksum*",
+            "*XX-14 assert_without_a_diagnosis*",
+            "*exit status 3: not a verdict on the host*",
+        ]
+    )
+    assert "HARNESS ERROR" in r.html
+
+
+GROUPS = """
+import asyncio
+import pytest
+from probes.errors import NetnsError, ProbeError
+
+async def gone(name):
+    raise ProbeError(
+        f"container {name}",
+        "the resolver script could not run: nsenter exited with status 1: "
+        "nsenter: cannot open /proc/123/ns/mnt: No such file or directory",
+    )
+
+async def fine():
+    await asyncio.sleep(0)
+
+@pytest.fixture(scope="session")
+async def inside():
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(fine())
+        tg.create_task(gone("v6conform-1-bridge"))
+    return {}
+
+@pytest.mark.check("XX-20")
+async def test_uses_the_fixture(inside):
+    assert inside == {}
+
+@pytest.mark.check("XX-21")
+async def test_groups_in_its_own_body():
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(gone("a"))
+        async def nested():
+            async with asyncio.TaskGroup() as inner:
+                inner.create_task(gone("b"))
+                inner.create_task(gone("b"))
+        tg.create_task(nested())
+
+@pytest.mark.check("XX-22")
+async def test_a_bug_among_harness_errors():
+    async def bug():
+        {}["missing"]
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(gone("c"))
+        tg.create_task(bug())
+
+@pytest.mark.check("XX-23")
+def test_a_bare_harness_error():
+    raise NetnsError("container x", "cannot enter it: No such file or directory")
+"""
+
+
+def test_a_harness_error_in_a_task_group_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+    )
+    r = run(pytester, checks=GROUPS, catalog=False)
+    assert r.result.ret == 3
+    (suite,) = suites(r.xml)
+    assert suite.failures == 0
+    assert suite.errors == 4
+    by_name = cases(r.xml)
+    fixture = by_name["XX-20 uses_the_fixture [host]"].result[0]
+    assert isinstance(fixture, Error)
+    for text in (fixture.message or "", fixture.text or ""):
+        assert "harness error: container v6conform-1-bridge: the resolver script could not run" in (
+            text
+        )
+        assert "nsenter: cannot open /proc/123/ns/mnt" in text
+        assert "ExceptionGroup" not in text
+        assert "Traceback" not in text
+    body = by_name["XX-21 groups_in_its_own_body [host]"].result[0]
+    assert isinstance(body, Error)
+    assert (body.text or "").count("\n") == 0  # one line, each reason once
+    assert "harness error: container a: " in (body.text or "")
+    assert (body.text or "").count("container b: ") == 1
+    bug = by_name["XX-22 a_bug_among_harness_errors [host]"].result[0]
+    assert isinstance(bug, Error)
+    assert "KeyError" in (bug.text or "")  # a bug is not passed off as a harness error
+    bare = by_name["XX-23 a_bare_harness_error [host]"].result[0]
+    assert (bare.text or "") == (
+        "harness error: network namespace container x: cannot enter it: No such file or directory"
+    )
+    r.result.stdout.fnmatch_lines(
+        [
+            "*v6conform: the harness could not run everything*",
+            "*XX-20 uses_the_fixture ?host?: harness error: container v6conform-1-bridge: *",
+            "*XX-22 a_bug_among_harness_errors ?host?: ExceptionGroup: *: ProbeError: container c:"
+            "*; KeyError: 'missing'",
+            "*exit status 3: not a verdict on the host*",
+        ]
+    )
