@@ -156,14 +156,6 @@ SCENARIOS: dict[str, Scenario] = {
             # on the default bridge and the build steps list that dead IPv6 nameserver.
             frozenset({"DNS-01", "RA-03", "RC-01", "RC-02"}),
             dns_over_ipv6=False,
-            expected_by_generation={
-                "28": frozenset({"DNS-01", "DNS-03", "RA-03", "RC-01", "RC-02"}),
-            },
-            differs_because={
-                "28": "28's embedded DNS (127.0.0.11) asks the host's nameservers from the "
-                "host's namespace, the dead IPv6 one first, and moves on to the IPv4 one only "
-                "after the resolution threshold: v6net's first lookup is slow (DNS-03)"
-            },
         ),
         Scenario(
             "dns64",

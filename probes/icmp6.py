@@ -298,6 +298,15 @@ def _is_link_local(addr: str) -> bool:
 # --- echo ----------------------------------------------------------------------------------
 
 
+def _same(address: str, other: str) -> bool:
+    """The same IPv6 address, however each is spelled (case, zeros, a %zone)."""
+    try:
+        a = ipaddress.IPv6Address(address.split("%")[0])
+        return a == ipaddress.IPv6Address(other.split("%")[0])
+    except ValueError:
+        return False
+
+
 # send errors that are the sender's own routing or firewall saying no: a finding, not a fault
 REFUSED_LOCALLY = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES, errno.EPERM})
 
@@ -340,7 +349,7 @@ async def echo(
         def ours(got: Received) -> bool:
             m = got.message
             if isinstance(m, Echo):
-                return m.type == ECHO_REPLY and m.ident == ident and got.source == dst.split("%")[0]
+                return m.type == ECHO_REPLY and m.ident == ident and _same(got.source, dst)
             return (
                 isinstance(m, Icmp6Error)
                 and m.invoking_echo is not None

@@ -66,7 +66,8 @@ class Profile:
 
 
 IPV6_MODES = ("routed", "nat", "any")
-_STRINGS = {"anchors": 0, "nameservers": 0, "rdnss": 0, "dnssl": None}  # IP family, None: any text
+# IP family (0: either), None: any text. Anchors are pinged with ICMPv6 (RT-02): IPv6 only.
+_STRINGS = {"anchors": 6, "nameservers": 0, "rdnss": 6, "dnssl": None}
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
 _BOOLS = {"dns64", "ra_managed", "ra_other"}
 _STRS = {"link_local_gateway": 6, "default_gateway_v6": 6, "far_end_namespace": None}
@@ -161,6 +162,9 @@ class _Check:
             if not ok:
                 kind = {0: "an IP", 4: "an IPv4", 6: "an IPv6"}[family]
                 self.fail(f"not {kind} address: {_show(value)}", key, *path)
+            # one spelling for every address ("2001:DB8:0::1" is 2001:db8::1), so that what the
+            # profile names compares equal to what the wire and the kernel report
+            return str(ipaddress.ip_address(value))
         return str(value)
 
     def strings(

@@ -1,11 +1,14 @@
 """Is the container prefix routed to this host? The diagnosis of RT-03, from what the uplink saw.
 
-IPv6 has no NAT: replies to a container come back to the container's own address. If the
-upstream router has a route for the container prefix via this host, it forwards them here. If it
-treats the prefix as on-link (the provider hands out one /64 on the uplink), it asks for each
-container address with a Neighbor Solicitation on the uplink instead, and only an ND proxy on the
-host answers those. An NS for a container address that the host leaves unanswered is therefore
-the proof that the prefix is not routed here.
+On a routed (not masqueraded) network, replies to a container come back to the container's own
+address. If the upstream router has a route for the container prefix via this host, it forwards
+them here. If it treats the prefix as on-link (the provider hands out one /64 on the uplink), it
+asks for each container address with a Neighbor Solicitation on the uplink instead, and only an ND
+proxy on the host (the kernel's proxy table, or a daemon such as ndppd) answers those. An NS for a
+container address that the host leaves unanswered is therefore the proof that the prefix is not
+routed here; an answered NS, or traffic for a container address arriving from the link, is the
+proof that it reaches this host. Judged by the wire: the proxy configuration is evidence, not the
+verdict. With nothing for the containers on the wire at all there is nothing to judge.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from probes import icmp6
 from probes.capture import Frame
@@ -36,10 +40,14 @@ class Solicitation:
 
 @dataclass(frozen=True, slots=True)
 class PrefixVerdict:
-    ok: bool
-    diagnosis: str
+    outcome: Literal["pass", "fail", "not-observed"]
+    diagnosis: str  # for a pass, what proved it; for not-observed, why nothing could be judged
     fix: str
     evidence: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "pass"
 
 
 def _key(addr: str) -> ipaddress.IPv6Address:
@@ -134,42 +142,79 @@ def judge_prefix(
         f"`ip -6 neigh add proxy ADDRESS dev {uplink}` for every container address"
     )
     unanswered = [s for s in seen if not s.answered]
+    fix = f"route {subnet} to {host} on the upstream router, {proxy_fix}"
+    config = _proxy_problem(addresses, uplink, proxy) if on_link and proxy.in_use else None
     if unanswered:
         first = unanswered[0]
         missing = proxy.missing([s.target for s in unanswered])
         why = (
             f"ND proxy is on but has no entry for {', '.join(missing)}"
             if proxy.enabled and missing
-            else "the prefix is not routed here"
+            else config or "the prefix is not routed here"
         )
         return PrefixVerdict(
-            False,
+            "fail",
             f"upstream router {first.ns.src} sent NS for {first.target}"
             + (f" (and {len(unanswered) - 1} more)" if len(unanswered) > 1 else "")
             + f"; no NA from this host: {why}; route it to {host} or add ND proxy entries",
-            f"route {subnet} to {host} on the upstream router, {proxy_fix}",
+            fix,
             tuple(evidence),
         )
-    if on_link and proxy.in_use:
-        missing = proxy.missing(addresses)
-        if not proxy.enabled or missing:
-            problem = (
-                f"no proxy entry on {uplink} for {', '.join(missing)}"
-                if missing
-                else f"proxy entries exist on {uplink} but proxy_ndp is 0 (all and {uplink})"
-            )
-            return PrefixVerdict(
-                False,
-                f"{subnet} is on-link on {uplink} and relies on ND proxy, but {problem}",
-                f"route {subnet} to {host} on the upstream router, {proxy_fix}",
-                tuple(evidence),
-            )
-    how = (
-        f"answered by ND proxy on {uplink}"
-        if on_link and proxy.in_use
-        else "no unanswered Neighbor Solicitation for them on the uplink"
+    wanted = {_key(a) for a in addresses}
+    arrived = [f for f in frames if not f.outgoing and _key(f.dst) in wanted]
+    left = [f for f in frames if f.outgoing and _key(f.src) in wanted]
+    if seen:
+        by = (
+            "the kernel's ND proxy"
+            if proxy.enabled and not proxy.missing([s.target for s in seen])
+            else "this host (not from the kernel's proxy table: an ND proxy daemon such as "
+            "ndppd, or the addresses are on the uplink itself)"
+        )
+        slowest = max((s.answer.at - s.ns.at) * 1000 for s in seen if s.answer is not None)
+        return PrefixVerdict(
+            "pass",
+            f"every NS from the upstream for {len(seen)} container address(es) of {subnet} was "
+            f"answered on {uplink} by {by}, within {slowest:.1f} ms",
+            "",
+            tuple(evidence + ([f"note: {config}"] if config else [])),
+        )
+    if arrived:
+        first_in = arrived[0]
+        return PrefixVerdict(
+            "pass",
+            f"traffic for container address {first_in.dst} arrived from the upstream on "
+            f"{uplink} ({first_in.describe(since)}): {subnet} is routed to this host",
+            "",
+            tuple(evidence + ([f"note: {config}"] if config else [])),
+        )
+    if left:
+        return PrefixVerdict(
+            "fail",
+            f"{len(left)} packet(s) from container addresses of {subnet} left on {uplink}, and "
+            "nothing addressed to them came back from the upstream (no reply, no Neighbor "
+            f"Solicitation): the prefix is not routed to {host}, or the upstream drops what "
+            "comes back" + (f"; {config}" if config else ""),
+            fix,
+            tuple(evidence),
+        )
+    return PrefixVerdict(
+        "not-observed",
+        f"nothing from or for the container addresses of {subnet} crossed {uplink} while the "
+        "echoes ran (the host did not send them out: see RT-01, RT-04), so whether the prefix "
+        "is routed here could not be seen" + (f"; {config}" if config else ""),
+        fix,
+        tuple(evidence),
     )
-    return PrefixVerdict(True, f"container addresses of {subnet}: {how}", "", tuple(evidence))
+
+
+def _proxy_problem(addresses: Sequence[str], uplink: str, proxy: ProxyState) -> str | None:
+    """What keeps the kernel's ND proxy from answering for ``addresses``, if anything."""
+    missing = proxy.missing(addresses)
+    if missing:
+        return f"no proxy entry on {uplink} for {', '.join(missing)}"
+    if not proxy.enabled:
+        return f"proxy entries exist on {uplink} but proxy_ndp is 0 (all and {uplink})"
+    return None
 
 
 def uplink_view(

@@ -1,9 +1,14 @@
 """Solicit, don't wait: a Router Solicitation on the uplink, and every RA that answers it.
 
 Periodic Router Advertisements can be ten minutes apart; a router answers a solicitation within
-milliseconds (RFC 4861 6.2.6 allows it up to half a second). The RS leaves a raw ICMPv6 socket in
-the host's namespace with hop limit 255, to all-routers, and the socket then collects every RA
-that arrives on that interface until the window closes: several routers may answer.
+milliseconds, after a random delay of up to MAX_RA_DELAY_TIME (0.5 s) — but RFC 4861 6.2.6 also
+has it send multicast RAs no closer than MIN_DELAY_BETWEEN_RAS (3 s) apart, so a router that
+advertised just before our RS answers up to 3.5 s later. The RS leaves a raw ICMPv6 socket in
+the host's namespace with hop limit 255, to all-routers, and the socket collects every RA that
+arrives on that interface: until that bound when nothing comes, and for MAX_RA_DELAY_TIME past
+the first RA (other routers on the link answer within it), so a healthy link closes early.
+A lost RS or RA is not a missing router: while nothing has come, the RS is sent again, up to
+MAX_RTR_SOLICITATIONS (3) in all, spread over the window (RFC 4861 6.3.7; RFC 7559).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from probes.netns import Netns
 from probes.router_advert import MalformedAdvert, RouterAdvert, decode_router_advert
 
 ALL_ROUTERS = "ff02::2"
+MIN_DELAY_BETWEEN_RAS = 3.0  # RFC 4861 10
+MAX_RA_DELAY_TIME = 0.5  # RFC 4861 10
+RA_ANSWER_BOUND = MIN_DELAY_BETWEEN_RAS + MAX_RA_DELAY_TIME
+MAX_RTR_SOLICITATIONS = 3  # RFC 4861 10
 SIOCGIFHWADDR = 0x8927
 ARPHRD_ETHER = 1
 
@@ -28,8 +37,8 @@ class Solicitation:
     """One RS and what answered it within the window."""
 
     interface: str
-    window_ms: float
-    sent: str  # the RS, decoded, for the evidence
+    window_ms: float  # how long it listened: the bound, or less once an answer was in
+    sent: tuple[str, ...]  # each RS, decoded and timed, for the evidence
     adverts: tuple[RouterAdvert | MalformedAdvert, ...]
 
     @property
@@ -54,7 +63,7 @@ class Solicitation:
         return [a for a in self.adverts if a.source == router][-1]
 
     def lines(self) -> list[str]:
-        out = [self.sent]
+        out = list(self.sent)
         for a in self.adverts:
             out += [f"  {line}" for line in a.lines()]
         if not self.adverts:
@@ -75,18 +84,41 @@ def interface_mac(name: str) -> bytes | None:
     return mac if family == ARPHRD_ETHER and any(mac) else None
 
 
-async def solicit_routers(netns: Netns, interface: str, *, window: float = 1.0) -> Solicitation:
-    """Send one RS on ``interface`` and collect every RA that arrives within ``window`` s."""
+async def solicit_routers(
+    netns: Netns,
+    interface: str,
+    *,
+    window: float = RA_ANSWER_BOUND,
+    settle: float = MAX_RA_DELAY_TIME,
+    solicitations: int = MAX_RTR_SOLICITATIONS,
+) -> Solicitation:
+    """Solicit on ``interface`` and collect every RA that arrives: for ``window`` s while none
+    has come (resending the RS, ``solicitations`` in all, evenly over the window), and for
+    ``settle`` s past the first one."""
     async with icmp6.RawIcmp6(netns, interface=interface) as raw:
         mac = await netns.run(lambda: interface_mac(interface))
         raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
         started = time.monotonic()
-        raw.send(icmp6.encode_router_solicit(mac), ALL_ROUTERS)
         option = f", source lladdr {icmp6.mac_str(mac)}" if mac else ""
-        sent = f"sent RS to {ALL_ROUTERS} on {interface}, hop limit 255{option}"
+        sent: list[str] = []
         adverts: list[RouterAdvert | MalformedAdvert] = []
         until = started + window
-        while (got := await raw.receive(until)) is not None:
+        resend = [started + window * i / solicitations for i in range(solicitations)]
+        while True:
+            now = time.monotonic()
+            if not adverts and resend and now >= resend[0]:
+                resend.pop(0)
+                raw.send(icmp6.encode_router_solicit(mac), ALL_ROUTERS)
+                sent.append(
+                    f"sent RS #{len(sent) + 1} at +{(now - started) * 1000:.0f} ms to "
+                    f"{ALL_ROUTERS} on {interface}, hop limit 255{option}"
+                )
+            stop = min(until, resend[0]) if not adverts and resend else until
+            got = await raw.receive(stop)
+            if got is None:
+                if time.monotonic() >= until:
+                    break
+                continue
             if not got.data or got.data[0] != icmp6.ROUTER_ADVERT:
                 continue
             adverts.append(
@@ -97,4 +129,6 @@ async def solicit_routers(netns: Netns, interface: str, *, window: float = 1.0) 
                     at_ms=(got.at - started) * 1000,
                 )
             )
-    return Solicitation(interface, window * 1000, sent, tuple(adverts))
+            until = min(until, got.at + settle) if len(adverts) == 1 else until
+        listened = time.monotonic() - started
+    return Solicitation(interface, listened * 1000, tuple(sent), tuple(adverts))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from probes.docker import default_docker_host
+from probes.errors import HarnessError
 from probes.netns import Netns
 from probes.profile import Profile, load_profile
 
@@ -30,7 +31,21 @@ class Target:
         profile: Profile | None = None,
         uplink: str | None = None,
     ) -> Target:
-        """This host: our own network namespace and its Docker daemon."""
+        """This host: our own network namespace and its Docker daemon.
+
+        A named uplink must exist here: a typo would otherwise surface as a traceback in every
+        check that watches the uplink, and a check that reads nothing there must not pass.
+        """
+        if uplink is not None:
+            try:
+                socket.if_nametoindex(uplink)
+            except OSError:
+                names = ", ".join(sorted(n for _, n in socket.if_nameindex())) or "none"
+                raise HarnessError(
+                    f"--uplink {uplink}: no such interface on this host (interfaces: {names}); "
+                    "name the interface of the IPv6 default route, or leave --uplink out to "
+                    "use it"
+                ) from None
         return cls(
             f"local:{socket.gethostname()}",
             Netns(),

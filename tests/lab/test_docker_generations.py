@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_a_root_that_cannot_be_made_says_why_and_leaves_nothing(tmp_path: Path) 
     }
     code = "from lab import dockers; dockers.ensure_root(dockers.generation('26'))"
     proc = subprocess.run(
-        ["python3", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]

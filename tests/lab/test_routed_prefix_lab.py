@@ -3,12 +3,15 @@ and the unrouted-prefix scenario's RT-03 message."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lab import Lab
+from lab import topology as T
 from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
@@ -98,3 +101,33 @@ def test_nd_proxy_without_entries_says_which_address_lacks_one(tmp_path: Path) -
         assert case.outcome == "failed"
         assert "ND proxy is on but has no entry for 2001:db8:0:1:d0" in case.properties["diagnosis"]
         assert "ND proxy entries on uplink0: 0" in case.text
+
+
+def test_a_working_ndppd_with_proxy_ndp_on_passes_rt03(tmp_path: Path) -> None:
+    """Debian's ndppd answers for the containers while the kernel's proxy table is empty (and
+    proxy_ndp=1): judged by the wire, every NS answered, RT-03 passes and says by what."""
+    with lab_up("v6cun", "unrouted-prefix") as lab:
+        lab.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
+        lab.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
+        conf = lab.state / "ndppd.conf"
+        rules = "".join(f"  rule {p} {{ static }}\n" for p in (T.ONLINK_BRIDGE6, T.ONLINK_NET6))
+        conf.write_text(f"proxy {T.UPLINK} {{\n{rules}}}\n")
+        ndppd = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns("host"), "ndppd", "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(0.5)
+            assert ndppd.poll() is None, "ndppd exited at once"
+            run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+        finally:
+            ndppd.terminate()
+            ndppd.wait(timeout=10)
+    cases = run.by_check("RT-03")
+    assert cases, run.output
+    for case in cases:
+        assert case.outcome == "passed", case.text
+    # and the path it proxies works end to end
+    assert {c.outcome for c in run.by_check("RT-02")} == {"passed"}, run.output
+    assert {c.outcome for c in run.by_check("RT-05")} == {"passed"}, run.output

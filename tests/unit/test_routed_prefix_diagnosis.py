@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import UDP
 from scapy.layers.inet6 import (
+    ICMPv6EchoReply,
     ICMPv6EchoRequest,
     ICMPv6ND_NA,
     ICMPv6ND_NS,
@@ -185,35 +186,70 @@ def test_answered_by_nd_proxy_passes() -> None:
     frames = [frame(ns_frame(), at=1.0), frame(na_frame(), outgoing=True, at=1.4)]
     verdict = judge(frames, prefixes=("2001:db8:0:1::/64",), state=proxy("1", "0", (CONTAINER,)))
     assert verdict.ok
-    assert "answered by ND proxy on uplink0" in verdict.diagnosis
+    assert "answered on uplink0 by the kernel's ND proxy" in verdict.diagnosis
 
 
-def test_proxy_entries_without_proxy_ndp_fail_even_before_an_ns() -> None:
+def echo_frame(src: str, dst: str, *, reply: bool = False) -> bytes:
+    body = ICMPv6EchoReply(id=7, seq=1) if reply else ICMPv6EchoRequest(id=7, seq=1)
+    pkt = Ether(src=ROUTER_MAC, dst=HOST_MAC) / IPv6(src=src, dst=dst, hlim=63) / body
+    return bytes(pkt)
+
+
+ANCHOR = "2001:db8:f00d::1"
+
+
+def test_proxy_entries_without_proxy_ndp_and_nothing_on_the_wire_is_not_a_verdict() -> None:
+    """The configuration alone proves nothing: with no NS and no traffic there is no verdict,
+    and the configuration problem is said in the reason."""
     verdict = judge([], prefixes=("2001:db8:0:1::/64",), state=proxy("0", "0", (CONTAINER,)))
-    assert not verdict.ok
+    assert verdict.outcome == "not-observed"
     assert "proxy_ndp is 0" in verdict.diagnosis
 
 
-def test_proxy_in_use_but_an_address_missing_fails() -> None:
-    verdict = judge([], prefixes=("2001:db8:0:1::/64",), state=proxy("1", "0", ()))
-    assert not verdict.ok
-    assert f"no proxy entry on uplink0 for {CONTAINER}" in verdict.diagnosis
+def test_an_ns_answered_by_a_daemon_passes_without_kernel_entries() -> None:
+    """ndppd answers with proxy_ndp=1 and no kernel proxy entry: judged by the wire, a pass."""
+    frames = [frame(ns_frame(), at=1.0), frame(na_frame(), outgoing=True, at=1.0004)]
+    verdict = judge(frames, prefixes=("2001:db8:0:1::/64",), state=proxy("1", "1", ()))
+    assert verdict.outcome == "pass"
+    assert "ND proxy daemon such as ndppd" in verdict.diagnosis
+    assert "within 0.4 ms" in verdict.diagnosis
+    assert any(f"no proxy entry on uplink0 for {CONTAINER}" in e for e in verdict.evidence)
 
 
-def test_a_routed_prefix_with_no_solicitation_passes() -> None:
+def test_nothing_on_the_wire_is_not_a_pass() -> None:
     verdict = judge([], prefixes=("2001:db8:0:1::/64",))
-    assert verdict.ok
-    routed = judge_prefix(
-        addresses=["2001:db8:1::2"],
+    assert verdict.outcome == "not-observed"
+    assert not verdict.ok
+    assert "could not be seen" in verdict.diagnosis
+
+
+def test_echoes_that_left_with_nothing_back_fail() -> None:
+    """An upstream that lost its route for a routed prefix: requests leave, nothing returns."""
+    out = frame(echo_frame(CONTAINER, ANCHOR), outgoing=True, at=0.1)
+    verdict = judge([out], prefixes=("2001:db8:0:1::/64",))
+    assert verdict.outcome == "fail"
+    assert "nothing addressed to them came back" in verdict.diagnosis
+    assert f"route {SUBNET} to 2001:db8:0:1::2" in verdict.fix
+
+
+def test_traffic_arriving_for_a_container_proves_the_route() -> None:
+    routed = "2001:db8:1::2"
+    frames = [
+        frame(echo_frame(routed, ANCHOR), outgoing=True, at=0.1),
+        frame(echo_frame(ANCHOR, routed, reply=True), at=0.2),
+    ]
+    verdict = judge_prefix(
+        addresses=[routed],
         subnet="2001:db8:1::/64",
-        frames=[],
+        frames=frames,
         since=0.0,
         uplink=UPLINK,
         uplink_addresses=["2001:db8:0:1::2"],
         uplink_prefixes=("2001:db8:0:1::/64",),
         proxy=proxy("1", "0", ()),  # proxy switched on for something else: not our business
     )
-    assert routed.ok
+    assert verdict.outcome == "pass"
+    assert f"traffic for container address {routed} arrived from the upstream" in verdict.diagnosis
 
 
 def test_uplink_view_takes_global_addresses_and_connected_prefixes() -> None:

@@ -139,7 +139,7 @@ BROKEN = [
     (
         'rdnss = ["2001:db8::53"]\nanchors = [\n  "::1", # [x] = "y"\n  "2001:db8::zz",\n]\n',
         ":2: anchors[1]:",
-        'not an IP address: "2001:db8::zz"',
+        'not an IPv6 address: "2001:db8::zz"',
     ),
     (
         '[[names]]\nname = "www.example"\naaaa = ["192.0.2.80"]\n',
@@ -163,6 +163,10 @@ BROKEN = [
     ('timeout = 1\n\n\nanchors ["x"]\n', ":4:9: not valid TOML:", "Expected '=' after a key"),
     (b"timeout = 1\n# caf\xe9\n", ": not valid TOML:", "not UTF-8 text"),
     (None, ": cannot read:", "directory"),
+    # an echo to an IPv4 anchor cannot be ICMPv6: the profile says so, not a crashed probe
+    ('timeout = 1\nanchors = ["2001:db8::1", "203.0.113.1"]\n', ":2: anchors[1]:", "not an IPv6"),
+    ('ipv6_mode = "rooted"\n', ":1: ipv6_mode:", "must be one of 'routed', 'nat', 'any'"),
+    ("[ipv6_mode]\nv6net = 1\n", ":1: ipv6_mode.v6net:", "not 1"),
 ]
 
 
@@ -186,6 +190,31 @@ def test_errors_name_file_line_and_key_in_one_line(
     assert "(at line" not in message
 
 
+def test_addresses_get_one_spelling() -> None:
+    """An anchor written in capitals with zeros matches the reply the kernel reports."""
+    profile = profile_from_dict(
+        {
+            "anchors": ["2001:DB8:F00D:0::1"],
+            "nameservers": ["2001:0db8::0053", "203.0.113.053"[:-3] + "53"],
+            "rdnss": ["2001:DB8:53::53"],
+            "names": [{"name": "x", "aaaa": ["2001:DB8::80"]}],
+        },
+        source="src",
+    )
+    assert profile.anchors == ("2001:db8:f00d::1",)
+    assert profile.nameservers == ("2001:db8::53", "203.0.113.53")
+    assert profile.rdnss == ("2001:db8:53::53",)
+    assert profile.names[0].aaaa == ("2001:db8::80",)
+
+
+def test_ipv6_mode_by_network() -> None:
+    profile = profile_from_dict({"ipv6_mode": {"v6net": "routed", "*": "nat"}}, source="src")
+    assert profile.wanted_mode("v6net") == "routed"
+    assert profile.wanted_mode("other") == "nat"
+    assert profile_from_dict({"ipv6_mode": "any"}, source="s").wanted_mode("v6net") is None
+    assert Profile().wanted_mode("v6net") is None
+
+
 def test_profile_from_dict_without_text_gives_no_line() -> None:
     with pytest.raises(ProfileError) as info:
         profile_from_dict({"names": [{"name": "x", "dual_stack": "yes"}]}, source="src")
@@ -200,7 +229,7 @@ link_local_gateway = "fe80::1"
 default_gateway_v6 = "2001:db8::9"
 anchors = [
     "2001:db8:f00d::1",  # comment, with a ] in it
-    "192.0.2.1",
+    "2001:db8:f00d::2",
 ]
 far_end_namespace = "far = [end]"
 nameservers = ["2001:db8::53", "192.0.2.53"]
@@ -228,7 +257,7 @@ dual_stack = false
     assert load_profile(path) == Profile(
         link_local_gateway="fe80::1",
         default_gateway_v6="2001:db8::9",
-        anchors=("2001:db8:f00d::1", "192.0.2.1"),
+        anchors=("2001:db8:f00d::1", "2001:db8:f00d::2"),
         far_end_namespace="far = [end]",
         nameservers=("2001:db8::53", "192.0.2.53"),
         rdnss=("2001:db8::53",),
@@ -278,6 +307,27 @@ def test_bad_profile_stops_the_suites_with_the_harness_status(tmp_path: Path) ->
     html = (tmp_path / "out" / "report.html").read_text()
     assert "HARNESS ERROR" in html
     assert f"{path}:1: colour: unknown key" in html
+
+
+def test_a_mistyped_uplink_is_one_line_and_the_harness_status(tmp_path: Path) -> None:
+    """Stopped at configure time, before anything is collected or sent: safe to run here."""
+    proc = run_suites_here("--uplink", "eth9x", "--report-dir", str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    said = [line for line in (proc.stdout + proc.stderr).splitlines() if "eth9x" in line]
+    assert len(said) == 1, said
+    assert said[0].startswith("Exit: v6conform: --uplink eth9x: no such interface on this host")
+    assert "Traceback" not in proc.stdout + proc.stderr
+    junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    assert [e.get("message") for e in junit.iter("error")] == [
+        said[0].removeprefix("Exit: v6conform: ")
+    ]
+    assert not list(junit.iter("testcase"))[1:]  # no check ran, none passed
+
+
+def test_docker_without_lab_is_one_line(tmp_path: Path) -> None:
+    proc = run_suites_here("--docker", "28", "--report-dir", str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Exit: v6conform: --docker 28 picks the Docker the lab brings up" in proc.stderr
 
 
 @pytest.mark.parametrize(
