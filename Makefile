@@ -31,6 +31,7 @@ test: deps deps-test lint
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 deps: deps-debian venv
 

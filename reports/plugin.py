@@ -157,7 +157,7 @@ def pytest_runtest_makereport(
     return report
 
 
-WARNING = "warning"  # the user property a check notes a warning with (suites/conftest.py)
+WARNING = "warning"  # the user property a check notes a warning with (suites/plugin/nameservers.py)
 
 
 def _verdict(call: pytest.CallInfo[None], diagnoses: list[Diagnosis]) -> Diagnosis | None:

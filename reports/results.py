@@ -57,7 +57,7 @@ class CheckResult:
         return f"{self.check} {what} [{self.place.detail}]"
 
 
-# filled by the suites (suites/conftest.py)
+# filled by the suites (suites/plugin/)
 CATALOG = pytest.StashKey[dict[str, CheckInfo]]()
 LOCATE = pytest.StashKey[Callable[[pytest.Item], Place]]()
 PATHS = pytest.StashKey[dict[str, dict[str, str]]]()  # column -> hop -> label

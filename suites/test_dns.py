@@ -14,17 +14,9 @@ from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
 from reports.diagnosis import explain, first_of
-from suites.conftest import (
-    HOST_RESOLV,
-    NameserverItem,
-    Site,
-    cannot_run,
-    caught,
-    configured_nameservers,
-    resolver_deadline,
-    seen,
-    warn_about,
-)
+from suites.plugin.keys import HOST_RESOLV
+from suites.plugin.nameservers import NameserverItem, configured_nameservers, warn_about
+from suites.plugin.site import Site, cannot_run, caught, resolver_deadline, seen
 
 pytestmark = pytest.mark.dns
 

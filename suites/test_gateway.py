@@ -17,7 +17,7 @@ from probes.gateway import (
     in_subnets,
 )
 from reports.diagnosis import explain
-from suites.conftest import Site
+from suites.plugin.site import Site
 
 pytestmark = pytest.mark.gateway
 

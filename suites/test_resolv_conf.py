@@ -19,17 +19,10 @@ from probes.errors import HarnessError
 from probes.resolvconf import Nameserver, ResolvConf
 from probes.target import Target
 from reports.diagnosis import explain, first_of
-from suites.conftest import (
-    PLAIN_BRIDGE,
-    Site,
-    cannot_run,
-    caught,
-    host_resolv,
-    resolver_deadline,
-    resolver_networks,
-    seen,
-    warn_about,
-)
+from suites.plugin.keys import PLAIN_BRIDGE
+from suites.plugin.nameservers import host_resolv, warn_about
+from suites.plugin.networks import resolver_networks
+from suites.plugin.site import Site, cannot_run, caught, resolver_deadline, seen
 
 pytestmark = pytest.mark.resolvconf
 

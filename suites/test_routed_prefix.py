@@ -21,7 +21,7 @@ from probes.routed_prefix import judge_prefix, uplink_view
 from probes.sysctl import accept_ra_trap, forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.conftest import Site, cannot_run, find_uplink
+from suites.plugin.site import Site, cannot_run, find_uplink
 
 pytestmark = pytest.mark.routing
 

@@ -19,7 +19,7 @@ from probes.router_advert import MalformedAdvert, RouterAdvert
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import Target, privileged
 from reports.diagnosis import explain, first_of
-from suites.conftest import cannot_run, find_uplink
+from suites.plugin.site import cannot_run, find_uplink
 
 pytestmark = pytest.mark.rdnss
 

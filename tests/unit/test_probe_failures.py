@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import suites.conftest as suites_conftest
+import suites.plugin.site as suites_conftest
 from probes import resolver
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.errors import (

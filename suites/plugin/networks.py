@@ -1,0 +1,96 @@
+"""The target's Docker networks, asked once at collection: what the checks are parametrized
+over, and the fixtures that hand one to a check."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from probes.docker import (
+    NEWEST_KNOWN_MAJOR,
+    DockerEndpoint,
+    NetworkInfo,
+)
+from probes.errors import HarnessError
+from reports.results import (
+    SUITE_PROPERTIES,
+)
+from suites.plugin.keys import NETWORKS, NO_DOCKER, PLAIN_BRIDGE, TARGET
+
+
+def ipv6_networks(config: pytest.Config) -> list[NetworkInfo] | str:
+    """The target's IPv6 Docker networks, asked once at collection; or why there are none."""
+    if NETWORKS not in config.stash:
+        target = config.stash[TARGET]
+
+        async def ask() -> list[NetworkInfo]:
+            async with DockerEndpoint(target.docker_host) as docker:
+                if docker.daemon is not None:
+                    newer = docker.daemon.major > NEWEST_KNOWN_MAJOR
+                    config.stash[SUITE_PROPERTIES]["docker"] = (
+                        f"{docker.daemon.version} (API {docker.daemon.api_version})"
+                        + (
+                            f"; newer than the checks know (up to {NEWEST_KNOWN_MAJOR}): "
+                            f"judged by Docker {NEWEST_KNOWN_MAJOR}'s rules"
+                            if newer
+                            else ""
+                        )
+                    )
+                return await docker.networks()
+
+        plain: NetworkInfo | None = None
+        try:
+            every = asyncio.run(ask())
+            found: list[NetworkInfo] | str = [
+                n for n in every if n.enable_ipv6 and n.driver == "bridge"
+            ]
+            plain = next((n for n in every if n.name == "bridge" and not n.enable_ipv6), None)
+        except HarnessError as exc:
+            found = config.stash[NO_DOCKER] = f"no Docker: {exc}"
+            config.stash[SUITE_PROPERTIES]["docker"] = found
+        if isinstance(found, list) and not found:
+            found = "the Docker daemon has no bridge network with IPv6 enabled"
+        config.stash[NETWORKS] = found
+        config.stash[PLAIN_BRIDGE] = plain
+    return config.stash[NETWORKS]
+
+
+def resolver_networks(config: pytest.Config) -> list[NetworkInfo] | str:
+    """Where resolv.conf checks look: every IPv6 network, and the default bridge even without
+    IPv6 (where `docker run` without --network lands), or why there is nowhere to look."""
+    found = ipv6_networks(config)
+    plain = config.stash[PLAIN_BRIDGE]
+    if isinstance(found, str):
+        return [plain] if plain is not None else found
+    return [*found, plain] if plain is not None else found
+
+
+def parametrize_networks(
+    metafunc: pytest.Metafunc, argname: str, found: list[NetworkInfo] | str
+) -> None:
+    """One item per network; or one item that skips with the reason there is none."""
+    if isinstance(found, str):
+        none = "no-ipv6-network" if argname == "network" else "no-network"
+        metafunc.parametrize(argname, [pytest.param(found, id=none)], indirect=True)
+    else:
+        metafunc.parametrize(argname, found, ids=[n.name for n in found], indirect=True)
+
+
+def _network_param(request: pytest.FixtureRequest) -> NetworkInfo:
+    if isinstance(request.param, str):
+        pytest.skip(request.param)
+    assert isinstance(request.param, NetworkInfo)
+    return request.param
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest) -> NetworkInfo:
+    """One of the target's IPv6 bridge networks."""
+    return _network_param(request)
+
+
+@pytest.fixture
+def any_network(request: pytest.FixtureRequest) -> NetworkInfo:
+    """One of the IPv6 networks, or the default bridge where it has no IPv6."""
+    return _network_param(request)

@@ -1,0 +1,236 @@
+"""The site: probe containers on every IPv6 network, past DAD, removed at the end; what a
+check does when the harness could not look; where each item ran, for the reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import NoReturn
+
+import pytest
+
+from probes import ifaddr
+from probes.docker import (
+    DockerEndpoint,
+    NetworkInfo,
+    ProbeContainer,
+    probe_fleet,
+)
+from probes.errors import HarnessError, one_line
+from probes.resolvconf import ResolvConf
+from probes.target import Target, privileged
+from reports.results import (
+    HOST,
+    PATHS,
+    Place,
+    harness_problem,
+)
+from suites.plugin.keys import NO_DOCKER, T
+from suites.plugin.nameservers import host_resolv
+from suites.plugin.networks import resolver_networks
+
+
+def resolver_deadline(target: Target) -> float:
+    """How long a lookup through a container's resolver may run: the threshold itself. A lookup
+    still running then has failed already; stopping it there makes a stalled resolver cost one
+    threshold, not glibc's timeout × attempts × servers (which the evidence states instead)."""
+    return target.profile.resolve_threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the session found and started on the target."""
+
+    target: Target
+    docker: DockerEndpoint
+    containers: dict[str, ProbeContainer]  # by network name: the IPv6 networks
+    settled: dict[str, ifaddr.Snapshot]  # each container's namespace once DAD was done
+    bridges: dict[str, ifaddr.Snapshot]  # the host, once each bridge's DAD was done
+    plain: dict[str, ProbeContainer]  # on the default bridge where it has no IPv6
+    run_id: str
+
+    @property
+    def daemon_major(self) -> int:
+        return self.docker.daemon.major if self.docker.daemon else 0
+
+    @property
+    def docker_version(self) -> str:
+        return self.docker.daemon.version if self.docker.daemon else ""
+
+    @property
+    def every_container(self) -> dict[str, ProbeContainer]:
+        return {**self.containers, **self.plain}
+
+
+SITE = pytest.StashKey[Site]()
+
+
+@pytest.fixture(scope="session")
+async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Site]:
+    """Probe containers on every IPv6 network, each past DAD; removed at the end, always."""
+    if not privileged():
+        cannot_run(
+            pytestconfig,
+            "not root: the probes enter container network namespaces and use raw sockets",
+        )
+    networks = resolver_networks(pytestconfig)
+    if NO_DOCKER in pytestconfig.stash:  # Docker checks were asked for: the harness cannot run
+        cannot_run(pytestconfig, pytestconfig.stash[NO_DOCKER])
+    if isinstance(networks, str):
+        pytest.skip(networks)
+    run_id = uuid.uuid4().hex[:8]
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            docker = await stack.enter_async_context(DockerEndpoint(target.docker_host))
+            await docker.remove_stale()
+            every = await stack.enter_async_context(probe_fleet(docker, networks, run_id=run_id))
+            fleet = [c for c in every if c.network.enable_ipv6]
+            # probe only once both ends of every link are past DAD: a bridge gets carrier (and
+            # starts DAD) when the first container attaches, and while its addresses are
+            # tentative the host neither answers nor sends Neighbor Solicitations there
+            dad = target.profile.dad_timeout
+            bridges = {c.network.bridge for c in fleet if c.network.bridge}
+            async with asyncio.TaskGroup() as tg:
+                waits = {
+                    c.network.name: tg.create_task(
+                        ifaddr.settled(c.netns, c.interface, timeout=dad)
+                    )
+                    for c in fleet
+                }
+                bridge_waits = {
+                    b: tg.create_task(ifaddr.settled(target.netns, b, timeout=dad)) for b in bridges
+                }
+            site = Site(
+                target,
+                docker,
+                {c.network.name: c for c in fleet},
+                {n: t.result() for n, t in waits.items()},
+                {b: t.result() for b, t in bridge_waits.items()},
+                {c.network.name: c for c in every if not c.network.enable_ipv6},
+                run_id,
+            )
+            pytestconfig.stash[SITE] = site
+            pytestconfig.stash[PATHS] = await path_labels(site, host_resolv(pytestconfig))
+            yield site
+    except* HarnessError as group:  # raised alone, or by a task group (with others, maybe)
+        pytest.fail(f"harness error: {one_line(group)}", pytrace=False)
+
+
+async def caught(aw: Awaitable[T]) -> T | HarnessError:
+    """A probe's result, or the harness error that stopped it: in a fixture that asks many
+    places at once, one place's broken probe must not take the others' verdicts with it."""
+    try:
+        return await aw
+    except HarnessError as exc:
+        return exc
+
+
+def seen(config: pytest.Config, found: T | HarnessError) -> T:
+    """What the probe saw, or (it saw nothing) the run cannot vouch for this item: exit 3."""
+    if isinstance(found, HarnessError):
+        cannot_run(config, f"harness error: {found}")
+    return found
+
+
+def cannot_run(config: pytest.Config, reason: str) -> NoReturn:
+    """Skip a check the harness cannot run here, and make the run's exit status say so."""
+    harness_problem(config, reason)
+    pytest.skip(reason)
+
+
+BUILD_COLUMNS = {"classic": "build (classic)", "buildkit": "build (BuildKit)"}
+
+
+def locate(item: pytest.Item) -> Place:
+    """Where an item ran, for the reports: a network (and its probe container), a builder, or
+    the host itself (nameservers, names and the uplink's routers are looked at from there)."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    site = item.config.stash.get(SITE, None)
+    for key in ("network", "any_network"):
+        net = params.get(key)
+        if isinstance(net, NetworkInfo):
+            return _network_place(site, net.name)
+    builder, place = params.get("builder"), params.get("place")
+    if isinstance(place, str):
+        if not place.startswith("build-"):
+            return _network_place(site, place)
+        builder = place.removeprefix("build-")
+    if isinstance(builder, str):
+        column = BUILD_COLUMNS.get(builder, f"build ({builder})")
+        return Place(column, column)
+    return Place(HOST, callspec.id if callspec is not None else HOST)
+
+
+def _network_place(site: Site | None, network: str) -> Place:
+    container = site.every_container.get(network) if site is not None else None
+    return Place(network, container.label if container is not None else network)
+
+
+async def path_labels(site: Site, resolv: ResolvConf) -> dict[str, dict[str, str]]:
+    """What each hop of each place's path is on this target, for the report's path pictures."""
+    uplink, snap = await find_uplink(site.target)
+    routers = [r.gateway for r in snap.default_routes() if r.gateway]
+    profile = site.target.profile
+    dns = [*(str(ns) for ns in resolv.used_nameservers), *profile.nameservers]
+    far = " ".join([*profile.anchors[:1], *(f"DNS {ns}" for ns in dns[:1])])
+    common = {
+        "host": site.target.label,
+        "uplink": uplink or "no IPv6 default route",
+        "upstream": routers[0] if routers else "no default router",
+        "far end": far or "no anchor, no nameserver",
+    }
+    paths = {HOST: common}
+    for name, c in site.every_container.items():
+        gateway = c.gateway6 or "no IPv6"
+        paths[name] = {
+            "container": f"{c.name} {c.global6 or ''}".strip(),
+            "bridge": f"{c.network.bridge or '?'} {gateway}",
+            **common,
+        }
+    default = site.every_container.get("bridge")
+    for column in BUILD_COLUMNS.values():
+        paths[column] = {
+            "container": "build step",
+            "bridge": (default.network.bridge or "docker0") if default else "docker0",
+            **common,
+        }
+    return paths
+
+
+@pytest.fixture(scope="session")
+def site_if_any(request: pytest.FixtureRequest) -> Site | str:
+    """The site where there is one, else why not: for fixtures that ask the host first and the
+    containers too, at once (so their timeouts overlap) but must not be skipped without Docker."""
+    try:
+        found = request.getfixturevalue("site")
+    except pytest.skip.Exception as exc:
+        return str(exc.msg)
+    assert isinstance(found, Site)
+    return found
+
+
+async def find_uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
+    """The uplink: as configured, else the interface of the host's IPv6 default route."""
+    snap = await ifaddr.snapshot(target.netns)
+    if target.uplink:
+        return target.uplink, snap
+    devs = [r.interface for r in snap.default_routes() if r.interface]
+    return (devs[0] if devs else None), snap
+
+
+@pytest.fixture(scope="session")
+async def uplink(target: Target) -> str | None:
+    """The uplink, found once for the checks that watch or model it."""
+    return (await find_uplink(target))[0]
+
+
+@pytest.fixture
+def container(site: Site, network: NetworkInfo) -> ProbeContainer:
+    try:
+        return site.containers[network.name]
+    except KeyError:
+        pytest.skip(f"no probe container on {network.name}")

@@ -1,0 +1,90 @@
+"""Where the checks look: the target is chosen at configure time, before collection, because
+the checks are parametrized over its Docker networks; a lab brought up for the run comes down
+with it, also on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import pytest
+
+from lab import Lab, LabError
+from probes.errors import HarnessError
+from probes.profile import load_profile
+from probes.target import Target
+from reports.plugin import TARGET_LABEL, abort
+from reports.results import (
+    CATALOG,
+    LOCATE,
+    SUITE_PROPERTIES,
+)
+from suites.catalog import CHECKS
+from suites.plugin.keys import LAB, TARGET
+from suites.plugin.site import locate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    scenario = config.getoption("lab")
+    mode = config.getoption("target") or config.getini("v6conform_target")
+    name = config.getoption("lab_name") or config.getini("v6conform_lab_name")
+    profile_path = config.getoption("profile") or config.getini("v6conform_profile") or None
+    properties = config.stash.setdefault(SUITE_PROPERTIES, {})
+    properties["profile"] = profile_path or (
+        "the lab's own" if scenario or mode == "lab" else "built-in defaults"
+    )
+    generation = config.getoption("docker")
+    try:
+        if generation and not scenario:
+            raise LabError(
+                f"--docker {generation} picks the Docker the lab brings up: use it with --lab "
+                "SCENARIO (a lab already up, or a real host, runs the Docker it has)"
+            )
+        profile = load_profile(profile_path) if profile_path else None
+        if scenario or mode == "lab":
+            lab = Lab(name)
+            if scenario:
+                lab.up(scenario, generation or config.getini("v6conform_lab_docker"))
+                config.stash[LAB] = lab
+            target = Target.from_lab(lab.description(), profile)
+        else:
+            target = Target.local(
+                docker_host=config.getoption("docker_host"),
+                profile=profile,
+                uplink=config.getoption("uplink"),
+            )
+    except (LabError, HarnessError) as exc:
+        abort(config, str(exc))
+    config.stash[TARGET] = target
+    config.stash[TARGET_LABEL] = target.label
+    config.stash[CATALOG] = CHECKS
+    config.stash[LOCATE] = locate
+    properties["profile"] = target.profile.source
+    properties["docker_host"] = target.docker_host
+    # SIGTERM (a CI runner timing out, `kill`) tears down like Ctrl-C: containers, lab
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lab = config.stash.get(LAB, None)
+    if lab is not None:
+        lab.down()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    target = config.stash.get(TARGET, None)
+    if target is None:
+        return []
+    return [
+        f"v6conform target: {target.label} (docker {target.docker_host}, "
+        f"profile {target.profile.source})"
+    ]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    return pytestconfig.stash[TARGET]
