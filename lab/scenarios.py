@@ -52,7 +52,7 @@ class Scenario:
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
 # bridge's resolver waits 5 s on it before it tries the IPv4 one (DNS-03), it is an unreachable
-# line of the containers' resolv.conf (RC-01), and of the build steps' (RC-02). CHECKS.md lists
+# line of the containers' resolv.conf (RC-01), and of the build steps' (RC-02). The catalog's first list named
 # only the RT-* checks for these scenarios; these follow from them and are asserted as well.
 DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
 
@@ -136,7 +136,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "no-rdnss",
             "Router Advertisements carry no RDNSS (and no DNSSL)",
-            # RA-04 is added to CHECKS.md's list: the lab's profile expects the DNSSL domain,
+            # RA-04 is added to the catalog's first list: the lab's profile expects the DNSSL domain,
             # which these RAs lack too (a missing RDNSS is RA-02's finding alone)
             frozenset({"RA-02", "RA-04"}),
             rdnss=False,
@@ -168,7 +168,7 @@ SCENARIOS: dict[str, Scenario] = {
             "build-resolv",
             "the host's resolv.conf lists only an IPv6 nameserver and the default bridge "
             "(where builds run) has no IPv6",
-            # Added to CHECKS.md's list, as Docker 20.10 really behaves: RC-01, because the
+            # Added to the catalog's first list, as Docker 20.10 really behaves: RC-01, because the
             # default bridge's containers get the public fallback (unreachable here), and on
             # v6net the embedded DNS (127.0.0.11) has no IPv4 upstream and never answers; DNS-03,
             # because glibc then waits 5 s on 127.0.0.11 before it asks the IPv6 server.

@@ -53,7 +53,7 @@ def test_gateway_checks_fail_without_fe80_1(lab: Lab, tmp_path: Path) -> None:
     # docker0 lost it; the user-defined network's bridge still has it
     assert failed == {("GW-01", "bridge"), ("GW-03", "bridge")}
     gw01 = next(c for c in run.by_check("GW-01") if c.outcome == "failed")
-    # evidence CHECKS.md asks for: the bridge's addresses with flags, the daemon version,
+    # evidence the catalog asks for: the bridge's addresses with flags, the daemon version,
     # which expectation applied
     assert "lacks the gateway fe80::1" in gw01.properties["diagnosis"]
     assert "Docker daemon 20.10" in gw01.text
