@@ -52,8 +52,9 @@ class Scenario:
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
 # bridge's resolver waits 5 s on it before it tries the IPv4 one (DNS-03), it is an unreachable
-# line of the containers' resolv.conf (RC-01), and of the build steps' (RC-02). The catalog's first list named
-# only the RT-* checks for these scenarios; these follow from them and are asserted as well.
+# line of the containers' resolv.conf (RC-01), and of the build steps' (RC-02). The catalog's
+# first list named only the RT-* checks for these scenarios; these follow from them and are
+# asserted as well.
 DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
 
 SCENARIOS: dict[str, Scenario] = {
@@ -136,8 +137,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "no-rdnss",
             "Router Advertisements carry no RDNSS (and no DNSSL)",
-            # RA-04 is added to the catalog's first list: the lab's profile expects the DNSSL domain,
-            # which these RAs lack too (a missing RDNSS is RA-02's finding alone)
+            # RA-04 is added to the catalog's first list: the lab's profile expects the DNSSL
+            # domain, which these RAs lack too (a missing RDNSS is RA-02's finding alone)
             frozenset({"RA-02", "RA-04"}),
             rdnss=False,
         ),

@@ -9,7 +9,11 @@ in the image, and the harness reads that file back out of the built image.
 Both builders are driven through the Engine API, not the CLI: the daemon's built-in BuildKit
 (API ``version=2``) takes a tar context without a session, so no buildx is needed. Everything a
 build leaves is removed afterwards: its image (and with it the classic builder's intermediate
-images) and the BuildKit cache records that appeared during the build.
+images) and the BuildKit cache records that appeared during the build. A BuildKit build is
+preceded by a created, never started container labelled with the run and a :class:`CacheMark`:
+what the build's cache records will look like. If the run is killed before it removes them, a
+later run's :meth:`~probes.docker.DockerEndpoint.remove_stale` finds the mark of a run that is
+gone and removes those records (:func:`remove_stale_cache`), and only those.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import socket
+import re
 import tarfile
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from probes.docker import HOST_LABEL, IMAGE, LABEL, PID_LABEL, RUN_LABEL, DockerEndpoint
+from aiodocker.containers import DockerContainer
+
+from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels
 from probes.errors import DockerUnavailable
 from probes.resolver import Family, ResolverReport, parse_report, script_args
 
@@ -33,6 +41,17 @@ BUILDER_NAMES = {"classic": "the classic builder", "buildkit": "BuildKit"}
 BUILD_REPO = "v6conform-build"
 RESULT_FILE = "/v6conform-resolver.txt"
 CACHE_ROUNDS = 5  # prune passes over the records a BuildKit build left
+# What a BuildKit build of the harness leaves in the build cache, by the records' descriptions
+# (the same on Docker 20.10, 26 and 28): the context tar as uploaded with the request, that tar
+# unpacked (its one file, the Dockerfile), the probe image (FROM) and the RUN step (named by its
+# command, which writes RESULT_FILE; gone when the build is cancelled before the step ends).
+CONTEXT_RECORD = "http url http://build-context-"
+UNPACKED_RECORDS = ("fileop target", "copy /context /")  # 20.10; 26 and later
+IMAGE_RECORD = "from local"
+STEP_RECORD = "mount / from exec "
+CACHE_SLACK = 1.0  # seconds either side of a build's span: two clocks read a moment apart
+CANCEL_GRACE = 10.0  # how long the daemon may take to stop a build whose client went away
+STALE_PATIENCE = 10.0  # how long a later run waits for a gone run's records to be released
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +100,17 @@ async def build_and_report(
     tag = f"{BUILD_REPO}:{run_id}-{builder}"
     loop = asyncio.get_running_loop()
     started = loop.time()
-    cache_before = await _cache_ids(docker) if builder == "buildkit" else set()
+    recipe = dockerfile(deadline, family, names)
+    cache_before: set[str] = set()
+    mark: str | None = None
+    if builder == "buildkit":
+        cache_before = await _cache_ids(docker)
+        mark = await _mark(docker, run_id, recipe, timeout)
     try:
-        log, error = await docker.call(
-            _build(docker, builder, tag, dockerfile(deadline, family, names), run_id), timeout
-        )
+        log, error = await docker.call(_build(docker, builder, tag, recipe, run_id), timeout)
         report = None
         if error is None:
-            text = await _read_result(docker, tag)
+            text = await _read_result(docker, tag, run_id)
             report = parse_report(
                 text,
                 where=f"build step ({BUILDER_NAMES[builder]})",
@@ -97,7 +119,7 @@ async def build_and_report(
                 deadline=deadline,
             )
     finally:
-        await asyncio.shield(_remove(docker, builder, tag, cache_before))
+        await asyncio.shield(_remove(docker, builder, tag, cache_before, mark))
     unsupported = error is not None and _means_unsupported(error)
     return BuildResult(builder, report, error, unsupported, loop.time() - started, log[-20:])
 
@@ -105,12 +127,7 @@ async def build_and_report(
 async def _build(
     docker: DockerEndpoint, builder: Builder, tag: str, text: str, run_id: str
 ) -> tuple[tuple[str, ...], str | None]:
-    labels = {
-        LABEL: "build",
-        RUN_LABEL: run_id,
-        PID_LABEL: str(os.getpid()),
-        HOST_LABEL: socket.gethostname(),
-    }
+    labels = run_labels("build", run_id)
     params: dict[str, Any] = {
         "version": "2" if builder == "buildkit" else "1",
         "t": tag,
@@ -143,11 +160,11 @@ async def _build(
     return tuple(log), error
 
 
-async def _read_result(docker: DockerEndpoint, tag: str) -> str:
+async def _read_result(docker: DockerEndpoint, tag: str, run_id: str) -> str:
     """The step's report file, copied out of a created (never started) container."""
     container = await docker.call(
         docker.client.containers.create(
-            {"Image": tag, "Cmd": ["/bin/true"], "Labels": {LABEL: "build"}}
+            {"Image": tag, "Cmd": ["/bin/true"], "Labels": run_labels("build", run_id)}
         )
     )
     try:
@@ -158,25 +175,186 @@ async def _read_result(docker: DockerEndpoint, tag: str) -> str:
         await asyncio.shield(docker.call(container.delete(force=True)))
 
 
-async def _cache_ids(docker: DockerEndpoint) -> set[str]:
-    df = await docker.call(docker.client._query_json("system/df"), 60)
-    return {str(r.get("ID")) for r in (df.get("BuildCache") or [])}
+# the build cache ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CacheMark:
+    """What one BuildKit build of the harness will leave in the build cache, written down
+    before it starts: when (it cannot outlive its timeout) and the sizes of its two records of
+    the context, the uploaded tar and its unpacked Dockerfile."""
+
+    since: float  # the harness's clock (seconds since the epoch), just before the build
+    until: float  # past this the build was stopped (its timeout, and the daemon's grace)
+    context: int  # bytes of the context tar
+    dockerfile: int  # bytes of the Dockerfile
+
+    def label(self) -> str:
+        return json.dumps(
+            {
+                "since": round(self.since, 3),
+                "until": round(self.until, 3),
+                "context": self.context,
+                "dockerfile": self.dockerfile,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> CacheMark | None:
+        try:
+            data = json.loads(text)
+            mark = cls(
+                float(data["since"]),
+                float(data["until"]),
+                int(data["context"]),
+                int(data["dockerfile"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
+        return mark if mark.since <= mark.until else None
+
+    @classmethod
+    def for_build(cls, recipe: str, timeout: float, now: float) -> CacheMark:
+        return cls(
+            now, now + timeout + CANCEL_GRACE, len(context_tar(recipe)), len(recipe.encode())
+        )
 
 
-async def _remove(docker: DockerEndpoint, builder: Builder, tag: str, before: set[str]) -> None:
+@dataclass(frozen=True, slots=True)
+class CacheRecord:
+    """One BuildKit build-cache record, as ``GET /system/df`` lists it."""
+
+    id: str
+    description: str
+    size: int
+    created: float | None  # seconds since the epoch
+    last_used: float | None
+    parents: tuple[str, ...]
+    in_use: bool = False
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CacheRecord:
+        # Parent up to API 1.41; Parents after, spelt " Parents" (sic) by Docker 23 to 25 at least
+        parents = data.get("Parents") or data.get(" Parents") or []
+        if not isinstance(parents, list):
+            parents = []
+        if data.get("Parent"):
+            parents = [*parents, data["Parent"]]
+        size = data.get("Size")
+        return cls(
+            str(data.get("ID") or ""),
+            str(data.get("Description") or ""),
+            size if isinstance(size, int) else -1,
+            _when(data.get("CreatedAt")),
+            _when(data.get("LastUsedAt")),
+            tuple(str(p) for p in parents if p),
+            data.get("InUse") is True,
+        )
+
+
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
+def _when(value: object) -> float | None:
+    """An RFC 3339 time as Docker writes it (nanoseconds, "Z") in seconds since the epoch."""
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
     try:
-        await docker.call(docker.client.images.delete(tag, force=True))
-    except DockerUnavailable as exc:
-        if "No such image" not in exc.reason and "404" not in exc.reason:
-            raise
-    if builder != "buildkit":
-        return
-    # only the records this build made: a user's own build cache is not ours to prune. BuildKit
-    # may still hold one (in use) for a moment after the build returns: look again, briefly.
-    for _ in range(CACHE_ROUNDS):
-        left = await _cache_ids(docker) - before
-        if not left:
-            return
+        at = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return None
+    return at.timestamp() + float(f"0.{fraction or 0}")
+
+
+def records_of(mark: CacheMark, records: Iterable[CacheRecord]) -> set[str]:
+    """The records the build that ``mark`` stands for made. Its context as uploaded (a record
+    of the size of its tar, the first made after the mark: the build was sent right after it)
+    gives the build's span, from its upload to its last use; within that span, the unpacked
+    Dockerfile (of its size), the probe image's record, its RUN step (the command writes
+    RESULT_FILE) and whatever was made on top of those. Every other record, a user's above all,
+    is left alone: one made at another time, or of another kind, or of another size."""
+    records = list(records)
+
+    def within(r: CacheRecord, lo: float, hi: float) -> bool:
+        return r.created is not None and lo <= r.created <= hi
+
+    lo, hi = mark.since - CACHE_SLACK, mark.until + CACHE_SLACK
+    uploads = [
+        r
+        for r in records
+        if r.description.startswith(CONTEXT_RECORD) and r.size == mark.context and within(r, lo, hi)
+    ]
+    ours: set[str] = set()
+    upload = min(uploads, key=lambda r: r.created or hi, default=None)
+    if upload is not None and upload.created is not None:
+        ours.add(upload.id)
+        lo = upload.created - CACHE_SLACK
+        if upload.last_used is not None:
+            hi = min(hi, upload.last_used + CACHE_SLACK)
+    for r in records:
+        if not within(r, lo, hi) or r.id in ours:
+            continue
+        made = upload is not None and (
+            (r.description in UNPACKED_RECORDS and r.size == mark.dockerfile)
+            or r.description.startswith(IMAGE_RECORD)
+        )
+        if made or (r.description.startswith(STEP_RECORD) and RESULT_FILE in r.description):
+            ours.add(r.id)
+    grown = True
+    while grown:  # and what was made on top of those, in the same span
+        more = {r.id for r in records if within(r, lo, hi) and ours & set(r.parents)} - ours
+        ours |= more
+        grown = bool(more)
+    return ours
+
+
+async def _cache_records(docker: DockerEndpoint) -> list[CacheRecord]:
+    df = await docker.call(docker.client._query_json("system/df"), 60)
+    return [CacheRecord.from_api(r) for r in (df.get("BuildCache") or []) if isinstance(r, dict)]
+
+
+async def _cache_ids(docker: DockerEndpoint) -> set[str]:
+    return {r.id for r in await _cache_records(docker)}
+
+
+async def _mark(docker: DockerEndpoint, run_id: str, recipe: str, timeout: float) -> str:
+    """The container that stands for a BuildKit build until its records are gone."""
+    mark = CacheMark.for_build(recipe, timeout, time.time())
+    labels = {**run_labels("build", run_id), CACHE_LABEL: mark.label()}
+    container = await docker.call(
+        docker.client.containers.create(
+            {
+                "Image": IMAGE,
+                "Cmd": ["/bin/true"],
+                "Labels": labels,
+                "HostConfig": {"NetworkMode": "none"},
+            },
+            name=f"v6conform-{run_id}-buildkit-cache",
+        )
+    )
+    return str(container.id)
+
+
+async def _prune(
+    docker: DockerEndpoint,
+    select: Callable[[list[CacheRecord]], set[str]],
+    patience: float = 0.0,
+) -> list[CacheRecord]:
+    """Prune the records ``select`` picks, looking again a few times: BuildKit may hold one
+    (in use) for a moment after a build returns, and a record goes only after those made on top
+    of it; while one of them is in use, for up to ``patience`` seconds more. The records left
+    at the end."""
+    records = await _cache_records(docker)
+    deadline = asyncio.get_running_loop().time() + patience
+    rounds = 0
+    while True:
+        left = select(records)
+        busy = any(r.in_use for r in records if r.id in left)
+        late = asyncio.get_running_loop().time() >= deadline
+        if not left or (rounds >= CACHE_ROUNDS and (late or not busy)):
+            break
+        rounds += 1
         for record in sorted(left):
             filters = json.dumps({"id": [record]})
             async with docker.client._query(
@@ -184,6 +362,56 @@ async def _remove(docker: DockerEndpoint, builder: Builder, tag: str, before: se
             ) as resp:
                 await resp.read()
         await asyncio.sleep(0.2)
+        records = await _cache_records(docker)
+    return records
+
+
+async def _remove(
+    docker: DockerEndpoint, builder: Builder, tag: str, before: set[str], mark: str | None
+) -> None:
+    try:
+        await docker.call(docker.client.images.delete(tag, force=True))
+    except DockerUnavailable as exc:
+        if "No such image" not in exc.reason and "404" not in exc.reason:
+            raise
+    if builder != "buildkit":
+        return
+    # only the records this build made: a user's own build cache is not ours to prune
+    await _prune(docker, lambda records: {r.id for r in records} - before)
+    if mark is not None:  # its records are gone: nothing left for a later run to remove
+        await _delete_container(docker, docker.client.containers.container(mark))
+
+
+async def _delete_container(docker: DockerEndpoint, container: DockerContainer) -> None:
+    try:
+        await docker.call(container.delete(force=True))
+    except DockerUnavailable as exc:
+        if "HTTP 404" not in exc.reason:  # gone already
+            raise
+
+
+async def remove_stale_cache(
+    docker: DockerEndpoint, marks: list[tuple[DockerContainer, str]]
+) -> list[str]:
+    """Remove the build-cache records of BuildKit builds whose runs are gone, by their marks
+    (the containers and their CACHE_LABEL), then the marks whose records are all gone; a mark
+    whose records are still there (in use) stays for a later run. What was removed."""
+    parsed = [(c, CacheMark.parse(text)) for c, text in marks]
+
+    def select(records: list[CacheRecord]) -> set[str]:
+        return {i for _, m in parsed if m is not None for i in records_of(m, records)}
+
+    before = await _cache_records(docker)
+    wanted = select(before)
+    # a build of a run just killed may still be being stopped: its records are in use until then
+    after = await _prune(docker, select, patience=STALE_PATIENCE) if wanted else before
+    present = {r.id for r in after}
+    removed = sorted(wanted - present)
+    for container, mark in parsed:
+        if mark is None or not records_of(mark, after):
+            await _delete_container(docker, container)
+            removed.append(container.id[:12])
+    return removed
 
 
 def _means_unsupported(error: str) -> bool:

@@ -1,7 +1,9 @@
 """The Docker side of a target: the daemon, its IPv6 networks, and labelled probe containers.
 
-Everything the harness creates carries the label ``io.v6conform=probe`` plus the run that made it,
-and is removed when that run ends; a later run removes those whose run is gone.
+Everything the harness creates carries the label ``io.v6conform`` (``probe`` on probe containers,
+``build`` on what a throwaway build makes, ``image`` on the imported probe image) plus the run that
+made it (:func:`run_labels`), and is removed when that run ends; a later run removes what a run
+that is gone left (:meth:`DockerEndpoint.remove_stale`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ LABEL = "io.v6conform"
 RUN_LABEL = "io.v6conform.run"
 PID_LABEL = "io.v6conform.pid"
 HOST_LABEL = "io.v6conform.host"
+# the run's process start time (field 22 of /proc/PID/stat): a pid alone may be another
+# process's by the time a later run looks
+START_LABEL = "io.v6conform.pid-start"
+# on the container that stands for a BuildKit build: what its cache records will look like
+# (probes.build.CacheMark), so a later run can remove them if this one is killed first
+CACHE_LABEL = "io.v6conform.buildcache"
 IMAGE_REPO = "v6conform-probe"
 IMAGE_TAG = "busybox"
 IMAGE = f"{IMAGE_REPO}:{IMAGE_TAG}"
@@ -212,11 +220,14 @@ class DockerEndpoint:
             if exc.status != 404:
                 raise DockerUnavailable(self.url, exc.message) from exc
         tar = await asyncio.to_thread(probe_rootfs_tar)
+        # the run that imported it: a later run removes it once that run is gone (not the
+        # value `probe`: containers inherit an image's labels, a user's own from this image too)
+        labels = " ".join(f"{k}={json.dumps(v)}" for k, v in run_labels("image", run_id).items())
         params = {
             "fromSrc": "-",
             "repo": IMAGE_REPO,
             "tag": IMAGE_TAG,
-            "changes": f"LABEL {LABEL}=probe {RUN_LABEL}={run_id}",
+            "changes": f"LABEL {labels}",
         }
         body = await self.call(self._post_raw("images/create", params, tar), timeout=60)
         for line in body.splitlines():
@@ -235,22 +246,76 @@ class DockerEndpoint:
             return str(await resp.text())
 
     async def remove_probe_image(self) -> None:
-        await self.call(self.client.images.delete(IMAGE, force=True))
+        """Remove the probe image, unless a container still uses it: another run's, which found
+        it here (a later run removes it once its importer is gone and nothing uses it)."""
+        await self._remove_unused_image(IMAGE)
 
-    # containers --------------------------------------------------------------------------
+    async def _remove_unused_image(self, ref: str) -> bool:
+        """Remove an image that no container uses (nor one of an image built from it); False if
+        one does, or the image is gone or has images built from it (left for a later run)."""
+        filters = json.dumps({"ancestor": [ref]})
+        try:
+            if await self.call(self.client.containers.list(all=True, filters=filters)):
+                return False
+        except DockerUnavailable as exc:
+            if "HTTP 404" in exc.reason or "HTTP 400" in exc.reason:
+                return False  # no such image (any more)
+            raise
+        return await self._delete_image(ref)
+
+    async def _delete_image(self, ref: str) -> bool:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.client.images.delete(ref, force=True)
+        except aiodocker.DockerError as exc:
+            if exc.status in (404, 409):  # gone already; in use, or images were built from it
+                return False
+            raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {exc}") from exc
+        except TimeoutError as exc:
+            raise DockerUnavailable(self.url, f"no answer within {self.timeout} s") from exc
+        return True
+
+    # what runs that are gone left ----------------------------------------------------------
     async def remove_stale(self) -> list[str]:
-        """Remove probe containers and build images left by runs that are gone (crashed, killed)."""
-        filters = json.dumps({"label": [f"{LABEL}=probe"]})
-        found = await self.call(self.client.containers.list(all=True, filters=filters))
+        """Remove what runs that are gone (crashed, killed outright) left: their probe and build
+        containers, their build images, the BuildKit cache records of their builds and the probe
+        image a gone run imported, unless a container still uses it. Only what the harness
+        labelled, only where the run that labelled it is gone: never a live run's, nor a user's
+        (a user's container from the probe image inherits its labels, ``io.v6conform=image``)."""
         removed = []
+        found = await self.call(
+            self.client.containers.list(all=True, filters=json.dumps({"label": [LABEL]}))
+        )
+        marks = []
         for c in found:
-            if not _run_alive(c._container.get("Labels") or {}):
-                await self.call(c.delete(force=True))
-                removed.append(c.id[:12])
-        builds = {"label": [f"{LABEL}=build"]}
-        for image in await self.call(self.client.images.list(filters=builds)):
-            if not _run_alive(image.get("Labels") or {}):
-                await self.call(self.client.images.delete(image["Id"], force=True))
+            labels = c._container.get("Labels") or {}
+            if labels.get(LABEL) not in ("probe", "build") or _run_alive(labels):
+                continue
+            if CACHE_LABEL in labels:  # a BuildKit build's record of its cache: read first
+                marks.append((c, labels[CACHE_LABEL]))
+                continue
+            await self.call(c.delete(force=True))
+            removed.append(c.id[:12])
+        if marks:
+            from probes import build  # build uses this module: imported where it is needed
+
+            removed += await build.remove_stale_cache(self, marks)
+        images = await self.call(self.client.images.list(filters={"label": [LABEL]}))
+        for image in images:
+            labels = image.get("Labels") or {}
+            stale = labels.get(LABEL) == "build" and not _run_alive(labels)
+            if stale and await self._delete_image(str(image["Id"])):
+                removed.append(str(image["Id"])[7:19])
+        for image in images:
+            labels = image.get("Labels") or {}
+            # the probe image (`probe`: as imported before it said `image`), once its importer
+            # is gone and nothing uses it; a live run that found it here has containers from it
+            ours = labels.get(LABEL) in ("image", "probe") and IMAGE in (
+                image.get("RepoTags") or []
+            )
+            if ours and not _run_alive(labels) and await self._remove_unused_image(image["Id"]):
                 removed.append(str(image["Id"])[7:19])
         return removed
 
@@ -260,12 +325,7 @@ class DockerEndpoint:
             "Image": IMAGE,
             # an upper bound on its life even if the harness is killed outright
             "Cmd": ["/bin/busybox", "sleep", "3600"],
-            "Labels": {
-                LABEL: "probe",
-                RUN_LABEL: run_id,
-                PID_LABEL: str(os.getpid()),
-                HOST_LABEL: socket.gethostname(),
-            },
+            "Labels": run_labels("probe", run_id),
             "HostConfig": {"NetworkMode": network.name},
         }
         container = await self.call(self.client.containers.create(config, name=name))
@@ -330,14 +390,41 @@ async def _cleanup(endpoint: DockerEndpoint, run_id: str, created_image: bool) -
         await endpoint.remove_probe_image()
 
 
-def _run_alive(labels: dict[str, str]) -> bool:
-    """Whether the harness run that labelled a resource is still running on this host."""
+def run_labels(kind: str, run_id: str) -> dict[str, str]:
+    """The labels of everything a run makes: what it is (``probe``, ``build``, ``image``), the
+    run, and the process and host it runs on, by which a later run tells whether it is gone."""
+    labels = {LABEL: kind, RUN_LABEL: run_id, PID_LABEL: str(os.getpid())}
+    start = proc_start(os.getpid())
+    if start is not None:
+        labels[START_LABEL] = str(start)
+    labels[HOST_LABEL] = socket.gethostname()
+    return labels
+
+
+def _run_alive(labels: Mapping[str, str]) -> bool:
+    """Whether the harness run that labelled a resource is still running on this host: its
+    process is there, and is the same process (its start time, where the labels give it)."""
     pid = labels.get(PID_LABEL, "")
-    return (
-        labels.get(HOST_LABEL) == socket.gethostname()
-        and pid.isdigit()
-        and Path(f"/proc/{pid}").exists()
-    )
+    if labels.get(HOST_LABEL) != socket.gethostname() or not pid.isdigit() or pid == "0":
+        return False
+    start = proc_start(int(pid))
+    if start is None:
+        return False
+    recorded = labels.get(START_LABEL, "")
+    return not recorded.isdigit() or int(recorded) == start
+
+
+def proc_start(pid: int) -> int | None:
+    """Field 22 of /proc/PID/stat, the process's start time; None if there is no such process
+    or it has ended (a zombie). Counted after the command name's ")": it may hold spaces."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X") or not fields[19].isdigit():
+        return None
+    return int(fields[19])
 
 
 def find_static_busybox() -> Path:

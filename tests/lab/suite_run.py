@@ -54,8 +54,25 @@ class SuiteRun:
         return [c for c in self.cases if c.check == check]
 
 
+def suites_command(report_dir: Path, *args: str) -> list[str]:
+    """`pytest suites/` as a user runs it, writing its reports to ``report_dir``."""
+    return [sys.executable, "-m", "pytest", "suites/", "--report-dir", str(report_dir), *args]
+
+
+def lab_command(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m lab --name NAME ARGS…`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab", "--name", name, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def run_suites(report_dir: Path, *args: str, timeout: float = 600) -> SuiteRun:
-    cmd = [sys.executable, "-m", "pytest", "suites/", "--report-dir", str(report_dir), *args]
+    cmd = suites_command(report_dir, *args)
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
     )

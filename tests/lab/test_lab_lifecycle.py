@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lab import Lab, LabError
 from lab.lab import STATE_ROOT
-from tests.lab.suite_run import ROOT
+from tests.lab.suite_run import lab_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6ctl"
@@ -43,14 +42,7 @@ def assert_nothing_left(lab: Lab) -> None:
 
 
 def lab_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", "--name", NAME, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return lab_command(NAME, *args)
 
 
 def test_up_describe_down() -> None:
@@ -141,7 +133,7 @@ def test_up_is_idempotent_and_down_twice_is_harmless() -> None:
 def test_failed_up_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = Lab(NAME)
 
-    def broken(self: Lab, scenario: object) -> None:
+    def broken(self: Lab, *args: object) -> None:
         raise LabError("injected failure after namespaces, unbound and radvd were started")
 
     monkeypatch.setattr(Lab, "_docker", broken)
