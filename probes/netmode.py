@@ -552,9 +552,9 @@ def _routed_fix(found: Ipv6Mode, major: int) -> str:
         if major >= 28:
             fix += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
         return fix
-    if major == 26:
+    if 20 <= major <= 26:  # 20.10 brought the experimental ip6tables option, and its NAT66
         return (
-            f'Docker 26 has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
+            f'Docker {major} has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
             "Docker's IPv6 NAT (the host firewall is then the site's own to manage), or upgrade "
             f"to Docker 27+ and create the network with -o {GATEWAY_MODE_OPTION}=routed"
         )
@@ -608,10 +608,10 @@ def _nat_fix(found: Ipv6Mode, major: int) -> str:
             f"options): {_create_command(found, 'nat')} (nat is the default: leaving the option "
             "out does the same); then reconnect them"
         )
-    if major == 26:
+    if 20 <= major <= 26:
         return (
-            f'"ip6tables": true and "experimental": true in {DAEMON_JSON} (Docker 26\'s IPv6 '
-            "NAT is experimental), then restart dockerd"
+            f'"ip6tables": true and "experimental": true in {DAEMON_JSON} (Docker {major}\'s '
+            "IPv6 NAT is experimental, from 20.10 on), then restart dockerd"
         )
     return (
         f"Docker {major or '(version unknown)'} has no IPv6 NAT of its own: upgrade to Docker "

@@ -571,7 +571,8 @@ def test_routed_wanted_on_docker_26() -> None:
         ("28.5.2", "on Docker 27+ the gateway mode is fixed"),
         ("27.0.3", "on Docker 27+ the gateway mode is fixed"),
         ("26.1.5+dfsg1", '"ip6tables": true and "experimental": true'),
-        ("20.10.24+dfsg1", "Docker 20 has no IPv6 NAT of its own: upgrade to Docker 27+"),
+        ("20.10.24+dfsg1", '"ip6tables": true and "experimental": true'),
+        ("19.03.15", "Docker 19 has no IPv6 NAT of its own: upgrade to Docker 27+"),
     ],
 )
 def test_nat_wanted_on_a_routed_network(version: str, start: str) -> None:

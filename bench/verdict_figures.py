@@ -1,0 +1,117 @@
+"""Figures for the verdict contract: consecutive full healthy runs (none may fail), and a run
+whose dockerd is killed midway (it must exit 3 and say so in one line, and the next run must
+leave nothing of either run behind).
+
+    sudo .venv/bin/python bench/verdict_figures.py --runs 20
+    sudo .venv/bin/python bench/verdict_figures.py --runs 20 --docker 28
+
+Prints figures, asserts nothing. Uses its own lab (default name v6cvf) and brings it down.
+(The DNS probe's fuzz figures: bench/fuzz_dns.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lab import Lab  # noqa: E402
+from lab.dockers import GENERATIONS  # noqa: E402
+from tests.lab.suite_run import SuiteRun, run_suites, suites_command  # noqa: E402
+
+LEFTOVER_FILTERS = ("label=io.v6conform",)
+
+
+def healthy_runs(lab: Lab, runs: int) -> None:
+    statuses: collections.Counter[int] = collections.Counter()
+    bad: list[str] = []
+    took = []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.monotonic()
+            run: SuiteRun = run_suites(Path(out), "--target", "lab", "--lab-name", lab.name)
+            took.append(time.monotonic() - started)
+        statuses[run.returncode] += 1
+        bad += [
+            f"run {i + 1}: {c.name}: {c.outcome}"
+            for c in run.cases
+            if c.outcome in ("failed", "error")
+        ]
+    median = statistics.median(took)
+    print(
+        f"{runs} consecutive full healthy runs: exit statuses {dict(statuses)}; "
+        f"failed or errored items: {len(bad)}; median {median:.1f} s a run"
+    )
+    for line in bad[:20]:
+        print(f"  {line}")
+
+
+def leftovers(lab: Lab) -> list[str]:
+    found = []
+    for what in ("ps", "images"):
+        args = [what, "-a", "-q"] if what == "ps" else [what, "-q"]
+        found += lab.docker(*args, "--filter", LEFTOVER_FILTERS[0], check=False).split()
+    return found
+
+
+def killed_dockerd(lab: Lab) -> None:
+    with tempfile.TemporaryDirectory() as out:
+        cmd = suites_command(Path(out), "--target", "lab", "--lab-name", lab.name)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 60
+        while (
+            time.monotonic() < deadline
+            and not lab.docker(
+                "ps", "-q", "--filter", "label=io.v6conform=probe", check=False
+            ).split()
+        ):
+            time.sleep(0.05)
+        os.kill(int((lab.state / "dockerd.pid").read_text()), signal.SIGKILL)
+        killed_at = time.monotonic()
+        output, _ = proc.communicate(timeout=600)
+        ended = time.monotonic() - killed_at
+    said = [line for line in output.splitlines() if "Docker at" in line or "harness" in line]
+    distinct = sorted({line.split("harness error: ", 1)[-1] for line in said})
+    print(f"dockerd killed once probe containers ran: exit status {proc.returncode}, "
+          f"{ended:.1f} s later; distinct harness-error lines: {len(distinct)}")  # fmt: skip
+    for line in distinct[:5]:
+        print(f"  {line[:200]}")
+    lab.restart_dockerd()
+    before = leftovers(lab)
+    with tempfile.TemporaryDirectory() as out:
+        again = run_suites(Path(out), "--target", "lab", "--lab-name", lab.name)
+    after = leftovers(lab)
+    print(f"after dockerd came back: {len(before)} labelled containers/images of the killed run; "
+          f"the next run exited {again.returncode} and left {len(after)}")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--docker", default="20.10", choices=GENERATIONS)
+    parser.add_argument("--lab-name", default="v6cvf")
+    args = parser.parse_args()
+    lab = Lab(args.lab_name)
+    try:
+        lab.up("healthy", args.docker)
+        healthy_runs(lab, args.runs)
+        killed_dockerd(lab)
+    finally:
+        lab.down(quiet=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
