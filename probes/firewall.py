@@ -5,11 +5,14 @@ Routed IPv6 (no NAT) only works when the host's FORWARD path lets container pack
 Docker writes ip6tables rules only with ``--ip6tables`` (default since 27), so a host firewall
 with ``policy DROP`` or a stray rule silently eats container traffic while IPv4 works.
 
-We read the rules as text (``ip6tables-save``, ``nft -j list ruleset``), model a few packets a
-container sends and receives, and walk the forward-hook chains as the kernel would. The walk is
-three-valued: a match we do not understand neither matches nor fails, so a drop reached past
-such a rule is reported as doubtful, never as proven. The NAT search walks the nat chains on
-the postrouting hook the same way, with one outbound packet, looking for MASQUERADE / SNAT.
+We read the rules as text (``ip6tables-save``, ``nft -j list ruleset``), model one packet of
+each traffic class containers need (their own ICMPv6 echo, TCP and UDP, the replies, the ICMPv6
+errors that come back for them, echo from outside), and walk the forward-hook chains as the
+kernel would, so a rule that drops only container TCP, DNS replies or Packet Too Big is seen.
+The walk is three-valued: a match we do not understand neither matches nor fails, so a drop
+reached past such a rule is reported as doubtful, never as proven. The NAT search walks the nat
+chains on the postrouting hook the same way, with one outbound packet, looking for MASQUERADE /
+SNAT.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Network
 from typing import Literal
@@ -48,28 +51,136 @@ class FirewallUnreadable(HarnessError):
 
 # --- the packets we model ------------------------------------------------------------------
 
+Transport = Literal["icmpv6", "tcp", "udp"]
+CtState = Literal["new", "established", "related"]
+Ports = tuple[int, int]  # an inclusive range of ports; one port is (443, 443)
+PROTOCOL_NAMES: dict[Transport, str] = {"icmpv6": "ICMPv6", "tcp": "TCP", "udp": "UDP"}
+# The source ports a container's connections leave from: Linux's default ip_local_port_range.
+# A rule on part of it (``--dport 40000:50000``) holds for some connections only: doubtful.
+EPHEMERAL: Ports = (32768, 60999)
+HTTPS: Ports = (443, 443)  # where the modelled TCP goes: registries, package mirrors, APIs
+DNS: Ports = (53, 53)  # where the modelled UDP goes
+
+ICMPV6_TYPES = {
+    "destination-unreachable": 1,
+    "packet-too-big": 2,
+    "time-exceeded": 3,
+    "parameter-problem": 4,
+    "echo-request": 128,
+    "ping": 128,
+    "echo-reply": 129,
+    "pong": 129,
+    "mld-listener-query": 130,
+    "mld-listener-report": 131,
+    "mld-listener-done": 132,
+    "mld-listener-reduction": 132,
+    "router-solicitation": 133,
+    "nd-router-solicit": 133,
+    "router-advertisement": 134,
+    "nd-router-advert": 134,
+    "neighbour-solicitation": 135,
+    "neighbor-solicitation": 135,
+    "nd-neighbor-solicit": 135,
+    "neighbour-advertisement": 136,
+    "neighbor-advertisement": 136,
+    "nd-neighbor-advert": 136,
+    "redirect": 137,
+    "nd-redirect": 137,
+}
+# How the evidence names the types we model (ip6tables' and nft's spelling).
+ICMPV6_NAMES = {1: "destination-unreachable", 2: "packet-too-big", 3: "time-exceeded",
+                4: "parameter-problem", 128: "echo-request", 129: "echo-reply"}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Packet:
-    """A container packet crossing the forward hook; addresses are sets (a whole subnet)."""
+    """A container packet of one traffic class crossing the forward hook; addresses are sets
+    (a whole subnet), ports are ranges (a container's source port is any ephemeral one)."""
 
     direction: Literal["outbound", "inbound"]
-    state: Literal["new", "established"]
+    state: CtState  # conntrack: NEW opens a flow, ESTABLISHED belongs to one, RELATED errs on one
     src: IPv6Network
     dst: IPv6Network
     iif: str | None  # None: some interface that is not a container bridge (uplink unknown)
     oif: str | None
-    icmp_type: int  # 128 echo request, 129 echo reply
     bridges: tuple[str, ...]
+    protocol: Transport = "icmpv6"
+    sport: Ports | None = None  # TCP and UDP only
+    dport: Ports | None = None
+    icmp_type: int | None = None  # ICMPv6 only: 128 echo request, 2 packet too big…
+    icmp_code: int | None = None  # None: any code of the type (the sender picks one)
+    consequence: str = ""  # what breaks for the containers when this class is dropped
+
+    @property
+    def traffic(self) -> str:
+        """The class in one phrase: ``outbound new TCP dport 443``, ``inbound related ICMPv6
+        packet-too-big``."""
+        head = f"{self.direction} {self.state} {PROTOCOL_NAMES[self.protocol]}"
+        if self.protocol == "icmpv6":
+            return f"{head} {_icmp_name(self.icmp_type)}"
+        (side, ports), _ = self._port_sides()
+        return f"{head} {side} {_ports_text(ports)}"
 
     def describe(self) -> str:
-        kind = {128: "echo-request", 129: "echo-reply"}.get(self.icmp_type, str(self.icmp_type))
-        iif = self.iif or "the uplink"
-        oif = self.oif or "the uplink"
-        return (
-            f"{self.direction} {self.src} → {self.dst} ICMPv6 {kind}, "
-            f"in {iif} out {oif}, ct state {self.state}"
-        )
+        """``outbound new TCP 2001:db8:1::/64 → 2001:db8:f00d::1/128 dport 443 sport
+        32768-60999, in docker0 out eth0``."""
+        head = f"{self.direction} {self.state} {PROTOCOL_NAMES[self.protocol]}"
+        if self.protocol == "icmpv6":
+            what = f"{head} {_icmp_name(self.icmp_type)} {self.src} → {self.dst}"
+        else:
+            (side, ports), (other, rest) = self._port_sides()
+            what = (
+                f"{head} {self.src} → {self.dst} {side} {_ports_text(ports)} "
+                f"{other} {_ports_text(rest)}"
+            )
+        return f"{what}, in {self.iif or 'the uplink'} out {self.oif or 'the uplink'}"
+
+    def _port_sides(self) -> tuple[tuple[str, Ports | None], tuple[str, Ports | None]]:
+        """(the service's side, the container's ephemeral side) of a TCP or UDP packet."""
+        if self.sport == EPHEMERAL:
+            return ("dport", self.dport), ("sport", self.sport)
+        return ("sport", self.sport), ("dport", self.dport)
+
+
+def _icmp_name(icmp_type: int | None) -> str:
+    return ICMPV6_NAMES.get(icmp_type, str(icmp_type)) if icmp_type is not None else "?"
+
+
+def _ports_text(ports: Ports | None) -> str:
+    if ports is None:
+        return "?"
+    return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Ends:
+    """One subnet's two ends: its bridge, and the outside beyond the uplink."""
+
+    subnet: IPv6Network
+    outside: IPv6Network
+    bridge: str
+    uplink: str | None
+    bridges: tuple[str, ...]
+
+    def packet(
+        self,
+        direction: Literal["outbound", "inbound"],
+        state: CtState,
+        protocol: Transport,
+        consequence: str,
+        *,
+        ports: tuple[Ports, Ports] | None = None,
+        icmp: tuple[int, int | None] | None = None,
+    ) -> Packet:
+        sport, dport = ports if ports else (None, None)
+        icmp_type, icmp_code = icmp if icmp else (None, None)
+        outbound = direction == "outbound"
+        src, dst = (self.subnet, self.outside) if outbound else (self.outside, self.subnet)
+        iif, oif = (self.bridge, self.uplink) if outbound else (self.uplink, self.bridge)
+        return Packet(
+            direction, state, src, dst, iif, oif, self.bridges, protocol, sport, dport,
+            icmp_type, icmp_code, consequence,
+        )  # fmt: skip
 
 
 def _packets(
@@ -79,12 +190,38 @@ def _packets(
     outside: IPv6Network,
     bridges: tuple[str, ...],
 ) -> tuple[Packet, ...]:
-    """Outbound NEW, inbound NEW and the inbound reply: what routed IPv6 needs to pass."""
+    """The traffic classes routed IPv6 needs to pass, for one subnet: what containers open
+    (echo, TCP to 443, UDP to 53), the replies, the ICMPv6 errors that come back for that
+    traffic (conntrack RELATED), and echo from outside (NEW: only ICMPv6, since Docker 28's
+    routed mode admits from outside ICMPv6 and published ports only, and a published port is
+    the site's own choice).
+
+    Neighbor Discovery (RS/RA, NS/NA, redirects) and MLD are not among them, on purpose: they
+    are link-local (hop limit 255, never routed), so the host sends and receives them on each
+    link through its input and output hooks; they never cross the forward hook this walk
+    judges. A firewall that drops them breaks GW-03 and RA-*, not forwarding.
+    """
+    ends = _Ends(subnet, outside, bridge, uplink, bridges)
+    p = ends.packet
     return (
-        Packet("outbound", "new", subnet, outside, bridge, uplink, 128, bridges),
-        Packet("inbound", "new", outside, subnet, uplink, bridge, 128, bridges),
-        Packet("inbound", "established", outside, subnet, uplink, bridge, 129, bridges),
-    )
+        p("outbound", "new", "icmpv6", "containers cannot ping out", icmp=(128, 0)),
+        p("outbound", "new", "tcp", "containers cannot open TCP connections: HTTPS, registries",
+          ports=(EPHEMERAL, HTTPS)),
+        p("outbound", "new", "udp", "containers cannot ask DNS servers", ports=(EPHEMERAL, DNS)),
+        p("inbound", "new", "icmpv6", "the far end cannot ping the containers", icmp=(128, 0)),
+        p("inbound", "established", "icmpv6", "echo replies are lost: containers' pings go "
+          "unanswered", icmp=(129, 0)),
+        p("inbound", "established", "tcp", "TCP replies are lost: containers' connections never "
+          "complete", ports=(HTTPS, EPHEMERAL)),
+        p("inbound", "established", "udp", "DNS replies are lost: lookups time out",
+          ports=(DNS, EPHEMERAL)),
+        p("inbound", "related", "icmpv6", "path MTU discovery breaks: large transfers hang",
+          icmp=(2, 0)),
+        p("inbound", "related", "icmpv6", "unreachable errors are lost: connections to a dead "
+          "end hang until they time out instead of failing at once", icmp=(1, None)),
+        p("inbound", "related", "icmpv6", "hop-limit errors are lost: traceroute shows nothing, "
+          "routing loops go unseen", icmp=(3, None)),
+    )  # fmt: skip
 
 
 # --- matches: each answers True / False / None for a packet --------------------------------
@@ -158,27 +295,125 @@ def _interface_hit(name: str, is_prefix: bool, iface: str | None, bridges: Seque
     return None
 
 
+# Each way ip6tables and nft spell the protocols we model; any other protocol is not ours.
+_PROTOCOL_SPELLINGS: dict[str, Transport] = {
+    "58": "icmpv6", "icmpv6": "icmpv6", "ipv6-icmp": "icmpv6", "icmp6": "icmpv6",
+    "6": "tcp", "tcp": "tcp", "17": "udp", "udp": "udp",
+}  # fmt: skip
+_ANY_PROTOCOL = frozenset({"all", "any"})
+
+
 @dataclass(frozen=True, slots=True)
 class ProtocolMatch:
-    """-p, meta l4proto, ip6 nexthdr: our packets are ICMPv6."""
+    """-p, meta l4proto, ip6 nexthdr: ICMPv6, TCP or UDP, by name or number."""
 
     protocols: tuple[str, ...]
     negate: bool = False
 
     def test(self, packet: Packet) -> Tri:
-        return _negated(any(_is_icmpv6(p) for p in self.protocols), self.negate)
+        hit = any(_protocol_is(p, packet.protocol) for p in self.protocols)
+        return _negated(hit, self.negate)
 
     def why_unknown(self) -> str:
         return "protocol"
 
 
-def _is_icmpv6(protocol: str) -> bool:
-    return protocol.lower() in {"58", "icmpv6", "ipv6-icmp", "icmp6", "all", "any"}
+def _protocol_is(spelling: str, protocol: Transport) -> bool:
+    name = spelling.lower()
+    return name in _ANY_PROTOCOL or _PROTOCOL_SPELLINGS.get(name) == protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PortMatch:
+    """--sport / --dport (``-m tcp``, ``-m udp``), ``-m multiport``, nft ``tcp dport``,
+    ``udp sport``, ``th dport``: the packet's port ranges against the rule's.
+
+    A port match reads a header only its protocols have: any other packet never matches it,
+    negated or not (ip6tables needs ``-p tcp`` for ``-m tcp``, nft adds ``meta l4proto tcp``).
+    """
+
+    side: Literal["sport", "dport", "either"]  # either: multiport --ports
+    ranges: tuple[Ports, ...]
+    protocols: tuple[Transport, ...] = ("tcp", "udp")
+    negate: bool = False
+    # nft's ``th dport``: bytes of whatever transport header the packet has, with no protocol
+    # implied; on an ICMPv6 packet it reads the checksum, which we cannot predict.
+    raw: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        if packet.protocol not in self.protocols:
+            return None if self.raw else False
+        sides = {
+            "sport": (packet.sport,),
+            "dport": (packet.dport,),
+            "either": (packet.sport, packet.dport),
+        }[self.side]
+        return _negated(_any_of(_ports_hit(ports, self.ranges) for ports in sides), self.negate)
+
+    def why_unknown(self) -> str:
+        what = f"{self.side} range covers only some of the containers' ephemeral ports"
+        if self.raw:
+            what += ", or th reads an ICMPv6 header's checksum as a port"
+        return what
+
+
+def _ports_hit(ports: Ports | None, ranges: Sequence[Ports]) -> Tri:
+    """All of the packet's ports in the ranges, none, or some (None)."""
+    if ports is None:
+        return False
+    low, high = ports
+    covered = 0
+    for start, end in sorted(ranges):
+        start, end = max(start, low), min(end, high)
+        if start <= end:
+            covered += end - start + 1
+            low = end + 1  # ranges may overlap: count each port once
+    if covered == ports[1] - ports[0] + 1:
+        return True
+    return None if covered else False
+
+
+TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG")
+# The flags each modelled TCP packet may carry: a connection opens with SYN; what comes back
+# on it is the SYN-ACK, then ACKs with or without data, and its end (FIN or RST).
+_TCP_FLAGS_BY_STATE: dict[str, tuple[frozenset[str], ...]] = {
+    "new": (frozenset({"SYN"}),),
+    "established": tuple(
+        frozenset(f.split())
+        for f in ("SYN ACK", "ACK", "PSH ACK", "FIN ACK", "FIN PSH ACK", "RST", "RST ACK")
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TcpFlagsMatch:
+    """--tcp-flags MASK COMP and --syn (``-m tcp``; ip6tables-save prints --syn as
+    ``--tcp-flags FIN,SYN,RST,ACK SYN``), nft ``tcp flags & (syn | ack) == syn``: the flags in
+    MASK are exactly those in COMP; with ``any_set`` (nft ``tcp flags syn``), any of MASK."""
+
+    mask: frozenset[str]
+    comp: frozenset[str]
+    negate: bool = False
+    any_set: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        if packet.protocol != "tcp":
+            return False
+        seen = _TCP_FLAGS_BY_STATE.get(packet.state, ())
+        if self.any_set:
+            hits = {bool(flags & self.mask) for flags in seen}
+        else:
+            hits = {(flags & self.mask) == self.comp for flags in seen}
+        hit: Tri = None if len(hits) != 1 else hits.pop()
+        return _negated(hit, self.negate)
+
+    def why_unknown(self) -> str:
+        return "tcp flags: some of the connection's segments have them, some do not"
 
 
 @dataclass(frozen=True, slots=True)
 class StateMatch:
-    """--ctstate / --state / ct state: NEW for first packets, ESTABLISHED for replies."""
+    """--ctstate / --state / ct state: NEW first packets, ESTABLISHED replies, RELATED errors."""
 
     states: frozenset[str]
     negate: bool = False
@@ -192,46 +427,53 @@ class StateMatch:
         return "conntrack SNAT/DNAT state depends on NAT rules"
 
 
-ICMPV6_TYPES = {
-    "destination-unreachable": 1,
-    "packet-too-big": 2,
-    "time-exceeded": 3,
-    "parameter-problem": 4,
-    "echo-request": 128,
-    "ping": 128,
-    "echo-reply": 129,
-    "pong": 129,
-    "mld-listener-query": 130,
-    "mld-listener-report": 131,
-    "mld-listener-done": 132,
-    "mld-listener-reduction": 132,
-    "router-solicitation": 133,
-    "nd-router-solicit": 133,
-    "router-advertisement": 134,
-    "nd-router-advert": 134,
-    "neighbour-solicitation": 135,
-    "neighbor-solicitation": 135,
-    "nd-neighbor-solicit": 135,
-    "neighbour-advertisement": 136,
-    "neighbor-advertisement": 136,
-    "nd-neighbor-advert": 136,
-    "redirect": 137,
-    "nd-redirect": 137,
-}
-
-
 @dataclass(frozen=True, slots=True)
 class IcmpTypeMatch:
-    """--icmpv6-type, icmpv6 type (a match on ICMPv6 implies the protocol)."""
+    """--icmpv6-type, icmpv6 type: (type, code) pairs, code None for any. It reads the ICMPv6
+    header, so TCP and UDP packets never match it, negated or not."""
 
-    types: tuple[int, ...]
+    types: tuple[tuple[int, int | None], ...]
     negate: bool = False
 
     def test(self, packet: Packet) -> Tri:
-        return _negated(packet.icmp_type in self.types, self.negate)
+        if packet.protocol != "icmpv6":
+            return False
+        return _negated(_any_of(_icmp_hit(t, c, packet) for t, c in self.types), self.negate)
 
     def why_unknown(self) -> str:
-        return "icmpv6 type"
+        return "icmpv6 code: an error's code is its sender's choice"
+
+
+def _icmp_hit(icmp_type: int, code: int | None, packet: Packet) -> Tri:
+    if icmp_type != packet.icmp_type:
+        return False
+    if code is None:
+        return True
+    return None if packet.icmp_code is None else code == packet.icmp_code
+
+
+# nft's names of ICMPv6 codes (``icmpv6 code port-unreachable``).
+ICMPV6_CODES = {"no-route": 0, "admin-prohibited": 1, "addr-unreachable": 3,
+                "port-unreachable": 4, "policy-fail": 5, "reject-route": 6}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpCodeMatch:
+    """nft ``icmpv6 code``: echo and packet too big have code 0; the code of a destination
+    unreachable or time exceeded is its sender's choice, so a match on it stays open."""
+
+    codes: tuple[int, ...]
+    negate: bool = False
+
+    def test(self, packet: Packet) -> Tri:
+        if packet.protocol != "icmpv6":
+            return False
+        if packet.icmp_code is None:
+            return None
+        return _negated(packet.icmp_code in self.codes, self.negate)
+
+    def why_unknown(self) -> str:
+        return "icmpv6 code: an error's code is its sender's choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +491,8 @@ class FamilyMatch:
 
 @dataclass(frozen=True, slots=True)
 class NeverMatch:
-    """A match that needs another protocol (tcp dport, ip saddr): never an ICMPv6 packet."""
+    """A match that needs a protocol we do not model (sctp dport, ip saddr, icmp type): never
+    one of our packets."""
 
     reason: str
 
@@ -262,11 +505,16 @@ class NeverMatch:
 
 @dataclass(frozen=True, slots=True)
 class UnknownMatch:
-    """A match we do not evaluate (a module, a set we cannot resolve, a rate limit)."""
+    """A match we do not evaluate (a module, a set we cannot resolve, a rate limit). One that
+    reads a protocol's header (``--tcp-flags``, ``icmpv6 code``) is known not to match the
+    packets of other protocols."""
 
     reason: str
+    protocols: tuple[Transport, ...] = ()  # the protocols it can match; empty: any
 
     def test(self, packet: Packet) -> Tri:
+        if self.protocols and packet.protocol not in self.protocols:
+            return False
         return None
 
     def why_unknown(self) -> str:
@@ -277,8 +525,11 @@ Match = (
     AddressMatch
     | InterfaceMatch
     | ProtocolMatch
+    | PortMatch
+    | TcpFlagsMatch
     | StateMatch
     | IcmpTypeMatch
+    | IcmpCodeMatch
     | FamilyMatch
     | NeverMatch
     | UnknownMatch
@@ -569,32 +820,108 @@ def _option_values(tokens: list[str], i: int) -> tuple[list[str], int]:
     return values, i
 
 
+_PORT_OPTIONS: dict[str, Literal["sport", "dport"]] = {
+    "--sport": "sport", "--source-port": "sport", "--dport": "dport", "--destination-port": "dport",
+}  # fmt: skip
+_MULTIPORT_OPTIONS: dict[str, Literal["sport", "dport", "either"]] = {
+    "--sports": "sport", "--source-ports": "sport", "--dports": "dport",
+    "--destination-ports": "dport", "--ports": "either",
+}  # fmt: skip
+# The protocols whose header a module's options read: other packets never match them.
+_MODULE_PROTOCOLS: dict[str, tuple[Transport, ...]] = {
+    "tcp": ("tcp",), "udp": ("udp",), "icmp6": ("icmpv6",), "icmpv6": ("icmpv6",),
+    "multiport": ("tcp", "udp"),
+}  # fmt: skip
+# Modules for protocols we do not model: their options need a header our packets never carry.
+_OTHER_PROTOCOL_MODULES = frozenset({"sctp", "dccp", "udplite", "icmp", "ah", "esp", "mh"})
+
+
 def _module_match(module: str | None, option: str, values: list[str], negate: bool) -> list[Match]:
-    """Options of ``-m`` modules we understand; anything else cannot be evaluated."""
+    """Options of ``-m`` modules we understand; anything else cannot be evaluated. A module
+    left out (``-p tcp --dport 443``) is the protocol's own, which ip6tables loads itself."""
     joined = ",".join(values)
     if module == "comment" and option == "--comment":
         return []
     if (module, option) in (("conntrack", "--ctstate"), ("state", "--state")):
         return [StateMatch(frozenset(s.lower() for s in joined.split(",")), negate)]
-    if module in ("icmp6", "icmpv6") and option == "--icmpv6-type":
+    if module in ("icmp6", "icmpv6", None) and option == "--icmpv6-type":
         return [_icmp_type_match([joined], negate)]
+    if module in ("tcp", "udp", None) and option in _PORT_OPTIONS:
+        protocols = _MODULE_PROTOCOLS.get(module or "", ("tcp", "udp"))
+        return [_port_match(_PORT_OPTIONS[option], [joined], protocols, negate)]
+    if module == "multiport" and option in _MULTIPORT_OPTIONS:
+        return [_port_match(_MULTIPORT_OPTIONS[option], joined.split(","), ("tcp", "udp"), negate)]
+    if module in ("tcp", None) and option in ("--syn", "--tcp-flags"):
+        return [_tcp_flags_match(values if option == "--tcp-flags" else ["FIN,SYN,RST,ACK", "SYN"],
+                                 negate)]  # fmt: skip
     where = f"-m {module} " if module else ""
     bang = "! " if negate else ""
-    return [UnknownMatch(f"{bang}{where}{option} {' '.join(values)}".strip())]
+    text = f"{bang}{where}{option} {' '.join(values)}".strip()
+    if module in _OTHER_PROTOCOL_MODULES:
+        return [NeverMatch(f"{text}: not a protocol we model")]
+    return [UnknownMatch(text, _MODULE_PROTOCOLS.get(module or "", ()))]
+
+
+# Service names a hand-written rule may use; ip6tables-save and nft -j print numbers.
+SERVICES = {"domain": 53, "http": 80, "https": 443}
+
+
+def _port_number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = SERVICES.get(value.lower(), int(value) if value.isdigit() else None)
+    if isinstance(value, int) and 0 <= value <= 65535:
+        return value
+    return None
+
+
+def _port_match(
+    side: Literal["sport", "dport", "either"],
+    values: Sequence[str],
+    protocols: tuple[Transport, ...],
+    negate: bool,
+) -> Match:
+    """``443``, ``1024:65535``, ``:1023``, ``1024:`` (ip6tables' ranges), comma lists."""
+    ranges: list[Ports] = []
+    for value in values:
+        first, colon, last = value.partition(":")
+        low = _port_number(first) if first else 0
+        high = (_port_number(last) if last else 65535) if colon else low
+        if low is None or high is None or low > high:
+            return UnknownMatch(f"{side} {value}", protocols)
+        ranges.append((low, high))
+    return PortMatch(side, tuple(ranges), protocols, negate)
+
+
+def _tcp_flags_match(values: Sequence[str], negate: bool) -> Match:
+    """``--tcp-flags SYN,RST,ACK SYN``, with ip6tables' ``ALL`` and ``NONE``."""
+    sets: list[frozenset[str]] = []
+    for value in values:
+        names = {n.upper() for n in value.split(",") if n}
+        if "ALL" in names:
+            names = (names - {"ALL"}) | set(TCP_FLAGS)
+        names.discard("NONE")
+        if not names <= set(TCP_FLAGS):
+            break
+        sets.append(frozenset(names))
+    if len(values) != 2 or len(sets) != 2:
+        return UnknownMatch(f"--tcp-flags {' '.join(values)}", ("tcp",))
+    return TcpFlagsMatch(sets[0], sets[1], negate)
 
 
 def _icmp_type_match(values: Sequence[object], negate: bool) -> Match:
-    types: list[int] = []
+    """``packet-too-big``, ``2``, ``1/4`` (type/code), as ip6tables and nft spell them."""
+    types: list[tuple[int, int | None]] = []
     for value in values:
-        name, _, code = str(value).partition("/")
-        if code and code != "0":
-            continue  # echo request and reply have code 0
+        name, slash, code_text = str(value).partition("/")
         number = ICMPV6_TYPES.get(name.lower())
         if number is None and name.isdigit():
             number = int(name)
-        if number is None:
-            return UnknownMatch(f"icmpv6 type {value}")
-        types.append(number)
+        code = int(code_text) if code_text.isdigit() else None
+        if number is None or (slash and code is None):
+            return UnknownMatch(f"icmpv6 type {value}", ("icmpv6",))
+        types.append((number, code))
     return IcmpTypeMatch(tuple(types), negate)
 
 
@@ -811,16 +1138,29 @@ def _nft_vmap(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Actio
 def _nft_match(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Match:
     op = inner.get("op", "==")
     left, right = inner.get("left"), inner.get("right")
+    shown = f"{_render_nft_value(left)} {'' if op in ('==', 'in') else f'{op} '}"
+    shown += _render_nft_value(right)
+    protocols = _nft_protocols(left)
+    if protocols is None:
+        return NeverMatch(f"{shown}: not an ICMPv6, TCP or UDP over IPv6 packet")
+    subject = _nft_subject(left)
+    if subject is not None and subject[0] == "port":
+        ports = _nft_ports(str(op), right, sets, table)
+        if ports is None:
+            return UnknownMatch(shown, protocols)
+        side: Literal["sport", "dport"] = "sport" if subject[1] == "sport" else "dport"
+        raw = isinstance(left, dict) and left.get("payload", {}).get("protocol") == "th"
+        ports_of = ("tcp", "udp") if raw else protocols
+        return PortMatch(side, ports, ports_of, op == "!=", raw)
+    if subject is not None and subject[0] == "flags":
+        return _nft_tcp_flags(left, str(op), right) or UnknownMatch(shown, protocols)
     if op not in ("==", "!=", "in"):
-        return UnknownMatch(f"{_render_nft_value(left)} {op} {_render_nft_value(right)}")
+        return UnknownMatch(shown, protocols)
     negate = op == "!="
     values = _nft_values(right, sets, table)
-    subject = _nft_subject(left)
     if subject is None or values is None:
-        return UnknownMatch(f"{_render_nft_value(left)} {_render_nft_value(right)}")
-    kind, key = subject
-    if kind == "never":
-        return NeverMatch(f"{key}: not an ICMPv6-over-IPv6 packet")
+        return UnknownMatch(shown, protocols)
+    _, key = subject
     if key in ("saddr", "daddr"):
         return _address_match("src" if key == "saddr" else "dst", [str(v) for v in values], negate)
     if key in ("iifname", "oifname", "iif", "oif"):
@@ -836,16 +1176,58 @@ def _nft_match(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Matc
         return StateMatch(frozenset(str(v).lower() for v in values), negate)
     if key == "type":
         return _icmp_type_match(values, negate)
+    if key == "code":
+        codes = [ICMPV6_CODES.get(str(v), _port_number(v)) for v in values]
+        if any(c is None or c > 255 for c in codes):
+            return UnknownMatch(shown, protocols)
+        return IcmpCodeMatch(tuple(c for c in codes if c is not None), negate)
     if key in ("nfproto", "protocol"):
         hit = any(str(v) in ("ipv6", "ip6", "34525") for v in values)
         return FamilyMatch(hit != negate)
-    return UnknownMatch(f"{key} {_render_nft_value(right)}")
+    return UnknownMatch(f"{key} {_render_nft_value(right)}", protocols)
 
 
-# Protocols whose header a packet must carry for a payload match; ours carries none of them.
+# The headers of the protocols we model, as nft's payload expressions name them ("th": the
+# transport header, whatever the protocol: it implies none).
+_NFT_HEADERS: dict[str, tuple[Transport, ...]] = {
+    "tcp": ("tcp",), "udp": ("udp",), "icmpv6": ("icmpv6",), "th": ("icmpv6", "tcp", "udp"),
+}  # fmt: skip
+# Headers a packet must carry for such a payload match; ours carries none of them.
 _OTHER_PROTOCOLS = frozenset(
-    {"tcp", "udp", "udplite", "sctp", "dccp", "icmp", "ip", "arp", "igmp", "ah", "esp", "comp"}
+    {"udplite", "sctp", "dccp", "icmp", "ip", "arp", "igmp", "ah", "esp", "comp", "vlan", "ether"}
 )
+
+
+def _nft_protocols(expr: object) -> tuple[Transport, ...] | None:
+    """The protocols a match can hold for, from the headers it reads: () any, None none of ours.
+
+    A payload match on a header implies the protocol (nft adds ``meta l4proto tcp`` to
+    ``tcp dport``), so it never matches a packet without that header, negated or not.
+    """
+    allowed: set[Transport] | None = None  # None: no header read yet, any protocol
+    stack = [expr]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        payload = item.get("payload")
+        if isinstance(payload, dict) and len(item) == 1:
+            protocol = payload.get("protocol")
+            if protocol in _OTHER_PROTOCOLS:
+                return None
+            if isinstance(protocol, str) and protocol in _NFT_HEADERS:
+                these = set(_NFT_HEADERS[protocol])
+                allowed = these if allowed is None else allowed & these
+                if not allowed:
+                    return None
+            continue
+        stack.extend(item.values())
+    if allowed is None:
+        return ()
+    return tuple(p for p in ("icmpv6", "tcp", "udp") if p in allowed)
 
 
 def _nft_subject(left: object) -> tuple[str, str] | None:
@@ -853,16 +1235,24 @@ def _nft_subject(left: object) -> tuple[str, str] | None:
     if not isinstance(left, dict) or len(left) != 1:
         return None
     ((kind, inner),) = left.items()
-    if not isinstance(inner, dict):
+    if not isinstance(inner, dict | list):
         return None
-    if kind == "payload":
+    if kind == "payload" and isinstance(inner, dict):
         protocol, header_field = inner.get("protocol"), inner.get("field")
-        if protocol in _OTHER_PROTOCOLS:
-            return "never", f"{protocol} {header_field}"
         if (protocol, header_field) in (("ip6", "saddr"), ("ip6", "daddr"), ("ip6", "nexthdr")):
             return "payload", str(header_field)
-        if (protocol, header_field) == ("icmpv6", "type"):
-            return "payload", "type"
+        if protocol == "icmpv6" and header_field in ("type", "code"):
+            return "payload", str(header_field)
+        if protocol in ("tcp", "udp", "th") and header_field in ("sport", "dport"):
+            return "port", str(header_field)
+        if (protocol, header_field) == ("tcp", "flags"):
+            return "flags", "flags"
+        return None
+    if kind == "&" and isinstance(inner, list) and len(inner) == 2:
+        if _nft_subject(inner[0]) == ("flags", "flags"):
+            return "flags", "masked"
+        return None
+    if not isinstance(inner, dict):
         return None
     if kind == "meta" and inner.get("key") in (
         "iifname",
@@ -876,6 +1266,101 @@ def _nft_subject(left: object) -> tuple[str, str] | None:
         return "meta", str(inner.get("key"))
     if kind == "ct" and inner.get("key") == "state" and "dir" not in inner:
         return "ct", "state"
+    return None
+
+
+def _nft_flag_names(value: object) -> frozenset[str] | None:
+    """``"syn"``, ``["fin", "syn"]``, ``{"|": ["syn", "ack"]}``: TCP flag names, upper case."""
+    if isinstance(value, str):
+        return frozenset({value.upper()}) if value.upper() in TCP_FLAGS else None
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, inner),) = value.items()
+        value = inner if kind in ("|", "set") else None
+    if not isinstance(value, list):
+        return None
+    names: set[str] = set()
+    for item in value:
+        got = _nft_flag_names(item)
+        if got is None:
+            return None
+        names |= got
+    return frozenset(names)
+
+
+def _nft_tcp_flags(left: object, op: str, right: object) -> Match | None:
+    """``tcp flags syn`` (any of them set), ``tcp flags == syn``, ``tcp flags & (fin | syn |
+    rst | ack) == syn``; None when it is none of these, or names flags we do not model."""
+    comp = _nft_flag_names(right)
+    if comp is None or op not in ("==", "!=", "in"):
+        return None
+    if isinstance(left, dict) and isinstance(left.get("&"), list):
+        mask = _nft_flag_names(left["&"][1])
+        if mask is None or op == "in":
+            return None
+        return TcpFlagsMatch(mask, comp, op == "!=")
+    if op == "in":
+        return TcpFlagsMatch(comp, frozenset(), any_set=True)
+    return TcpFlagsMatch(frozenset(TCP_FLAGS), comp, op == "!=")
+
+
+_PORT_COMPARISONS: dict[str, Callable[[int], Ports]] = {
+    "<": lambda n: (0, n - 1),
+    "<=": lambda n: (0, n),
+    ">": lambda n: (n + 1, 65535),
+    ">=": lambda n: (n, 65535),
+}
+
+
+def _nft_ports(op: str, right: object, sets: _Sets, table: _NftKey) -> tuple[Ports, ...] | None:
+    """The port ranges a port match names (``443``, ``{ 53, 443 }``, ``1024-65535``, a named
+    set, ``< 1024``); None when we cannot list them."""
+    if op in _PORT_COMPARISONS:
+        number = _port_number(right)
+        if number is None:
+            return None
+        low, high = _PORT_COMPARISONS[op](number)
+        return ((low, high),) if low <= high else ()
+    if op not in ("==", "!=", "in"):
+        return None
+    ranges = _nft_port_values(right, sets, table, depth=0)
+    return None if ranges is None else tuple(ranges)
+
+
+def _nft_port_values(
+    right: object, sets: _Sets, table: _NftKey, *, depth: int
+) -> list[Ports] | None:
+    if depth > MAX_CHAIN_DEPTH:
+        return None
+    if isinstance(right, str) and right.startswith("@"):
+        named = sets.get((*table, right[1:]))
+        return (
+            None
+            if named is None
+            else _nft_port_values({"set": named}, sets, table, depth=depth + 1)
+        )
+    number = _port_number(right)
+    if number is not None:
+        return [(number, number)]
+    if isinstance(right, list):
+        right = {"set": right}
+    if not isinstance(right, dict) or len(right) != 1:
+        return None
+    ((kind, inner),) = right.items()
+    if kind == "set" and isinstance(inner, list):
+        flat: list[Ports] = []
+        for element in inner:
+            got = _nft_port_values(element, sets, table, depth=depth + 1)
+            if got is None:
+                return None
+            flat.extend(got)
+        return flat
+    if kind == "range" and isinstance(inner, list) and len(inner) == 2:
+        low, high = _port_number(inner[0]), _port_number(inner[1])
+        if low is None or high is None or low > high:
+            return None
+        return [(low, high)]
+    if kind == "elem" and isinstance(inner, dict):
+        return _nft_port_values(inner.get("val"), sets, table, depth=depth + 1)
     return None
 
 
@@ -921,7 +1406,9 @@ def _render_nft(expr: object) -> str:
     kind, inner = _nft_expr(expr)
     if kind == "match":
         op = inner.get("op", "==")
-        shown_op = "" if op in ("==", "in") else f"{op} "
+        left_expr = inner.get("left")
+        binary = isinstance(left_expr, dict) and "&" in left_expr  # nft shows == then
+        shown_op = "" if op in ("==", "in") and not binary else f"{op} "
         left = _render_nft_value(inner.get("left"))
         quote = left in ("iifname", "oifname", "iif", "oif")
         return f"{left} {shown_op}{_render_nft_value(inner.get('right'), quote=quote)}"
@@ -976,6 +1463,14 @@ def _render_nft_value(value: object, *, quote: bool = False) -> str:
         ((kind, inner),) = value.items()
         if kind == "payload" and isinstance(inner, dict):
             return f"{inner.get('protocol')} {inner.get('field')}"
+        if kind in ("&", "|") and isinstance(inner, list) and len(inner) == 2:
+            first, second = inner  # tcp flags & (fin | syn | rst | ack)
+            mask = (
+                " | ".join(_render_nft_value(v) for v in second)
+                if isinstance(second, list)
+                else _render_nft_value(second)
+            )
+            return f"{_render_nft_value(first)} {kind} ({mask})"
         if kind == "meta" and isinstance(inner, dict):
             key = inner.get("key")
             return str(key) if key in ("iifname", "oifname", "iif", "oif") else f"meta {key}"
@@ -1081,10 +1576,12 @@ class Drop:
     chain: str  # the chain holding the rule (or the base chain, for a policy)
     rule: str  # the rule as the tool printed it, or "policy DROP"
     direction: str  # "outbound" or "inbound"
-    state: str  # conntrack state of the packet: "new" or "established"
+    state: str  # conntrack state of the packet: "new", "established" or "related"
     packet: str  # the modelled packet, one line
     path: tuple[str, ...] = ()  # chains from the base chain to ``chain``
     uncertain: tuple[str, ...] = ()  # rules we could not evaluate that might change this
+    traffic: str = ""  # the packet's class: "inbound related ICMPv6 packet-too-big"
+    consequence: str = ""  # what breaks when that class is dropped
 
     @property
     def proven(self) -> bool:
@@ -1093,6 +1590,24 @@ class Drop:
     @property
     def is_policy(self) -> bool:
         return self.rule.startswith("policy ")
+
+    @property
+    def by_docker(self) -> bool:
+        """In a chain or table Docker writes (DOCKER, DOCKER-ISOLATION-STAGE-2, Docker 29's
+        ``docker-bridges``): Docker puts it back, so deleting it is no fix. DOCKER-USER is the
+        site's own."""
+        chain = self.chain.upper()
+        own_chain = chain.startswith("DOCKER") and chain != "DOCKER-USER"
+        return own_chain or self.table.endswith("docker-bridges")
+
+    def removal(self) -> str:
+        """How to delete the dropping rule (not a policy), as a command to run."""
+        if self.source == "ip6tables" and self.rule.startswith("-A "):
+            return f"`ip6tables -D {self.rule[3:]}`"
+        return (
+            f"`nft -a list chain {self.table} {self.chain}` shows its handle, then "
+            f"`nft delete rule {self.table} {self.chain} handle HANDLE`"
+        )
 
     def describe(self) -> str:
         what = (
@@ -1200,6 +1715,8 @@ class _Walk:
             self.packet.describe(),
             path,
             tuple(self.doubts),
+            self.packet.traffic,
+            self.packet.consequence,
         )
 
 
@@ -1258,10 +1775,14 @@ def assess_forward(
 ) -> ForwardAssessment:
     """Walk every forward base chain with each container subnet's packets.
 
-    Every base chain on the hook sees the packet unless an earlier one dropped it, so a drop in
-    any of them loses the packet; we judge each on its own and report all of them. With
-    ``inbound_new=False`` (a masqueraded network, where nothing from outside is meant to open a
-    connection to a container) the inbound NEW packet is left out, and ``left_out`` says so.
+    Each subnet gets one packet per traffic class (see ``_packets``): outbound NEW ICMPv6 echo,
+    TCP to 443 and UDP to 53; their ESTABLISHED replies; the RELATED ICMPv6 errors (packet too
+    big, destination unreachable, time exceeded) coming back; and inbound NEW echo. Every base
+    chain on the hook sees a packet unless an earlier one dropped it, so a drop in any of them
+    loses it; we judge each on its own and report all of them, each drop naming its class
+    (``Drop.traffic``). With ``inbound_new=False`` (a masqueraded network, where nothing from
+    outside is meant to open a connection to a container) the inbound NEW packets are left out,
+    and ``left_out`` says so.
     """
     ruleset = _ruleset_of(ruleset)
     beyond = IPv6Network(outside)
@@ -1306,6 +1827,44 @@ def forward_drops(
 ) -> tuple[Drop, ...]:
     """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
     return assess_forward(ruleset, subnets=subnets, bridges=bridges, uplink=uplink).drops
+
+
+def dropped_traffic(drops: Sequence[Drop]) -> tuple[str, ...]:
+    """The traffic classes the drops lose, each once, in the order they were modelled."""
+    return tuple(dict.fromkeys(d.traffic for d in drops))
+
+
+def traffic_phrase(drops: Sequence[Drop]) -> str:
+    """The classes dropped, for a diagnosis: each with what breaks when there are few
+    (``inbound related ICMPv6 packet-too-big (path MTU discovery breaks: large transfers
+    hang)``), grouped by direction and state when there are many."""
+    classes = dict(zip((d.traffic for d in drops), (d.consequence for d in drops), strict=True))
+    if len(classes) <= 3:
+        return ", ".join(f"{t} ({c})" if c else t for t, c in classes.items())
+    groups: dict[str, list[str]] = {}
+    for traffic in classes:
+        direction, state, what = traffic.split(" ", 2)
+        groups.setdefault(f"{direction} {state}", []).append(what)
+    return "; ".join(f"{group} ({', '.join(what)})" for group, what in groups.items())
+
+
+def drops_diagnosis(drops: Sequence[Drop], on: str) -> str:
+    """One line: the first dropping rule, the classes it drops ``on`` a network, and the
+    classes other rules drop besides."""
+    first = drops[0]
+    by_first = [d for d in drops if (d.source, d.table, d.chain, d.rule) == (
+        first.source, first.table, first.chain, first.rule)]  # fmt: skip
+    line = (
+        f"{first.source} {first.table} {first.chain}: {first.rule} drops "
+        f"{traffic_phrase(by_first)} on {on}"
+    )
+    named = set(dropped_traffic(by_first))
+    rest = [d for d in drops if d.traffic not in named]
+    if rest:
+        rules = len({(d.source, d.table, d.chain, d.rule) for d in rest})
+        line += f"; {rules} other rule{'s' if rules > 1 else ''} drop{'' if rules > 1 else 's'} "
+        line += ", ".join(dropped_traffic(rest))
+    return line
 
 
 # --- source NAT on the way out (RT-06) -----------------------------------------------------
@@ -1532,14 +2091,18 @@ def find_masquerade(
     and anyone else's), following jumps, gotos and readable verdict maps. A rule for a prefix
     that holds the subnet covers it (``-s 2001:db8::/32`` for a /64); one for another subnet
     does not; one for part of it is doubtful. The packet is an ICMPv6 echo, so a rule only for
-    TCP or UDP is not seen. ``subnet`` must be IPv6 (ValueError otherwise).
+    TCP or UDP is not seen (unlike the forward walk, which models each traffic class).
+    ``subnet`` must be IPv6 (ValueError otherwise).
     """
     rs = _ruleset_of(ruleset)
     network = ipaddress.ip_network(subnet, strict=False)
     if not isinstance(network, IPv6Network):
         raise ValueError(f"{subnet} is not an IPv6 subnet")
     bridges = (bridge,) if bridge else ()
-    packet = Packet("outbound", "new", network, IPv6Network(INTERNET), bridge, uplink, 128, bridges)
+    packet = Packet(
+        "outbound", "new", network, IPv6Network(INTERNET), bridge, uplink, bridges,
+        "icmpv6", icmp_type=128, icmp_code=0,
+    )  # fmt: skip
     tables, not_searched = _nat_tables(rs)
     read: list[str] = []
     found: list[NatRule] = []

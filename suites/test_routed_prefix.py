@@ -12,7 +12,15 @@ from probes import icmp6, ifaddr
 from probes.capture import Frame, LinkCapture
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.errors import NetnsError
-from probes.firewall import FirewallUnreadable, Ruleset, assess_forward, read_ruleset
+from probes.firewall import (
+    Drop,
+    FirewallUnreadable,
+    Ruleset,
+    assess_forward,
+    dropped_traffic,
+    drops_diagnosis,
+    read_ruleset,
+)
 from probes.gateway import in_subnets
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode, judge_mode
@@ -276,7 +284,8 @@ async def test_firewall_forwards_container_traffic(
     pytestconfig: pytest.Config,
 ) -> None:
     """No ip6tables / nftables forward rule or policy drops the traffic the network's mode
-    needs: outbound and its replies always, inbound new only where it is not masqueraded."""
+    needs, class by class: outbound ICMPv6 echo, TCP and UDP and their replies, and the ICMPv6
+    errors for them (packet too big…) always; inbound new only where it is not masqueraded."""
     if isinstance(ruleset, str):  # asked and not seen: the run cannot say the host is fine
         cannot_run(pytestconfig, f"the firewall could not be read: {ruleset}")
     if network.bridge is None or not network.subnets6:
@@ -287,7 +296,7 @@ async def test_firewall_forwards_container_traffic(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
         inbound_new=inbound,
     )  # fmt: skip
-    evidence = [*(mode.evidence() if mode else ()), "modelled packets:"]
+    evidence = [*(mode.evidence() if mode else ()), "modelled packets (one per traffic class):"]
     evidence += [f"  {p}" for p in verdict.packets]
     evidence += [f"not modelled: {why}" for why in verdict.left_out]
     evidence += [f"read: {what}" for what in verdict.problems + verdict.skipped]
@@ -296,53 +305,92 @@ async def test_firewall_forwards_container_traffic(
         lines = ruleset.ip6tables_text.splitlines()
         evidence += ["ip6tables-save (as read):", *(f"  {line}" for line in lines[:60])]
     if verdict.drops:
-        first = verdict.drops[0]
-        order = ("outbound new", "inbound new", "inbound established")
-        ways = [w for w in order if any(f"{d.direction} {d.state}" == w for d in verdict.drops)]
+        on = f"{network.name} ({', '.join(network.subnets6)})"
         assert not verdict.drops, explain(
-            f"{first.source} {first.table} {first.chain}: {first.rule} drops "
-            f"{', '.join(ways)} IPv6 traffic of {network.name} ({', '.join(network.subnets6)})",
+            drops_diagnosis(verdict.drops, on),
             [d.describe() for d in verdict.drops] + evidence,
-            fix=forward_fix(ways, network, uplink, site.docker_version, first.source),
+            fix=forward_fix(verdict.drops, network, uplink, site.docker_version),
         )
     if verdict.doubtful:
         pytest.skip("cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]))
 
 
 def forward_fix(
-    ways: list[str], network: NetworkInfo, uplink: str | None, docker: str, source: str
+    drops: tuple[Drop, ...], network: NetworkInfo, uplink: str | None, docker: str
 ) -> str:
-    """What to change for each kind of traffic dropped, never wider than that traffic: no rule
+    """What to change for each traffic class dropped, never wider than that traffic: no rule
     that accepts every new connection to the bridge (it would open every container port)."""
     bridge, up = network.bridge, uplink or "UPLINK"
-    chain = "DOCKER-USER" if source == "ip6tables" else "a forward chain of your own table"
+    first = drops[0]
+    source = first.source
+
+    def accept(ipt: str, nft: str) -> str:
+        """One ACCEPT, in the tool and the place that can let the packet past the drop: an
+        nftables drop is final whatever another table accepts, so its own chain, first."""
+        if source == "ip6tables":
+            return f"`ip6tables -I DOCKER-USER {ipt} -j ACCEPT`"
+        return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
+
+    classes = dropped_traffic(drops)
+    dropped = {" ".join(c.split()[:2]) for c in classes}  # "outbound new", "inbound related"…
     fixes = []
-    if "outbound new" in ways:
+    by_rule = {(d.source, d.table, d.chain, d.rule): d for d in drops}  # one line per rule
+    for rule in (d for d in by_rule.values() if not d.is_policy and not d.by_docker):
         fixes.append(
-            f"let the containers' own connections out: `ip6tables -I {chain} -i {bridge} "
-            f"-o {up} -j ACCEPT`"
+            f"`{rule.rule}` ({rule.source} {rule.table} {rule.chain}) is not Docker's: delete "
+            f"it if it is not meant to drop this traffic ({rule.removal()}) or narrow it; an "
+            "ACCEPT met after it cannot undo it"
         )
-    if "inbound established" in ways:
+    if "outbound new" in dropped:
         fixes.append(
-            f"let their replies back: `ip6tables -I {chain} -o {bridge} -m conntrack "
-            "--ctstate RELATED,ESTABLISHED -j ACCEPT`"
+            "let the containers' own connections out: "
+            + accept(f"-i {bridge} -o {up}", f'iifname "{bridge}" oifname "{up}"')
         )
-    if "inbound new" in ways:
+    if "inbound established" in dropped:
+        also = " (RELATED: the ICMPv6 errors for them too)" if "inbound related" in dropped else ""
+        fixes.append(
+            "let their replies back: "
+            + accept(
+                f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED",
+                f'oifname "{bridge}" ct state established,related',
+            )
+            + also
+        )
+    elif "inbound related" in dropped:
+        errors = [c.split()[-1] for c in classes if c.startswith("inbound related ICMPv6 ")]
+        accepts = " and ".join(
+            accept(
+                f"-o {bridge} -p ipv6-icmp --icmpv6-type {name} -m conntrack --ctstate RELATED",
+                f'oifname "{bridge}" icmpv6 type {name} ct state related',
+            )
+            for name in errors
+        )
+        fixes.append(
+            "let the ICMPv6 errors for their traffic back, only those (RFC 4890 4.3.1: a "
+            "firewall must not drop them; without packet-too-big, path MTU discovery breaks): "
+            f"{accepts}"
+        )
+    if "inbound new" in dropped:
         fixes.append(
             "for connections from outside, open only what the site serves: on Docker 27 and "
             "later put the network in routed mode (`docker network create -o "
             "com.docker.network.bridge.gateway_mode_ipv6=routed …`: ICMPv6 and published ports "
             "only) and publish the service ports (`-p`); with Docker 26 or older, or ip6tables "
-            f"off, accept ICMPv6 (`ip6tables -I {chain} -i {up} -o {bridge} -p ipv6-icmp -j "
-            f"ACCEPT`) and each service port (`-p tcp --dport PORT`), not all traffic"
+            "off, accept ICMPv6 ("
+            + accept(
+                f"-i {up} -o {bridge} -p ipv6-icmp",
+                f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',
+            )
+            + ") and each service port (`-p tcp --dport PORT`), not all traffic"
         )
     where = f"Docker {docker}" if docker else "this Docker"
-    tail = f" (rules in DOCKER-USER survive Docker restarts; {where})"
-    if source != "ip6tables":
-        tail += (
-            "; with nftables, the same matches in a forward chain of your own table, at a "
-            "priority before Docker's"
+    if source == "ip6tables":
+        tail = (
+            f" (rules in DOCKER-USER survive Docker restarts; {where}: Docker makes that chain "
+            "where it manages ip6tables, elsewhere use FORWARD)"
         )
+    else:
+        tail = f" (in the nftables chain that drops it, before the drop; {where})"
     return "; ".join(fixes) + tail + "; then persist the rule set"
 
 
