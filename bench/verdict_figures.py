@@ -82,11 +82,19 @@ def killed_dockerd(lab: Lab) -> None:
         killed_at = time.monotonic()
         output, _ = proc.communicate(timeout=600)
         ended = time.monotonic() - killed_at
-    said = [line for line in output.splitlines() if "Docker at" in line or "harness" in line]
-    distinct = sorted({line.split("harness error: ", 1)[-1] for line in said})
-    print(f"dockerd killed once probe containers ran: exit status {proc.returncode}, "
-          f"{ended:.1f} s later; distinct harness-error lines: {len(distinct)}")  # fmt: skip
-    for line in distinct[:5]:
+    # what the run says it could not do: the lines under its "could not run everything" rule
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if "could not run everything" in line), None)
+    said = []
+    for line in lines[start + 1 :] if start is not None else []:
+        if line.startswith(("---", "===")):
+            break
+        said.append(line)
+    print(
+        f"dockerd killed once probe containers ran: exit status {proc.returncode}, "
+        f"{ended:.1f} s later; the run's own account ({len(said)} line(s)):"
+    )
+    for line in said[:5]:
         print(f"  {line[:200]}")
     lab.restart_dockerd()
     before = leftovers(lab)

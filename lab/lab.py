@@ -524,6 +524,11 @@ class Lab:
         """Start the lab's dockerd again, as it was started, on the same data-root (after it
         was killed on purpose: its containers are still in its state, stopped)."""
         cmd = json.loads((self.state / "dockerd.cmd.json").read_text())
+        # a dockerd killed outright leaves its own pid file, which the next one refuses
+        pidfile = self.state / "dockerd.pid"
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if not Path(f"/proc/{int(pidfile.read_text())}").exists():
+                pidfile.unlink()
         self._spawn("dockerd", cmd)
         self._wait_for(
             lambda: (

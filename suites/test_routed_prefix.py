@@ -13,20 +13,25 @@ from probes.capture import Frame, LinkCapture
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.errors import NetnsError
 from probes.firewall import (
-    Drop,
     FirewallUnreadable,
     Ruleset,
     assess_forward,
-    dropped_traffic,
-    drops_diagnosis,
     read_ruleset,
 )
 from probes.gateway import in_subnets
+from probes.judgement import Judgement
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode, judge_mode
 from probes.netns import Netns
 from probes.routed_prefix import judge_prefix, uplink_view
-from probes.sysctl import accept_ra_trap, forwarding_state
+from probes.routing_rules import (
+    broken_hop,
+    judge_anchors,
+    judge_far_end,
+    judge_firewall,
+    judge_forwarding,
+)
+from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
 from suites.plugin.site import Site, cannot_run, find_uplink
@@ -42,23 +47,23 @@ async def test_forwarding_and_accept_ra(target: Target, pytestconfig: pytest.Con
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
-    evidence = [*state.lines(), "IPv6 default routes:"]
-    evidence += [f"  {r}" for r in snap.default_routes()] or ["  (none)"]
-    assert state.forwarding == "1", explain(
-        f"IPv6 forwarding is off on this host (net.ipv6.conf.all.forwarding = "
-        f"{state.forwarding}): containers' packets are not routed beyond the bridge",
-        evidence,
-        fix="sysctl -w net.ipv6.conf.all.forwarding=1 and persist it in /etc/sysctl.d/; "
-        f"then set accept_ra=2 on {uplink or 'the uplink'} if it learns its route from RAs",
+    _hold(
+        judge_forwarding(
+            state,
+            uplink=uplink,
+            default_routes=[str(r) for r in snap.default_routes()],
+            default_protocols=[r.protocol for r in defaults],
+        )
     )
-    if uplink is None or state.uplink_accept_ra is None:
-        return  # no uplink to judge: forwarding alone is the requirement
-    trap = accept_ra_trap(state, [r.protocol for r in defaults])
-    assert trap is None, explain(
-        trap or "",
-        evidence,
-        fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
-        "and persist it, or configure a static default route",
+
+
+def _hold(judgement: Judgement) -> None:
+    """Bind a rule's judgement to the running check: a pass passes, a fail fails with its
+    diagnosis, and what could not be observed is skipped with the reason."""
+    if judgement.outcome == "not-observed":
+        pytest.skip(judgement.diagnosis)
+    assert judgement.ok, explain(
+        judgement.diagnosis, judgement.evidence, fix=judgement.fix, hop=judgement.hop
     )
 
 
@@ -138,24 +143,9 @@ async def reachability(site: Site, uplink: str | None) -> Reachability:
     return Reachability(found, uplink, tuple(capture.frames), None, capture.started)
 
 
-def broken_hop(reachability: Reachability, container: str, *, outbound: bool) -> str | None:
-    """Where the uplink capture says an echo stopped: the host (it never left, or its answer
-    came back and went no further) or beyond the uplink (it left and nothing came back).
-    ``outbound``: the container asked (RT-02); else the far end asked the container (RT-05)."""
-    if reachability.capture_error is not None or reachability.uplink is None:
-        return None
-    seen = {
-        (f.outgoing, f.message.type, f.src if f.outgoing else f.dst)
-        for f in reachability.frames
-        if isinstance(f.message, icmp6.Echo)
-    }  # (sent by the host, echo type, the container's end)
-    ask, answer = icmp6.ECHO_REQUEST, icmp6.ECHO_REPLY
-    if outbound:
-        left, came = (True, ask, container) in seen, (False, answer, container) in seen
-        return "host" if not left or came else "upstream"
-    came = (False, ask, container) in seen
-    left = (True, answer, container) in seen
-    return "upstream" if not came or left else "host"
+def _hop(reachability: Reachability, container: str, *, outbound: bool) -> str | None:
+    watched = reachability.capture_error is None and reachability.uplink is not None
+    return broken_hop(reachability.frames, watched=watched, container=container, outbound=outbound)
 
 
 def _global_source(reach: ContainerReach) -> str:
@@ -173,19 +163,17 @@ async def test_anchors_answer(
         pytest.skip("the profile names no reachability anchors (anchors = [...])")
     reach = reachability.containers[container.network.name]
     source = _global_source(reach)
-    silent = [r for r in reach.to_anchors if not r.answered]
-    evidence = [line for r in reach.to_anchors for line in (f"[{r.target}]", *r.evidence)]
-    evidence += [f"[uplink {reachability.uplink}]"] + [
+    capture = [f"[uplink {reachability.uplink}]"] + [
         f.describe(reachability.started) for f in reachability.frames
     ]
-    why = "; ".join(f"{r.target}: {r.error or 'no reply'}" for r in silent)
-    assert not silent, explain(
-        f"from {source} (container {container.name}) {len(silent)} of "
-        f"{len(reach.to_anchors)} anchors did not answer: {why}",
-        evidence,
-        fix="see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 "
-        "(firewall)",
-        hop=broken_hop(reachability, source, outbound=True),
+    _hold(
+        judge_anchors(
+            reach.to_anchors,
+            source=source,
+            container=container.name,
+            capture=capture,
+            hop=_hop(reachability, source, outbound=True),
+        )
     )
 
 
@@ -296,102 +284,16 @@ async def test_firewall_forwards_container_traffic(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
         inbound_new=inbound,
     )  # fmt: skip
-    evidence = [*(mode.evidence() if mode else ()), "modelled packets (one per traffic class):"]
-    evidence += [f"  {p}" for p in verdict.packets]
-    evidence += [f"not modelled: {why}" for why in verdict.left_out]
-    evidence += [f"read: {what}" for what in verdict.problems + verdict.skipped]
-    evidence += [f"not evaluated: {u}" for u in verdict.uncertain]
-    if verdict.drops and ruleset.ip6tables_text:
-        lines = ruleset.ip6tables_text.splitlines()
-        evidence += ["ip6tables-save (as read):", *(f"  {line}" for line in lines[:60])]
-    if verdict.drops:
-        on = f"{network.name} ({', '.join(network.subnets6)})"
-        assert not verdict.drops, explain(
-            drops_diagnosis(verdict.drops, on),
-            [d.describe() for d in verdict.drops] + evidence,
-            fix=forward_fix(verdict.drops, network, uplink, site.docker_version),
+    _hold(
+        judge_firewall(
+            verdict,
+            network=network,
+            mode=mode,
+            uplink=uplink,
+            docker=site.docker_version,
+            ip6tables_text=ruleset.ip6tables_text,
         )
-    if verdict.doubtful:
-        pytest.skip("cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]))
-
-
-def forward_fix(
-    drops: tuple[Drop, ...], network: NetworkInfo, uplink: str | None, docker: str
-) -> str:
-    """What to change for each traffic class dropped, never wider than that traffic: no rule
-    that accepts every new connection to the bridge (it would open every container port)."""
-    bridge, up = network.bridge, uplink or "UPLINK"
-    first = drops[0]
-    source = first.source
-
-    def accept(ipt: str, nft: str) -> str:
-        """One ACCEPT, in the tool and the place that can let the packet past the drop: an
-        nftables drop is final whatever another table accepts, so its own chain, first."""
-        if source == "ip6tables":
-            return f"`ip6tables -I DOCKER-USER {ipt} -j ACCEPT`"
-        return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
-
-    classes = dropped_traffic(drops)
-    dropped = {" ".join(c.split()[:2]) for c in classes}  # "outbound new", "inbound related"…
-    fixes = []
-    by_rule = {(d.source, d.table, d.chain, d.rule): d for d in drops}  # one line per rule
-    for rule in (d for d in by_rule.values() if not d.is_policy and not d.by_docker):
-        fixes.append(
-            f"`{rule.rule}` ({rule.source} {rule.table} {rule.chain}) is not Docker's: delete "
-            f"it if it is not meant to drop this traffic ({rule.removal()}) or narrow it; an "
-            "ACCEPT met after it cannot undo it"
-        )
-    if "outbound new" in dropped:
-        fixes.append(
-            "let the containers' own connections out: "
-            + accept(f"-i {bridge} -o {up}", f'iifname "{bridge}" oifname "{up}"')
-        )
-    if "inbound established" in dropped:
-        also = " (RELATED: the ICMPv6 errors for them too)" if "inbound related" in dropped else ""
-        fixes.append(
-            "let their replies back: "
-            + accept(
-                f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED",
-                f'oifname "{bridge}" ct state established,related',
-            )
-            + also
-        )
-    elif "inbound related" in dropped:
-        errors = [c.split()[-1] for c in classes if c.startswith("inbound related ICMPv6 ")]
-        accepts = " and ".join(
-            accept(
-                f"-o {bridge} -p ipv6-icmp --icmpv6-type {name} -m conntrack --ctstate RELATED",
-                f'oifname "{bridge}" icmpv6 type {name} ct state related',
-            )
-            for name in errors
-        )
-        fixes.append(
-            "let the ICMPv6 errors for their traffic back, only those (RFC 4890 4.3.1: a "
-            "firewall must not drop them; without packet-too-big, path MTU discovery breaks): "
-            f"{accepts}"
-        )
-    if "inbound new" in dropped:
-        fixes.append(
-            "for connections from outside, open only what the site serves: on Docker 27 and "
-            "later put the network in routed mode (`docker network create -o "
-            "com.docker.network.bridge.gateway_mode_ipv6=routed …`: ICMPv6 and published ports "
-            "only) and publish the service ports (`-p`); with Docker 26 or older, or ip6tables "
-            "off, accept ICMPv6 ("
-            + accept(
-                f"-i {up} -o {bridge} -p ipv6-icmp",
-                f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',
-            )
-            + ") and each service port (`-p tcp --dport PORT`), not all traffic"
-        )
-    where = f"Docker {docker}" if docker else "this Docker"
-    if source == "ip6tables":
-        tail = (
-            f" (rules in DOCKER-USER survive Docker restarts; {where}: Docker makes that chain "
-            "where it manages ip6tables, elsewhere use FORWARD)"
-        )
-    else:
-        tail = f" (in the nftables chain that drops it, before the drop; {where})"
-    return "; ".join(fixes) + tail + "; then persist the rule set"
+    )
 
 
 @pytest.mark.check("RT-06")
@@ -424,12 +326,12 @@ async def test_far_end_reaches_container(
             "no far-end vantage: set far_end_namespace in the profile to test "
             "reachability from outside"
         )
-    result = reach.from_far_end
-    assert result.answered, explain(
-        f"the far end ({site.target.profile.far_end_namespace}) cannot reach container "
-        f"{container.name} at {source}: {result.error or 'no reply'}",
-        result.evidence,
-        fix="the container prefix must be routed to this host (or ND-proxied on the uplink): "
-        "see RT-03; and forwarded by it: RT-01, RT-04",
-        hop=broken_hop(reachability, source, outbound=False),
+    _hold(
+        judge_far_end(
+            reach.from_far_end,
+            far_end=str(site.target.profile.far_end_namespace),
+            source=source,
+            container=container.name,
+            hop=_hop(reachability, source, outbound=False),
+        )
     )

@@ -1,0 +1,245 @@
+"""Judgement of the routed-prefix checks RT-01, RT-02, RT-04 and RT-05: pure functions over
+what the probes saw (sysctls, echoes, the uplink capture, the firewall walk), each returning a
+Judgement. RT-03's is probes.routed_prefix.judge_prefix, RT-06's probes.netmode.judge_mode."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from probes import icmp6
+from probes.capture import Frame
+from probes.docker import NetworkInfo
+from probes.firewall import Drop, ForwardAssessment, dropped_traffic, drops_diagnosis
+from probes.judgement import Judgement
+from probes.netmode import Ipv6Mode
+from probes.sysctl import ForwardingState, accept_ra_trap
+
+TROUBLESHOOT = (
+    "see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 (firewall)"
+)
+
+
+def judge_forwarding(
+    state: ForwardingState,
+    *,
+    uplink: str | None,
+    default_routes: Sequence[str],
+    default_protocols: Sequence[str],
+) -> Judgement:
+    """RT-01: IPv6 forwarding is on; an uplink that learns its default route from RAs has
+    accept_ra=2 (with forwarding on, 1 makes the kernel ignore RAs)."""
+    evidence = (
+        *state.lines(),
+        "IPv6 default routes:",
+        *(f"  {r}" for r in default_routes or ["(none)"]),
+    )
+    if state.forwarding != "1":
+        return Judgement(
+            "fail",
+            f"IPv6 forwarding is off on this host (net.ipv6.conf.all.forwarding = "
+            f"{state.forwarding}): containers' packets are not routed beyond the bridge",
+            evidence,
+            fix="sysctl -w net.ipv6.conf.all.forwarding=1 and persist it in /etc/sysctl.d/; "
+            f"then set accept_ra=2 on {uplink or 'the uplink'} if it learns its route from RAs",
+            hop="host",
+        )
+    if uplink is None or state.uplink_accept_ra is None:
+        return Judgement(
+            "pass", "IPv6 forwarding is on (no uplink to judge accept_ra on)", evidence
+        )
+    trap = accept_ra_trap(state, list(default_protocols))
+    if trap is not None:
+        return Judgement(
+            "fail",
+            trap,
+            evidence,
+            fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
+            "and persist it, or configure a static default route",
+            hop="host",
+        )
+    return Judgement(
+        "pass", f"IPv6 forwarding is on; accept_ra on {uplink} fits its routes", evidence
+    )
+
+
+def broken_hop(
+    frames: Sequence[Frame], *, watched: bool, container: str, outbound: bool
+) -> str | None:
+    """Where the uplink capture says an echo stopped: the host (it never left, or its answer
+    came back and went no further) or beyond the uplink (it left and nothing came back).
+    ``outbound``: the container asked (RT-02); else the far end asked the container (RT-05).
+    ``watched``: the uplink was captured (else nothing can be said)."""
+    if not watched:
+        return None
+    seen = {
+        (f.outgoing, f.message.type, f.src if f.outgoing else f.dst)
+        for f in frames
+        if isinstance(f.message, icmp6.Echo)
+    }  # (sent by the host, echo type, the container's end)
+    ask, answer = icmp6.ECHO_REQUEST, icmp6.ECHO_REPLY
+    if outbound:
+        left, came = (True, ask, container) in seen, (False, answer, container) in seen
+        return "host" if not left or came else "upstream"
+    came = (False, ask, container) in seen
+    left = (True, answer, container) in seen
+    return "upstream" if not came or left else "host"
+
+
+def judge_anchors(
+    results: Sequence[icmp6.EchoResult],
+    *,
+    source: str,
+    container: str,
+    capture: Sequence[str],
+    hop: str | None,
+) -> Judgement:
+    """RT-02: every anchor answers echo from the container's global address. ``capture``: the
+    uplink's frames, described; ``hop``: where the capture says the echoes stopped."""
+    silent = [r for r in results if not r.answered]
+    evidence = tuple(line for r in results for line in (f"[{r.target}]", *r.evidence)) + tuple(
+        capture
+    )
+    if not silent:
+        return Judgement("pass", f"every anchor answered {source}", evidence)
+    why = "; ".join(f"{r.target}: {r.error or 'no reply'}" for r in silent)
+    return Judgement(
+        "fail",
+        f"from {source} (container {container}) {len(silent)} of {len(results)} anchors did "
+        f"not answer: {why}",
+        evidence,
+        fix=TROUBLESHOOT,
+        hop=hop,
+    )
+
+
+def judge_far_end(
+    result: icmp6.EchoResult, *, far_end: str, source: str, container: str, hop: str | None
+) -> Judgement:
+    """RT-05: the far end reaches the container's global address directly."""
+    if result.answered:
+        return Judgement("pass", f"the far end ({far_end}) reached {source}", result.evidence)
+    return Judgement(
+        "fail",
+        f"the far end ({far_end}) cannot reach container {container} at {source}: "
+        f"{result.error or 'no reply'}",
+        result.evidence,
+        fix="the container prefix must be routed to this host (or ND-proxied on the uplink): "
+        "see RT-03; and forwarded by it: RT-01, RT-04",
+        hop=hop,
+    )
+
+
+def judge_firewall(
+    verdict: ForwardAssessment,
+    *,
+    network: NetworkInfo,
+    mode: Ipv6Mode | None,
+    uplink: str | None,
+    docker: str,
+    ip6tables_text: str = "",
+) -> Judgement:
+    """RT-04: no forward rule or policy drops the traffic the network's mode needs. A drop that
+    depends on a rule we could not evaluate is no verdict either way (not-observed)."""
+    evidence = [*(mode.evidence() if mode else ()), "modelled packets (one per traffic class):"]
+    evidence += [f"  {p}" for p in verdict.packets]
+    evidence += [f"not modelled: {why}" for why in verdict.left_out]
+    evidence += [f"read: {what}" for what in verdict.problems + verdict.skipped]
+    evidence += [f"not evaluated: {u}" for u in verdict.uncertain]
+    if verdict.drops:
+        if ip6tables_text:
+            lines = ip6tables_text.splitlines()
+            evidence += ["ip6tables-save (as read):", *(f"  {line}" for line in lines[:60])]
+        on = f"{network.name} ({', '.join(network.subnets6)})"
+        return Judgement(
+            "fail",
+            drops_diagnosis(verdict.drops, on),
+            (*(d.describe() for d in verdict.drops), *evidence),
+            fix=forward_fix(verdict.drops, network, uplink, docker),
+            hop="host",
+        )
+    if verdict.doubtful:
+        return Judgement(
+            "not-observed",
+            "cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]),
+            tuple(evidence),
+        )
+    return Judgement("pass", f"no rule or policy drops {network.name}'s traffic", tuple(evidence))
+
+
+def forward_fix(
+    drops: tuple[Drop, ...], network: NetworkInfo, uplink: str | None, docker: str
+) -> str:
+    """What to change for each traffic class dropped, never wider than that traffic: no rule
+    that accepts every new connection to the bridge (it would open every container port)."""
+    bridge, up = network.bridge, uplink or "UPLINK"
+    first = drops[0]
+    source = first.source
+
+    def accept(ipt: str, nft: str) -> str:
+        """One ACCEPT, in the tool and the place that can let the packet past the drop: an
+        nftables drop is final whatever another table accepts, so its own chain, first."""
+        if source == "ip6tables":
+            return f"`ip6tables -I DOCKER-USER {ipt} -j ACCEPT`"
+        return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
+
+    classes = dropped_traffic(drops)
+    dropped = {" ".join(c.split()[:2]) for c in classes}  # "outbound new", "inbound related"…
+    fixes = []
+    by_rule = {(d.source, d.table, d.chain, d.rule): d for d in drops}  # one line per rule
+    for rule in (d for d in by_rule.values() if not d.is_policy and not d.by_docker):
+        fixes.append(
+            f"`{rule.rule}` ({rule.source} {rule.table} {rule.chain}) is not Docker's: delete "
+            f"it if it is not meant to drop this traffic ({rule.removal()}) or narrow it; an "
+            "ACCEPT met after it cannot undo it"
+        )
+    if "outbound new" in dropped:
+        fixes.append(
+            "let the containers' own connections out: "
+            + accept(f"-i {bridge} -o {up}", f'iifname "{bridge}" oifname "{up}"')
+        )
+    if "inbound established" in dropped:
+        also = " (RELATED: the ICMPv6 errors for them too)" if "inbound related" in dropped else ""
+        fixes.append(
+            "let their replies back: "
+            + accept(
+                f"-o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED",
+                f'oifname "{bridge}" ct state established,related',
+            )
+            + also
+        )
+    elif "inbound related" in dropped:
+        errors = [c.split()[-1] for c in classes if c.startswith("inbound related ICMPv6 ")]
+        accepts = " and ".join(
+            accept(
+                f"-o {bridge} -p ipv6-icmp --icmpv6-type {name} -m conntrack --ctstate RELATED",
+                f'oifname "{bridge}" icmpv6 type {name} ct state related',
+            )
+            for name in errors
+        )
+        fixes.append(
+            "let the ICMPv6 errors for their traffic back, only those (RFC 4890 4.3.1: a "
+            "firewall must not drop them; without packet-too-big, path MTU discovery breaks): "
+            f"{accepts}"
+        )
+    if "inbound new" in dropped:
+        fixes.append(
+            "for connections from outside, open only what the site serves: on Docker 27 and "
+            "later put the network in routed mode (`docker network create -o "
+            "com.docker.network.bridge.gateway_mode_ipv6=routed …`: ICMPv6 and published ports "
+            "only) and publish the service ports (`-p`); with Docker 26 or older, or ip6tables "
+            "off, accept ICMPv6 ("
+            + accept(
+                f"-i {up} -o {bridge} -p ipv6-icmp",
+                f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',
+            )
+            + ") and each service port (`-p tcp --dport PORT`), not all traffic"
+        )
+    where = f"Docker {docker}" if docker else "this Docker"
+    if source == "ip6tables":
+        tail = (
+            f" (rules in DOCKER-USER survive Docker restarts; {where}: Docker makes that chain "
+            "where it manages ip6tables, elsewhere use FORWARD)"
+        )
+    else:
+        tail = f" (in the nftables chain that drops it, before the drop; {where})"
+    return "; ".join(fixes) + tail + "; then persist the rule set"
