@@ -114,7 +114,8 @@ def main() -> int:
     lab = Lab(args.lab_name)
     try:
         lab.up("healthy", args.docker)
-        healthy_runs(lab, args.runs)
+        if args.runs:
+            healthy_runs(lab, args.runs)
         killed_dockerd(lab)
     finally:
         lab.down(quiet=True)

@@ -17,6 +17,7 @@ line: ``harness error: ...``).
 
 from __future__ import annotations
 
+import collections
 import datetime
 import platform
 import socket
@@ -236,10 +237,24 @@ def harness_failures(config: pytest.Config) -> list[str]:
     """Why this run is not a verdict on the host: what the harness could not run, and checks
     that broke instead of judging."""
     catalog = config.stash.get(CATALOG, {})
-    broken = [
-        f"{r.title(catalog)}: {r.brief}" for r in config.stash[RESULTS] if r.outcome == "error"
-    ]
-    return [*config.stash[HARNESS_PROBLEMS], *broken]
+    # one line per cause: a dead Docker daemon breaks every check that asks it, and a reader
+    # (or a CI log) needs the cause once, with what it took down
+    by_cause: dict[str, list[CheckResult]] = {}
+    for r in config.stash[RESULTS]:
+        if r.outcome == "error":
+            by_cause.setdefault(r.brief, []).append(r)
+    noted: list[str] = config.stash[HARNESS_PROBLEMS]
+    problems = list(noted)
+    for cause, items in by_cause.items():
+        if len(items) == 1:
+            line = f"{items[0].title(catalog)}: {cause}"
+        else:
+            checks = collections.Counter(r.check or r.name for r in items)
+            took = ", ".join(f"{c} ×{n}" if n > 1 else c for c, n in checks.items())
+            line = f"{cause} ({len(items)} items: {took})"
+        if cause not in problems:
+            problems.append(line)
+    return problems
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's JUnit writer has written its file

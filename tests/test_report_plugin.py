@@ -414,3 +414,33 @@ def test_a_harness_error_in_a_task_group_is_one_line(pytester: pytest.Pytester) 
             "*exit status 3: not a verdict on the host*",
         ]
     )
+
+
+DAEMON_DIED = """
+import pytest
+from probes.errors import DockerUnavailable
+
+@pytest.mark.check("XX-06")
+@pytest.mark.parametrize("where", ["a", "b", "c"])
+def test_asks_docker(where):
+    raise DockerUnavailable("unix:///run/d.sock", "cannot talk to the daemon")
+
+@pytest.mark.check("XX-07")
+def test_asks_docker_too():
+    raise DockerUnavailable("unix:///run/d.sock", "cannot talk to the daemon")
+"""
+
+
+def test_one_cause_is_one_line_however_many_items_it_broke(pytester: pytest.Pytester) -> None:
+    """A dockerd that dies mid-run breaks every check that asks it: the run says so once."""
+    r = run(pytester, checks=DAEMON_DIED)
+    assert r.result.ret == 3
+    out = r.result.stdout.str()
+    section = out.split("the harness could not run everything", 1)[1].split("exit status 3")[0]
+    said = [line.strip() for line in section.splitlines() if line.strip().strip("-")]
+    assert said == [
+        "harness error: Docker at unix:///run/d.sock: cannot talk to the daemon "
+        "(4 items: XX-06 ×3, XX-07)"
+    ], said
+    (suite,) = suites(r.xml)
+    assert suite.errors == 4  # JUnit still has every item, each an <error>
