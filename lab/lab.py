@@ -520,26 +520,7 @@ class Lab:
                 self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
 
     # processes ---------------------------------------------------------------------------
-    def restart_dockerd(self) -> None:
-        """Start the lab's dockerd again, as it was started, on the same data-root (after it
-        was killed on purpose: its containers are still in its state, stopped)."""
-        cmd = json.loads((self.state / "dockerd.cmd.json").read_text())
-        # a dockerd killed outright leaves its own pid file, which the next one refuses
-        pidfile = self.state / "dockerd.pid"
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            if not Path(f"/proc/{int(pidfile.read_text())}").exists():
-                pidfile.unlink()
-        self._spawn("dockerd", cmd)
-        self._wait_for(
-            lambda: (
-                self.docker("version", "--format", "{{.Server.Version}}", check=False).strip() != ""
-            ),
-            "dockerd to answer again",
-            timeout=60,
-        )
-
     def _spawn(self, daemon: str, cmd: list[str]) -> None:
-        (self.state / f"{daemon}.cmd.json").write_text(json.dumps(cmd))
         log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
         with log:
             proc = subprocess.Popen(
