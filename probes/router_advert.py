@@ -3,13 +3,24 @@
 The RA checks read whatever the router under test sends, and a router under test may send
 anything: :func:`decode_router_advert` never raises. What it returns is one of two things:
 
-- :class:`MalformedAdvert` when the message is structurally broken in a way that makes hosts
-  discard it whole (RFC 4861 6.1.2: wrong type or code, shorter than 16 octets, an option of
-  length 0 or running past the end), or when an option we decode is too short for its fixed
-  fields. The ``reason`` names the rule and the offset, so a check can show it as is.
-- :class:`RouterAdvert` otherwise, with every field and option decoded. Whether the content is
+- :class:`MalformedAdvert` when hosts discard the message whole, and only then: RFC 4861 6.1.2
+  lists ICMP code not 0, fewer than 16 octets and an option of length 0, and the Linux kernel
+  (``ndisc_parse_options``) also discards an RA whose last option runs past its end or leaves
+  octets too few for an option header. The ``reason`` names the rule and the offset, so a check
+  can show it as is. (The two reasons that are not in the bytes, an IP source that is not
+  link-local and an IP hop limit other than 255, are :func:`source_ok` and :func:`hop_limit_ok`;
+  :func:`hosts_discard` is all of them. A bad checksum never reaches us: see below.)
+- :class:`RouterAdvert` otherwise, with every field and option decoded. An option of a fixed
+  size sent with another length (an MTU option of length 2, a prefix option of length 3) does
+  not void the RA: RFC 4861 6.1.2 does not list it, and Linux still uses what it can. Such an
+  option is decoded as far as Linux reads it and listed in ``broken`` with the rule it breaks
+  and what Linux does with it, for the check that owns the option. Whether the content is
   *sound* (an even RDNSS length, a multicast DNS server, a zero lifetime) is not the decoder's
-  business: the validators below each judge one rule and say which, in one sentence.
+  business either: the validators below each judge one rule and say which, in one sentence.
+
+What Linux does was read off a 6.18 kernel in the lab (tests/lab/test_router_adverts_lab.py
+sends each crafted RA from a second router and reads the host's routes, addresses, MTU and the
+options the kernel passes to user space): it agrees with RFC 4861 on every RA it discards.
 
 We walk the options ourselves before scapy sees any. scapy's option classes read their fixed
 fields whatever the length byte says: a prefix option of length 3 swallows the next option, an
@@ -19,7 +30,8 @@ the length the walk found and checked, and each call is wrapped: an exception in
 malformed advert, not a crash. DNSSL names are decoded here too (scapy's decoder turns the bytes
 into text first, so one non-ASCII octet shifts every later label, and it accepts compression).
 
-The checksum is not checked: the kernel verifies it for raw ICMPv6 sockets (RFC 3542 3.1).
+The checksum is not checked: the kernel verifies it for raw ICMPv6 sockets (RFC 3542 3.1), and
+an RA with a bad one reaches neither a raw socket nor the kernel's ND code (seen in the lab).
 """
 
 from __future__ import annotations
@@ -36,9 +48,18 @@ with warnings.catch_warnings():  # scapy may warn at import on some hosts; filte
 
 ROUTER_ADVERT = 134
 HEADER_OCTETS = 16  # type, code, checksum, cur hop limit, flags, lifetime, reachable, retrans
-MAX_OPTIONS = 256  # more options than this: malformed (a DoS guard)
+MAX_MESSAGE = 65535  # octets: no IPv6 payload is longer (RFC 8200 3), so neither is an RA
 INFINITY = 0xFFFFFFFF  # a lifetime of all ones never expires (RFC 4861 4.6.2, RFC 8106 5.1)
-MAX_ROUTER_LIFETIME = 9000  # seconds (RFC 4861 4.2, 6.2.1)
+# RFC 8319 updates RFC 4861 6.2.1: AdvDefaultLifetime is 0 or between MaxRtrAdvInterval and
+# 65535 s, and MaxRtrAdvInterval at most 65535 s. RFC 4861 alone capped them at 9000 s and
+# 1800 s; only older routers' configuration checks still hold to those figures.
+MAX_ROUTER_LIFETIME = 65535  # seconds: the whole 16-bit field (RFC 8319)
+MAX_RTR_ADV_INTERVAL = 65535  # seconds (RFC 8319)
+RFC4861_MAX_ROUTER_LIFETIME = 9000  # seconds, before RFC 8319: for notes only
+# the Advertisement Interval option is Mobile IPv6's (RFC 6275 7.3), which lowers RFC 4861's
+# floor of 4 s for MaxRtrAdvInterval to 70 ms (RFC 6275 7.5)
+MIN_RTR_ADV_INTERVAL_MS = 70
+MIN_LINK_MTU = 1280  # RFC 8200 5
 ND_HOP_LIMIT = 255  # anything less may have crossed a router (RFC 4861 6.1.2)
 SLAAC_PREFIX_LENGTH = 64  # interface identifiers are 64 bits on Ethernet (RFC 4291 2.5.1)
 SHOWN_OCTETS = 64  # of a malformed advert, in its evidence lines
@@ -49,13 +70,26 @@ OPT_MTU = 5
 OPT_ADV_INTERVAL = 7
 OPT_RDNSS = 25
 OPT_DNSSL = 31
-# options whose length is fixed by their RFC; any other length is malformed
+# options whose length is fixed by their RFC, and what Linux does with one of another length
+# (ndisc_router_discovery, addrconf_prefix_rcv; each seen in the lab): a broken option, never
+# a discarded RA
 FIXED_UNITS = {
-    OPT_SOURCE_LLADDR: (1, "RFC 4861 4.6.1: an Ethernet address fills one unit"),
-    OPT_PREFIX_INFO: (4, "RFC 4861 4.6.2"),
-    OPT_MTU: (1, "RFC 4861 4.6.4"),
-    OPT_ADV_INTERVAL: (1, "RFC 6275 7.3"),
+    OPT_SOURCE_LLADDR: (
+        1,
+        "RFC 4861 4.6.1: an Ethernet address fills one unit",
+        "Linux refuses the address and stops reading the RA there: it applies the router"
+        " lifetime (the default route) but none of the RA's prefixes, MTU, RDNSS or DNSSL",
+    ),
+    OPT_PREFIX_INFO: (
+        4,
+        "RFC 4861 4.6.2",
+        "Linux reads its first 32 octets as the prefix (a shorter one it ignores: no on-link"
+        " route, no address)",
+    ),
+    OPT_MTU: (1, "RFC 4861 4.6.4", "Linux uses the MTU in it all the same"),
+    OPT_ADV_INTERVAL: (1, "RFC 6275 7.3", "Linux ignores the option (at any length)"),
 }
+PREFIX_INFO_OCTETS = 32
 OPTION_NAMES = {
     OPT_SOURCE_LLADDR: "source link-layer address",
     OPT_PREFIX_INFO: "prefix information",
@@ -113,8 +147,23 @@ class PrefixInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokenOption:
+    """An option of a fixed size sent with another length: not fatal to the RA (RFC 4861 6.1.2),
+    but wrong. Decoded as far as Linux reads it; the check that owns the option reports it."""
+
+    kind: int  # the option type
+    offset: int  # from the ICMPv6 type octet
+    length: int  # the length field, in units of 8 octets
+    problem: str  # "MTU option (type 5) at offset 16 has length 2, not 1 (RFC 4861 4.6.4)"
+    linux: str  # what the Linux kernel does with it
+
+    def text(self) -> str:
+        return f"{self.problem}: {self.linux}"
+
+
+@dataclass(frozen=True, slots=True)
 class RouterAdvert:
-    """A structurally sound Router Advertisement, with what we know of how it arrived."""
+    """A Router Advertisement hosts do not discard for its bytes, with how it arrived."""
 
     source: str  # the router's link-local address (as given by caller)
     hop_limit: int | None  # IP hop limit it arrived with (caller gives; 255 required)
@@ -133,6 +182,11 @@ class RouterAdvert:
     rdnss: tuple[Rdnss, ...]
     dnssl: tuple[Dnssl, ...]
     other_options: tuple[int, ...]  # types of options we do not decode
+    broken: tuple[BrokenOption, ...] = ()  # fixed-size options of another length, in order
+
+    def broken_of(self, *kinds: int) -> tuple[BrokenOption, ...]:
+        """The broken options of these types (a check reports those it owns)."""
+        return tuple(b for b in self.broken if b.kind in kinds)
 
     def lines(self) -> tuple[str, ...]:
         """The advert decoded, one line for the header and one per option, for evidence."""
@@ -164,18 +218,21 @@ class RouterAdvert:
             out.append(f"DNSSL length {d.length}, lifetime {lifetime}: {domains}{broken}")
         if self.other_options:
             out.append(f"options not decoded: types {', '.join(map(str, self.other_options))}")
+        out += [f"broken option: {b.text()}" for b in self.broken]
         return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
 class MalformedAdvert:
-    """An advert hosts must discard whole (RFC 4861 6.1.2), with why and the bytes as received."""
+    """An advert hosts discard whole (RFC 4861 6.1.2, and Linux), with why and the bytes as
+    received; or, with ``internal``, one we failed to decode (our fault, not the router's)."""
 
     source: str
     hop_limit: int | None
     at_ms: float
     reason: str  # e.g. "option type 25 at offset 16 has length 0 (RFC 4861 4.6: invalid)"
     data: bytes
+    internal: bool = False  # the decoder's own failure: no verdict on the router
 
     def lines(self) -> tuple[str, ...]:
         shown = self.data[:SHOWN_OCTETS].hex(" ", -4)
@@ -199,11 +256,13 @@ def _lifetime_text(seconds: int) -> str:
 
 
 class _Malformed(Exception):
-    """Raised inside the decoder only; :func:`decode_router_advert` turns it into a result."""
+    """Raised inside the decoder only; :func:`decode_router_advert` turns it into a result.
+    ``internal``: scapy or our own code failed on bytes the option walk had accepted."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, internal: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.internal = internal
 
 
 def decode_router_advert(
@@ -211,21 +270,22 @@ def decode_router_advert(
 ) -> RouterAdvert | MalformedAdvert:
     """Decode one RA as a raw ICMPv6 socket returns it (from the type octet, no IPv6 header).
 
-    Never raises (for ANY bytes input): structural problems become MalformedAdvert. A bug of
-    ours does too, as "internal decoder error": one odd advert must not stop a whole run.
+    Never raises (for ANY bytes input): what hosts discard becomes MalformedAdvert. A bug of
+    ours does too, as "internal decoder error" with ``internal`` set: one odd advert must not
+    stop a whole run, nor be blamed on the router.
     """
     if not isinstance(data, bytes | bytearray | memoryview):  # bytes(5) would be five zeros
         reason = f"internal decoder error: {type(data).__name__} given, not bytes"
-        return MalformedAdvert(source, hop_limit, at_ms, reason, b"")
+        return MalformedAdvert(source, hop_limit, at_ms, reason, b"", internal=True)
     raw = b""
     try:
         raw = bytes(data)
         return _decode(raw, source, hop_limit, at_ms)
     except _Malformed as exc:
-        return MalformedAdvert(source, hop_limit, at_ms, exc.reason, raw)
+        return MalformedAdvert(source, hop_limit, at_ms, exc.reason, raw, internal=exc.internal)
     except Exception as exc:
         reason = f"internal decoder error: {type(exc).__name__}: {exc}"
-        return MalformedAdvert(source, hop_limit, at_ms, reason, raw)
+        return MalformedAdvert(source, hop_limit, at_ms, reason, raw, internal=True)
 
 
 def _decode(data: bytes, source: str, hop_limit: int | None, at_ms: float) -> RouterAdvert:
@@ -238,7 +298,11 @@ def _decode(data: bytes, source: str, hop_limit: int | None, at_ms: float) -> Ro
     if len(data) < HEADER_OCTETS:
         reason = f"{len(data)} octets: shorter than the {HEADER_OCTETS}-octet RA header"
         raise _Malformed(reason + " (RFC 4861 6.1.2)")
-    options = _walk_options(data)  # all of them first: one bad option voids the whole advert
+    if len(data) > MAX_MESSAGE:
+        reason = f"{len(data)} octets: longer than any IPv6 payload ({MAX_MESSAGE}, RFC 8200 3)"
+        raise _Malformed(reason, internal=True)  # not from a socket: the caller's mistake
+    options, broken = _walk_options(data)  # all of them first: one bad option voids the RA
+    cut = {b.offset for b in broken}
 
     header = _scapy(_scapy6.ICMPv6ND_RA, data[:HEADER_OCTETS], "RA header")
     prf = _int_field(header, "prf", "RA header")
@@ -250,17 +314,21 @@ def _decode(data: bytes, source: str, hop_limit: int | None, at_ms: float) -> Ro
     dnssl: list[Dnssl] = []
     others: list[int] = []
     for offset, kind, body in options:
-        # of a repeated single-valued option (two MTUs, say) the first is kept, as Linux does
+        # of a repeated single-valued option (two MTUs, say) the first is kept, as Linux does.
+        # A fixed-size option of another length is used as far as Linux uses it (FIXED_UNITS)
         if kind == OPT_SOURCE_LLADDR:
-            lladdr = lladdr or _source_lladdr(body, offset)
+            if offset not in cut:  # Linux refuses an address of the wrong size
+                lladdr = lladdr or _source_lladdr(body, offset)
         elif kind == OPT_PREFIX_INFO:
-            prefixes.append(_prefix_info(body, offset))
-        elif kind == OPT_MTU:
-            found = _int_option(_scapy6.ICMPv6NDOptMTU, "mtu", body, offset)
+            if len(body) >= PREFIX_INFO_OCTETS:  # Linux reads the first 32 octets
+                prefixes.append(_prefix_info(body[:PREFIX_INFO_OCTETS], offset))
+        elif kind == OPT_MTU:  # Linux reads octets 4..7, whatever the length
+            found = _int_option(_scapy6.ICMPv6NDOptMTU, "mtu", body[:8], offset)
             mtu = found if mtu is None else mtu
         elif kind == OPT_ADV_INTERVAL:
-            found = _int_option(_scapy6.ICMPv6NDOptAdvInterval, "advint", body, offset)
-            interval = found if interval is None else interval
+            if offset not in cut:  # the router's MaxRtrAdvInterval only from a sound option
+                found = _int_option(_scapy6.ICMPv6NDOptAdvInterval, "advint", body, offset)
+                interval = found if interval is None else interval
         elif kind == OPT_RDNSS:
             rdnss.append(_rdnss(body, offset))
         elif kind == OPT_DNSSL:
@@ -285,23 +353,25 @@ def _decode(data: bytes, source: str, hop_limit: int | None, at_ms: float) -> Ro
         rdnss=tuple(rdnss),
         dnssl=tuple(dnssl),
         other_options=tuple(others),
+        broken=tuple(broken),
     )
 
 
-def _walk_options(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(offset, type, option octets) of every option, each checked against RFC 4861 4.6.
+def _walk_options(data: bytes) -> tuple[list[tuple[int, int, bytes]], list[BrokenOption]]:
+    """(offset, type, option octets) of every option, and the fixed-size ones of another length.
 
-    Offsets count from the ICMPv6 type octet, as in the reasons. Options whose length is fixed
-    by their RFC are held to it here, so nothing after the walk has to trust a length field.
+    What voids the whole RA raises: an option of length 0 (RFC 4861 4.6, 6.1.2), and one that
+    runs past the end or a remainder too short for an option header, which Linux's
+    ``ndisc_parse_options`` discards the RA for. Offsets count from the ICMPv6 type octet, as
+    in the reasons; nothing after the walk has to trust a length field.
     """
     options: list[tuple[int, int, bytes]] = []
+    broken: list[BrokenOption] = []
     offset = HEADER_OCTETS
     while offset < len(data):
-        if len(options) == MAX_OPTIONS:
-            raise _Malformed(f"more than {MAX_OPTIONS} options (a guard against option floods)")
         if offset + 2 > len(data):
             reason = f"option header at offset {offset} is cut off: 1 octet left"
-            raise _Malformed(reason + " (RFC 4861 4.6)")
+            raise _Malformed(reason + " (RFC 4861 4.6; Linux discards the RA)")
         kind, units = data[offset], data[offset + 1]
         if units == 0:
             reason = f"option type {kind} at offset {offset} has length 0"
@@ -310,14 +380,17 @@ def _walk_options(data: bytes) -> list[tuple[int, int, bytes]]:
         if end > len(data):
             reason = f"option type {kind} at offset {offset} has length {units} ({8 * units}"
             reason += f" octets) but only {len(data) - offset} octets remain: it runs past the end"
-            raise _Malformed(reason + " (RFC 4861 4.6)")
+            raise _Malformed(reason + " (RFC 4861 4.6; Linux discards the RA)")
         fixed = FIXED_UNITS.get(kind)
         if fixed is not None and units != fixed[0]:
-            reason = f"{OPTION_NAMES[kind]} option (type {kind}) at offset {offset} has length"
-            raise _Malformed(f"{reason} {units}, not {fixed[0]} ({fixed[1]})")
+            size, rule, linux = fixed
+            problem = f"{OPTION_NAMES[kind]} option (type {kind}) at offset {offset} has length"
+            broken.append(
+                BrokenOption(kind, offset, units, f"{problem} {units}, not {size} ({rule})", linux)
+            )
         options.append((offset, kind, data[offset:end]))
         offset = end
-    return options
+    return options, broken
 
 
 def _where(kind: int, offset: int) -> str:
@@ -329,9 +402,8 @@ def _scapy(layer: Any, octets: bytes, what: str) -> Any:
     try:
         return layer(octets)
     except Exception as exc:
-        raise _Malformed(
-            f"{what}: scapy could not decode it ({type(exc).__name__}: {exc})"
-        ) from exc
+        reason = f"{what}: scapy could not decode it ({type(exc).__name__}: {exc})"
+        raise _Malformed(reason, internal=True) from exc
 
 
 def _typed_field(packet: Any, name: str, what: str, kind: type[_F], noun: str) -> _F:
@@ -339,9 +411,11 @@ def _typed_field(packet: Any, name: str, what: str, kind: type[_F], noun: str) -
     try:
         value = getattr(packet, name)
     except Exception as exc:
-        raise _Malformed(f"{what}: scapy has no field {name} ({type(exc).__name__})") from exc
+        reason = f"{what}: scapy has no field {name} ({type(exc).__name__})"
+        raise _Malformed(reason, internal=True) from exc
     if not isinstance(value, kind):
-        raise _Malformed(f"{what}: field {name} decoded as {type(value).__name__}, not {noun}")
+        reason = f"{what}: field {name} decoded as {type(value).__name__}, not {noun}"
+        raise _Malformed(reason, internal=True)
     return value
 
 
@@ -357,7 +431,8 @@ def _ipv6_text(text: str, what: str) -> str:
     try:
         return ipaddress.IPv6Address(text).compressed
     except ValueError as exc:
-        raise _Malformed(f"{what}: '{text[:60]}' is not an IPv6 address") from exc
+        reason = f"{what}: '{text[:60]}' is not an IPv6 address"
+        raise _Malformed(reason, internal=True) from exc
 
 
 def _int_option(layer: Any, field: str, body: bytes, offset: int) -> int:
@@ -391,9 +466,10 @@ def _rdnss(body: bytes, offset: int) -> Rdnss:
     opt = _scapy(_scapy6.ICMPv6NDOptRDNSS, body[: 8 + 16 * whole], what)
     servers = getattr(opt, "dns", None)
     if not isinstance(servers, list) or len(servers) != whole:
-        raise _Malformed(f"{what}: scapy decoded {servers!r:.60} for {whole} addresses")
+        reason = f"{what}: scapy decoded {servers!r:.60} for {whole} addresses"
+        raise _Malformed(reason, internal=True)
     if not all(isinstance(server, str) for server in servers):
-        raise _Malformed(f"{what}: scapy decoded {servers!r:.60}, not addresses")
+        raise _Malformed(f"{what}: scapy decoded {servers!r:.60}, not addresses", internal=True)
     return Rdnss(
         length=body[1],
         lifetime=_int_field(opt, "lifetime", what),
@@ -472,16 +548,22 @@ def _label_text(label: bytes) -> str:
 # --- validators ----------------------------------------------------------------------------
 
 
+# what Linux does with an RDNSS or DNSSL option, whatever is wrong inside it (seen in the lab)
+LINUX_USER_OPTION = (
+    "Linux uses the rest of the RA and hands this option as it is to user space"
+    " (RTM_NEWNDUSEROPT), whose resolver daemon decides"
+)
+
+
 def rdnss_length_ok(opt: Rdnss) -> str | None:
     """RFC 8106 5.1: the length is 1 + 2 per address, so odd and at least 3."""
     if opt.length < 3:
-        return f"RDNSS length {opt.length} leaves no room for an address (RFC 8106 5.1: odd, >= 3)"
-    if opt.length % 2 == 0:
-        return (
-            f"RDNSS length {opt.length} is even: the last address is cut in half"
-            " (RFC 8106 5.1: odd, >= 3)"
-        )
-    return None
+        problem = f"RDNSS length {opt.length} leaves no room for an address"
+    elif opt.length % 2 == 0:
+        problem = f"RDNSS length {opt.length} is even: the last address is cut in half"
+    else:
+        return None
+    return f"{problem} (RFC 8106 5.1: odd, >= 3); {LINUX_USER_OPTION}"
 
 
 def rdnss_addresses_unicast(opt: Rdnss) -> str | None:
@@ -514,7 +596,9 @@ def rdnss_lifetime_ok(opt: Rdnss, max_interval: float | None) -> str | None:
     """RFC 8106 5.1: lifetime 0 withdraws the servers; it SHOULD be >= 3 * MaxRtrAdvInterval.
 
     A shorter lifetime lets the servers expire between two adverts when one is lost.
-    ``max_interval`` is in seconds; None skips the second rule.
+    ``max_interval`` is in seconds; None skips the second rule. RFC 8106 sets no upper bound
+    and no 1800 s figure of its own: MaxRtrAdvInterval is RFC 4861's, which RFC 8319 lets go
+    up to 65535 s, so 3 * 65535 s (within the 32-bit lifetime) can be what is due.
     """
     return _lifetime_problem(opt.lifetime, max_interval, "servers", "RFC 8106 5.1")
 
@@ -522,8 +606,12 @@ def rdnss_lifetime_ok(opt: Rdnss, max_interval: float | None) -> str | None:
 def dnssl_encoding_ok(opt: Dnssl) -> str | None:
     """RFC 8106 5.2: length >= 2 (one name at least) and names as in RFC 1035 3.1, uncompressed."""
     if opt.length < 2:
-        return f"DNSSL length {opt.length} leaves no room for a name (RFC 8106 5.2: >= 2)"
-    return opt.problem
+        problem = f"DNSSL length {opt.length} leaves no room for a name (RFC 8106 5.2: >= 2)"
+    elif opt.problem is not None:
+        problem = opt.problem
+    else:
+        return None
+    return f"{problem}; {LINUX_USER_OPTION}"
 
 
 def dnssl_lifetime_ok(opt: Dnssl, max_interval: float | None) -> str | None:
@@ -548,11 +636,15 @@ def _lifetime_problem(
 
 
 def prefix_lifetimes_ok(p: PrefixInfo) -> str | None:
-    """RFC 4862 5.5.3 c): a preferred lifetime above the valid lifetime voids the option."""
+    """RFC 4862 5.5.3 c): a preferred lifetime above the valid lifetime voids the option.
+
+    Linux ignores all of it, the on-link part too (no route, no address: seen in the lab).
+    """
     if p.preferred > p.valid:
         return (
             f"prefix {p.prefix}: preferred lifetime {_lifetime_text(p.preferred)} exceeds valid"
-            f" lifetime {_lifetime_text(p.valid)}: hosts ignore the option (RFC 4862 5.5.3 c)"
+            f" lifetime {_lifetime_text(p.valid)}: hosts ignore the option (RFC 4862 5.5.3 c;"
+            " Linux adds neither the on-link route nor an address)"
         )
     return None
 
@@ -600,16 +692,61 @@ def managed_other_ok(ra: RouterAdvert, managed: bool | None, other: bool | None)
     return None
 
 
-def router_lifetime_ok(ra: RouterAdvert) -> str | None:
-    """RFC 4861 4.2, 6.2.1: a non-zero router lifetime is at most 9000 s.
+def router_lifetime_ok(ra: RouterAdvert, max_interval: float | None = None) -> str | None:
+    """RFC 4861 6.2.1 as updated by RFC 8319: a router lifetime is 0 or between
+    MaxRtrAdvInterval and 65535 s, so any non-zero 16-bit value is in range at the top.
 
-    Zero is sound here: it says "not a default router", which the caller judges. (RFC 8319
-    lets routers go up to 65535 s; hosts built to RFC 4861 alone may clamp or refuse that.)
+    Zero is sound here: it says "not a default router", which the caller judges. Below
+    MaxRtrAdvInterval (in seconds; None: unknown, not judged) the default route expires
+    between two periodic adverts. RFC 4861 alone capped the lifetime at 9000 s; its 4.2 told
+    receivers to handle any value all the same, and Linux does: the lab's kernel keeps a
+    default route of 65535 s. Only a host that enforces the old cap would clamp or refuse one.
     """
-    if ra.router_lifetime > MAX_ROUTER_LIFETIME:
+    lifetime = ra.router_lifetime  # a 16-bit field: never over MAX_ROUTER_LIFETIME
+    if lifetime and max_interval is not None and lifetime < max_interval:
         return (
-            f"router lifetime {ra.router_lifetime} s is over {MAX_ROUTER_LIFETIME} s"
-            " (RFC 4861 4.2, 6.2.1)"
+            f"router lifetime {lifetime} s is below MaxRtrAdvInterval = {max_interval:g} s: the"
+            " default route expires between adverts (RFC 4861 6.2.1 as updated by RFC 8319:"
+            " 0 or between MaxRtrAdvInterval and 65535 s)"
+        )
+    return None
+
+
+def max_interval_ok(ra: RouterAdvert) -> str | None:
+    """The Advertisement Interval option's MaxRtrAdvInterval within bounds: at most 65535 s
+    (RFC 4861 6.2.1 as updated by RFC 8319; RFC 4861 alone said 1800 s), at least 70 ms
+    (RFC 6275 7.5: the option is Mobile IPv6's, which lowers RFC 4861's 4 s). None without one.
+    """
+    ms = ra.adv_interval_ms
+    if ms is None:
+        return None
+    if ms > MAX_RTR_ADV_INTERVAL * 1000:
+        return (
+            f"advertisement interval {ms} ms is over MaxRtrAdvInterval's {MAX_RTR_ADV_INTERVAL} s"
+            " (RFC 4861 6.2.1 as updated by RFC 8319)"
+        )
+    if ms < MIN_RTR_ADV_INTERVAL_MS:
+        return (
+            f"advertisement interval {ms} ms is under MaxRtrAdvInterval's"
+            f" {MIN_RTR_ADV_INTERVAL_MS} ms floor (RFC 6275 7.5)"
+        )
+    return None
+
+
+def mtu_ok(ra: RouterAdvert, link_mtu: int | None) -> str | None:
+    """RFC 4861 6.3.4: hosts take the MTU option only from the IPv6 minimum (1280, RFC 8200 5)
+    up to the link's own MTU; Linux ignores any other value (seen in the lab). ``link_mtu``:
+    the interface's MTU, None if unknown (then only the minimum is judged)."""
+    if ra.mtu is None:
+        return None
+    if ra.mtu < MIN_LINK_MTU:
+        return (
+            f"MTU {ra.mtu} is below IPv6's minimum of {MIN_LINK_MTU} (RFC 8200 5, RFC 4861"
+            " 6.3.4): Linux ignores it"
+        )
+    if link_mtu is not None and ra.mtu > link_mtu:
+        return (
+            f"MTU {ra.mtu} is above the link's MTU of {link_mtu} (RFC 4861 6.3.4): Linux ignores it"
         )
     return None
 
@@ -627,9 +764,35 @@ def hop_limit_ok(ra: RouterAdvert | MalformedAdvert) -> str | None:
     return None
 
 
+def source_ok(ra: RouterAdvert | MalformedAdvert) -> str | None:
+    """RFC 4861 6.1.2: an RA's IP source is the router's link-local address, or hosts discard
+    it (routers are known by their link-local addresses, RFC 4861 6.1.2, 8.1)."""
+    try:
+        link_local = ipaddress.IPv6Address(ra.source.split("%")[0]) in LINK_LOCAL
+    except ValueError:
+        link_local = False
+    if not link_local:
+        return (
+            f"RA came from {ra.source[:60]}, not a link-local address: hosts must discard it"
+            " (RFC 4861 6.1.2)"
+        )
+    return None
+
+
+def hosts_discard(ra: RouterAdvert | MalformedAdvert) -> str | None:
+    """Why hosts discard this RA whole (RFC 4861 6.1.2, and Linux), None if they take it.
+
+    An RA we failed to decode (``internal``) is not judged here: that is our fault.
+    """
+    if isinstance(ra, MalformedAdvert) and not ra.internal:
+        return ra.reason
+    return source_ok(ra) or hop_limit_ok(ra)
+
+
 def max_interval_of(ra: RouterAdvert, configured: float | None) -> float | None:
     """MaxRtrAdvInterval in seconds: the router's own Advertisement Interval option (RFC 6275
-    7.3, milliseconds) when it sends one, else what the profile configures."""
-    if ra.adv_interval_ms is not None:
+    7.3, milliseconds) when it sends a sound one, else what the profile configures. (A broken
+    or out-of-bounds option is reported by :func:`max_interval_ok` and the option's owner.)"""
+    if ra.adv_interval_ms is not None and max_interval_ok(ra) is None:
         return ra.adv_interval_ms / 1000
     return configured

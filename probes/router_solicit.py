@@ -29,6 +29,7 @@ MAX_RA_DELAY_TIME = 0.5  # RFC 4861 10
 RA_ANSWER_BOUND = MIN_DELAY_BETWEEN_RAS + MAX_RA_DELAY_TIME
 MAX_RTR_SOLICITATIONS = 3  # RFC 4861 10
 SIOCGIFHWADDR = 0x8927
+SIOCGIFMTU = 0x8921
 ARPHRD_ETHER = 1
 
 
@@ -40,6 +41,7 @@ class Solicitation:
     window_ms: float  # how long it listened: the bound, or less once an answer was in
     sent: tuple[str, ...]  # each RS, decoded and timed, for the evidence
     adverts: tuple[RouterAdvert | MalformedAdvert, ...]
+    link_mtu: int | None = None  # the interface's MTU: an RA's MTU option may not exceed it
 
     @property
     def valid(self) -> tuple[RouterAdvert, ...]:
@@ -84,6 +86,17 @@ def interface_mac(name: str) -> bytes | None:
     return mac if family == ARPHRD_ETHER and any(mac) else None
 
 
+def interface_mtu(name: str) -> int | None:
+    """The interface's MTU (in the calling thread's namespace), None if it cannot be read."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            raw = fcntl.ioctl(s.fileno(), SIOCGIFMTU, struct.pack("256s", name.encode()[:15]))
+        except OSError:
+            return None
+    mtu: int = struct.unpack_from("i", raw, 16)[0]
+    return mtu
+
+
 async def solicit_routers(
     netns: Netns,
     interface: str,
@@ -96,7 +109,7 @@ async def solicit_routers(
     has come (resending the RS, ``solicitations`` in all, evenly over the window), and for
     ``settle`` s past the first one."""
     async with icmp6.RawIcmp6(netns, interface=interface) as raw:
-        mac = await netns.run(lambda: interface_mac(interface))
+        mac, mtu = await netns.run(lambda: (interface_mac(interface), interface_mtu(interface)))
         raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
         started = time.monotonic()
         option = f", source lladdr {icmp6.mac_str(mac)}" if mac else ""
@@ -131,4 +144,4 @@ async def solicit_routers(
             )
             until = min(until, got.at + settle) if len(adverts) == 1 else until
         listened = time.monotonic() - started
-    return Solicitation(interface, listened * 1000, tuple(sent), tuple(adverts))
+    return Solicitation(interface, listened * 1000, tuple(sent), tuple(adverts), mtu)

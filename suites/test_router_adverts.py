@@ -1,8 +1,12 @@
 """Router Advertisement checks RA-*: does a router answer, and are its RDNSS, DNSSL and prefix
-options sound (RFC 4861, RFC 4862, RFC 8106)?
+options sound (RFC 4861 as updated by RFC 8319, RFC 4862, RFC 8106)?
 
 One Router Solicitation per session; every check judges what answered it, router by router.
-Without any RA, RA-01 fails once and the others are skipped with that reason.
+Without any RA, RA-01 fails once and the others are skipped with that reason. An RA hosts
+discard whole (RFC 4861 6.1.2, and Linux) fails RA-01 and is judged nowhere else; a broken
+option in an RA hosts keep fails the check that owns the option: RA-02 RDNSS, RA-04 DNSSL,
+RA-05 prefix information and MTU, RA-01 the rest (source link-layer address, advertisement
+interval).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from probes import dns, router_advert
+from probes.errors import ProbeError
 from probes.router_advert import MalformedAdvert, RouterAdvert
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import Target, privileged
@@ -77,19 +82,35 @@ def _askable(server: str) -> bool:
     return router_advert.rdnss_addresses_unicast(opt) is None
 
 
+# the options RA-01 owns; RA-02, RA-04 and RA-05 report theirs (RDNSS and DNSSL have no fixed
+# size: their length rules are rdnss_length_ok and dnssl_encoding_ok)
+RA01_OPTIONS = (router_advert.OPT_SOURCE_LLADDR, router_advert.OPT_ADV_INTERVAL)
+RA05_OPTIONS = (router_advert.OPT_PREFIX_INFO, router_advert.OPT_MTU)
+
+
 def _need_adverts(rr: RouterRound) -> tuple[RouterAdvert, ...]:
-    """The valid RAs, or skip: with none, RA-01 has said it once."""
+    """Each router's latest RA that hosts keep, or skip: RA-01 has said why there is none."""
     s = rr.solicitation
-    if not s.valid:
-        what = "only RAs hosts must discard" if s.malformed else "no RA"
+    kept = tuple(
+        a
+        for a in (s.latest(r) for r in s.routers)
+        if isinstance(a, RouterAdvert) and router_advert.hosts_discard(a) is None
+    )
+    if not kept:
+        if any(router_advert.hosts_discard(a) for a in s.adverts):
+            what = "only RAs hosts must discard"
+        else:
+            what = "no RA we could decode" if s.adverts else "no RA"
         pytest.skip(f"{what} within {s.window_ms:.0f} ms after RS on {s.interface} (RA-01)")
-    return tuple(a for a in (s.latest(r) for r in s.routers) if isinstance(a, RouterAdvert))
+    return kept
 
 
 @pytest.mark.check("RA-01")
 async def test_router_answers_solicitation(target: Target, routers: RouterRound) -> None:
-    """A router answers a Router Solicitation on the uplink; the default router's lifetime is
-    non-zero."""
+    """A router answers a Router Solicitation on the uplink with an RA hosts keep (RFC 4861
+    6.1.2); its router lifetime is 0 or from MaxRtrAdvInterval to 65535 s (RFC 8319), non-zero
+    for the host's default router; its source link-layer address and advertisement interval
+    options are sound."""
     s = routers.solicitation
     evidence = s.lines()
     assert s.adverts, explain(
@@ -101,12 +122,23 @@ async def test_router_answers_solicitation(target: Target, routers: RouterRound)
     problems: list[str] = []
     for router in s.routers:
         ra = s.latest(router)
+        if isinstance(ra, MalformedAdvert) and ra.internal:  # our decoder failed, not the router
+            raise ProbeError(f"RA from {router}", ra.reason)
+        discarded = router_advert.hosts_discard(ra)
         if isinstance(ra, MalformedAdvert):
-            problems.append(f"{router}: an RA hosts must discard (RFC 4861 6.1.2): {ra.reason}")
+            problems.append(f"{router}: an RA hosts must discard (RFC 4861 6.1.2): {discarded}")
             continue
-        for rule in (router_advert.hop_limit_ok(ra), router_advert.router_lifetime_ok(ra)):
+        if discarded:
+            problems.append(f"{router}: {discarded}")
+            continue
+        interval = router_advert.max_interval_of(ra, target.profile.ra_max_interval)
+        for rule in (
+            router_advert.router_lifetime_ok(ra, interval),
+            router_advert.max_interval_ok(ra),
+        ):
             if rule:
                 problems.append(f"{router}: {rule}")
+        problems += [f"{router}: {b.text()}" for b in ra.broken_of(*RA01_OPTIONS)]
         if router in routers.default_gateways and ra.router_lifetime == 0:
             problems.append(
                 f"{router}: the host's default gateway advertises router lifetime 0 "
@@ -115,8 +147,12 @@ async def test_router_answers_solicitation(target: Target, routers: RouterRound)
     assert not problems, explain(
         first_of(problems),
         [*problems, *evidence],
-        fix="correct the router's RA configuration: hosts discard an RA with any malformed "
-        "option, and drop a default route whose router lifetime is 0",
+        fix="correct the router's RA configuration: hosts discard an RA that comes from other "
+        "than a link-local address, with IP hop limit below 255, ICMP code not 0, fewer than "
+        "16 octets or an option of length 0 (and Linux one whose option runs past its end); "
+        "send options at their RFC sizes; keep the router lifetime 0 or at least "
+        "MaxRtrAdvInterval, up to 65535 s (RFC 8319); a default route whose router lifetime is "
+        "0 is dropped",
     )
 
 
@@ -227,25 +263,31 @@ async def test_dnssl_and_profile(target: Target, routers: RouterRound) -> None:
 
 @pytest.mark.check("RA-05")
 async def test_prefix_information(target: Target, routers: RouterRound) -> None:
-    """Prefix information is consistent (A and L flags, preferred ≤ valid); M and O flags as
-    the profile expects."""
+    """Prefix information is consistent (A and L flags, preferred ≤ valid) and its options
+    sized right; the MTU option sized right and usable (1280 up to the link's MTU); M and O
+    flags as the profile expects."""
     adverts = _need_adverts(routers)
     profile = target.profile
+    link_mtu = routers.solicitation.link_mtu
 
     def rules(ra: RouterAdvert) -> list[str]:
-        found = [
+        found = [b.text() for b in ra.broken_of(*RA05_OPTIONS)]
+        found += [
             f"prefix {p.prefix}: {problem}"
             for p in ra.prefixes
             for problem in (router_advert.prefix_lifetimes_ok(p), router_advert.prefix_flags_ok(p))
             if problem
         ]
+        mtu = router_advert.mtu_ok(ra, link_mtu)
         flags = router_advert.managed_other_ok(ra, profile.ra_managed, profile.ra_other)
-        return [*found, flags] if flags else found
+        return found + [problem for problem in (mtu, flags) if problem]
 
     wrong = _judge_options(adverts, rules)
     assert not wrong, explain(
         first_of(wrong),
         [*wrong, *routers.solicitation.lines()],
         fix="radvd: prefix <p>/64 { AdvOnLink on; AdvAutonomous on; AdvPreferredLifetime ≤ "
-        "AdvValidLifetime; }; AdvManagedFlag / AdvOtherConfigFlag as the site runs DHCPv6",
+        "AdvValidLifetime; }; AdvLinkMTU 0 (none) or 1280 up to the link's MTU; "
+        "AdvManagedFlag / AdvOtherConfigFlag as the site runs DHCPv6; a router that sends a "
+        "prefix or MTU option of another size needs fixing (RFC 4861 4.6.2, 4.6.4)",
     )

@@ -1,20 +1,30 @@
 """The RA decoder and its rules: scapy-built adverts round-trip, each rule names its fault,
-structural faults become MalformedAdvert, and no input at all makes the decoder raise."""
+what hosts discard (and only that) becomes MalformedAdvert, a fixed-size option of another
+length is a broken option decoded as Linux reads it, no input at all makes the decoder raise,
+and the Router Solicitation is resent on schedule while nothing answers."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
+import re
 import struct
 import time
 import warnings
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from probes import icmp6, router_solicit
+from probes.netns import Netns
 from probes.router_advert import (
     INFINITY,
-    MAX_OPTIONS,
+    LINUX_USER_OPTION,
+    MAX_MESSAGE,
+    BrokenOption,
     Dnssl,
     MalformedAdvert,
     PrefixInfo,
@@ -25,14 +35,18 @@ from probes.router_advert import (
     dnssl_encoding_ok,
     dnssl_lifetime_ok,
     hop_limit_ok,
+    hosts_discard,
     managed_other_ok,
     max_interval_of,
+    max_interval_ok,
+    mtu_ok,
     prefix_flags_ok,
     prefix_lifetimes_ok,
     rdnss_addresses_unicast,
     rdnss_length_ok,
     rdnss_lifetime_ok,
     router_lifetime_ok,
+    source_ok,
 )
 
 
@@ -113,10 +127,13 @@ def decoded(data: bytes, **kwargs) -> RouterAdvert:
 
 
 def malformed(data: bytes) -> MalformedAdvert:
+    """An RA hosts discard: malformed, for the router's fault (not the decoder's)."""
     ra = decode_router_advert(data, source=ROUTER, hop_limit=255, at_ms=1.5)
     assert isinstance(ra, MalformedAdvert), ra
     assert ra.data == data
     assert ra.lines()[0].endswith(ra.reason)
+    assert not ra.internal, ra.reason
+    assert hosts_discard(ra) == ra.reason
     return ra
 
 
@@ -272,47 +289,113 @@ def test_option_past_the_end() -> None:
     reason = malformed(data).reason
     assert reason.startswith("option type 25 at offset 16 has length 5 (40 octets)")
     assert "only 24 octets remain: it runs past the end" in reason
+    assert reason.endswith("(RFC 4861 4.6; Linux discards the RA)")
 
 
 def test_lone_octet_after_the_options() -> None:
     reason = malformed(ra_with(s6.ICMPv6NDOptMTU()) + b"\x05").reason
-    assert reason == "option header at offset 24 is cut off: 1 octet left (RFC 4861 4.6)"
+    assert reason == (
+        "option header at offset 24 is cut off: 1 octet left (RFC 4861 4.6; Linux discards the RA)"
+    )
 
 
-def test_more_than_max_options() -> None:
+def test_many_options_are_no_fault() -> None:
+    """Linux sets no limit on the number of options: neither do we, up to the largest message."""
     unknown = bytes([200, 1]) + bytes(6)
-    assert len(decoded(ra_header() + unknown * MAX_OPTIONS).other_options) == MAX_OPTIONS
-    reason = malformed(ra_header() + unknown * (MAX_OPTIONS + 1)).reason
-    assert reason == f"more than {MAX_OPTIONS} options (a guard against option floods)"
+    most = (MAX_MESSAGE - 16) // 8
+    assert len(decoded(ra_header() + unknown * 300).other_options) == 300
+    assert len(decoded(ra_header() + unknown * most).other_options) == most
+    huge = decode_router_advert(ra_header() + unknown * (most + 1), source=ROUTER)
+    assert isinstance(huge, MalformedAdvert)
+    assert huge.internal  # no socket returns that: not the router's fault
+    assert "longer than any IPv6 payload" in huge.reason
+    assert hosts_discard(huge) is None
 
 
-def test_prefix_option_of_length_3() -> None:
-    option = bytearray(bytes(s6.ICMPv6NDOptPrefixInfo(prefix="2001:db8::", prefixlen=64))[:24])
-    option[1] = 3
-    data = ra_header() + bytes(option) + mtu_bytes()
-    reason = malformed(data).reason
-    assert reason.startswith("prefix information option (type 3) at offset 16 has length 3, not 4")
+def prefix_option(units: int) -> bytes:
+    """A /64 prefix option (L and A, valid 86400 s) cut or zero-padded to ``units``."""
+    sound = bytes(s6.ICMPv6NDOptPrefixInfo(prefix="2001:db8:0:2::", prefixlen=64))
+    option = bytearray((sound + bytes(8 * units))[: 8 * units])
+    option[1] = units
+    return bytes(option)
 
 
-@pytest.mark.parametrize(
-    ("option", "name"),
-    [
-        (bytes([5, 2]) + bytes(14), "MTU option (type 5)"),
-        (bytes([1, 2]) + bytes.fromhex("0242c6336402") + bytes(8), "source link-layer address"),
-        (bytes([7, 2]) + bytes(14), "advertisement interval option (type 7)"),
-        (bytes([3, 5]) + bytes(38), "prefix information option (type 3)"),
-    ],
-)
-def test_fixed_length_options_of_another_length(option: bytes, name: str) -> None:
-    reason = malformed(ra_header() + option).reason
-    assert name in reason
-    assert "at offset 16 has length 2, not 1" in reason or "has length 5, not 4" in reason
+def test_prefix_option_of_length_3_is_broken_and_ignored_as_linux_does() -> None:
+    ra = decoded(ra_header() + prefix_option(3) + mtu_bytes(1400))
+    assert ra.prefixes == ()  # Linux: "prefix option too short", no route, no address
+    assert ra.mtu == 1400  # the walk went on by the length field, as Linux's does
+    [broken] = ra.broken
+    assert (broken.kind, broken.offset, broken.length) == (3, 16, 3)
+    assert broken.problem == (
+        "prefix information option (type 3) at offset 16 has length 3, not 4 (RFC 4861 4.6.2)"
+    )
+    assert "a shorter one it ignores" in broken.linux
+    assert hosts_discard(ra) is None
+
+
+def test_prefix_option_of_length_5_is_read_from_its_first_32_octets() -> None:
+    ra = decoded(ra_header() + prefix_option(5) + mtu_bytes(1400))
+    assert [p.prefix for p in ra.prefixes] == ["2001:db8:0:2::/64"]
+    assert ra.mtu == 1400
+    assert [b.length for b in ra.broken] == [5]
+
+
+def test_mtu_option_of_another_length_is_used_as_linux_does() -> None:
+    for units in (2, 3):
+        option = struct.pack("!BBHI", 5, units, 0, 1400) + bytes(8 * units - 8)
+        ra = decoded(ra_header() + option + rdnss_bytes(3, 600, addr("2001:db8::53")))
+        assert ra.mtu == 1400
+        assert ra.rdnss == (Rdnss(3, 600, ("2001:db8::53",)),)
+        [broken] = ra.broken
+        assert broken.problem == (
+            f"MTU option (type 5) at offset 16 has length {units}, not 1 (RFC 4861 4.6.4)"
+        )
+        assert broken.linux == "Linux uses the MTU in it all the same"
+
+
+def test_source_lladdr_of_another_length_is_refused() -> None:
+    option = bytes([1, 2]) + bytes.fromhex("0242c6336402") + bytes(8)
+    ra = decoded(ra_header() + option + mtu_bytes(1400))
+    assert ra.source_lladdr is None
+    assert ra.mtu == 1400  # decoded: RA-01 says Linux stops there, RA-05 still judges it
+    [broken] = ra.broken
+    assert "source link-layer address option (type 1) at offset 16 has length 2, not 1" in (
+        broken.problem
+    )
+    assert "stops reading the RA there" in broken.linux
+
+
+def test_advertisement_interval_of_another_length_is_not_used() -> None:
+    ra = decoded(ra_header() + struct.pack("!BBHI", 7, 2, 0, 200_000) + bytes(8))
+    assert ra.adv_interval_ms is None
+    assert max_interval_of(ra, 30.0) == 30.0
+    assert [b.kind for b in ra.broken] == [7]
+    assert ra.broken[0].linux == "Linux ignores the option (at any length)"
+
+
+def test_broken_options_are_kept_in_order_and_shown() -> None:
+    data = ra_header() + prefix_option(3) + bytes([5, 2]) + bytes(14)
+    ra = decoded(data)
+    assert [(b.kind, b.offset) for b in ra.broken] == [(3, 16), (5, 40)]
+    assert ra.broken_of(5) == (ra.broken[1],)
+    assert ra.broken_of(25, 31) == ()
+    lines = ra.lines()
+    assert lines[-2] == f"broken option: {ra.broken[0].text()}"
+    assert lines[-1].startswith("broken option: MTU option (type 5) at offset 40 has length 2")
+    assert ra.broken[1] == BrokenOption(
+        5,
+        40,
+        2,
+        "MTU option (type 5) at offset 40 has length 2, not 1 (RFC 4861 4.6.4)",
+        "Linux uses the MTU in it all the same",
+    )
 
 
 def test_not_bytes() -> None:
     ra = decode_router_advert(5, source=ROUTER)  # type: ignore[arg-type]
     assert isinstance(ra, MalformedAdvert)
     assert "int given, not bytes" in ra.reason
+    assert ra.internal
 
 
 def test_bytearray_and_memoryview_are_read() -> None:
@@ -341,6 +424,7 @@ def test_rdnss_even_length_keeps_the_whole_addresses_and_the_next_option() -> No
     assert problem is not None
     assert "RDNSS length 4 is even" in problem
     assert "RFC 8106 5.1" in problem
+    assert problem.endswith(LINUX_USER_OPTION)  # what the lab's kernel did with it
 
 
 def test_rdnss_length_2_has_no_whole_address() -> None:
@@ -421,7 +505,7 @@ def test_dnssl_compression_pointer() -> None:
     opt = decoded(ra_header() + dnssl_bytes(names)).dnssl[0]
     assert opt.domains == ("lab.example",)  # the names before the fault are kept
     problem = dnssl_encoding_ok(opt)
-    assert problem == opt.problem
+    assert problem == f"{opt.problem}; {LINUX_USER_OPTION}"
     assert problem is not None
     assert "compression pointer 0xc004 at octet 26" in problem
     assert "RFC 8106 5.2 forbids compression" in problem
@@ -549,15 +633,116 @@ def test_managed_other_mismatch() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("lifetime", "bad"), [(0, False), (1800, False), (9000, False), (9001, True), (65535, True)]
-)
-def test_router_lifetime(lifetime: int, bad: bool) -> None:
+@pytest.mark.parametrize("lifetime", [0, 1800, 9000, 9001, 18000, 65535])
+def test_router_lifetime_up_to_65535_is_sound(lifetime: int) -> None:
+    """RFC 8319: any 16-bit router lifetime is in range; RFC 4861's 9000 s no longer binds."""
     ra = decoded(icmp(s6.ICMPv6ND_RA(routerlifetime=lifetime)))
-    problem = router_lifetime_ok(ra)
-    assert (problem is not None) == bad
-    if problem:
-        assert f"router lifetime {lifetime} s is over 9000 s" in problem
+    assert router_lifetime_ok(ra) is None
+    assert router_lifetime_ok(ra, 600.0) is None or lifetime < 600
+    assert router_lifetime_ok(ra, 65535.0) is None or 0 < lifetime < 65535
+
+
+def test_router_lifetime_below_max_interval() -> None:
+    ra = decoded(icmp(s6.ICMPv6ND_RA(routerlifetime=599)))
+    problem = router_lifetime_ok(ra, 600.0)
+    assert problem == (
+        "router lifetime 599 s is below MaxRtrAdvInterval = 600 s: the default route expires"
+        " between adverts (RFC 4861 6.2.1 as updated by RFC 8319: 0 or between"
+        " MaxRtrAdvInterval and 65535 s)"
+    )
+    assert router_lifetime_ok(ra, 599.0) is None
+    zero = decoded(icmp(s6.ICMPv6ND_RA(routerlifetime=0)))
+    assert router_lifetime_ok(zero, 600.0) is None  # not a default router: sound
+
+
+@pytest.mark.parametrize(
+    ("ms", "expected"),
+    [
+        (None, None),
+        (70, None),
+        (4_000, None),
+        (1_800_000, None),  # RFC 4861's old ceiling
+        (1_800_001, None),  # over it: fine since RFC 8319
+        (65_535_000, None),
+        (65_535_001, "advertisement interval 65535001 ms is over MaxRtrAdvInterval's 65535 s"),
+        (69, "advertisement interval 69 ms is under MaxRtrAdvInterval's 70 ms floor"),
+    ],
+)
+def test_max_interval_bounds(ms: int | None, expected: str | None) -> None:
+    options = [] if ms is None else [s6.ICMPv6NDOptAdvInterval(advint=ms)]
+    ra = decoded(ra_with(*options))
+    problem = max_interval_ok(ra)
+    if expected is None:
+        assert problem is None
+        assert max_interval_of(ra, 30.0) == (30.0 if ms is None else ms / 1000)
+    else:
+        assert (problem or "").startswith(expected)
+        assert max_interval_of(ra, 30.0) == 30.0  # an out-of-bounds option is not believed
+
+
+@pytest.mark.parametrize(
+    ("mtu", "link", "expected"),
+    [
+        (None, 1500, None),
+        (1280, 1500, None),
+        (1500, 1500, None),
+        (9000, None, None),  # link MTU unknown: only the floor is judged
+        (1279, 1500, "MTU 1279 is below IPv6's minimum of 1280 (RFC 8200 5, RFC 4861 6.3.4)"),
+        (1501, 1500, "MTU 1501 is above the link's MTU of 1500 (RFC 4861 6.3.4)"),
+    ],
+)
+def test_mtu_value(mtu: int | None, link: int | None, expected: str | None) -> None:
+    ra = decoded(ra_header() + (b"" if mtu is None else mtu_bytes(mtu)))
+    problem = mtu_ok(ra, link)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem == f"{expected}: Linux ignores it"
+
+
+def test_source_must_be_link_local() -> None:
+    assert source_ok(decoded(full_ra())) is None
+    for source in ("2001:db8:0:1::bad", "::", "junk"):
+        ra = decode_router_advert(full_ra(), source=source, hop_limit=255)
+        assert isinstance(ra, RouterAdvert)
+        problem = source_ok(ra)
+        assert problem == (
+            f"RA came from {source}, not a link-local address: hosts must discard it"
+            " (RFC 4861 6.1.2)"
+        )
+        assert hosts_discard(ra) == problem
+    assert source_ok(decode_router_advert(full_ra(), source="fe80::1%uplink0")) is None
+
+
+def test_hosts_discard_exactly_the_listed_reasons() -> None:
+    """RFC 4861 6.1.2's reasons (and Linux's for an option past the end) void the RA; a broken
+    option or an unsound value does not."""
+    sound = decoded(full_ra(), hop_limit=255)
+    assert hosts_discard(sound) is None
+    assert hosts_discard(decoded(full_ra())) is None  # hop limit unknown
+    assert "IP hop limit 254" in (hosts_discard(decoded(full_ra(), hop_limit=254)) or "")
+    kept = [
+        ra_header() + prefix_option(3),
+        ra_header() + bytes([5, 2]) + bytes(14),
+        ra_header() + mtu_bytes(1200),
+        ra_header() + rdnss_bytes(2, 600, bytes(8)),
+        ra_header() + dnssl_bytes(b"\x03lab\xc0\x0c"),
+        ra_with(s6.ICMPv6NDOptPrefixInfo(validlifetime=1, preferredlifetime=2)),
+        icmp(s6.ICMPv6ND_RA(routerlifetime=65535)),
+    ]
+    for data in kept:
+        assert hosts_discard(decoded(data, hop_limit=255)) is None, data.hex()
+    code = bytearray(full_ra())
+    code[1] = 1
+    discarded = [
+        bytes(code),
+        ra_header()[:15],
+        ra_header() + bytes([200, 0]) + bytes(6),
+        ra_header() + bytes([200, 2]) + bytes(6),
+        ra_header() + mtu_bytes() + b"\x00",
+    ]
+    for data in discarded:
+        assert hosts_discard(malformed(data)), data.hex()
 
 
 def test_hop_limit() -> None:
@@ -570,6 +755,102 @@ def test_hop_limit() -> None:
     assert hop_limit_ok(malformed(b"\x86")) is None  # 255 given
     bad = decode_router_advert(b"\x86", source=ROUTER, hop_limit=64)
     assert "IP hop limit 64" in (hop_limit_ok(bad) or "")
+
+
+# --- the Router Solicitation: resent while nothing answers ------------------------------
+
+
+class FakeRaw:
+    """Stands in for icmp6.RawIcmp6: records each RS sent and answers the ``answer_to``-th
+    (1-based; 0: none) with ``advert`` from ROUTER, ``delay`` s later."""
+
+    def __init__(self, answer_to: int, advert: bytes, delay: float = 0.01) -> None:
+        self.answer_to = answer_to
+        self.advert = advert
+        self.delay = delay
+        self.sent: list[tuple[float, bytes, str]] = []
+        self.due: list[float] = []
+        self.sock = SimpleNamespace(setsockopt=lambda *args: None)
+
+    def __call__(self, netns: Netns, **kwargs: Any) -> FakeRaw:  # the constructor's place
+        return self
+
+    async def __aenter__(self) -> FakeRaw:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def send(self, message: bytes, dst: str) -> None:
+        self.sent.append((time.monotonic(), message, dst))
+        if len(self.sent) == self.answer_to:
+            self.due.append(time.monotonic() + self.delay)
+
+    async def receive(self, until: float) -> icmp6.Received | None:
+        when = self.due[0] if self.due else until
+        await asyncio.sleep(max(0.0, min(when, until) - time.monotonic()))
+        if not self.due or self.due[0] > until:
+            return None
+        at = self.due.pop(0)
+        return icmp6.Received(ROUTER, 255, icmp6.Other(134, 0), at, self.advert)
+
+
+def solicit_with(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeRaw, window: float
+) -> router_solicit.Solicitation:
+    monkeypatch.setattr(icmp6, "RawIcmp6", fake)
+    return asyncio.run(router_solicit.solicit_routers(Netns(), "fake0", window=window, settle=0.1))
+
+
+def sent_at_ms(lines: list[str]) -> list[int]:
+    return [int(m[1]) for line in lines if (m := re.match(r"sent RS #\d+ at \+(\d+) ms", line))]
+
+
+def test_rs_resent_until_an_ra_answers_the_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeRaw(answer_to=2, advert=full_ra())
+    found = solicit_with(monkeypatch, fake, window=0.9)
+    started = fake.sent[0][0]
+    offsets = [(at - started) * 1000 for at, _, _ in fake.sent]
+    assert len(offsets) == 2  # the first was lost, the second answered: no third
+    assert offsets[1] == pytest.approx(300, abs=60)  # window / 3 solicitations
+    assert all(dst == "ff02::2" for _, _, dst in fake.sent)
+    assert all(message[0] == 133 for _, message, _ in fake.sent)
+    [ra] = found.valid
+    assert ra.at_ms == pytest.approx(310, abs=60)
+    assert found.window_ms == pytest.approx(ra.at_ms + 100, abs=60)  # closed settle after it
+    lines = found.lines()
+    assert lines[0].startswith("sent RS #1 at +0 ms to ff02::2 on fake0, hop limit 255")
+    assert lines[1].startswith("sent RS #2 at +")
+    assert sent_at_ms(lines) == pytest.approx(offsets, abs=2)
+    assert (
+        lines[2] == f"  RA from {ROUTER} at {ra.at_ms:.1f} ms, " + ra.lines()[0].split(", ", 1)[1]
+    )
+    assert lines[2:] == [f"  {line}" for line in ra.lines()]
+
+
+def test_rs_sent_three_times_when_nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeRaw(answer_to=0, advert=b"")
+    found = solicit_with(monkeypatch, fake, window=0.6)
+    started = fake.sent[0][0]
+    offsets = [(at - started) * 1000 for at, _, _ in fake.sent]
+    assert offsets == pytest.approx([0, 200, 400], abs=50)
+    assert found.adverts == ()
+    assert found.window_ms == pytest.approx(600, abs=60)
+    lines = found.lines()
+    assert [line.split(" at ")[0] for line in lines[:3]] == [
+        "sent RS #1",
+        "sent RS #2",
+        "sent RS #3",
+    ]
+    assert lines[3] == f"  no RA within {found.window_ms:.0f} ms"
+
+
+def test_solicitation_reads_the_link_mtu(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert router_solicit.interface_mtu("no-such-interface0") is None
+    assert (router_solicit.interface_mtu("lo") or 0) >= 1280
+    monkeypatch.setattr(router_solicit, "interface_mtu", lambda name: 1480)
+    found = solicit_with(monkeypatch, FakeRaw(answer_to=1, advert=full_ra()), window=0.3)
+    assert found.link_mtu == 1480
 
 
 # --- fuzz ----------------------------------------------------------------------------------
@@ -645,7 +926,7 @@ def fuzz_inputs(rng: random.Random) -> Iterator[bytes]:
         data = bytearray(rng.choice(with_options))
         data[rng.choice(option_offsets(bytes(data))) + 1] = rng.choice((0, 255, rng.randrange(256)))
         yield bytes(data)
-    for _ in range(60):  # an option repeated hundreds of times, around MAX_OPTIONS
+    for _ in range(60):  # an option repeated hundreds of times, some past MAX_MESSAGE
         seed = rng.choice(seeds)
         offsets = [*option_offsets(seed), len(seed)]
         at = rng.randrange(len(offsets) - 1) if len(offsets) > 1 else 0
@@ -662,12 +943,20 @@ def check_everything(result: RouterAdvert | MalformedAdvert) -> None:
     """Every rule on every option: each returns None or a sentence, and nothing raises."""
     assert all(isinstance(line, str) for line in result.lines())
     problems: list[str | None] = [hop_limit_ok(result)]
+    problems.append(source_ok(result))
+    problems.append(hosts_discard(result))
     if isinstance(result, MalformedAdvert):
         assert result.reason
         assert "internal decoder error" not in result.reason, result.reason
+        # our one internal verdict: bytes no socket returns (an option repeated 400 times)
+        oversize = len(result.data) > MAX_MESSAGE and "longer than any IPv6" in result.reason
+        assert result.internal == oversize, result.reason
     else:
         interval = max_interval_of(result, 600.0)
         problems += [router_lifetime_ok(result), managed_other_ok(result, True, True)]
+        problems += [router_lifetime_ok(result, interval), max_interval_ok(result)]
+        problems += [mtu_ok(result, 1500), mtu_ok(result, None)]
+        problems += [b.text() for b in result.broken]
         for r in result.rdnss:
             problems += [rdnss_length_ok(r), rdnss_addresses_unicast(r)]
             problems += [rdnss_lifetime_ok(r, interval), rdnss_lifetime_ok(r, None)]
