@@ -19,7 +19,6 @@ from probes.firewall import (
     read_ruleset,
 )
 from probes.gateway import in_subnets
-from probes.judgement import Judgement
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode, judge_mode
 from probes.netns import Netns
@@ -34,7 +33,7 @@ from probes.routing_rules import (
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
-from suites.plugin.site import Site, cannot_run, find_uplink
+from suites.plugin.site import Site, cannot_run, find_uplink, hold
 
 pytestmark = pytest.mark.routing
 
@@ -47,23 +46,13 @@ async def test_forwarding_and_accept_ra(target: Target, pytestconfig: pytest.Con
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
-    _hold(
+    hold(
         judge_forwarding(
             state,
             uplink=uplink,
             default_routes=[str(r) for r in snap.default_routes()],
             default_protocols=[r.protocol for r in defaults],
         )
-    )
-
-
-def _hold(judgement: Judgement) -> None:
-    """Bind a rule's judgement to the running check: a pass passes, a fail fails with its
-    diagnosis, and what could not be observed is skipped with the reason."""
-    if judgement.outcome == "not-observed":
-        pytest.skip(judgement.diagnosis)
-    assert judgement.ok, explain(
-        judgement.diagnosis, judgement.evidence, fix=judgement.fix, hop=judgement.hop
     )
 
 
@@ -166,7 +155,7 @@ async def test_anchors_answer(
     capture = [f"[uplink {reachability.uplink}]"] + [
         f.describe(reachability.started) for f in reachability.frames
     ]
-    _hold(
+    hold(
         judge_anchors(
             reach.to_anchors,
             source=source,
@@ -284,7 +273,7 @@ async def test_firewall_forwards_container_traffic(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
         inbound_new=inbound,
     )  # fmt: skip
-    _hold(
+    hold(
         judge_firewall(
             verdict,
             network=network,
@@ -326,7 +315,7 @@ async def test_far_end_reaches_container(
             "no far-end vantage: set far_end_namespace in the profile to test "
             "reachability from outside"
         )
-    _hold(
+    hold(
         judge_far_end(
             reach.from_far_end,
             far_end=str(site.target.profile.far_end_namespace),

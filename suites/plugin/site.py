@@ -20,8 +20,10 @@ from probes.docker import (
     probe_fleet,
 )
 from probes.errors import HarnessError, harness_errors, one_line
+from probes.judgement import Judgement
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
+from reports.diagnosis import explain
 from reports.results import (
     HOST,
     PATHS,
@@ -137,6 +139,16 @@ def seen(config: pytest.Config, found: T | HarnessError) -> T:
     if isinstance(found, HarnessError):
         cannot_run(config, f"harness error: {found}")
     return found
+
+
+def hold(judgement: Judgement) -> None:
+    """Bind a rule's judgement to the running check: a pass passes, a fail fails with its
+    diagnosis, and what could not be observed is skipped with the reason."""
+    if judgement.outcome == "not-observed":
+        pytest.skip(judgement.diagnosis)
+    assert judgement.ok, explain(
+        judgement.diagnosis, judgement.evidence, fix=judgement.fix, hop=judgement.hop
+    )
 
 
 def cannot_run(config: pytest.Config, reason: str) -> NoReturn:

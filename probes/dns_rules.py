@@ -1,0 +1,223 @@
+"""The DNS checks' rules (DNS-01..DNS-04): pure functions over what the queries, the DNS64
+discovery and a container's resolver saw, each returning a :class:`Judgement`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from probes import dns, dns64, resolver
+from probes.judgement import Judgement, failed, first_of, not_observed, passed
+from probes.profile import ExpectedName
+from probes.resolvconf import ResolvConf
+
+# DNS-02: one query of a name, by (name, type, server, transport)
+NameKey = tuple[str, str, str, str]
+
+
+def wanted_types(name: ExpectedName) -> tuple[str, ...]:
+    """DNS-02: the record types a name must have: AAAA, and A for a dual-stack one."""
+    return ("AAAA", "A") if name.dual_stack or name.a else ("AAAA",)
+
+
+def resolv_evidence(conf: ResolvConf) -> list[str]:
+    return [f"{conf.source}:", *(f"  {line}" for line in conf.summary_lines())]
+
+
+# DNS-01 -----------------------------------------------------------------------------------------
+def judge_resolv_line(host: ResolvConf, *, line: int, problem: str | None) -> Judgement:
+    """DNS-01 for a line of the host's resolv.conf that fails to be a nameserver (``line`` 0: the
+    file as a whole): always a failure, the file's whole summary as the evidence."""
+    return failed(
+        f"{host.source}" + (f" line {line}" if line else "") + f": {problem}",
+        resolv_evidence(host),
+        fix="correct or remove the line: resolvers skip what they cannot read, so the "
+        "host, and every container that copies this file, lose what it meant to say",
+    )
+
+
+def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
+    """DNS-01: the nameserver (configured in ``origin``) answered the query over IPv6, with
+    NOERROR or NXDOMAIN."""
+    evidence = [*result.lines(), f"configured in: {origin}"]
+    if not result.answered:
+        return failed(
+            f"nameserver {result.server} did not answer over IPv6 {result.transport.upper()}: "
+            f"{result.error} after {result.elapsed_ms:.0f} ms",
+            evidence,
+            fix="check that the server listens on its IPv6 address (and port 53 is not filtered), "
+            "and that this host routes to it; else remove it from "
+            f"{origin}: every lookup waits for it first",
+        )
+    if result.rcode not in ("NOERROR", "NXDOMAIN"):
+        return failed(
+            f"nameserver {result.server} answered over IPv6 but with {result.rcode}",
+            evidence,
+            fix="REFUSED: allow this host's addresses in the server's access control; "
+            "SERVFAIL: the server cannot resolve (its own upstream or DNSSEC)",
+        )
+    return passed(
+        f"nameserver {result.server} answered over IPv6 {result.transport.upper()} with "
+        f"{result.rcode} in {result.elapsed_ms:.1f} ms",
+        evidence,
+    )
+
+
+# DNS-02 -----------------------------------------------------------------------------------------
+def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult]) -> Judgement:
+    """DNS-02: the name resolves to AAAA (and A if dual-stack), over UDP and TCP, to the
+    profile's addresses if it lists any, from every configured nameserver that answers at all.
+
+    ``results``: every DNS-02 query, keyed by (name, type, server, transport); those of other
+    names are ignored."""
+    mine = {k: r for k, r in results.items() if k[0] == expected.name}
+    servers = sorted({k[2] for k in mine})
+    # a server silent over both transports is DNS-01's finding; judge those that answer
+    answering = [s for s in servers if any(r.answered for k, r in mine.items() if k[2] == s)]
+    evidence = [line for r in mine.values() for line in r.lines()]
+    if not servers:
+        return failed(
+            f"no nameserver is configured to ask for {expected.name}",
+            evidence,
+            fix="list nameservers in the profile (nameservers = [...]) or the host's resolv.conf",
+        )
+    if not answering:
+        return failed(
+            f"no configured nameserver answered for {expected.name} "
+            f"({', '.join(servers)}): see DNS-01",
+            evidence,
+            fix="make a nameserver reachable (DNS-01)",
+        )
+    wrong: list[str] = []
+    for (_, rtype, server, transport), r in sorted(mine.items()):
+        if server not in answering:
+            continue
+        want = expected.aaaa if rtype == "AAAA" else expected.a
+        where = f"{rtype} from {server} over {transport.upper()}"
+        if not r.answered:
+            wrong.append(f"{where}: {r.error} (it answers the other transport)")
+        elif r.rcode != "NOERROR" or not r.addresses:
+            wrong.append(f"{where}: {r.rcode}, no {rtype} record")
+        elif want and set(r.addresses) != set(want):
+            wrong.append(f"{where}: {', '.join(r.addresses)}, expected {', '.join(want)}")
+    if wrong:
+        return failed(
+            f"{expected.name} does not resolve as expected: {first_of(wrong)}",
+            [*wrong, *evidence],
+            fix=f"publish the {'/'.join(wanted_types(expected))} records of "
+            f"{expected.name} in its zone (or fix the profile's expected addresses); a server "
+            "that fails only over TCP needs port 53/tcp open (RFC 7766)",
+        )
+    return passed(
+        f"{expected.name} resolved to {'/'.join(wanted_types(expected))} as expected from "
+        f"{', '.join(answering)} over every transport asked",
+        evidence,
+    )
+
+
+# DNS-03 -----------------------------------------------------------------------------------------
+def judge_container_lookups(
+    report: resolver.ResolverReport,
+    *,
+    names: Sequence[ExpectedName],
+    threshold: float,
+    where: str,
+) -> Judgement:
+    """DNS-03: inside a container (``where``), its own resolver resolved every name, within
+    ``threshold`` seconds (the profile's resolve_threshold), to the profile's AAAA if it lists
+    any."""
+    expected = {n.name: n.aaaa for n in names}
+    wrong: list[str] = []
+    for lookup in report.lookups:
+        want = expected.get(lookup.name, ())
+        if not lookup.resolved:
+            wrong.append(lookup.describe(report.deadline))
+        elif lookup.elapsed_s is not None and lookup.elapsed_s > threshold:
+            wrong.append(f"{lookup.describe(report.deadline)}: slower than {threshold:g} s")
+        elif want and lookup.address not in want:
+            wrong.append(f"{lookup.describe(report.deadline)}, expected {', '.join(want)}")
+    silent = [s for s in report.servers if not s.answered]
+    if wrong:
+        cause = ""
+        if silent:
+            first = " (listed first)" if silent[0] is report.servers[0] else ""
+            cause = f"; nameserver {silent[0].describe()}{first}"
+        return failed(
+            f"in {where}, the container's resolver: {first_of(wrong)}" + cause,
+            [*wrong, *report.lines()],
+            fix=_inside_fix(report, silent),
+        )
+    return passed(
+        f"in {where}, the container's resolver resolved "
+        f"{', '.join(lk.name for lk in report.lookups) or 'no name'} within {threshold:g} s",
+        report.lines(),
+    )
+
+
+def _inside_fix(report: resolver.ResolverReport, silent: list[resolver.ServerAnswer]) -> str:
+    if silent:
+        conf = report.resolv_conf
+        wait = conf.options.timeout
+        return (
+            f"the resolver asks its nameservers in order and waits {wait} s for each silent one "
+            f"(up to {conf.worst_case_seconds():g} s per lookup): make "
+            f"{', '.join(s.server for s in silent)} reachable from the container, or keep it "
+            'out of the container\'s resolv.conf (daemon.json "dns", or `--dns`); see RC-01'
+        )
+    return (
+        "every nameserver answers, so the records are missing or wrong: publish the names' AAAA "
+        "records (DNS-02) or correct the profile's expected addresses"
+    )
+
+
+# DNS-04 -----------------------------------------------------------------------------------------
+def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None) -> Judgement:
+    """DNS-04: DNS64 (RFC 7050 discovery via ipv4only.arpa) is there exactly when the profile
+    says (``expected``, its dns64; None: it does not say, so nothing is judged)."""
+    answered = [f for f in findings if f.result.answered]
+    evidence = [f.describe() for f in findings] + [
+        line for f in findings for line in f.result.lines()
+    ]
+    prefixes = sorted({p for f in answered for p in f.prefixes})
+    found = f"DNS64 with NAT64 prefix {', '.join(prefixes)}" if prefixes else "no DNS64"
+    if not findings:
+        return not_observed(
+            "no nameserver is configured (host resolv.conf, profile nameservers)", evidence
+        )
+    if not answered:
+        return not_observed(
+            "cannot tell: no configured nameserver answered ipv4only.arpa AAAA (see DNS-01)",
+            evidence,
+        )
+    if expected is None:
+        return not_observed(
+            f"found {found}; the profile does not say whether DNS64 is expected (dns64 = ...)",
+            evidence,
+        )
+    if expected:
+        lacking = [f.server for f in answered if not f.synthesizes]
+        if lacking:
+            return failed(
+                f"DNS64 is expected but {', '.join(lacking)} synthesize no AAAA for "
+                f"{dns64.QNAME} (RFC 7050)",
+                evidence,
+                fix='enable DNS64 on these resolvers (unbound: module-config "dns64 validator '
+                'iterator", dns64-prefix; BIND: dns64 64:ff9b::/96 { };) or drop them from the '
+                "host",
+            )
+        return passed(
+            f"DNS64 is expected and every answering nameserver synthesizes AAAA: {found}",
+            evidence,
+        )
+    synthesizing = [f for f in answered if f.synthesizes]
+    if synthesizing:
+        return failed(
+            f"{synthesizing[0].server} synthesizes AAAA ({found}) but the profile expects no "
+            "DNS64: IPv6 clients will reach IPv4-only names through that NAT64 prefix",
+            evidence,
+            fix="if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; "
+            "if not, turn DNS64 off on the resolver: its synthesized addresses lead nowhere",
+        )
+    return passed(
+        f"no DNS64 is expected and no answering nameserver synthesizes AAAA for {dns64.QNAME}",
+        evidence,
+    )
