@@ -163,6 +163,8 @@ def judge_prefix(
     wanted = {_key(a) for a in addresses}
     arrived = [f for f in frames if not f.outgoing and _key(f.dst) in wanted]
     left = [f for f in frames if f.outgoing and _key(f.src) in wanted]
+    # a pass on the wire keeps what the proxy configuration says, as a note
+    noted = tuple(evidence + ([f"note: {config}"] if config else []))
     if seen:
         by = (
             "the kernel's ND proxy"
@@ -176,7 +178,7 @@ def judge_prefix(
             f"every NS from the upstream for {len(seen)} container address(es) of {subnet} was "
             f"answered on {uplink} by {by}, within {slowest:.1f} ms",
             "",
-            tuple(evidence + ([f"note: {config}"] if config else [])),
+            noted,
         )
     if arrived:
         first_in = arrived[0]
@@ -185,7 +187,7 @@ def judge_prefix(
             f"traffic for container address {first_in.dst} arrived from the upstream on "
             f"{uplink} ({first_in.describe(since)}): {subnet} is routed to this host",
             "",
-            tuple(evidence + ([f"note: {config}"] if config else [])),
+            noted,
         )
     if left:
         return PrefixVerdict(
