@@ -59,7 +59,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the host's upstream interface (default: that of its IPv6 default route)",
     )
+    group.addoption(
+        "--containers",
+        metavar="WHICH",
+        default=None,
+        help="the host's own running containers to check as well as the probe containers, "
+        "read-only from their network namespaces (GW-02, GW-03, RT-02, RC-01): all (default: "
+        "every running container on an IPv6 network), none, NAME[,NAME...], label=KEY[=VALUE], "
+        "compose=PROJECT",
+    )
     parser.addini("v6conform_target", "default for --target", default="local")
+    parser.addini("v6conform_containers", "default for --containers", default="all")
     parser.addini("v6conform_lab_name", "default for --lab-name", default="v6c")
     parser.addini("v6conform_lab_docker", "default for --docker", default=DEFAULT)
     parser.addini("v6conform_profile", "default for --profile", default="")

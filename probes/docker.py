@@ -9,6 +9,7 @@ that is gone left (:meth:`DockerEndpoint.remove_stale`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import ipaddress
 import json
@@ -130,7 +131,8 @@ class NetworkInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProbeContainer:
-    """A running probe container on one network, and where to find its network namespace."""
+    """A running container on one network, seen from its network namespace: one of the
+    harness's probe containers, or (``workload``) one of the host's own, read-only."""
 
     name: str
     id: str
@@ -140,6 +142,7 @@ class ProbeContainer:
     mac: str | None
     global6: str | None  # what Docker says it assigned
     gateway6: str | None  # what Docker says the gateway is
+    workload: bool = False  # a container of the host's own, looked at read-only (not ours)
 
     @property
     def netns(self) -> Netns:
@@ -148,6 +151,12 @@ class ProbeContainer:
     @property
     def label(self) -> str:
         return f"{self.network.name}/{self.name}"
+
+    @property
+    def key(self) -> str:
+        """Where its results are kept and what its items are called: the network for a
+        probe container (one per network), NAME@NETWORK for a workload."""
+        return f"{self.name}@{self.network.name}" if self.workload else self.network.name
 
 
 class DockerEndpoint:
@@ -369,25 +378,38 @@ class DockerEndpoint:
 
 
 @asynccontextmanager
-async def probe_fleet(
-    endpoint: DockerEndpoint, networks: list[NetworkInfo], run_id: str | None = None
-) -> AsyncIterator[list[ProbeContainer]]:
-    """One labelled probe container per network, started concurrently, removed at the end."""
-    run_id = run_id or uuid.uuid4().hex[:8]
-    created_image = await endpoint.ensure_probe_image(run_id)
+async def probe_image(endpoint: DockerEndpoint, run_id: str) -> AsyncIterator[bool]:
+    """The probe image, imported if the daemon lacks it and then removed again at the end
+    (True: this run imported it)."""
+    created = await endpoint.ensure_probe_image(run_id)
     try:
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(endpoint.start_probe(n, run_id)) for n in networks]
-        yield [t.result() for t in tasks]
+        yield created
     finally:
-        # shielded: a cancelled run must still remove what it started
-        await asyncio.shield(_cleanup(endpoint, run_id, created_image))
+        if created:  # shielded: a cancelled run must still remove what it made
+            await asyncio.shield(endpoint.remove_probe_image())
 
 
-async def _cleanup(endpoint: DockerEndpoint, run_id: str, created_image: bool) -> None:
-    await endpoint.remove_run(run_id)
-    if created_image:
-        await endpoint.remove_probe_image()
+@asynccontextmanager
+async def probe_fleet(
+    endpoint: DockerEndpoint,
+    networks: list[NetworkInfo],
+    run_id: str | None = None,
+    *,
+    with_image: bool = True,
+) -> AsyncIterator[list[ProbeContainer]]:
+    """One labelled probe container per network, started concurrently, removed at the end;
+    ``with_image=False``: the caller holds the probe image (:func:`probe_image`)."""
+    run_id = run_id or uuid.uuid4().hex[:8]
+    async with contextlib.AsyncExitStack() as stack:
+        if with_image:
+            await stack.enter_async_context(probe_image(endpoint, run_id))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(endpoint.start_probe(n, run_id)) for n in networks]
+            yield [t.result() for t in tasks]
+        finally:
+            # shielded: a cancelled run must still remove what it started
+            await asyncio.shield(endpoint.remove_run(run_id))
 
 
 def run_labels(kind: str, run_id: str) -> dict[str, str]:

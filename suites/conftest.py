@@ -6,24 +6,45 @@ from __future__ import annotations
 
 from suites.plugin.networks import any_network, network
 from suites.plugin.params import pytest_generate_tests
-from suites.plugin.site import container, site, site_if_any, uplink
+from suites.plugin.site import (
+    bridges_settled,
+    container,
+    docker_endpoint,
+    probe_containers,
+    site,
+    uplink,
+)
+from suites.plugin.survey import survey
 from suites.plugin.target import (
     pytest_configure,
     pytest_report_header,
     pytest_unconfigure,
     target,
 )
+from suites.plugin.workloads import (
+    any_container,
+    resolv_seat,
+    workload_resolvers,
+    workload_views,
+)
 
 __all__ = [
+    "any_container",
     "any_network",
+    "bridges_settled",
     "container",
+    "docker_endpoint",
     "network",
+    "probe_containers",
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_report_header",
     "pytest_unconfigure",
+    "resolv_seat",
     "site",
-    "site_if_any",
+    "survey",
     "target",
     "uplink",
+    "workload_resolvers",
+    "workload_views",
 ]

@@ -25,6 +25,7 @@ from probes.target import Target, privileged
 from suites.plugin.keys import HOST_RESOLV
 from suites.plugin.nameservers import NameserverItem, configured_nameservers, warn_about
 from suites.plugin.site import Site, cannot_run, caught, hold, resolver_deadline, seen
+from suites.plugin.survey import Survey, surveyed
 
 pytestmark = pytest.mark.dns
 
@@ -33,13 +34,11 @@ TRANSPORTS: tuple[dns.Transport, ...] = ("udp", "tcp")
 
 @dataclass(frozen=True, slots=True)
 class Answers:
-    """Every query of DNS-01 and DNS-02, asked at once so their timeouts overlap."""
+    """Every query of DNS-01, DNS-02 and DNS-04, asked at once so their timeouts overlap."""
 
     liveness: dict[str, dns.DnsResult]  # DNS-01: per IPv6 nameserver
     names: dict[tuple[str, str, str, str], dns.DnsResult]  # (name, type, server, transport)
     dns64: dict[str, dns64.Dns64Finding]  # DNS-04: per nameserver
-    # DNS-03: per network (or the probe's error there), or why there is none
-    inside: dict[str, resolver.ResolverReport | HarnessError] | str
 
 
 def _probe_name(target: Target) -> tuple[str, str]:
@@ -48,25 +47,16 @@ def _probe_name(target: Target) -> tuple[str, str]:
     return (names[0].name, "AAAA") if names else (".", "NS")
 
 
-@pytest.fixture(scope="session")
-async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site | str) -> Answers:
+@surveyed
+async def answers(survey: Survey) -> Answers:
+    """Every query of DNS-01, DNS-02 and DNS-04, from the host, at once."""
+    target, pytestconfig = survey.target, survey.config
     if target.netns.path is not None and not privileged():
         cannot_run(pytestconfig, "not root: asking from the target's namespace needs setns")
     servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
     timeout = target.profile.timeout
     qname, qtype = _probe_name(target)
-    names = tuple(n.name for n in target.profile.names)
     async with asyncio.TaskGroup() as tg:
-        inside = (
-            {
-                net: tg.create_task(
-                    caught(resolver.in_container(c, names, deadline=resolver_deadline(target)))
-                )
-                for net, c in site_if_any.containers.items()
-            }
-            if isinstance(site_if_any, Site) and names
-            else {}
-        )
         synth = {
             s: tg.create_task(dns64.discover(target.netns, s, timeout=timeout)) for s in servers
         }
@@ -88,10 +78,25 @@ async def answers(target: Target, pytestconfig: pytest.Config, site_if_any: Site
         {s: t.result() for s, t in live.items()},
         {k: t.result() for k, t in named.items()},
         {s: t.result() for s, t in synth.items()},
-        {n: t.result() for n, t in inside.items()}
-        if isinstance(site_if_any, Site)
-        else site_if_any,
     )
+
+
+@surveyed
+async def container_lookups(survey: Survey) -> dict[str, resolver.ResolverReport | HarnessError]:
+    """DNS-03: the profile's names through each probe container's own resolver, by network."""
+    target = survey.target
+    names = tuple(n.name for n in target.profile.names)
+    if not names:
+        return {}
+    site: Site = await survey.get("site")
+    async with asyncio.TaskGroup() as tg:
+        inside = {
+            net: tg.create_task(
+                caught(resolver.in_container(c, names, deadline=resolver_deadline(target)))
+            )
+            for net, c in site.containers.items()
+        }
+    return {n: t.result() for n, t in inside.items()}
 
 
 @pytest.mark.check("DNS-01")
@@ -127,15 +132,16 @@ async def test_name_resolves_to_aaaa(
 
 @pytest.mark.check("DNS-03")
 async def test_container_resolves_names(
-    target: Target, container: ProbeContainer, answers: Answers, pytestconfig: pytest.Config
+    target: Target,
+    container: ProbeContainer,
+    container_lookups: dict[str, resolver.ResolverReport | HarnessError],
+    pytestconfig: pytest.Config,
 ) -> None:
     """Inside each probe container, its own resolver (libc, resolv.conf) finds the names' AAAA,
     within the resolution threshold."""
     if not target.profile.names:
         pytest.skip("the profile lists no names to resolve ([[names]])")
-    if isinstance(answers.inside, str):
-        pytest.skip(answers.inside)
-    report = seen(pytestconfig, answers.inside[container.network.name])
+    report = seen(pytestconfig, container_lookups[container.network.name])
     hold(
         judge_container_lookups(
             report,

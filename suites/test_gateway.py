@@ -5,10 +5,11 @@ The judgement is in probes.gateway; a check here gets what was seen and holds it
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
-from probes import icmp6, ndp
+from probes import icmp6, ifaddr, ndp
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.gateway import (
     NO_SOLICIT_SOURCE,
@@ -20,6 +21,9 @@ from probes.gateway import (
     solicit_source,
 )
 from suites.plugin.site import Site, hold
+from suites.plugin.survey import Survey, surveyed
+from suites.plugin.workloads import WorkloadViews, looked_at, snapshot_of
+from suites.plugin.workloads import guarded as _guarded
 
 pytestmark = pytest.mark.gateway
 
@@ -33,29 +37,38 @@ async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
 
 
 @pytest.mark.check("GW-02")
-async def test_container_address_and_route(site: Site, container: ProbeContainer) -> None:
+async def test_container_address_and_route(
+    site: Site, any_container: ProbeContainer, workload_views: WorkloadViews
+) -> None:
     """The container has a global address in its subnet and a link-local, and the right route."""
-    snap = site.settled[container.network.name]
-    hold(judge_container_address(container, snap, profile=site.target.profile))
+    snap = snapshot_of(site, workload_views, any_container)
+    hold(judge_container_address(any_container, snap, profile=site.target.profile))
 
 
-@pytest.fixture(scope="session")
-async def gateway_exchanges(site: Site) -> dict[str, list[GatewayExchange] | str]:
+@surveyed
+async def gateway_exchanges(survey: Survey) -> dict[str, list[GatewayExchange] | str]:
     """NS and echo to each container's gateways, for every container at once.
 
     Probing all containers together keeps a broken site's verdict about as fast as a healthy
     one: the timeouts overlap instead of adding up item by item. Per network: the exchanges,
     or why none could be made.
     """
+    site: Site = await survey.get("site")
+    views: WorkloadViews = await survey.get("workload_views")
+    everyone = looked_at(site, views)
     async with asyncio.TaskGroup() as tg:
-        tasks = {n: tg.create_task(_exchange(site, c)) for n, c in site.containers.items()}
-    return {n: t.result() for n, t in tasks.items()}
+        tasks = {
+            k: tg.create_task(_guarded(views, c, functools.partial(_exchange, site, c, snap)))
+            for k, (c, snap) in everyone.items()
+        }
+    return {k: t.result() for k, t in tasks.items()}
 
 
-async def _exchange(site: Site, container: ProbeContainer) -> list[GatewayExchange] | str:
+async def _exchange(
+    site: Site, container: ProbeContainer, snap: ifaddr.Snapshot
+) -> list[GatewayExchange] | str:
     network = container.network
     profile = site.target.profile
-    snap = site.settled[network.name]
     link_local = solicit_source(snap.on(container.interface))
     if link_local is None:
         return NO_SOLICIT_SOURCE
@@ -92,10 +105,10 @@ async def _exchange(site: Site, container: ProbeContainer) -> list[GatewayExchan
 
 @pytest.mark.check("GW-03")
 async def test_gateway_answers(
-    gateway_exchanges: dict[str, list[GatewayExchange] | str], container: ProbeContainer
+    gateway_exchanges: dict[str, list[GatewayExchange] | str], any_container: ProbeContainer
 ) -> None:
     """From inside the container, the gateway answers Neighbor Solicitation and echo."""
-    exchanges = gateway_exchanges[container.network.name]
+    exchanges = gateway_exchanges[any_container.key]
     if isinstance(exchanges, str):  # nothing was sent: nothing to look at
         pytest.skip(exchanges)
-    hold(judge_gateway_answers(exchanges, container=container))
+    hold(judge_gateway_answers(exchanges, container=any_container))

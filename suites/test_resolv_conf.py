@@ -10,12 +10,11 @@ in probes.resolv_rules; a check here gets what was seen and holds it to the rule
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 
 from probes import build, resolver
-from probes.docker import NetworkInfo
+from probes.docker import DockerEndpoint
 from probes.errors import HarnessError
 from probes.resolv_rules import (
     BUILD_NETWORK,
@@ -29,16 +28,10 @@ from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
 from suites.plugin.networks import resolver_networks
 from suites.plugin.site import Site, cannot_run, caught, hold, resolver_deadline, seen
+from suites.plugin.survey import Survey, surveyed
+from suites.plugin.workloads import Seat
 
 pytestmark = pytest.mark.resolvconf
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvRound:
-    """Every container's resolver and both throwaway builds, run at once."""
-
-    containers: dict[str, resolver.ResolverReport | HarnessError]  # by network name
-    builds: dict[build.Builder, build.BuildResult]
 
 
 def lookup_names(target: Target) -> tuple[str, ...]:
@@ -46,33 +39,45 @@ def lookup_names(target: Target) -> tuple[str, ...]:
     return tuple(n.name for n in target.profile.names) or ("registry-1.docker.io",)
 
 
-@pytest.fixture(scope="session")
-async def resolv_round(site: Site, target: Target) -> ResolvRound:
-    names = lookup_names(target)
-    wait = resolver_deadline(target)
+@surveyed
+async def container_resolvers(survey: Survey) -> dict[str, resolver.ResolverReport | HarnessError]:
+    """Every probe container's resolver at work (RC-01, RC-03), by network, all at once."""
+    names = lookup_names(survey.target)
+    wait = resolver_deadline(survey.target)
+    site: Site = await survey.get("site")
     async with asyncio.TaskGroup() as tg:
-        inside = {
+        asks = {
             net: tg.create_task(
                 caught(resolver.in_container(c, names, family="any", deadline=wait))
             )
             for net, c in site.every_container.items()
         }
+    return {n: t.result() for n, t in asks.items()}
+
+
+@surveyed
+async def build_steps(survey: Survey) -> dict[build.Builder, build.BuildResult]:
+    """Both throwaway builds (RC-02, RC-03), on the default bridge once its DAD is done (a
+    probe container gave it carrier): until then no IPv6 leaves a build step. They run while
+    the probe containers settle and are probed."""
+    target = survey.target
+    docker: DockerEndpoint = await survey.get("docker_endpoint")
+    await survey.get("bridges_settled")
+    async with asyncio.TaskGroup() as tg:
         builds = {
             b: tg.create_task(
                 build.build_and_report(
-                    site.docker,
+                    docker,
                     b,
-                    names,
-                    run_id=site.run_id,
-                    deadline=wait,
+                    lookup_names(target),
+                    run_id=survey.run_id,
+                    deadline=resolver_deadline(target),
                     timeout=target.profile.build_timeout,
                 )
             )
             for b in build.BUILDERS
         }
-    return ResolvRound(
-        {n: t.result() for n, t in inside.items()}, {b: t.result() for b, t in builds.items()}
-    )
+    return {b: t.result() for b, t in builds.items()}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -87,23 +92,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.mark.check("RC-01")
 async def test_container_nameservers_reachable(
-    any_network: NetworkInfo,
-    resolv_round: ResolvRound,
+    resolv_seat: Seat,
+    container_resolvers: dict[str, resolver.ResolverReport | HarnessError],
+    workload_resolvers: dict[str, resolver.ResolverReport | str],
     request: pytest.FixtureRequest,
     pytestconfig: pytest.Config,
 ) -> None:
-    """Each probe container's resolv.conf lists only nameservers it can reach, and they answer."""
-    report = seen(pytestconfig, resolv_round.containers[any_network.name])
+    """Each container's resolv.conf (the probe containers' and the host's own containers')
+    lists only nameservers it can reach, and they answer."""
+    if resolv_seat.workload is None:
+        report = seen(pytestconfig, container_resolvers[resolv_seat.key])
+    elif isinstance(found := workload_resolvers[resolv_seat.key], str):
+        pytest.skip(found)
+    else:
+        report = found
     warn_about(request, report.resolv_conf)
-    hold(judge_container_resolv(report, network=any_network.name))
+    hold(judge_container_resolv(report, network=resolv_seat.network.name))
 
 
 @pytest.mark.check("RC-02")
 async def test_build_step_resolves(
-    target: Target, builder: build.Builder, resolv_round: ResolvRound, pytestconfig: pytest.Config
+    target: Target,
+    builder: build.Builder,
+    build_steps: dict[build.Builder, build.BuildResult],
+    pytestconfig: pytest.Config,
 ) -> None:
     """In a build step, names resolve within the threshold, with no unreachable nameserver."""
-    result = resolv_round.builds[builder]
+    result = build_steps[builder]
     j = judge_build_step(result, threshold=target.profile.resolve_threshold)
     if result.report is None and not result.unsupported:
         cannot_run(pytestconfig, j.diagnosis)  # nothing was seen of the step: no verdict, no pass
@@ -112,12 +127,15 @@ async def test_build_step_resolves(
 
 @pytest.mark.check("RC-03")
 async def test_no_public_fallback(
-    place: str, resolv_round: ResolvRound, pytestconfig: pytest.Config
+    place: str,
+    build_steps: dict[build.Builder, build.BuildResult],
+    container_resolvers: dict[str, resolver.ResolverReport | HarnessError],
+    pytestconfig: pytest.Config,
 ) -> None:
     """Docker did not replace the host's nameservers with public resolvers."""
     host = host_resolv(pytestconfig)
     if place.startswith("build-"):
-        result = resolv_round.builds[place.removeprefix("build-")]  # type: ignore[index]
+        result = build_steps[place.removeprefix("build-")]  # type: ignore[index]
         if (why := build_unavailable(result)) is not None:
             pytest.skip(why)
         if result.report is None:
@@ -128,6 +146,6 @@ async def test_no_public_fallback(
         plain = pytestconfig.stash.get(PLAIN_BRIDGE, None)
         network, has_ipv6 = BUILD_NETWORK, plain is None
     else:
-        report = seen(pytestconfig, resolv_round.containers[place])
+        report = seen(pytestconfig, container_resolvers[place])
         network, has_ipv6 = place, report.has_ipv6_route
     hold(judge_fallback(report, host, network=network, has_ipv6=has_ipv6))

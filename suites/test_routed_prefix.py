@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import pytest
@@ -34,6 +35,8 @@ from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
 from suites.plugin.site import Site, cannot_run, find_uplink, hold
+from suites.plugin.survey import Survey, surveyed
+from suites.plugin.workloads import WorkloadViews, guarded, looked_at
 
 pytestmark = pytest.mark.routing
 
@@ -69,15 +72,16 @@ class ContainerReach:
 class Reachability:
     """Every echo of RT-02 and RT-05, and what the host's uplink saw meanwhile (RT-03)."""
 
-    containers: dict[str, ContainerReach]  # by network name
+    # by seat key: a network's name for its probe container, NAME@NETWORK for a workload; a
+    # string says why a workload has none (it exited during the run)
+    containers: dict[str, ContainerReach | str]
     uplink: str | None
     frames: tuple[Frame, ...]  # ICMPv6 on the uplink during the echoes
     capture_error: str | None  # why there is no capture, if there is none
     started: float = 0.0  # monotonic time the capture and echoes began
 
 
-def _global_address(site: Site, container: ProbeContainer) -> str | None:
-    snap = site.settled[container.network.name]
+def _global_address(snap: ifaddr.Snapshot, container: ProbeContainer) -> str | None:
     return next(
         (
             a.address
@@ -88,14 +92,17 @@ def _global_address(site: Site, container: ProbeContainer) -> str | None:
     )
 
 
-@pytest.fixture(scope="session")
-async def reachability(site: Site, uplink: str | None) -> Reachability:
+@surveyed
+async def reachability(survey: Survey) -> Reachability:
     """All echoes for every container at once (timeouts overlap), with the uplink captured."""
+    site: Site = await survey.get("site")
+    views: WorkloadViews = await survey.get("workload_views")
+    uplink: str | None = await survey.get("uplink")
     profile = site.target.profile
     far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
 
-    async def one(container: ProbeContainer) -> ContainerReach:
-        source = _global_address(site, container)
+    async def one(container: ProbeContainer, snap: ifaddr.Snapshot) -> ContainerReach:
+        source = _global_address(snap, container)
         if source is None:
             return ContainerReach(None, (), None)
         async with asyncio.TaskGroup() as tg:
@@ -109,17 +116,20 @@ async def reachability(site: Site, uplink: str | None) -> Reachability:
             ]
             back = (
                 tg.create_task(icmp6.echo(far_end, source, timeout=profile.timeout, count=2))
-                if far_end
+                if far_end and not container.workload  # RT-05 is judged on probes only
                 else None
             )
         return ContainerReach(
             source, tuple(t.result() for t in anchors), back.result() if back else None
         )
 
-    async def everyone() -> dict[str, ContainerReach]:
+    async def everyone() -> dict[str, ContainerReach | str]:
         async with asyncio.TaskGroup() as tg:
-            tasks = {n: tg.create_task(one(c)) for n, c in site.containers.items()}
-        return {n: t.result() for n, t in tasks.items()}
+            tasks = {
+                k: tg.create_task(guarded(views, c, functools.partial(one, c, snap)))
+                for k, (c, snap) in looked_at(site, views).items()
+            }
+        return {k: t.result() for k, t in tasks.items()}
 
     if uplink is None:
         return Reachability(await everyone(), None, (), "no uplink: no IPv6 default route")
@@ -137,6 +147,13 @@ def _hop(reachability: Reachability, container: str, *, outbound: bool) -> str |
     return broken_hop(reachability.frames, watched=watched, container=container, outbound=outbound)
 
 
+def _reach(reachability: Reachability, container: ProbeContainer) -> ContainerReach:
+    found = reachability.containers[container.key]
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
+
+
 def _global_source(reach: ContainerReach) -> str:
     if reach.source is None:
         pytest.skip("the container has no usable global address in its subnet (GW-02)")
@@ -145,12 +162,13 @@ def _global_source(reach: ContainerReach) -> str:
 
 @pytest.mark.check("RT-02")
 async def test_anchors_answer(
-    site: Site, reachability: Reachability, container: ProbeContainer
+    site: Site, reachability: Reachability, any_container: ProbeContainer
 ) -> None:
     """Every reachability anchor answers echo from the container's global address."""
     if not site.target.profile.anchors:
         pytest.skip("the profile names no reachability anchors (anchors = [...])")
-    reach = reachability.containers[container.network.name]
+    container = any_container
+    reach = _reach(reachability, container)
     source = _global_source(reach)
     capture = [f"[uplink {reachability.uplink}]"] + [
         f.describe(reachability.started) for f in reachability.frames
@@ -174,9 +192,11 @@ class UplinkState:
     proxy: ProxyState
 
 
-@pytest.fixture(scope="session")
-async def uplink_state(site: Site, reachability: Reachability) -> UplinkState | str:
+@surveyed
+async def uplink_state(survey: Survey) -> UplinkState | str:
     """The uplink's addresses, on-link prefixes and ND proxy; or why it cannot be read."""
+    site: Site = await survey.get("site")
+    reachability: Reachability = await survey.get("reachability")
     if reachability.uplink is None:
         return "no uplink: the host has no IPv6 default route and none was named (--uplink)"
     name = reachability.uplink
@@ -197,7 +217,7 @@ async def test_prefix_routed_to_host(
 ) -> None:
     """The container prefix is routed to the host, or the host proxies ND for every address."""
     _skip_if_masqueraded(modes[container.network.name], "whether the prefix is routed here")
-    reach = reachability.containers[container.network.name]
+    reach = _reach(reachability, container)
     source = _global_source(reach)
     if isinstance(uplink_state, str):
         pytest.skip(uplink_state)
@@ -224,9 +244,10 @@ async def test_prefix_routed_to_host(
     assert verdict.ok, explain(verdict.diagnosis, verdict.evidence, fix=verdict.fix)
 
 
-@pytest.fixture(scope="session")
-async def ruleset(site: Site) -> Ruleset | str:
+@surveyed
+async def ruleset(survey: Survey) -> Ruleset | str:
     """The host's ip6tables and nftables rules, read once; or why they cannot be read."""
+    site: Site = await survey.get("site")
     try:
         return await read_ruleset(site.target.netns, timeout=site.target.profile.timeout * 2)
     except FirewallUnreadable as exc:
@@ -308,7 +329,7 @@ async def test_far_end_reaches_container(
 ) -> None:
     """The far end reaches the container's global address directly (where it is not NATed)."""
     _skip_if_masqueraded(modes[container.network.name], "reaching it from the far end")
-    reach = reachability.containers[container.network.name]
+    reach = _reach(reachability, container)
     source = _global_source(reach)
     if reach.from_far_end is None:
         pytest.skip(

@@ -25,6 +25,7 @@ from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import Target, privileged
 from reports.diagnosis import explain, first_of
 from suites.plugin.site import cannot_run, find_uplink
+from suites.plugin.survey import Survey, surveyed
 
 pytestmark = pytest.mark.rdnss
 
@@ -36,8 +37,11 @@ class RouterRound:
     rdnss_answers: dict[str, dns.DnsResult]  # RA-03: per advertised server
 
 
-@pytest.fixture(scope="session")
-async def routers(target: Target, pytestconfig: pytest.Config) -> RouterRound:
+@surveyed
+async def routers(survey: Survey) -> RouterRound:
+    """One Router Solicitation on the uplink, what answered within the window, and each
+    advertised RDNSS server asked."""
+    target, pytestconfig = survey.target, survey.config
     if not privileged():
         cannot_run(pytestconfig, "not root: a Router Solicitation needs a raw ICMPv6 socket")
     uplink, snap = await find_uplink(target)

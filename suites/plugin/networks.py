@@ -13,10 +13,11 @@ from probes.docker import (
     NetworkInfo,
 )
 from probes.errors import HarnessError
+from probes.workloads import find_workloads
 from reports.results import (
     SUITE_PROPERTIES,
 )
-from suites.plugin.keys import NETWORKS, NO_DOCKER, PLAIN_BRIDGE, TARGET
+from suites.plugin.keys import NETWORKS, NO_DOCKER, PLAIN_BRIDGE, SELECTOR, TARGET, WORKLOADS
 
 
 def ipv6_networks(config: pytest.Config) -> list[NetworkInfo] | str:
@@ -37,7 +38,14 @@ def ipv6_networks(config: pytest.Config) -> list[NetworkInfo] | str:
                             else ""
                         )
                     )
-                return await docker.networks()
+                every = await docker.networks()
+                selector = config.stash[SELECTOR]
+                ipv6 = [n for n in every if n.enable_ipv6 and n.driver == "bridge"]
+                config.stash[WORKLOADS] = await find_workloads(docker, selector, ipv6)
+                config.stash[SUITE_PROPERTIES]["workloads"] = (
+                    f"{len(config.stash[WORKLOADS])} ({selector.describe()})"
+                )
+                return every
 
         plain: NetworkInfo | None = None
         try:

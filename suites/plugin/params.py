@@ -8,6 +8,7 @@ import pytest
 from suites.plugin.keys import TARGET
 from suites.plugin.nameservers import configured_nameservers
 from suites.plugin.networks import ipv6_networks, parametrize_networks, resolver_networks
+from suites.plugin.workloads import container_seats, parametrize_seats, resolver_seats
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,5 +30,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("expected_name", [pytest.param(None, id="no-names")])
     if "any_network" in metafunc.fixturenames:
         parametrize_networks(metafunc, "any_network", resolver_networks(metafunc.config))
+    if "any_container" in metafunc.fixturenames:
+        parametrize_seats(metafunc, "any_container", container_seats(metafunc.config))
+    if "resolv_seat" in metafunc.fixturenames:
+        parametrize_seats(metafunc, "resolv_seat", resolver_seats(metafunc.config))
     if "network" in metafunc.fixturenames:
         parametrize_networks(metafunc, "network", ipv6_networks(metafunc.config))

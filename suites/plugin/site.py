@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -18,6 +17,7 @@ from probes.docker import (
     NetworkInfo,
     ProbeContainer,
     probe_fleet,
+    probe_image,
 )
 from probes.errors import HarnessError, harness_errors, one_line
 from probes.judgement import Judgement
@@ -33,6 +33,7 @@ from reports.results import (
 from suites.plugin.keys import NO_DOCKER, T
 from suites.plugin.nameservers import host_resolv
 from suites.plugin.networks import resolver_networks
+from suites.plugin.survey import Survey, surveyed
 
 
 def resolver_deadline(target: Target) -> float:
@@ -70,53 +71,85 @@ class Site:
 SITE = pytest.StashKey[Site]()
 
 
-@pytest.fixture(scope="session")
-async def site(target: Target, pytestconfig: pytest.Config) -> AsyncIterator[Site]:
-    """Probe containers on every IPv6 network, each past DAD; removed at the end, always."""
+@surveyed
+async def docker_endpoint(survey: Survey) -> DockerEndpoint:
+    """The target's Docker daemon, held for the run: a stale run's leftovers removed, the probe
+    image in place (builds need no more; the probe containers need it too)."""
+    config = survey.config
     if not privileged():
         cannot_run(
-            pytestconfig,
-            "not root: the probes enter container network namespaces and use raw sockets",
+            config, "not root: the probes enter container network namespaces and use raw sockets"
         )
-    networks = resolver_networks(pytestconfig)
-    if NO_DOCKER in pytestconfig.stash:  # Docker checks were asked for: the harness cannot run
-        cannot_run(pytestconfig, pytestconfig.stash[NO_DOCKER])
+    if NO_DOCKER in config.stash:  # Docker checks were asked for: the harness cannot run
+        cannot_run(config, config.stash[NO_DOCKER])
+    with _harness_failure():
+        docker = await survey.stack.enter_async_context(DockerEndpoint(survey.target.docker_host))
+        await docker.remove_stale()
+        await survey.stack.enter_async_context(probe_image(docker, survey.run_id))
+    return docker
+
+
+@surveyed
+async def probe_containers(survey: Survey) -> list[ProbeContainer]:
+    """A probe container on every IPv6 network and on the default bridge, started (not yet
+    past DAD); removed at the end, always."""
+    networks = resolver_networks(survey.config)
+    docker: DockerEndpoint = await survey.get("docker_endpoint")
     if isinstance(networks, str):
         pytest.skip(networks)
-    run_id = uuid.uuid4().hex[:8]
+    with _harness_failure(), survey.timed("container start"):
+        fleet = probe_fleet(docker, networks, run_id=survey.run_id, with_image=False)
+        return await survey.stack.enter_async_context(fleet)
+
+
+@surveyed
+async def bridges_settled(survey: Survey) -> dict[str, ifaddr.Snapshot]:
+    """The host's view of each IPv6 bridge once its DAD is done: a bridge gets carrier (and
+    starts DAD) when the first container attaches, and while its addresses are tentative the
+    host neither answers nor sends Neighbor Solicitations there, for probes and builds alike."""
+    every: list[ProbeContainer] = await survey.get("probe_containers")
+    bridges = {c.network.bridge for c in every if c.network.enable_ipv6 and c.network.bridge}
+    netns, dad = survey.target.netns, survey.target.profile.dad_timeout
+    with _harness_failure(), survey.timed("bridge DAD"):
+        async with asyncio.TaskGroup() as tg:
+            waits = {b: tg.create_task(ifaddr.settled(netns, b, timeout=dad)) for b in bridges}
+    return {b: t.result() for b, t in waits.items()}
+
+
+@surveyed
+async def site(survey: Survey) -> Site:
+    """Probe containers on every IPv6 network, each past DAD, both ends of its link."""
+    config, target = survey.config, survey.target
+    docker: DockerEndpoint = await survey.get("docker_endpoint")
+    every: list[ProbeContainer] = await survey.get("probe_containers")
+    fleet = [c for c in every if c.network.enable_ipv6]
+    dad = target.profile.dad_timeout
+    with _harness_failure(), survey.timed("container DAD"):
+        async with asyncio.TaskGroup() as tg:
+            waits = {
+                c.network.name: tg.create_task(ifaddr.settled(c.netns, c.interface, timeout=dad))
+                for c in fleet
+            }
+    found = Site(
+        target,
+        docker,
+        {c.network.name: c for c in fleet},
+        {n: t.result() for n, t in waits.items()},
+        await survey.get("bridges_settled"),
+        {c.network.name: c for c in every if not c.network.enable_ipv6},
+        survey.run_id,
+    )
+    config.stash[SITE] = found
+    with _harness_failure():
+        config.stash[PATHS] = await path_labels(found, host_resolv(config))
+    return found
+
+
+@contextlib.contextmanager
+def _harness_failure() -> Iterator[None]:
+    """A harness error, alone or among a task group's, fails what needed it with one line."""
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            docker = await stack.enter_async_context(DockerEndpoint(target.docker_host))
-            await docker.remove_stale()
-            every = await stack.enter_async_context(probe_fleet(docker, networks, run_id=run_id))
-            fleet = [c for c in every if c.network.enable_ipv6]
-            # probe only once both ends of every link are past DAD: a bridge gets carrier (and
-            # starts DAD) when the first container attaches, and while its addresses are
-            # tentative the host neither answers nor sends Neighbor Solicitations there
-            dad = target.profile.dad_timeout
-            bridges = {c.network.bridge for c in fleet if c.network.bridge}
-            async with asyncio.TaskGroup() as tg:
-                waits = {
-                    c.network.name: tg.create_task(
-                        ifaddr.settled(c.netns, c.interface, timeout=dad)
-                    )
-                    for c in fleet
-                }
-                bridge_waits = {
-                    b: tg.create_task(ifaddr.settled(target.netns, b, timeout=dad)) for b in bridges
-                }
-            site = Site(
-                target,
-                docker,
-                {c.network.name: c for c in fleet},
-                {n: t.result() for n, t in waits.items()},
-                {b: t.result() for b, t in bridge_waits.items()},
-                {c.network.name: c for c in every if not c.network.enable_ipv6},
-                run_id,
-            )
-            pytestconfig.stash[SITE] = site
-            pytestconfig.stash[PATHS] = await path_labels(site, host_resolv(pytestconfig))
-            yield site
+        yield
     except (HarnessError, BaseExceptionGroup) as exc:  # alone, or from a task group
         # not `except*`: Python 3.11 before 3.11.4 (Debian 12 has 3.11.2) wraps what an except*
         # block raises in a new group, and a bug among the errors must keep its traceback
@@ -170,6 +203,12 @@ def locate(item: pytest.Item) -> Place:
         net = params.get(key)
         if isinstance(net, NetworkInfo):
             return _network_place(site, net.name)
+    for key in ("any_container", "resolv_seat"):
+        seat = params.get(key)
+        net = getattr(seat, "network", None)
+        if isinstance(net, NetworkInfo):
+            name = getattr(seat, "workload", None)
+            return Place(net.name, f"{net.name}/{name}") if name else _network_place(site, net.name)
     builder, place = params.get("builder"), params.get("place")
     if isinstance(place, str):
         if not place.startswith("build-"):
@@ -217,18 +256,6 @@ async def path_labels(site: Site, resolv: ResolvConf) -> dict[str, dict[str, str
     return paths
 
 
-@pytest.fixture(scope="session")
-def site_if_any(request: pytest.FixtureRequest) -> Site | str:
-    """The site where there is one, else why not: for fixtures that ask the host first and the
-    containers too, at once (so their timeouts overlap) but must not be skipped without Docker."""
-    try:
-        found = request.getfixturevalue("site")
-    except pytest.skip.Exception as exc:
-        return str(exc.msg)
-    assert isinstance(found, Site)
-    return found
-
-
 async def find_uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
     """The uplink: as configured, else the interface of the host's IPv6 default route."""
     snap = await ifaddr.snapshot(target.netns)
@@ -238,10 +265,10 @@ async def find_uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
     return (devs[0] if devs else None), snap
 
 
-@pytest.fixture(scope="session")
-async def uplink(target: Target) -> str | None:
+@surveyed
+async def uplink(survey: Survey) -> str | None:
     """The uplink, found once for the checks that watch or model it."""
-    return (await find_uplink(target))[0]
+    return (await find_uplink(survey.target))[0]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from lab import Lab, LabError
 from probes.errors import HarnessError
 from probes.profile import load_profile
 from probes.target import Target
+from probes.workloads import parse_selector
 from reports.plugin import TARGET_LABEL, abort
 from reports.results import (
     CATALOG,
@@ -20,7 +21,7 @@ from reports.results import (
     SUITE_PROPERTIES,
 )
 from suites.catalog import CHECKS
-from suites.plugin.keys import LAB, TARGET
+from suites.plugin.keys import LAB, SELECTOR, TARGET
 from suites.plugin.site import locate
 
 
@@ -40,6 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"--docker {generation} picks the Docker the lab brings up: use it with --lab "
                 "SCENARIO (a lab already up, or a real host, runs the Docker it has)"
             )
+        config.stash[SELECTOR] = parse_selector(
+            config.getoption("containers") or config.getini("v6conform_containers")
+        )
         profile = load_profile(profile_path) if profile_path else None
         if scenario or mode == "lab":
             lab = Lab(name)

@@ -25,6 +25,7 @@ from probes.errors import (
     leaves,
     one_line,
 )
+from suites.plugin.survey import PARTS, Survey
 
 NETWORK = NetworkInfo("bridge", "n0", "bridge", True, "docker0", ("2001:db8:1::/64",), ())
 NSENTER_SAYS = "nsenter: cannot open /proc/123/ns/mnt: No such file or directory"
@@ -180,7 +181,7 @@ def failing_fleet(*errors: BaseException) -> Callable[..., Any]:
 
     @contextlib.asynccontextmanager
     async def fleet(
-        docker: FakeDocker, networks: list[NetworkInfo], run_id: str
+        docker: FakeDocker, networks: list[NetworkInfo], run_id: str, with_image: bool
     ) -> AsyncIterator[list[ProbeContainer]]:
         async def start(error: BaseException) -> None:
             await asyncio.sleep(0)
@@ -196,9 +197,7 @@ def failing_fleet(*errors: BaseException) -> Callable[..., Any]:
 
 @pytest.fixture
 def site_setup(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    monkeypatch.setattr(suites_conftest, "privileged", lambda: True)
     monkeypatch.setattr(suites_conftest, "resolver_networks", lambda config: [NETWORK])
-    monkeypatch.setattr(suites_conftest, "DockerEndpoint", FakeDocker)
     target = SimpleNamespace(
         docker_host="unix:///run/nowhere.sock", profile=SimpleNamespace(dad_timeout=0.1)
     )
@@ -206,8 +205,20 @@ def site_setup(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
     async def first(*errors: BaseException) -> object:
         monkeypatch.setattr(suites_conftest, "probe_fleet", failing_fleet(*errors))
-        site = suites_conftest.site.__wrapped__(target, config)
-        return await site.__anext__()
+        async with contextlib.AsyncExitStack() as stack:
+            survey = Survey(config, target, stack)  # type: ignore[arg-type]
+
+            async def docker(_: Survey) -> FakeDocker:
+                return FakeDocker(target.docker_host)
+
+            monkeypatch.setitem(PARTS, "docker_endpoint", docker)
+            async with asyncio.TaskGroup() as tg:
+                survey.group = tg
+                site = survey.start("site")
+            ok, value = site.result()  # kept as the survey keeps it: the fixture raises it
+            if not ok:
+                raise value
+            return value
 
     return first
 

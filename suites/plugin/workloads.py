@@ -1,0 +1,268 @@
+"""The host's own containers in the checks: found once at collection (``--containers``), looked
+at read-only in the survey, one item per container and network.
+
+A *seat* is where a container check looks from: a network's probe container (its items keep the
+network's name) or a workload on that network (``NAME@NETWORK``). Workloads are looked at from
+outside only (their namespace, their root file system through /proc); one that exited during the
+run is reported as gone, never as broken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from probes import dns, ifaddr, resolver
+from probes.docker import NetworkInfo, ProbeContainer
+from probes.errors import HarnessError
+from probes.netns import Netns
+from probes.resolvconf import parse_resolv_conf
+from probes.target import Target
+from probes.workloads import Workload, read_in_root
+from suites.plugin.keys import WORKLOADS, T
+from suites.plugin.networks import ipv6_networks, resolver_networks
+from suites.plugin.site import Site
+from suites.plugin.survey import Survey, surveyed
+
+GONE = "exited during the run: gone, not judged"
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where a container check looks from: the network's probe container, or a workload."""
+
+    network: NetworkInfo
+    workload: str | None = None  # the workload's name; None: the probe container
+
+    @property
+    def key(self) -> str:
+        return f"{self.workload}@{self.network.name}" if self.workload else self.network.name
+
+
+def workloads(config: pytest.Config) -> list[Workload]:
+    ipv6_networks(config)  # asks the daemon for both, once
+    return config.stash.get(WORKLOADS, [])
+
+
+def container_seats(config: pytest.Config) -> list[Seat] | str:
+    """Every IPv6 network's probe container, and each workload on each IPv6 network."""
+    found = ipv6_networks(config)
+    if isinstance(found, str):
+        return found
+    return [
+        *(Seat(n) for n in found),
+        *(Seat(link.network, w.name) for w in workloads(config) for link in w.links),
+    ]
+
+
+def resolver_seats(config: pytest.Config) -> list[Seat] | str:
+    """Where resolv.conf is judged: the probe containers (the default bridge's too), and each
+    workload once (one resolv.conf per container), on its first IPv6 network."""
+    found = resolver_networks(config)
+    if isinstance(found, str):
+        return found
+    return [
+        *(Seat(n) for n in found),
+        *(Seat(w.links[0].network, w.name) for w in workloads(config)),
+    ]
+
+
+def parametrize_seats(metafunc: pytest.Metafunc, argname: str, found: list[Seat] | str) -> None:
+    if isinstance(found, str):
+        metafunc.parametrize(argname, [pytest.param(found, id="no-ipv6-network")], indirect=True)
+    else:
+        metafunc.parametrize(argname, found, ids=[s.key for s in found], indirect=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadViews:
+    """Each workload as the survey found it, by seat key."""
+
+    containers: dict[str, ProbeContainer]
+    snapshots: dict[str, ifaddr.Snapshot]
+    workloads: dict[str, Workload]
+    gone: dict[str, str]  # why a seat has no view: it exited, or its namespace could not be read
+
+    def looked_at(self) -> dict[str, tuple[ProbeContainer, ifaddr.Snapshot]]:
+        return {k: (c, self.snapshots[k]) for k, c in self.containers.items()}
+
+
+def _mac(raw: bytes | None) -> str:
+    return ":".join(f"{b:02x}" for b in raw) if raw else ""
+
+
+@surveyed
+async def workload_views(survey: Survey) -> WorkloadViews:
+    """Each workload's namespace read once: its addresses and routes, and which interface
+    carries each of its networks (by MAC address)."""
+    found = workloads(survey.config)
+    containers: dict[str, ProbeContainer] = {}
+    snapshots: dict[str, ifaddr.Snapshot] = {}
+    by_key: dict[str, Workload] = {}
+    gone: dict[str, str] = {}
+
+    async def one(w: Workload) -> None:
+        snap = await while_alive(
+            w, lambda: ifaddr.snapshot(Netns.of_pid(w.pid, f"container {w.name}"))
+        )
+        for link in w.links:
+            key = Seat(link.network, w.name).key
+            by_key[key] = w
+            if isinstance(snap, str):
+                gone[key] = snap
+                continue
+            interfaces = {_mac(i.mac): i.name for i in snap.interfaces if i.mac}
+            for seat in w.seats(interfaces):
+                if seat.network.name == link.network.name:
+                    containers[key], snapshots[key] = seat, snap
+
+    with survey.timed("workload namespaces"):
+        async with asyncio.TaskGroup() as tg:
+            for w in found:
+                tg.create_task(one(w))
+    return WorkloadViews(containers, snapshots, by_key, gone)
+
+
+async def while_alive(w: Workload, probe: Callable[[], Awaitable[T]]) -> T | str:
+    """What a probe of a workload saw; or, the container having exited meanwhile, why there is
+    nothing to judge. A harness error while it still runs stays one."""
+    if not w.alive():
+        return f"container {w.name} {GONE}"
+    try:
+        return await probe()
+    except HarnessError:
+        if not w.alive():
+            return f"container {w.name} {GONE}"
+        raise
+
+
+def probe_name(target: Target) -> tuple[str, str]:
+    """What a nameserver is asked: the profile's first name, else the root's NS."""
+    names = target.profile.names
+    return (names[0].name, "AAAA") if names else (".", "NS")
+
+
+@surveyed
+async def workload_resolvers(survey: Survey) -> dict[str, resolver.ResolverReport | str]:
+    """RC-01 for each workload, from outside: its resolv.conf read through /proc/PID/root, each
+    nameserver it uses asked from its namespace; or why there is nothing to judge."""
+    views: WorkloadViews = await survey.get("workload_views")
+    target = survey.target
+    qname, qtype = probe_name(target)
+    deadline = target.profile.timeout
+    out: dict[str, resolver.ResolverReport | str] = {}
+
+    async def one(key: str, w: Workload) -> None:
+        if key in views.gone:
+            out[key] = views.gone[key]
+            return
+        container, snap = views.containers[key], views.snapshots[key]
+        try:
+            raw = await asyncio.to_thread(read_in_root, w.pid)
+        except OSError as exc:
+            out[key] = (
+                f"container {w.name} {GONE}"
+                if not w.alive()
+                else f"cannot read {w.name}'s /etc/resolv.conf: {exc.strerror or exc}"
+            )
+            return
+        conf = parse_resolv_conf(raw, source=f"{w.name}:/etc/resolv.conf")
+        servers = [ns.address for ns in conf.used_nameservers][: resolver.MAX_SERVERS]
+        async with asyncio.TaskGroup() as tg:
+            asks = [tg.create_task(_ask(w, container, s, qname, qtype, deadline)) for s in servers]
+        answers = [t.result() for t in asks]
+        if any(isinstance(a, str) for a in answers):
+            out[key] = f"container {w.name} {GONE}"
+            return
+        out[key] = resolver.ResolverReport(
+            where=f"container {w.name} (read from outside)",
+            resolv_conf=conf,
+            routes6=tuple(str(r) for r in snap.routes if r.interface == container.interface),
+            lookups=(),
+            servers=tuple(a for a in answers if not isinstance(a, str)),
+            deadline=deadline,
+            complete=True,
+        )
+
+    with survey.timed("workload resolvers"):
+        async with asyncio.TaskGroup() as tg:
+            for key, w in views.workloads.items():
+                if key == Seat(w.links[0].network, w.name).key:
+                    tg.create_task(one(key, w))
+    return out
+
+
+async def _ask(
+    w: Workload, container: ProbeContainer, server: str, qname: str, qtype: str, deadline: float
+) -> resolver.ServerAnswer | str:
+    started = time.monotonic()
+    got = await while_alive(
+        w, lambda: dns.query(container.netns, server, qname, qtype, timeout=deadline)
+    )
+    if isinstance(got, str):
+        return got
+    return _server_answer(got, time.monotonic() - started)
+
+
+def _server_answer(got: dns.DnsResult, elapsed: float) -> resolver.ServerAnswer:
+    reason = "answered" if got.answered else (got.error or "no answer before the deadline")
+    return resolver.ServerAnswer(got.server, elapsed, got.rcode, reason, got.describe())
+
+
+def seat_param(request: pytest.FixtureRequest) -> Seat:
+    if isinstance(request.param, str):
+        pytest.skip(request.param)
+    assert isinstance(request.param, Seat)
+    return request.param
+
+
+@pytest.fixture
+def any_container(
+    request: pytest.FixtureRequest, site: Site, workload_views: WorkloadViews
+) -> ProbeContainer:
+    """The container a check looks from: a network's probe container, or a workload (gone
+    ones skipped: they exited during the run)."""
+    seat = seat_param(request)
+    if seat.workload is None:
+        try:
+            return site.containers[seat.network.name]
+        except KeyError:
+            pytest.skip(f"no probe container on {seat.network.name}")
+    if seat.key in workload_views.gone:
+        pytest.skip(workload_views.gone[seat.key])
+    if not workload_views.workloads[seat.key].alive():
+        pytest.skip(f"container {seat.workload} {GONE}")
+    return workload_views.containers[seat.key]
+
+
+@pytest.fixture
+def resolv_seat(request: pytest.FixtureRequest) -> Seat:
+    """Where RC-01 judges a resolv.conf: a probe container's network, or a workload."""
+    return seat_param(request)
+
+
+def looked_at(
+    site: Site, views: WorkloadViews
+) -> dict[str, tuple[ProbeContainer, ifaddr.Snapshot]]:
+    """Every container the checks look from, by seat key, with its namespace as first read:
+    the probe containers (past DAD) and the workloads still there."""
+    probes = {n: (c, site.settled[n]) for n, c in site.containers.items()}
+    return {**probes, **views.looked_at()}
+
+
+def snapshot_of(site: Site, views: WorkloadViews, container: ProbeContainer) -> ifaddr.Snapshot:
+    return views.snapshots[container.key] if container.workload else site.settled[container.key]
+
+
+async def guarded(
+    views: WorkloadViews, container: ProbeContainer, probe: Callable[[], Awaitable[T]]
+) -> T | str:
+    """A probe from a container: a probe container's as it came; a workload's, or why it has
+    none (it exited meanwhile)."""
+    if not container.workload:
+        return await probe()
+    return await while_alive(views.workloads[container.key], probe)
