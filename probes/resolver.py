@@ -35,7 +35,9 @@ BEGIN = "v6conform-resolver"
 END = "done"
 
 # Arguments: DEADLINE (seconds), FAMILY (-6 or "any"), then the names. Each lookup and each
-# nameserver runs in the background, so the whole script takes about one deadline at most. Every
+# nameserver runs in the background, so the whole script takes about one deadline at most. Its
+# files are named by the shell's PID ($$, the same in its background subshells): two checks may
+# run it at once in one container. Every
 # value that came from the container is printed base64-encoded: one line per fact, whatever the
 # bytes were. /proc/uptime gives the times (busybox date has no sub-second format).
 SCRIPT = r"""
@@ -59,17 +61,17 @@ bounded() {
 }
 look() {
   read t0 x </proc/uptime
-  bounded /tmp/v6conform-l$1 ping $fam -c 1 -s 65535 -I lo "$2"
+  bounded /tmp/v6conform-$$-l$1 ping $fam -c 1 -s 65535 -I lo "$2"
   rc=$?
   read t1 x </proc/uptime
-  echo "lookup $1 $t0 $t1 $rc $(enc </tmp/v6conform-l$1)"
+  echo "lookup $1 $t0 $t1 $rc $(enc </tmp/v6conform-$$-l$1)"
 }
 ask() {
   read t0 x </proc/uptime
-  bounded /tmp/v6conform-s$1 nslookup -timeout="$s" -retry=1 "$3" "$2"
+  bounded /tmp/v6conform-$$-s$1 nslookup -timeout="$s" -retry=1 "$3" "$2"
   rc=$?
   read t1 x </proc/uptime
-  echo "server $1 $t0 $t1 $rc $(printf %s "$2" | enc) $(enc </tmp/v6conform-s$1)"
+  echo "server $1 $t0 $t1 $rc $(printf %s "$2" | enc) $(enc </tmp/v6conform-$$-s$1)"
 }
 s=${d%.*}; s=$((s + 1))  # nslookup's own timeout: whole seconds, past the deadline
 i=0
@@ -79,7 +81,7 @@ for ns in $(awk '$1 == "nameserver" { print $2 }' /etc/resolv.conf | head -n MAX
   ask $i "$ns" "${1:-.}" & i=$((i+1))
 done
 wait
-rm -f /tmp/v6conform-l* /tmp/v6conform-s*
+rm -f /tmp/v6conform-$$-*
 echo done
 """.replace("MAX_SERVERS", str(MAX_SERVERS))
 

@@ -187,7 +187,7 @@ async def find_workloads(
         data = c._container  # the list's own JSON: names, labels, networks, no PID
         labels = data.get("Labels") or {}
         names = [str(n).lstrip("/") for n in data.get("Names") or []]
-        attached = set(((data.get("NetworkSettings") or {}).get("Networks") or {}))
+        attached = set((data.get("NetworkSettings") or {}).get("Networks") or {})
         if is_harness_container(labels) or not attached & set(by_name):
             continue
         if any(selector.matches(n, str(data.get("Id", ""))) for n in names or [""]):
@@ -198,11 +198,13 @@ async def find_workloads(
     return sorted((w for w in found if w is not None), key=lambda w: w.name)
 
 
-def read_in_root(pid: int, path: str = RESOLV_CONF, *, limit: int = MAX_RESOLV_BYTES) -> bytes:
+def read_in_root(
+    pid: int, path: str = RESOLV_CONF, *, limit: int = MAX_RESOLV_BYTES, root: str | None = None
+) -> bytes:
     """A file of a container's own file system, read through ``/proc/PID/root`` with every
     symbolic link resolved inside that root: an absolute link in the container (resolv.conf
     often is one) must never lead to the host's file of that name. Raises OSError."""
-    root = f"/proc/{pid}/root"
+    root = root or f"/proc/{pid}/root"
     parts = list(PurePosixPath(path).parts[1:])
     resolved: list[str] = []
     hops = 0

@@ -1,0 +1,152 @@
+"""The host's own containers: which ones --containers names, what Docker's inspect says of
+them, and reading a file inside a container's root without ever leaving it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from probes.docker import NetworkInfo
+from probes.workloads import (
+    Selector,
+    SelectorError,
+    is_harness_container,
+    parse_selector,
+    read_in_root,
+    workload_from_inspect,
+)
+
+V6NET = NetworkInfo("v6net", "n1", "bridge", True, "br-v6net", ("2001:db8:2::/64",), ())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, Selector("all")),
+        ("all", Selector("all")),
+        ("none", Selector("none")),
+        ("web", Selector("names", ("web",))),
+        ("web, /db", Selector("names", ("web", "db"))),
+        ("label=tier", Selector("label", ("tier",))),
+        ("label=tier=front", Selector("label", ("tier", "front"))),
+        ("compose=shop", Selector("compose", ("shop",))),
+    ],
+)
+def test_selectors(text: str | None, expected: Selector) -> None:
+    assert parse_selector(text) == expected
+
+
+@pytest.mark.parametrize("text", ["label=", "compose=", "web,,db", "a b", "label==x"])
+def test_a_selector_that_names_nothing_is_one_clear_line(text: str) -> None:
+    with pytest.raises(SelectorError) as caught:
+        parse_selector(text)
+    message = str(caught.value)
+    assert text in message
+    assert "\n" not in message
+    assert "compose=PROJECT" in message  # says what would do
+
+
+def test_selector_filters() -> None:
+    assert parse_selector("compose=shop").label_filter() == ["com.docker.compose.project=shop"]
+    assert parse_selector("label=tier=front").label_filter() == ["tier=front"]
+    names = parse_selector("web,1a2b3c4d")
+    assert names.matches("web", "ffff")
+    assert names.matches("x", "1a2b3c4d5e")
+    assert not names.matches("webby", "ffff")
+
+
+def test_the_harness_own_containers_are_not_workloads() -> None:
+    assert is_harness_container({"io.v6conform": "probe"})
+    assert is_harness_container({"io.v6conform": "build"})
+    # a user's container from an image this harness imported inherits its label's other value
+    assert not is_harness_container({"io.v6conform": "image"})
+    assert not is_harness_container({})
+
+
+def _inspect(**state: object) -> dict[str, object]:
+    return {
+        "Id": "c0ffee" * 10,
+        "Name": "/web-1",
+        "State": {"Running": True, "Pid": os.getpid(), **state},
+        "Config": {"Image": "nginx"},
+        "NetworkSettings": {
+            "Networks": {
+                "v6net": {
+                    "MacAddress": "02:42:AC:11:00:02",
+                    "GlobalIPv6Address": "2001:db8:2::2",
+                    "IPv6Gateway": "2001:db8:2::1",
+                },
+                "v4only": {"MacAddress": "02:42:ac:12:00:02"},
+            }
+        },
+    }
+
+
+def test_a_workload_from_inspect_keeps_only_its_ipv6_networks() -> None:
+    w = workload_from_inspect(_inspect(), {"v6net": V6NET})
+    assert w is not None
+    assert (w.name, w.image, [link.network.name for link in w.links]) == (
+        "web-1",
+        "nginx",
+        ["v6net"],
+    )
+    assert w.alive()  # this very process, same start time
+    (seat,) = w.seats({"02:42:ac:11:00:02": "eth1"})
+    assert (seat.key, seat.interface, seat.workload) == ("web-1@v6net", "eth1", True)
+    assert seat.global6 == "2001:db8:2::2"
+
+
+def test_not_running_or_not_on_ipv6_is_no_workload() -> None:
+    assert workload_from_inspect(_inspect(Running=False), {"v6net": V6NET}) is None
+    assert workload_from_inspect(_inspect(Pid=0), {"v6net": V6NET}) is None
+    assert workload_from_inspect(_inspect(), {}) is None
+
+
+def test_a_reused_pid_is_not_the_same_container() -> None:
+    w = workload_from_inspect(_inspect(), {"v6net": V6NET})
+    assert w is not None
+    other = type(w)(w.name, w.id, w.pid, (w.started or 0) + 1, w.links)
+    assert not other.alive()
+
+
+@pytest.fixture
+def rootfs(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "run" / "resolve").mkdir(parents=True)
+    (root / "run" / "resolve" / "stub.conf").write_text("nameserver 2001:db8:53::53\n")
+    return root
+
+
+def test_an_absolute_link_resolves_inside_the_container(rootfs: Path, tmp_path: Path) -> None:
+    # on the host, /run/resolve/stub.conf is another file (or none): it must not be read
+    (rootfs / "etc" / "resolv.conf").symlink_to("/run/resolve/stub.conf")
+    assert read_in_root(1, root=str(rootfs)) == b"nameserver 2001:db8:53::53\n"
+
+
+def test_dot_dot_never_climbs_out_of_the_root(rootfs: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("host file\n")
+    (rootfs / "etc" / "resolv.conf").symlink_to("../../../../secret")
+    with pytest.raises(FileNotFoundError):
+        read_in_root(1, root=str(rootfs))
+    (rootfs / "secret").write_text("container file\n")
+    assert read_in_root(1, root=str(rootfs)) == b"container file\n"
+
+
+def test_a_link_loop_is_an_error_not_a_hang(rootfs: Path) -> None:
+    (rootfs / "etc" / "resolv.conf").symlink_to("/etc/resolv.conf")
+    with pytest.raises(OSError, match="symbolic links"):
+        read_in_root(1, root=str(rootfs))
+
+
+def test_not_a_regular_file(rootfs: Path) -> None:
+    (rootfs / "etc" / "resolv.conf").mkdir()
+    with pytest.raises(OSError, match="not a regular file"):
+        read_in_root(1, root=str(rootfs))
+
+
+def test_a_huge_file_is_read_up_to_the_limit(rootfs: Path) -> None:
+    (rootfs / "etc" / "resolv.conf").write_bytes(b"#" * 10_000)
+    assert len(read_in_root(1, root=str(rootfs), limit=100)) == 100
