@@ -83,6 +83,24 @@ def columns_of(results: list[CheckResult]) -> list[str]:
     return seen
 
 
+TIP_ITEMS = 12  # a cell's tooltip names this many items (the unpassed first), then counts
+FOLD_AT = 10  # a column with more passed items than this folds them (a host's 100 containers)
+
+
+def item_groups(
+    results: list[CheckResult],
+) -> list[tuple[str, list[tuple[str, CheckResult]], list[tuple[str, CheckResult]], bool]]:
+    """Every item by column: those that did not pass, those that did, and whether to fold the
+    passed ones away (a readable report at a host's 100 containers, with no script)."""
+    groups = []
+    for column in columns_of(results):
+        here = [(anchor(i), r) for i, r in enumerate(results) if r.place.column == column]
+        passed = [(a, r) for a, r in here if r.outcome == "passed"]
+        others = [(a, r) for a, r in here if r.outcome != "passed"]
+        groups.append((column, others, passed, len(passed) > FOLD_AT))
+    return groups
+
+
 def matrix(
     results: list[CheckResult], catalog: dict[str, CheckInfo], columns: list[str]
 ) -> list[Row]:
@@ -101,7 +119,10 @@ def matrix(
                 continue
             worst = min((r.outcome for _, r in here), key=SEVERITY.index)
             bad = [i for i, r in here if r.outcome in ("failed", "error")]
-            tip = "; ".join(f"{r.place.detail}: {r.outcome}" for _, r in here)
+            tips = [f"{r.place.detail}: {r.outcome}" for _, r in here if r.outcome != "passed"]
+            tips += [f"{r.place.detail}: passed" for _, r in here if r.outcome == "passed"]
+            more = f"; and {len(tips) - TIP_ITEMS} more" if len(tips) > TIP_ITEMS else ""
+            tip = "; ".join(tips[:TIP_ITEMS]) + more
             cells.append(Cell(worst, len(here), anchor(bad[0]) if bad else None, tip))
         info = catalog.get(check)
         rows.append(Row(check, info.title if info else "", tuple(cells)))
@@ -166,6 +187,7 @@ def render_html(
         rows=matrix(results, catalog, columns),
         failures=failures,
         results=[(anchor(i), r) for i, r in enumerate(results)],
+        item_groups=item_groups(results),
         warnings=[(r.title(catalog), w) for r in results for w in r.warnings],
         catalog=catalog,
         symbol=SYMBOL,

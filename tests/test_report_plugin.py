@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase, TestSuite
 
+from reports.html import render_html
+from reports.results import CheckResult, Place
 from tests.report_reading import Page
 
 CHECKS = """
@@ -444,3 +446,29 @@ def test_one_cause_is_one_line_however_many_items_it_broke(pytester: pytest.Pyte
     ], said
     (suite,) = suites(r.xml)
     assert suite.errors == 4  # JUnit still has every item, each an <error>
+
+
+def test_html_folds_a_crowded_columns_passes_and_keeps_what_did_not_pass_open() -> None:
+    results = [
+        CheckResult(f"t[w{i}@v6net]", "GW-02", f"t[w{i}@v6net]", Place("v6net", f"v6net/w{i}"))
+        for i in range(100)
+    ]
+    results[42] = CheckResult(
+        "t[w42@v6net]", "GW-02", "t[w42@v6net]", Place("v6net", "v6net/w42"), outcome="failed"
+    )
+    few = [CheckResult("t[host]", "RT-01", "t[host]", Place("host", "host"))]
+    html = render_html(
+        results=results + few,
+        catalog={},
+        paths={},
+        properties={"target": "lab v6c"},
+        harness_failures=[],
+        exitstatus=1,
+    )
+    folded = html[html.index("<details>") : html.index("</details>")]
+    assert "99 items passed here" in folded
+    assert "v6net/w42" not in folded  # the failure stays in sight
+    assert html.count("<details>") == 1  # the host's one item is not folded
+    # a cell's tooltip names the failure first and counts the rest
+    assert 'title="v6net/w42: failed; v6net/w0: passed' in html
+    assert "and 88 more" in html
