@@ -197,8 +197,12 @@ class DockerEndpoint:
             raise RuntimeError("not connected: use `async with DockerEndpoint(...)`")
         return self._client
 
+    # Docker API calls made through call() in this process: what a run costs the daemon
+    calls_made = 0
+
     async def call(self, op: Awaitable[T], timeout: float | None = None) -> T:
         """Await a Docker API call with a deadline, translating its errors into ours."""
+        DockerEndpoint.calls_made += 1
         try:
             async with asyncio.timeout(timeout or self.timeout):
                 return await op

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from probes.docker import DockerEndpoint
 from probes.target import Target
 from reports.results import SUITE_PROPERTIES
 from suites.plugin.keys import TARGET
@@ -159,7 +160,7 @@ async def survey(request: pytest.FixtureRequest) -> AsyncIterator[Survey]:
                 found.start(name)
         found.group = None
         if found.timings:
-            config.stash.setdefault(SUITE_PROPERTIES, {})["survey"] = (
-                f"{time.monotonic() - found.origin:.2f} s: {found.figures()}"
-            )
+            properties = config.stash.setdefault(SUITE_PROPERTIES, {})
+            properties["survey"] = f"{time.monotonic() - found.origin:.2f} s: {found.figures()}"
+            properties["docker_api_calls"] = str(DockerEndpoint.calls_made)
         yield found
