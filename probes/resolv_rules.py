@@ -39,13 +39,16 @@ def build_unavailable(result: build.BuildResult) -> str | None:
 
 
 # RC-01 ------------------------------------------------------------------------------------------
-def judge_container_resolv(report: resolver.ResolverReport, *, network: str) -> Judgement:
+def judge_container_resolv(
+    report: resolver.ResolverReport, *, network: str, name: str | None = None
+) -> Judgement:
     """RC-01: the container's resolv.conf (on ``network``) breaks nothing and lists only
     nameservers it can use, each of which answered when asked from inside.
 
     The hop: the container when its own resolv.conf is at fault (a breaking line, a nameserver
     it cannot use), else the far end (a server that should answer and did not)."""
     conf = report.resolv_conf
+    who = f"the container {name}" if name else "the container"
     bad: list[str] = [f"{conf.source} {p}" for p in conf.breaking]
     local = bool(bad)
     for ns in conf.used_nameservers:
@@ -58,14 +61,14 @@ def judge_container_resolv(report: resolver.ResolverReport, *, network: str) -> 
         local = local or why is not None
     if bad:
         return failed(
-            f"the container on {network} cannot use its resolv.conf: {first_of(bad)}",
+            f"{who} on {network} cannot use its resolv.conf: {first_of(bad)}",
             [*bad, *report.lines()],
             fix=_reach_fix(report, network),
             hop="container" if local else "far end",
         )
     used = ", ".join(str(ns) for ns in conf.used_nameservers) or "none"
     return passed(
-        f"the container on {network} can use its resolv.conf: every nameserver it uses "
+        f"{who} on {network} can use its resolv.conf: every nameserver it uses "
         f"({used}) answered from inside",
         report.lines(),
     )

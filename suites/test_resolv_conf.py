@@ -107,7 +107,9 @@ async def test_container_nameservers_reachable(
     else:
         report = found
     warn_about(request, report.resolv_conf)
-    hold(judge_container_resolv(report, network=resolv_seat.network.name))
+    hold(
+        judge_container_resolv(report, network=resolv_seat.network.name, name=resolv_seat.workload)
+    )
 
 
 @pytest.mark.check("RC-02")
