@@ -1,0 +1,120 @@
+"""The survey: parts start at once, each waits only for what it needs, and one part's skip,
+failure or bug stays with the items that asked for it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import SimpleNamespace
+
+import pytest
+
+from suites.plugin import survey as survey_module
+from suites.plugin.survey import Survey
+
+
+@pytest.fixture
+def parts(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    registry: dict[str, object] = {}
+    monkeypatch.setattr(survey_module, "PARTS", registry)
+    return registry
+
+
+async def run(names: list[str]) -> Survey:
+    async with contextlib.AsyncExitStack() as stack:
+        found = Survey(SimpleNamespace(stash=pytest.Stash()), None, stack)  # type: ignore[arg-type]
+        async with asyncio.TaskGroup() as tg:
+            found.group = tg
+            for name in names:
+                found.start(name)
+        found.group = None
+        return found
+
+
+async def test_parts_overlap_and_the_run_waits_for_the_longest_once(
+    parts: dict[str, object],
+) -> None:
+    async def slow(s: Survey) -> str:
+        await asyncio.sleep(0.3)
+        return "slow"
+
+    async def also_slow(s: Survey) -> str:
+        await asyncio.sleep(0.3)
+        return "also"
+
+    async def needs_slow(s: Survey) -> str:
+        return "after " + str(await s.get("slow"))
+
+    parts.update(slow=slow, also_slow=also_slow, needs_slow=needs_slow)
+    found = await run(["slow", "also_slow", "needs_slow"])
+    assert found.outcome("needs_slow") == "after slow"
+    assert found.outcome("also_slow") == "also"
+    slow, also, after = (found.timings[n] for n in ("slow", "also_slow", "needs_slow"))
+    # both ran side by side (each began before the other ended); the dependent one waited
+    assert also.started < (slow.ended or 0)
+    assert slow.started < (also.ended or 0)
+    assert (after.ended or 0) >= (slow.ended or 0)
+    assert "slow" in found.figures()
+
+
+async def test_a_skip_reaches_whoever_needs_the_part_and_maybe_turns_it_into_a_reason(
+    parts: dict[str, object],
+) -> None:
+    async def site(s: Survey) -> str:
+        pytest.skip("the Docker daemon has no bridge network with IPv6 enabled")
+
+    async def strict(s: Survey) -> str:
+        return str(await s.get("site"))
+
+    async def lenient(s: Survey) -> str:
+        return "without: " + str(await s.maybe("site"))
+
+    parts.update(site=site, strict=strict, lenient=lenient)
+    found = await run(["strict", "lenient"])
+    with pytest.raises(pytest.skip.Exception, match="no bridge network"):
+        found.outcome("strict")
+    assert found.outcome("lenient").startswith("without: the Docker daemon")
+
+
+async def test_a_bug_in_one_part_is_raised_for_its_items_only(parts: dict[str, object]) -> None:
+    async def broken(s: Survey) -> str:
+        raise KeyError("missing")
+
+    async def fine(s: Survey) -> str:
+        await asyncio.sleep(0.05)
+        return "fine"
+
+    async def failed(s: Survey) -> str:
+        pytest.fail("harness error: Docker at unix:///x: gone", pytrace=False)
+
+    parts.update(broken=broken, fine=fine, failed=failed)
+    found = await run(["broken", "fine", "failed"])
+    assert found.outcome("fine") == "fine"
+    with pytest.raises(KeyError):
+        found.outcome("broken")
+    with pytest.raises(pytest.fail.Exception, match="harness error"):
+        found.outcome("failed")
+
+
+async def test_a_part_nobody_asked_for_was_never_run(parts: dict[str, object]) -> None:
+    ran: list[str] = []
+
+    async def asked(s: Survey) -> None:
+        ran.append("asked")
+
+    async def not_asked(s: Survey) -> None:
+        ran.append("not asked")
+
+    parts.update(asked=asked, not_asked=not_asked)
+    found = await run(["asked"])
+    assert ran == ["asked"]
+    with pytest.raises(RuntimeError, match="no collected item asked for it"):
+        found.outcome("not_asked")
+
+
+def test_wanted_reads_the_collected_items_fixture_closures(parts: dict[str, object]) -> None:
+    parts.update(routers=None, site=None, build_steps=None)
+    session = SimpleNamespace(
+        items=[SimpleNamespace(fixturenames=["survey", "routers"]), SimpleNamespace()]
+    )
+    assert survey_module.wanted(session) == ["routers"]  # type: ignore[arg-type]
