@@ -49,11 +49,11 @@ async def test_parts_overlap_and_the_run_waits_for_the_longest_once(
     found = await run(["slow", "also_slow", "needs_slow"])
     assert found.outcome("needs_slow") == "after slow"
     assert found.outcome("also_slow") == "also"
-    slow, also, after = (found.timings[n] for n in ("slow", "also_slow", "needs_slow"))
+    first, second, after = (found.timings[n] for n in ("slow", "also_slow", "needs_slow"))
     # both ran side by side (each began before the other ended); the dependent one waited
-    assert also.started < (slow.ended or 0)
-    assert slow.started < (also.ended or 0)
-    assert (after.ended or 0) >= (slow.ended or 0)
+    assert second.started < (first.ended or 0)
+    assert first.started < (second.ended or 0)
+    assert (after.ended or 0) >= (first.ended or 0)
     assert "slow" in found.figures()
 
 
