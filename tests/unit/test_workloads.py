@@ -150,3 +150,34 @@ def test_not_a_regular_file(rootfs: Path) -> None:
 def test_a_huge_file_is_read_up_to_the_limit(rootfs: Path) -> None:
     (rootfs / "etc" / "resolv.conf").write_bytes(b"#" * 10_000)
     assert len(read_in_root(1, root=str(rootfs), limit=100)) == 100
+
+
+async def test_a_workload_gone_is_not_probed_and_says_so() -> None:
+    from suites.plugin.workloads import GONE, while_alive
+
+    w = workload_from_inspect(_inspect(), {"v6net": V6NET})
+    assert w is not None
+    gone = type(w)(w.name, w.id, w.pid, (w.started or 0) + 1, w.links)
+    asked: list[str] = []
+
+    async def probe() -> str:
+        asked.append("probe")
+        return "seen"
+
+    assert await while_alive(w, probe) == "seen"
+    assert await while_alive(gone, probe) == f"container web-1 {GONE}"
+    assert asked == ["probe"]  # the gone one was never entered
+
+
+async def test_a_harness_error_of_a_live_workload_stays_one() -> None:
+    from probes.errors import NetnsError
+    from suites.plugin.workloads import while_alive
+
+    w = workload_from_inspect(_inspect(), {"v6net": V6NET})
+    assert w is not None
+
+    async def broken() -> str:
+        raise NetnsError("container web-1", "cannot enter it")
+
+    with pytest.raises(NetnsError):
+        await while_alive(w, broken)
