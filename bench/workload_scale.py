@@ -161,9 +161,7 @@ def main() -> int:
         first, last = min(rows), max(rows)
         wall = rows[last]["wall"] / rows[first]["wall"]
         memory = rows[last]["rss_mib"] / rows[first]["rss_mib"]
-        print(
-            f"\n{last} workloads / {first}: {wall:.2f}× the wall time, {memory:.2f}× peak memory"
-        )
+        print(f"\n{last} workloads / {first}: {wall:.2f}× the wall time, {memory:.2f}× peak memory")
     print(json.dumps({str(k): v for k, v in rows.items()}))
     return 0
 

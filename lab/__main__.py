@@ -1,4 +1,4 @@
-"""python -m lab {up,down,scenarios,describe}: the built-in lab's command line."""
+"""python -m lab {up,down,scenarios,describe,workloads}: the built-in lab's command line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import sys
 
 from lab.dockers import DEFAULT, GENERATIONS
-from lab.lab import DEFAULT_NAME, Lab, LabError
+from lab.errors import LabError
+from lab.lab import DEFAULT_NAME, Lab
 from lab.scenarios import SCENARIOS
 
 
@@ -43,6 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="remove the lab: containers, processes, namespaces, directories")
     sub.add_parser("scenarios", help="list scenarios and the check IDs each must fail")
     sub.add_parser("describe", help="print the running lab as JSON")
+    work = sub.add_parser(
+        "workloads",
+        help="replace the lab's workload containers (the host's own, for the checks to look "
+        "at) by N idle ones spread over its IPv6 networks, some broken on purpose",
+    )
+    work.add_argument("--count", type=_count, required=True, help="how many (0: remove them)")
+    work.add_argument(
+        "--broken-route",
+        type=_count,
+        default=0,
+        metavar="K",
+        help="of them, K without an IPv6 default route (named work-I-noroute)",
+    )
+    work.add_argument(
+        "--broken-resolv",
+        type=_count,
+        default=0,
+        metavar="K",
+        help="of them, K whose resolv.conf names a nameserver nothing serves (work-I-badresolv)",
+    )
     args = parser.parse_args(argv)
     try:
         lab = Lab(args.name)
@@ -52,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             lab.down()
         elif args.command == "describe":
             print(json.dumps(lab.description(), indent=2))
+        elif args.command == "workloads":
+            lab.description()  # says so when no lab is up
+            lab.replace_workloads(
+                args.count, broken_route=args.broken_route, broken_resolv=args.broken_resolv
+            )
+            print(json.dumps(lab.workloads(), indent=2))
         else:
             width = max(map(len, SCENARIOS))
             pad = " " * width
@@ -73,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     return 0
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
+    return int(text)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import ipaddress
 import json
 import os
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +24,10 @@ from typing import Any
 
 from lab import dockers
 from lab import topology as T
+from lab import workloads as workload_containers
 from lab.dockers import Generation, RootError
+from lab.engine import engine_request
+from lab.errors import LabError
 from lab.scenarios import SCENARIOS, Scenario
 from probes.docker import NEWEST_KNOWN_MAJOR
 
@@ -36,10 +37,6 @@ DAEMONS = ("dockerd", "radvd", "unbound")
 # daemons this process started, kept so they are reaped (not left as zombies or unwaited
 # Popen objects) when a lab is brought down from the same process, as the tests do
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class LabError(Exception):
-    """The lab could not be brought up or down; the message says what and what to do."""
 
 
 def _say(msg: str) -> None:
@@ -52,34 +49,6 @@ def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout
-
-
-def engine_request(socket_path: Path, method: str, path: str, body: dict[str, Any]) -> Any:
-    """One Docker Engine API call over the lab's socket (for what the lab's old CLI lacks)."""
-    conn = _UnixHTTPConnection(str(socket_path))
-    try:
-        conn.request(method, path, json.dumps(body), {"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        data = resp.read().decode(errors="replace")
-    except OSError as exc:
-        raise LabError(f"Docker API {method} {path}: {exc}") from exc
-    finally:
-        conn.close()
-    if resp.status >= 300:
-        raise LabError(f"Docker API {method} {path}: HTTP {resp.status}: {data.strip()}")
-    return json.loads(data) if data.strip() else None
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=30)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(30)
-        sock.connect(self._path)
-        self.sock = sock
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +107,12 @@ class Lab:
         return STATE_ROOT / self.name
 
     @property
+    def docker_socket(self) -> Path:
+        return self.state / "docker.sock"
+
+    @property
     def docker_host(self) -> str:
-        return f"unix://{self.state / 'docker.sock'}"
+        return f"unix://{self.docker_socket}"
 
     def in_ns(self, role: str, *cmd: str, check: bool = True) -> str:
         return run("ip", "netns", "exec", self.ns(role), *cmd, check=check)
@@ -192,6 +165,13 @@ class Lab:
             description = self._describe(scenario, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(_profile_toml(description))
+            if scenario.workloads:
+                self.replace_workloads(
+                    scenario.workloads,
+                    broken_route=scenario.workloads_without_route,
+                    broken_resolv=scenario.workloads_bad_resolv,
+                )
+            description["workloads"] = self.workloads()
         except BaseException:
             _say("bringing the lab up failed; removing what was built")
             self.down(quiet=True)
@@ -481,7 +461,7 @@ class Lab:
             if routed:
                 options["com.docker.network.bridge.gateway_mode_ipv6"] = "routed"
             engine_request(
-                self.state / "docker.sock",
+                self.docker_socket,
                 "POST",
                 "/networks/create",
                 {
@@ -636,7 +616,28 @@ class Lab:
                 f"lab {self.name!r} is broken (namespaces gone: {', '.join(missing)}): "
                 "run `python -m lab up` again"
             )
+        # what runs now, not what `up` started: `python -m lab workloads` changes it
+        data["workloads"] = self.workloads()
         return data
+
+    # workloads ---------------------------------------------------------------------------
+    def replace_workloads(
+        self, count: int, *, broken_route: int = 0, broken_resolv: int = 0
+    ) -> None:
+        """Replace the lab's workload containers by ``count`` new ones (0: remove them)."""
+        workload_containers.replace(
+            self.docker_socket, self.name, self.ns("host"), count, broken_route, broken_resolv
+        )
+
+    def workloads(self) -> list[dict[str, Any]]:
+        """The lab's running workload containers, as its dockerd says now."""
+        try:
+            return workload_containers.listing(self.docker_socket, self.name)
+        except LabError as exc:
+            raise LabError(
+                f"lab {self.name!r} is broken (its dockerd cannot list its containers: {exc}): "
+                "run `python -m lab up` again"
+            ) from None
 
     def exists(self) -> bool:
         return self.state.exists() or any(
@@ -648,7 +649,7 @@ class Lab:
         """Remove every trace of this lab: containers, processes, namespaces, directories."""
         if not quiet:
             _say(f"bringing lab {self.name!r} down")
-        if (self.state / "docker.sock").exists():
+        if self.docker_socket.exists():
             ids = self.docker("ps", "-aq", check=False).split()
             if ids:
                 self.docker("rm", "-f", *ids, check=False)

@@ -40,6 +40,12 @@ class Scenario:
     ip6tables: bool = False  # Docker 26: "experimental" + "ip6tables" (27+: on by default)
     ula_pool: bool = False  # no IPv6 pool anywhere: Docker >= 27 allocates ULA subnets itself
     ipv6_only_network: bool = False  # a third network, v6only, without IPv4 (Docker >= 28)
+    # workload containers ("the host's own", from `python -m lab workloads`), started at the
+    # end of `up`: how many, and of them how many have no IPv6 default route and how many a
+    # resolv.conf naming a nameserver nothing serves
+    workloads: int = 0
+    workloads_without_route: int = 0
+    workloads_bad_resolv: int = 0
     # what the lab's profile says each network's IPv6 mode must be (RT-06); None: by `routed`
     profile_mode: str | None = None
     # where a generation fails other checks than `expected_failures`, and why
@@ -183,6 +189,21 @@ SCENARIOS: dict[str, Scenario] = {
                 "does not wait on 127.0.0.11 and DNS-03 passes"
                 for g in NEWER
             },
+        ),
+        Scenario(
+            "workloads",
+            "healthy, plus 6 of the host's own (workload) containers spread over its IPv6 "
+            "networks: one without an IPv6 default route, one whose resolv.conf names a "
+            "nameserver nothing serves",
+            # the route-less one (on v6net) has no default route (GW-02) and cannot reach the
+            # anchors (RT-02); its gateway still answers, on-link (GW-03 passes), and so does
+            # its resolver, Docker's embedded DNS over loopback (on 20.10, which lists the
+            # host's IPv6 nameserver beside it, unreachable, RC-01 fails on it too); the
+            # other's (on the default bridge) only nameserver never answers (RC-01)
+            frozenset({"GW-02", "RT-02", "RC-01"}),
+            workloads=6,
+            workloads_without_route=1,
+            workloads_bad_resolv=1,
         ),
         Scenario(
             "hostile-text",

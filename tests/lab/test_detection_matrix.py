@@ -53,9 +53,40 @@ def test_scenario_fails_exactly_its_checks(scenario: str, docker: str, tmp_path:
     assert not unexplained, unexplained
     expected = set(SCENARIOS[scenario].expected_on(docker)) & implemented
     assert run.failed_checks() == expected, run.output[-4000:]
+    if SCENARIOS[scenario].workloads:
+        assert_workloads_found_exactly(run.cases, SCENARIOS[scenario].workloads)
     assert run.returncode == (1 if expected else 0)
     # each item carries its check and the target it ran against; the HTML has the verdict,
     # and each failure its evidence, fix and path picture
     assert_reports_hold(tmp_path, f"lab:v6cmx/{scenario}")
     # `--lab` tears its lab down
     assert not Path("/run/netns/v6cmx-host").exists()
+
+
+def _workload_fails(case: Case) -> bool:
+    """What a lab workload's item must come to: the one without a default route fails GW-02
+    and RT-02 (its gateway still answers, on-link), the one with a bad resolv.conf RC-01."""
+    check, item = case.check, case.item
+    if check == "RC-01" and "-noroute@" in item and case.outcome == "failed":
+        # and RC-01 too where its resolv.conf lists the IPv6 nameserver itself (Docker 20.10
+        # copies it beside 127.0.0.11), for that reason alone
+        return "network unreachable (no route)" in case.text
+    return (check in ("GW-02", "RT-02") and "-noroute@" in item) or (
+        check == "RC-01" and "-badresolv@" in item
+    )
+
+
+def assert_workloads_found_exactly(cases: list[Case], count: int) -> None:
+    """The workload checks find exactly the broken workloads: every workload item is there
+    (GW-02, GW-03, RT-02 per network, RC-01 per container), the broken ones fail and only in
+    the checks their fault breaks, the rest pass."""
+    items = [c for c in cases if "@" in c.item]
+    assert len([c for c in items if c.check == "RC-01"]) == count, [c.item for c in items]
+    assert len([c for c in items if c.check == "GW-02"]) >= count, [c.item for c in items]
+    wrong = [
+        f"{c.item}: {c.outcome}"
+        for c in items
+        if (c.outcome == "failed") != _workload_fails(c) or c.outcome == "error"
+    ]
+    assert not wrong, wrong
+    assert {c.check for c in items} == {"GW-02", "GW-03", "RT-02", "RC-01"}
