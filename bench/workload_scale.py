@@ -3,7 +3,8 @@ what a person does today, in the same run. Prints figures, asserts nothing.
 
     sudo .venv/bin/python bench/workload_scale.py --runs 5 --counts 1,10,100
 
-For each count, on one healthy lab (its own name, default v6cbw; brought down at the end):
+For each count, on one lab (its own name, default v6cbw; healthy unless --scenario; brought
+down at the end):
 - the harness: `pytest suites/ --target lab` with only the checks that look from containers
   (GW-02, GW-03, RT-02, RC-01), `--containers compose=labwork` (the lab's workloads): wall time,
   the survey's time, peak memory of the pytest process, Docker API calls per workload (the
@@ -114,13 +115,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--counts", default="1,10,100")
     parser.add_argument("--name", default="v6cbw")
+    parser.add_argument(
+        "--scenario",
+        default="healthy",
+        help="the lab's scenario (default healthy); forward-drop: the anchors do not answer, so "
+        "each baseline ping waits its whole second, as on a broken site",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     lab = Lab(args.name)
     rows: dict[int, dict[str, float]] = {}
     docker = "?"
     try:
-        lab.up("healthy")
+        lab.up(args.scenario)
         described = lab.description()
         anchor, docker = described["anchors"][0], described.get("docker", {}).get("version", "?")
         workloads(lab, 0)
@@ -146,7 +153,7 @@ def main() -> int:
             rows[count] = med
     finally:
         lab.down(quiet=True)
-    print(f"\nmedians over {args.runs} runs (lab {args.name}, healthy, Docker {docker}):")
+    print(f"\nmedians over {args.runs} runs (lab {args.name}, {args.scenario}, Docker {docker}):")
     print(
         f"{'workloads':>10} {'harness wall':>13} {'survey':>8} {'peak MiB':>9} "
         f"{'API calls/w':>12} {'baseline':>9} {'speed-up':>9}"
