@@ -154,8 +154,8 @@ class ProbeContainer:
 
     @property
     def key(self) -> str:
-        """Where its results are kept and what its items are called: the network for a
-        probe container (one per network), NAME@NETWORK for a workload."""
+        """Where its results are kept: the network for a probe container (one per network),
+        NAME@NETWORK for a workload (whose items are called NETWORK/NAME)."""
         return f"{self.name}@{self.network.name}" if self.workload else self.network.name
 
 

@@ -2,7 +2,7 @@
 at read-only in the survey, one item per container and network.
 
 A *seat* is where a container check looks from: a network's probe container (its items keep the
-network's name) or a workload on that network (``NAME@NETWORK``). Workloads are looked at from
+network's name) or a workload on that network (``NETWORK/NAME``). Workloads are looked at from
 outside only (their namespace, their root file system through /proc); one that exited during the
 run is reported as gone, never as broken.
 """
@@ -40,7 +40,14 @@ class Seat:
 
     @property
     def key(self) -> str:
+        """Where its results are kept (:attr:`ProbeContainer.key`)."""
         return f"{self.workload}@{self.network.name}" if self.workload else self.network.name
+
+    @property
+    def item_id(self) -> str:
+        """What its items are called: the network for a probe container, NETWORK/NAME for a
+        workload (as the reports name it; ``-k`` takes it, where it refuses ``@``)."""
+        return f"{self.network.name}/{self.workload}" if self.workload else self.network.name
 
 
 def workloads(config: pytest.Config) -> list[Workload]:
@@ -75,7 +82,7 @@ def parametrize_seats(metafunc: pytest.Metafunc, argname: str, found: list[Seat]
     if isinstance(found, str):
         metafunc.parametrize(argname, [pytest.param(found, id="no-ipv6-network")], indirect=True)
     else:
-        metafunc.parametrize(argname, found, ids=[s.key for s in found], indirect=True)
+        metafunc.parametrize(argname, found, ids=[s.item_id for s in found], indirect=True)
 
 
 @dataclass(frozen=True, slots=True)
