@@ -10,6 +10,7 @@ run is reported as gone, never as broken.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -104,18 +105,29 @@ def _mac(raw: bytes | None) -> str:
 
 @surveyed
 async def workload_views(survey: Survey) -> WorkloadViews:
-    """Each workload's namespace read once: its addresses and routes, and which interface
-    carries each of its networks (by MAC address)."""
+    """Each workload's namespace read once its addresses are past DAD: its addresses and
+    routes, and which interface carries each of its networks (by MAC address)."""
     found = workloads(survey.config)
+    dad = survey.target.profile.dad_timeout
     containers: dict[str, ProbeContainer] = {}
     snapshots: dict[str, ifaddr.Snapshot] = {}
     by_key: dict[str, Workload] = {}
     gone: dict[str, str] = {}
 
     async def one(w: Workload) -> None:
-        snap = await while_alive(
-            w, lambda: ifaddr.snapshot(Netns.of_pid(w.pid, f"container {w.name}"))
-        )
+        netns = Netns.of_pid(w.pid, f"container {w.name}")
+        snap = await while_alive(w, lambda: ifaddr.snapshot(netns))
+        if not isinstance(snap, str):
+            # a container started a moment ago may still be in DAD: wait for it as for a probe
+            # container, up to dad_timeout; one that has run for a while returns at once
+            macs = {(link.mac or "").lower() for link in w.links}
+            ifaces = [i.name for i in snap.interfaces if _mac(i.mac) in macs]
+            for iface in ifaces:
+                snap = await while_alive(
+                    w, functools.partial(ifaddr.settled, netns, iface, timeout=dad)
+                )
+                if isinstance(snap, str):
+                    break
         for link in w.links:
             key = Seat(link.network, w.name).key
             by_key[key] = w
