@@ -94,7 +94,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 async def test_container_nameservers_reachable(
     resolv_seat: Seat,
     container_resolvers: dict[str, resolver.ResolverReport | HarnessError],
-    workload_resolvers: dict[str, resolver.ResolverReport | str],
+    workload_resolvers: dict[str, resolver.ResolverReport | str | HarnessError],
     request: pytest.FixtureRequest,
     pytestconfig: pytest.Config,
 ) -> None:
@@ -103,9 +103,9 @@ async def test_container_nameservers_reachable(
     if resolv_seat.workload is None:
         report = seen(pytestconfig, container_resolvers[resolv_seat.key])
     elif isinstance(found := workload_resolvers[resolv_seat.key], str):
-        pytest.skip(found)
+        pytest.skip(found)  # it exited during the run
     else:
-        report = found
+        report = seen(pytestconfig, found)
     warn_about(request, report.resolv_conf)
     hold(
         judge_container_resolv(report, network=resolv_seat.network.name, name=resolv_seat.workload)

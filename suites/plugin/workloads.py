@@ -19,14 +19,14 @@ import pytest
 
 from probes import dns, ifaddr, resolver
 from probes.docker import NetworkInfo, ProbeContainer
-from probes.errors import HarnessError
+from probes.errors import HarnessError, ProbeError
 from probes.netns import Netns
 from probes.resolvconf import parse_resolv_conf
 from probes.target import Target
 from probes.workloads import Workload, read_in_root
 from suites.plugin.keys import WORKLOADS, T
 from suites.plugin.networks import ipv6_networks, resolver_networks
-from suites.plugin.site import Site
+from suites.plugin.site import Site, caught, seen
 from suites.plugin.survey import Survey, surveyed
 
 GONE = "exited during the run: gone, not judged"
@@ -93,7 +93,8 @@ class WorkloadViews:
     containers: dict[str, ProbeContainer]
     snapshots: dict[str, ifaddr.Snapshot]
     workloads: dict[str, Workload]
-    gone: dict[str, str]  # why a seat has no view: it exited, or its namespace could not be read
+    gone: dict[str, str]  # why a seat has no view: the container exited
+    unreadable: dict[str, HarnessError]  # a live one whose namespace could not be read
 
     def looked_at(self) -> dict[str, tuple[ProbeContainer, ifaddr.Snapshot]]:
         return {k: (c, self.snapshots[k]) for k, c in self.containers.items()}
@@ -113,8 +114,19 @@ async def workload_views(survey: Survey) -> WorkloadViews:
     snapshots: dict[str, ifaddr.Snapshot] = {}
     by_key: dict[str, Workload] = {}
     gone: dict[str, str] = {}
+    unreadable: dict[str, HarnessError] = {}
 
     async def one(w: Workload) -> None:
+        # one workload the harness could not look at is a harness error for its items, not
+        # for the probe containers' or the other workloads'
+        try:
+            await look(w)
+        except HarnessError as exc:
+            for link in w.links:
+                key = Seat(link.network, w.name).key
+                by_key[key], unreadable[key] = w, exc
+
+    async def look(w: Workload) -> None:
         netns = Netns.of_pid(w.pid, f"container {w.name}")
         snap = await while_alive(w, lambda: ifaddr.snapshot(netns))
         if not isinstance(snap, str):
@@ -143,7 +155,7 @@ async def workload_views(survey: Survey) -> WorkloadViews:
         async with asyncio.TaskGroup() as tg:
             for w in found:
                 tg.create_task(one(w))
-    return WorkloadViews(containers, snapshots, by_key, gone)
+    return WorkloadViews(containers, snapshots, by_key, gone, unreadable)
 
 
 async def while_alive(w: Workload, probe: Callable[[], Awaitable[T]]) -> T | str:
@@ -166,43 +178,53 @@ def probe_name(target: Target) -> tuple[str, str]:
 
 
 @surveyed
-async def workload_resolvers(survey: Survey) -> dict[str, resolver.ResolverReport | str]:
+async def workload_resolvers(
+    survey: Survey,
+) -> dict[str, resolver.ResolverReport | str | HarnessError]:
     """RC-01 for each workload, from outside: its resolv.conf read through /proc/PID/root, each
     nameserver it uses asked from its namespace; or why there is nothing to judge."""
     views: WorkloadViews = await survey.get("workload_views")
     target = survey.target
     qname, qtype = probe_name(target)
     deadline = target.profile.timeout
-    out: dict[str, resolver.ResolverReport | str] = {}
+    out: dict[str, resolver.ResolverReport | str | HarnessError] = {}
 
     async def one(key: str, w: Workload) -> None:
-        if key in views.gone:
-            out[key] = views.gone[key]
+        if key in views.gone or key in views.unreadable:
+            out[key] = views.gone.get(key) or views.unreadable[key]
             return
         container, snap = views.containers[key], views.snapshots[key]
         try:
             raw = await asyncio.to_thread(read_in_root, w.pid)
-        except OSError as exc:
+        except OSError as exc:  # unread is unjudged: a harness error while it still runs
             out[key] = (
                 f"container {w.name} {GONE}"
                 if not w.alive()
-                else f"cannot read {w.name}'s /etc/resolv.conf: {exc.strerror or exc}"
+                else ProbeError(
+                    f"container {w.name}", f"cannot read /etc/resolv.conf: {exc.strerror or exc}"
+                )
             )
             return
         conf = parse_resolv_conf(raw, source=f"{w.name}:/etc/resolv.conf")
         servers = [ns.address for ns in conf.used_nameservers][: resolver.MAX_SERVERS]
         async with asyncio.TaskGroup() as tg:
-            asks = [tg.create_task(_ask(w, container, s, qname, qtype, deadline)) for s in servers]
+            asks = [
+                tg.create_task(caught(_ask(w, container, s, qname, qtype, deadline)))
+                for s in servers
+            ]
         answers = [t.result() for t in asks]
         if any(isinstance(a, str) for a in answers):
             out[key] = f"container {w.name} {GONE}"
+            return
+        if errors := [a for a in answers if isinstance(a, HarnessError)]:
+            out[key] = errors[0]
             return
         out[key] = resolver.ResolverReport(
             where=f"container {w.name} (read from outside)",
             resolv_conf=conf,
             routes6=tuple(str(r) for r in snap.routes if r.interface == container.interface),
             lookups=(),
-            servers=tuple(a for a in answers if not isinstance(a, str)),
+            servers=tuple(a for a in answers if isinstance(a, resolver.ServerAnswer)),
             deadline=deadline,
             complete=True,
         )
@@ -253,6 +275,8 @@ def any_container(
             pytest.skip(f"no probe container on {seat.network.name}")
     if seat.key in workload_views.gone:
         pytest.skip(workload_views.gone[seat.key])
+    if seat.key in workload_views.unreadable:
+        seen(request.config, workload_views.unreadable[seat.key])
     if not workload_views.workloads[seat.key].alive():
         pytest.skip(f"container {seat.workload} {GONE}")
     return workload_views.containers[seat.key]

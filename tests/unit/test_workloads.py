@@ -181,3 +181,31 @@ async def test_a_harness_error_of_a_live_workload_stays_one() -> None:
 
     with pytest.raises(NetnsError):
         await while_alive(w, broken)
+
+
+async def test_a_live_workload_that_cannot_be_looked_at_is_a_harness_error_for_it_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+    from types import SimpleNamespace
+
+    from probes.errors import NetnsError
+    from suites.plugin import workloads as plugin
+    from suites.plugin.survey import PARTS, Survey
+
+    w = workload_from_inspect(_inspect(), {"v6net": V6NET})
+    assert w is not None
+
+    async def cannot_enter(netns: object) -> object:
+        raise NetnsError("container web-1", "setns failed")
+
+    monkeypatch.setattr(plugin.ifaddr, "snapshot", cannot_enter)
+    monkeypatch.setattr(plugin, "workloads", lambda config: [w])
+    target = SimpleNamespace(profile=SimpleNamespace(dad_timeout=0.1))
+    async with contextlib.AsyncExitStack() as stack:
+        survey = Survey(SimpleNamespace(stash=pytest.Stash()), target, stack)  # type: ignore[arg-type]
+        views = await PARTS["workload_views"](survey)
+    assert list(views.unreadable) == ["web-1@v6net"]
+    assert "setns failed" in str(views.unreadable["web-1@v6net"])
+    assert not views.containers
+    assert not views.gone
