@@ -112,10 +112,10 @@ def test_the_checks_fail_exactly_on_the_broken_workloads(lab: Lab, tmp_path: Pat
     # resolv.conf, beside the embedded DNS on v6net: without a route, RC-01 finds it unreachable
     failed = sorted(c.item for c in run.cases if c.outcome in ("failed", "error"))
     assert failed == [
-        "test_anchors_answer[work-1-noroute@v6net]",
-        "test_container_address_and_route[work-1-noroute@v6net]",
-        "test_container_nameservers_reachable[work-0-badresolv@bridge]",
-        "test_container_nameservers_reachable[work-1-noroute@v6net]",
+        "test_anchors_answer[v6net/work-1-noroute]",
+        "test_container_address_and_route[v6net/work-1-noroute]",
+        "test_container_nameservers_reachable[bridge/work-0-badresolv]",
+        "test_container_nameservers_reachable[v6net/work-1-noroute]",
     ], run.output[-3000:]
     # its gateway is on-link: a workload without a default route still reaches it
     gateway = [c for c in run.by_check("GW-03") if "work-1-noroute]" in c.name]
