@@ -4,6 +4,8 @@ over, and the fixtures that hand one to a check."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +20,8 @@ from reports.results import (
     SUITE_PROPERTIES,
 )
 from suites.plugin.keys import NETWORKS, NO_DOCKER, PLAIN_BRIDGE, SELECTOR, TARGET, WORKLOADS
+
+P = TypeVar("P")  # a place items are parametrized over: a network, a seat
 
 
 def ipv6_networks(config: pytest.Config) -> list[NetworkInfo] | str:
@@ -74,22 +78,36 @@ def resolver_networks(config: pytest.Config) -> list[NetworkInfo] | str:
     return [*found, plain] if plain is not None else found
 
 
+def parametrize_places(
+    metafunc: pytest.Metafunc, argname: str, found: Sequence[P] | str, ids: list[str], none: str
+) -> None:
+    """One item per place (network, seat), called by ``ids``; or one item, called ``none``,
+    that skips with the reason there is no place."""
+    if isinstance(found, str):
+        metafunc.parametrize(argname, [pytest.param(found, id=none)], indirect=True)
+    else:
+        metafunc.parametrize(argname, found, ids=ids, indirect=True)
+
+
+def param_or_skip(request: pytest.FixtureRequest, kind: type[P]) -> P:
+    """The place an item was parametrized with; or it skips with why there is none."""
+    if isinstance(request.param, str):
+        pytest.skip(request.param)
+    assert isinstance(request.param, kind)
+    return request.param
+
+
 def parametrize_networks(
     metafunc: pytest.Metafunc, argname: str, found: list[NetworkInfo] | str
 ) -> None:
     """One item per network; or one item that skips with the reason there is none."""
-    if isinstance(found, str):
-        none = "no-ipv6-network" if argname == "network" else "no-network"
-        metafunc.parametrize(argname, [pytest.param(found, id=none)], indirect=True)
-    else:
-        metafunc.parametrize(argname, found, ids=[n.name for n in found], indirect=True)
+    none = "no-ipv6-network" if argname == "network" else "no-network"
+    ids = [] if isinstance(found, str) else [n.name for n in found]
+    parametrize_places(metafunc, argname, found, ids, none)
 
 
 def _network_param(request: pytest.FixtureRequest) -> NetworkInfo:
-    if isinstance(request.param, str):
-        pytest.skip(request.param)
-    assert isinstance(request.param, NetworkInfo)
-    return request.param
+    return param_or_skip(request, NetworkInfo)
 
 
 @pytest.fixture

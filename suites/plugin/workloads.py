@@ -25,7 +25,12 @@ from probes.resolvconf import parse_resolv_conf
 from probes.target import Target
 from probes.workloads import Workload, read_in_root
 from suites.plugin.keys import WORKLOADS, T
-from suites.plugin.networks import ipv6_networks, resolver_networks
+from suites.plugin.networks import (
+    ipv6_networks,
+    param_or_skip,
+    parametrize_places,
+    resolver_networks,
+)
 from suites.plugin.site import Site, caught, seen
 from suites.plugin.survey import Survey, surveyed
 
@@ -80,10 +85,8 @@ def resolver_seats(config: pytest.Config) -> list[Seat] | str:
 
 
 def parametrize_seats(metafunc: pytest.Metafunc, argname: str, found: list[Seat] | str) -> None:
-    if isinstance(found, str):
-        metafunc.parametrize(argname, [pytest.param(found, id="no-ipv6-network")], indirect=True)
-    else:
-        metafunc.parametrize(argname, found, ids=[s.item_id for s in found], indirect=True)
+    ids = [] if isinstance(found, str) else [s.item_id for s in found]
+    parametrize_places(metafunc, argname, found, ids, "no-ipv6-network")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,20 +257,13 @@ def _server_answer(got: dns.DnsResult, elapsed: float) -> resolver.ServerAnswer:
     return resolver.ServerAnswer(got.server, elapsed, got.rcode, reason, got.describe())
 
 
-def seat_param(request: pytest.FixtureRequest) -> Seat:
-    if isinstance(request.param, str):
-        pytest.skip(request.param)
-    assert isinstance(request.param, Seat)
-    return request.param
-
-
 @pytest.fixture
 def any_container(
     request: pytest.FixtureRequest, site: Site, workload_views: WorkloadViews
 ) -> ProbeContainer:
     """The container a check looks from: a network's probe container, or a workload (gone
     ones skipped: they exited during the run)."""
-    seat = seat_param(request)
+    seat = param_or_skip(request, Seat)
     if seat.workload is None:
         try:
             return site.containers[seat.network.name]
@@ -285,7 +281,7 @@ def any_container(
 @pytest.fixture
 def resolv_seat(request: pytest.FixtureRequest) -> Seat:
     """Where RC-01 judges a resolv.conf: a probe container's network, or a workload."""
-    return seat_param(request)
+    return param_or_skip(request, Seat)
 
 
 def looked_at(
