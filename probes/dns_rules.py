@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from probes import dns, dns64, resolver
+from probes.errors import ProbeError
 from probes.judgement import Judgement, failed, first_of, not_observed, passed
 from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
+from probes.router_advert import AnnouncedServer
 
 # DNS-02: one query of a name, by (name, type, server, transport)
 NameKey = tuple[str, str, str, str]
@@ -60,6 +62,57 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
         f"{result.rcode} in {result.elapsed_ms:.1f} ms",
         evidence,
     )
+
+
+def judge_announced_nameservers(
+    announced: Sequence[AnnouncedServer],
+    answers: Mapping[str, dns.DnsResult],
+    *,
+    configured: Mapping[str, str],
+) -> Judgement:
+    """DNS-01 for the nameservers the routers announce (RDNSS, RFC 8106): each one a host would
+    use (unicast, lifetime non-zero) answered over IPv6 with NOERROR or NXDOMAIN.
+
+    ``answers``: per announced server (without zone), what it said to DNS-01's question;
+    ``configured``: servers that are also the host's own (resolv.conf, profile), by origin."""
+    if not announced:
+        return not_observed("no router announced an RDNSS server (RA-02 says whether one should)")
+    used = [a for a in announced if a.used]
+    evidence = [f"announced: {a.text()}" for a in announced]
+    unused = [a for a in announced if not a.used]
+    evidence += [f"not asked: {a.server}: hosts do not use it (RA-02)" for a in unused]
+    if not used:
+        return not_observed(
+            "no announced RDNSS server is one hosts use (lifetime 0, or not unicast: RA-02): "
+            + ", ".join(a.server for a in unused),
+            evidence,
+        )
+    verdicts: list[Judgement] = []
+    proofs: list[str] = []
+    for server in dict.fromkeys(a.server for a in used):
+        routers = ", ".join(a.router for a in used if a.server == server)
+        origin = f"the RDNSS option of {routers}"
+        if server in configured:
+            origin += f" (and {configured[server]})"
+        result = answers.get(server)
+        if result is None:  # the survey asks every unicast server it saw: a harness fault
+            raise ProbeError(f"RDNSS server {server}", "announced, but the survey did not ask it")
+        verdicts.append(judge_nameserver(result, origin=origin))
+        proofs.append(
+            f"{result.server} (from {routers}) {result.rcode} in {result.elapsed_ms:.1f} ms"
+        )
+    evidence += [line for v in verdicts for line in v.evidence]
+    wrong = [v.diagnosis for v in verdicts if not v.ok]
+    if wrong:
+        return failed(
+            first_of(wrong),
+            evidence,
+            fix="the routers announce a nameserver hosts cannot use over IPv6: make it answer "
+            "on that address (port 53 open, this host's prefix allowed), or announce one that "
+            "does (radvd: RDNSS <address> { ... };); hosts that take DNS from RAs (systemd-"
+            "networkd, NetworkManager, rdnssd) wait for it first",
+        )
+    return passed("every announced nameserver answered over IPv6: " + "; ".join(proofs), evidence)
 
 
 # DNS-02 -----------------------------------------------------------------------------------------

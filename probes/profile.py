@@ -68,6 +68,7 @@ class Profile:
 IPV6_MODES = ("routed", "nat", "any")
 # IP family (0: either), None: any text. Anchors are pinged with ICMPv6 (RT-02): IPv6 only.
 _STRINGS = {"anchors": 6, "nameservers": 0, "rdnss": 6, "dnssl": None}
+RA_MAX_INTERVAL = (4, 65535)  # MaxRtrAdvInterval's range, seconds (RFC 8319 2)
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
 _BOOLS = {"dns64", "ra_managed", "ra_other"}
 _STRS = {"link_local_gateway": 6, "default_gateway_v6": 6, "far_end_namespace": None}
@@ -111,6 +112,11 @@ def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = N
         elif key in _FLOATS:
             positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
             check.expect(positive, value, "a positive number of seconds", key)
+            if key == "ra_max_interval":  # RFC 4861 6.2.1 as updated by RFC 8319
+                bounded = RA_MAX_INTERVAL[0] <= value <= RA_MAX_INTERVAL[1]
+                check.expect(
+                    bounded, value, "4 to 65535 seconds (RFC 8319: MaxRtrAdvInterval)", key
+                )
             values[key] = float(value)
         elif key in _BOOLS:
             check.expect(isinstance(value, bool), value, "true or false", key)

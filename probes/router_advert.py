@@ -39,6 +39,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -787,6 +788,37 @@ def hosts_discard(ra: RouterAdvert | MalformedAdvert) -> str | None:
     if isinstance(ra, MalformedAdvert) and not ra.internal:
         return ra.reason
     return source_ok(ra) or hop_limit_ok(ra)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncedServer:
+    """A nameserver as an RDNSS option announced it (RFC 8106 5.1): a host that keeps the RA
+    uses it for ``lifetime`` seconds (0: stop using it)."""
+
+    server: str
+    router: str
+    lifetime: int
+
+    @property
+    def used(self) -> bool:
+        """A host takes it as a nameserver: a unicast address with a non-zero lifetime."""
+        return self.lifetime > 0 and _not_unicast(self.server) is None
+
+    def text(self) -> str:
+        lifetime = _lifetime_text(self.lifetime)
+        return f"{self.server} announced by {self.router} (lifetime {lifetime})"
+
+
+def announced_servers(adverts: Iterable[RouterAdvert]) -> tuple[AnnouncedServer, ...]:
+    """Each RDNSS server the RAs announce, once per router, in the order they came."""
+    seen: dict[tuple[str, str], AnnouncedServer] = {}
+    for ra in adverts:
+        for opt in ra.rdnss:
+            for server in opt.servers:
+                key = (server, ra.source)
+                if key not in seen or seen[key].lifetime < opt.lifetime:
+                    seen[key] = AnnouncedServer(server, ra.source, opt.lifetime)
+    return tuple(seen.values())
 
 
 def max_interval_of(ra: RouterAdvert, configured: float | None) -> float | None:

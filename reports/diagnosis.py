@@ -52,9 +52,17 @@ class _Sink:
     """
 
     diagnoses: list[Diagnosis] | None = None
+    proofs: list[Diagnosis] | None = None  # what proved a pass
 
 
 sink = _Sink()
+
+
+def proved(summary: str, evidence: Iterable[str] = ()) -> None:
+    """Record what proved the running check's pass: the reports carry it (JUnit property
+    ``proof``), so a pass says what it rests on as a failure does."""
+    if sink.proofs is not None:
+        sink.proofs.append(Diagnosis(" ".join(summary.split()), tuple(evidence), None))
 
 
 class Verdict(str):

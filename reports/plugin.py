@@ -46,6 +46,7 @@ from reports.results import (
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
 DIAGNOSES = pytest.StashKey[list[Diagnosis]]()
+PROOFS = pytest.StashKey[list[Diagnosis]]()
 RESULTS = pytest.StashKey[list[CheckResult]]()
 REPORT_DIR = pytest.StashKey[Path]()
 AREA_MARKERS = {
@@ -128,11 +129,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     item.stash[DIAGNOSES] = []
-    sink.diagnoses = item.stash[DIAGNOSES]
+    item.stash[PROOFS] = []
+    sink.diagnoses, sink.proofs = item.stash[DIAGNOSES], item.stash[PROOFS]
     try:
         return (yield)
     finally:
-        sink.diagnoses = None
+        sink.diagnoses = sink.proofs = None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -145,6 +147,9 @@ def pytest_runtest_makereport(
     diagnoses = item.stash.get(DIAGNOSES, [])
     verdict = _verdict(call, diagnoses) if report.when == "call" else None
     brief = ""
+    proofs = item.stash.get(PROOFS, [])
+    if report.when == "call" and report.passed and proofs:
+        item.user_properties.append(("proof", proofs[-1].summary))
     if report.failed and verdict is not None:
         item.user_properties.append(("diagnosis", verdict.summary))
         # the verdict, its evidence and the fix say more than a Python traceback

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from suites.plugin.networks import any_network, network
 from suites.plugin.params import pytest_generate_tests
+from suites.plugin.routers import routers
 from suites.plugin.site import (
     bridges_settled,
     container,
@@ -41,6 +42,7 @@ __all__ = [
     "pytest_report_header",
     "pytest_unconfigure",
     "resolv_seat",
+    "routers",
     "site",
     "survey",
     "target",

@@ -11,6 +11,7 @@ import pytest
 
 from probes import dns, dns64, resolver
 from probes.dns_rules import (
+    judge_announced_nameservers,
     judge_container_lookups,
     judge_dns64,
     judge_name,
@@ -23,7 +24,13 @@ from probes.errors import HarnessError
 from probes.profile import ExpectedName
 from probes.target import Target, privileged
 from suites.plugin.keys import HOST_RESOLV
-from suites.plugin.nameservers import NameserverItem, configured_nameservers, warn_about
+from suites.plugin.nameservers import (
+    NameserverItem,
+    configured_nameservers,
+    liveness_question,
+    warn_about,
+)
+from suites.plugin.routers import RouterRound
 from suites.plugin.site import Site, cannot_run, caught, hold, resolver_deadline, seen
 from suites.plugin.survey import Survey, surveyed
 
@@ -41,12 +48,6 @@ class Answers:
     dns64: dict[str, dns64.Dns64Finding]  # DNS-04: per nameserver
 
 
-def _probe_name(target: Target) -> tuple[str, str]:
-    """What DNS-01 asks: the profile's first name (the site's own zone), else the root's NS."""
-    names = target.profile.names
-    return (names[0].name, "AAAA") if names else (".", "NS")
-
-
 @surveyed
 async def answers(survey: Survey) -> Answers:
     """Every query of DNS-01, DNS-02 and DNS-04, from the host, at once."""
@@ -55,7 +56,7 @@ async def answers(survey: Survey) -> Answers:
         cannot_run(pytestconfig, "not root: asking from the target's namespace needs setns")
     servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
     timeout = target.profile.timeout
-    qname, qtype = _probe_name(target)
+    qname, qtype = liveness_question(target.profile)
     async with asyncio.TaskGroup() as tg:
         synth = {
             s: tg.create_task(dns64.discover(target.netns, s, timeout=timeout)) for s in servers
@@ -118,6 +119,18 @@ async def test_nameserver_answers_over_ipv6(
         warn_about(request, host)
     result = answers.liveness[nameserver.address]
     hold(judge_nameserver(result, origin=nameserver.origin))
+
+
+@pytest.mark.check("DNS-01")
+async def test_announced_nameservers_answer(
+    routers: RouterRound, pytestconfig: pytest.Config
+) -> None:
+    """The nameservers the routers announce (RDNSS) answer over IPv6 as well: hosts that take
+    DNS from RAs use them. Asked once, by the RA exchange (RA-03 judges the same answers)."""
+    configured = {i.address: i.origin for i in configured_nameservers(pytestconfig) if i.address}
+    hold(
+        judge_announced_nameservers(routers.announced, routers.rdnss_answers, configured=configured)
+    )
 
 
 @pytest.mark.check("DNS-02")

@@ -11,79 +11,18 @@ interval).
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
-from probes import dns, router_advert
+from probes import router_advert
 from probes.errors import ProbeError
 from probes.router_advert import MalformedAdvert, RouterAdvert
-from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
-from probes.target import Target, privileged
+from probes.target import Target
 from reports.diagnosis import explain, first_of
-from suites.plugin.site import cannot_run, find_uplink
-from suites.plugin.survey import Survey, surveyed
+from suites.plugin.routers import RouterRound
 
 pytestmark = pytest.mark.rdnss
-
-
-@dataclass(frozen=True, slots=True)
-class RouterRound:
-    solicitation: Solicitation
-    default_gateways: tuple[str, ...]  # the host's IPv6 default routes' gateways on the uplink
-    rdnss_answers: dict[str, dns.DnsResult]  # RA-03: per advertised server
-
-
-@surveyed
-async def routers(survey: Survey) -> RouterRound:
-    """One Router Solicitation on the uplink, what answered within the window, and each
-    advertised RDNSS server asked."""
-    target, pytestconfig = survey.target, survey.config
-    if not privileged():
-        cannot_run(pytestconfig, "not root: a Router Solicitation needs a raw ICMPv6 socket")
-    uplink, snap = await find_uplink(target)
-    if uplink is None:
-        pytest.skip("no uplink: the host has no IPv6 default route and none was named (--uplink)")
-    # the RFC's bound on a router's answer, or longer if the profile's timeout is
-    window = max(target.profile.timeout, RA_ANSWER_BOUND)
-    found = await solicit_routers(target.netns, uplink, window=window)
-    servers = sorted({s for ra in found.valid for opt in ra.rdnss for s in opt.servers})
-    async with asyncio.TaskGroup() as tg:
-        asks = {
-            s: tg.create_task(
-                dns.query(
-                    target.netns,
-                    _with_zone(s, uplink),
-                    _probe_name(target),
-                    timeout=target.profile.timeout,
-                )
-            )
-            for s in servers
-            if _askable(s)
-        }
-    gateways = tuple(
-        r.gateway for r in snap.default_routes() if r.interface == uplink and r.gateway
-    )
-    return RouterRound(found, gateways, {s: t.result() for s, t in asks.items()})
-
-
-def _probe_name(target: Target) -> str:
-    names = target.profile.names
-    return names[0].name if names else "."
-
-
-def _with_zone(server: str, uplink: str) -> str:
-    """A link-local RDNSS server is on the link it was announced on: ask it there."""
-    return f"{server}%{uplink}" if ipaddress.IPv6Address(server).is_link_local else server
-
-
-def _askable(server: str) -> bool:
-    """Only unicast servers are asked: a multicast or loopback one is RA-02's finding."""
-    opt = router_advert.Rdnss(3, 1, (server,))
-    return router_advert.rdnss_addresses_unicast(opt) is None
 
 
 # the options RA-01 owns; RA-02, RA-04 and RA-05 report theirs (RDNSS and DNSSL have no fixed
@@ -95,11 +34,7 @@ RA05_OPTIONS = (router_advert.OPT_PREFIX_INFO, router_advert.OPT_MTU)
 def _need_adverts(rr: RouterRound) -> tuple[RouterAdvert, ...]:
     """Each router's latest RA that hosts keep, or skip: RA-01 has said why there is none."""
     s = rr.solicitation
-    kept = tuple(
-        a
-        for a in (s.latest(r) for r in s.routers)
-        if isinstance(a, RouterAdvert) and router_advert.hosts_discard(a) is None
-    )
+    kept = rr.kept
     if not kept:
         if any(router_advert.hosts_discard(a) for a in s.adverts):
             what = "only RAs hosts must discard"

@@ -17,11 +17,11 @@ from tests.report_reading import Page
 
 CHECKS = """
 import pytest
-from reports.diagnosis import explain
+from reports.diagnosis import explain, proved
 
 @pytest.mark.check("XX-01")
 def test_passes():
-    assert True
+    proved("fe80::1 answered echo in 0.1 ms", ["sent echo to fe80::1"])
 
 @pytest.mark.check("XX-02")
 @pytest.mark.parametrize("where", ["net-a", "<script>alert(1)</script>"])
@@ -129,7 +129,9 @@ def test_testcases_are_named_and_carry_their_properties(pytester: pytest.Pyteste
     assert failed["where"] == "net-a"
     assert failed["diagnosis"] == "gateway did not answer on net-a"
     assert failed["nodeid"] == "test_checks.py::test_fails[net-a]"
-    assert "diagnosis" not in props(by_name["XX-01 always passes [host]"])
+    passed = props(by_name["XX-01 always passes [host]"])
+    assert "diagnosis" not in passed
+    assert passed["proof"] == "fe80::1 answered echo in 0.1 ms"  # what the pass rests on
     assert "check" not in props(by_name["test_without_check"])
     skipped = by_name["XX-03 skips [host]"]
     assert isinstance(skipped.result[0], Skipped)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from probes.profile import Profile
 from probes.resolvconf import Problem, ResolvConf, parse_resolv_conf
 from reports.plugin import WARNING
 from suites.plugin.keys import HOST_RESOLV, TARGET
@@ -75,3 +76,10 @@ def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
             )
         )
     return unique
+
+
+def liveness_question(profile: Profile) -> tuple[str, str]:
+    """What DNS-01 and RA-03 ask a nameserver: the profile's first name (the site's own zone),
+    else the root's NS."""
+    names = profile.names
+    return (names[0].name, "AAAA") if names else (".", "NS")

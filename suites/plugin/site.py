@@ -23,7 +23,7 @@ from probes.errors import HarnessError, harness_errors, one_line
 from probes.judgement import Judgement
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
-from reports.diagnosis import explain
+from reports.diagnosis import explain, proved
 from reports.results import (
     HOST,
     PATHS,
@@ -179,6 +179,8 @@ def hold(judgement: Judgement) -> None:
     diagnosis, and what could not be observed is skipped with the reason."""
     if judgement.outcome == "not-observed":
         pytest.skip(judgement.diagnosis)
+    if judgement.ok:
+        proved(judgement.diagnosis, judgement.evidence)
     if not judgement.ok:
         # pytest.fail without a traceback: the verdict replaces it in every report anyway, and
         # formatting one (pytest parses the test's source for each) costs ~35 ms a failure,

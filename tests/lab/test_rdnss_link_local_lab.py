@@ -1,6 +1,8 @@
 """A router that announces a link-local RDNSS server (RFC 8106 allows it): RA-03 must ask it on
 the link the RA came in on (fe80::…%uplink0), and a real DNS server there must be found
-answering — not "Invalid argument" for a server that works."""
+answering — not "Invalid argument" for a server that works. And DNS-01 holds the servers the
+routers announce to its own question: one that answers passes, one that does not fails, naming
+the router that announced it."""
 
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def test_a_link_local_rdnss_server_is_asked_on_its_link(tmp_path: Path) -> None:
             assert old in text
             profile.write_text(text.replace(old, f'rdnss = ["{T.DNS6}", "{CRAFTED_ROUTER}"]'))
             run = run_suites(
-                tmp_path / "out", "--target", "lab", "--lab-name", NAME, "-m", "rdnss",
+                tmp_path / "out", "--target", "lab", "--lab-name", NAME, "-m", "rdnss or dns",
                 "--profile", str(profile),
             )  # fmt: skip
         finally:
@@ -66,3 +68,27 @@ def test_a_link_local_rdnss_server_is_asked_on_its_link(tmp_path: Path) -> None:
     [ra03] = run.by_check("RA-03")
     assert ra03.outcome == "passed", run.output[-3000:]
     assert not [c for c in run.cases if c.outcome in ("failed", "error")], run.output[-3000:]
+    [announced] = [c for c in run.by_check("DNS-01") if "announced" in c.item]
+    assert announced.outcome == "passed", run.output[-3000:]
+    proof = announced.properties["proof"]
+    assert f"{CRAFTED_ROUTER}%{T.UPLINK} (from {CRAFTED_ROUTER}) NOERROR" in proof, proof
+
+
+def test_an_announced_server_that_does_not_answer_fails_dns01(tmp_path: Path) -> None:
+    silent = "2001:db8:53::99"  # in the DNS server's prefix, but nothing listens there
+    advert = bytes(ICMPv6ND_RA(routerlifetime=0)) + bytes(
+        ICMPv6NDOptRDNSS(lifetime=3 * T.RA_MAX_INTERVAL, dns=[silent])
+    )
+    with lab_up(NAME) as lab, crafted_router(lab, advert):
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", NAME, "-m", "dns or rdnss")
+    [announced] = [c for c in run.by_check("DNS-01") if "announced" in c.item]
+    assert announced.outcome == "failed", run.output[-3000:]
+    assert announced.properties["diagnosis"].startswith(
+        f"nameserver {silent} did not answer over IPv6 UDP"
+    ), announced.properties["diagnosis"]
+    assert f"configured in: the RDNSS option of {CRAFTED_ROUTER}" in announced.text
+    # the host's own nameservers answer: only the announced one is wrong
+    others = [c for c in run.by_check("DNS-01") if c is not announced]
+    assert others, run.output[-3000:]
+    assert all(c.outcome == "passed" for c in others), run.output[-3000:]
+    assert run.failed_checks() == {"DNS-01", "RA-03", "RA-04"}, run.output[-3000:]

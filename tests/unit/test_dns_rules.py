@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from probes import dns, dns64
 from probes.dns_rules import (
+    judge_announced_nameservers,
     judge_container_lookups,
     judge_dns64,
     judge_name,
@@ -15,6 +16,7 @@ from probes.judgement import Judgement
 from probes.profile import ExpectedName
 from probes.resolvconf import parse_resolv_conf
 from probes.resolver import Lookup, ResolverReport, ServerAnswer
+from probes.router_advert import AnnouncedServer
 
 NS6 = "2001:db8:53::53"
 NS6B = "2001:db8:53::54"
@@ -80,6 +82,58 @@ def test_dns01_fails_on_refused_and_servfail() -> None:
         assert j.outcome == "fail"
         assert j.diagnosis == f"nameserver {NS6} answered over IPv6 but with {rcode}"
         assert (j.fix or "").startswith("REFUSED: allow this host's addresses")
+
+
+ROUTER = "fe80::1"
+
+
+def test_dns01_announced_servers_pass_when_each_answers() -> None:
+    announced = (AnnouncedServer(NS6, ROUTER, 600), AnnouncedServer(NS6B, ROUTER, 600))
+    j = judge_announced_nameservers(
+        announced,
+        {NS6: reply(rdtype="NS"), NS6B: reply(NS6B, rcode="NXDOMAIN", addresses=())},
+        configured={NS6: "/etc/resolv.conf line 1"},
+    )
+    assert j.outcome == "pass", j
+    assert j.diagnosis == (
+        f"every announced nameserver answered over IPv6: {NS6} (from {ROUTER}) NOERROR in 2.5 ms; "
+        f"{NS6B} (from {ROUTER}) NXDOMAIN in 2.5 ms"
+    )
+    assert f"configured in: the RDNSS option of {ROUTER} (and /etc/resolv.conf line 1)" in (
+        j.evidence
+    )
+    assert f"announced: {NS6B} announced by {ROUTER} (lifetime 600 s)" in j.evidence
+
+
+def test_dns01_announced_server_that_is_silent_fails_and_names_its_router() -> None:
+    j = judge_announced_nameservers(
+        (AnnouncedServer(NS6, ROUTER, 600),),
+        {NS6: reply(rcode=None, error="timed out")},
+        configured={},
+    )
+    assert j.outcome == "fail"
+    assert j.diagnosis == f"nameserver {NS6} did not answer over IPv6 UDP: timed out after 1000 ms"
+    assert f"configured in: the RDNSS option of {ROUTER}" in j.evidence
+    assert "announce one that does" in (j.fix or "")
+
+
+def test_dns01_announced_servers_hosts_do_not_use_are_not_judged() -> None:
+    # lifetime 0 tells hosts to stop using the server; a multicast one is no server: RA-02
+    unused = (AnnouncedServer(NS6, ROUTER, 0), AnnouncedServer("ff02::1", ROUTER, 600))
+    j = judge_announced_nameservers(unused, {}, configured={})
+    assert j.outcome == "not-observed"
+    assert "no announced RDNSS server is one hosts use" in j.diagnosis
+    mixed = judge_announced_nameservers(
+        (*unused, AnnouncedServer(NS6B, ROUTER, 600)), {NS6B: reply(NS6B)}, configured={}
+    )
+    assert mixed.outcome == "pass", mixed
+    assert f"not asked: {NS6}: hosts do not use it (RA-02)" in mixed.evidence
+
+
+def test_dns01_no_announced_server_is_not_observed() -> None:
+    j = judge_announced_nameservers((), {}, configured={})
+    assert j.outcome == "not-observed"
+    assert j.diagnosis.startswith("no router announced an RDNSS server")
 
 
 # --- DNS-02 -------------------------------------------------------------------------------------

@@ -24,12 +24,14 @@ from probes.router_advert import (
     INFINITY,
     LINUX_USER_OPTION,
     MAX_MESSAGE,
+    AnnouncedServer,
     BrokenOption,
     Dnssl,
     MalformedAdvert,
     PrefixInfo,
     Rdnss,
     RouterAdvert,
+    announced_servers,
     decode_router_advert,
     decode_search_list,
     dnssl_encoding_ok,
@@ -986,3 +988,25 @@ def test_fuzz_never_raises() -> None:
     assert kinds[MalformedAdvert] > 2_000
     assert elapsed < FUZZ_BUDGET_S, f"{count} inputs took {elapsed:.1f} s"
     assert slowest < SLOWEST_INPUT_S, f"slowest input took {slowest:.3f} s"
+
+
+# --- the servers hosts are given ---------------------------------------------------------------
+
+
+def test_announced_servers_once_per_router_with_their_longest_lifetime() -> None:
+    two = rdnss_bytes(5, 600, addr("2001:db8::53") + addr("fe80::53"))
+    again = rdnss_bytes(3, 1200, addr("2001:db8::53"))
+    first = decoded(ra_header() + two + again)
+    other = decode_router_advert(
+        ra_header() + rdnss_bytes(3, 0, addr("2001:db8::53")), source="fe80::2"
+    )
+    assert isinstance(other, RouterAdvert)
+    found = announced_servers([first, other])
+    assert found == (
+        AnnouncedServer("2001:db8::53", ROUTER, 1200),
+        AnnouncedServer("fe80::53", ROUTER, 600),
+        AnnouncedServer("2001:db8::53", "fe80::2", 0),
+    )
+    assert [a.used for a in found] == [True, True, False]  # lifetime 0: stop using it
+    assert not AnnouncedServer("ff02::1", ROUTER, 600).used
+    assert found[0].text() == f"2001:db8::53 announced by {ROUTER} (lifetime 1200 s)"

@@ -91,6 +91,15 @@ def test_profile_full(tmp_path: Path) -> None:
         ("anchors = [1]\n", ":1: anchors[0]: must be a string, not 1"),
         ("timeout = -1\n", ":1: timeout: must be a positive number of seconds, not -1"),
         ("timeout = true\n", ":1: timeout: must be a positive number of seconds, not true"),
+        (
+            "ra_max_interval = 3\n",
+            ":1: ra_max_interval: must be 4 to 65535 seconds (RFC 8319: MaxRtrAdvInterval), not 3",
+        ),
+        (
+            "ra_max_interval = 65536\n",
+            ":1: ra_max_interval: must be 4 to 65535 seconds (RFC 8319: MaxRtrAdvInterval), "
+            "not 65536",
+        ),
         ("[[names]]\naaaa = []\n", ":1: names[0]: missing key name (a string"),
         ('[[names]]\nname = "x"\nttl = 3\n', ":3: names[0].ttl: unknown key (known keys: a,"),
         ("anchors = [\n", ": not valid TOML: "),

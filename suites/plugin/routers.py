@@ -1,0 +1,87 @@
+"""The routers on the host's uplink, as one survey part: one Router Solicitation (resent while
+nothing answers), what answered within the window, and every RDNSS server announced, asked
+once. The RA checks judge the adverts; DNS-01 and RA-03 judge the servers' answers."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass
+
+import pytest
+
+from probes import dns, router_advert
+from probes.router_advert import AnnouncedServer, RouterAdvert
+from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
+from probes.target import privileged
+from suites.plugin.nameservers import liveness_question
+from suites.plugin.site import cannot_run, find_uplink
+from suites.plugin.survey import Survey, surveyed
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRound:
+    solicitation: Solicitation
+    default_gateways: tuple[str, ...]  # the host's IPv6 default routes' gateways on the uplink
+    rdnss_answers: dict[str, dns.DnsResult]  # per advertised (unicast) server, without zone
+
+    @property
+    def kept(self) -> tuple[RouterAdvert, ...]:
+        """Each router's latest RA, where hosts keep it (RFC 4861 6.1.2, and Linux)."""
+        s = self.solicitation
+        return tuple(
+            a
+            for a in (s.latest(r) for r in s.routers)
+            if isinstance(a, RouterAdvert) and router_advert.hosts_discard(a) is None
+        )
+
+    @property
+    def announced(self) -> tuple[AnnouncedServer, ...]:
+        """The RDNSS servers of the RAs hosts keep: the nameservers such a host is given."""
+        return router_advert.announced_servers(self.kept)
+
+
+@surveyed
+async def routers(survey: Survey) -> RouterRound:
+    """One Router Solicitation on the uplink, what answered within the window, and each
+    advertised RDNSS server asked the question DNS-01 asks."""
+    target, pytestconfig = survey.target, survey.config
+    if not privileged():
+        cannot_run(pytestconfig, "not root: a Router Solicitation needs a raw ICMPv6 socket")
+    uplink, snap = await find_uplink(target)
+    if uplink is None:
+        pytest.skip("no uplink: the host has no IPv6 default route and none was named (--uplink)")
+    # the RFC's bound on a router's answer, or longer if the profile's timeout is
+    window = max(target.profile.timeout, RA_ANSWER_BOUND)
+    found = await solicit_routers(target.netns, uplink, window=window)
+    servers = sorted({s for ra in found.valid for opt in ra.rdnss for s in opt.servers})
+    qname, qtype = liveness_question(target.profile)
+    async with asyncio.TaskGroup() as tg:
+        asks = {
+            s: tg.create_task(
+                dns.query(
+                    target.netns,
+                    _with_zone(s, uplink),
+                    qname,
+                    qtype,
+                    timeout=target.profile.timeout,
+                )
+            )
+            for s in servers
+            if _askable(s)
+        }
+    gateways = tuple(
+        r.gateway for r in snap.default_routes() if r.interface == uplink and r.gateway
+    )
+    return RouterRound(found, gateways, {s: t.result() for s, t in asks.items()})
+
+
+def _with_zone(server: str, uplink: str) -> str:
+    """A link-local RDNSS server is on the link it was announced on: ask it there."""
+    return f"{server}%{uplink}" if ipaddress.IPv6Address(server).is_link_local else server
+
+
+def _askable(server: str) -> bool:
+    """Only unicast servers are asked: a multicast or loopback one is RA-02's finding."""
+    opt = router_advert.Rdnss(3, 1, (server,))
+    return router_advert.rdnss_addresses_unicast(opt) is None
