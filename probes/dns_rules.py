@@ -7,8 +7,17 @@ from collections.abc import Mapping, Sequence
 
 from probes import dns, dns64, resolver
 from probes.errors import ProbeError
-from probes.judgement import Judgement, failed, first_of, not_observed, passed
+from probes.judgement import (
+    Judgement,
+    fact,
+    failed,
+    first_of,
+    nameserver_fact,
+    not_observed,
+    passed,
+)
 from probes.profile import ExpectedName
+from probes.resolv_rules import resolver_needs
 from probes.resolvconf import ResolvConf
 from probes.router_advert import AnnouncedServer
 
@@ -34,6 +43,8 @@ def judge_resolv_line(host: ResolvConf, *, line: int, problem: str | None) -> Ju
         resolv_evidence(host),
         fix="correct or remove the line: resolvers skip what they cannot read, so the "
         "host, and every container that copies this file, lose what it meant to say",
+        hop="host",
+        breaks=(fact("resolv", "this host"),),
     )
 
 
@@ -49,6 +60,8 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
             fix="check that the server listens on its IPv6 address (and port 53 is not filtered), "
             "and that this host routes to it; else remove it from "
             f"{origin}: every lookup waits for it first",
+            hop="unknown",  # no answer says where it was lost: the path or the server
+            breaks=(nameserver_fact(result.server),),
         )
     if result.rcode not in ("NOERROR", "NXDOMAIN"):
         return failed(
@@ -56,6 +69,8 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
             evidence,
             fix="REFUSED: allow this host's addresses in the server's access control; "
             "SERVFAIL: the server cannot resolve (its own upstream or DNSSEC)",
+            hop="far end",  # it answered: the path works, the server says no
+            breaks=(nameserver_fact(result.server),),
         )
     return passed(
         f"nameserver {result.server} answered over IPv6 {result.transport.upper()} with "
@@ -104,9 +119,12 @@ def judge_announced_nameservers(
     evidence += [line for v in verdicts for line in v.evidence]
     wrong = [v.diagnosis for v in verdicts if not v.ok]
     if wrong:
+        first = next(v for v in verdicts if not v.ok)
         return failed(
             first_of(wrong),
             evidence,
+            hop=first.hop,
+            breaks=[f for v in verdicts for f in v.breaks],
             fix="the routers announce a nameserver hosts cannot use over IPv6: make it answer "
             "on that address (port 53 open, this host's prefix allowed), or announce one that "
             "does (radvd: RDNSS <address> { ... };); hosts that take DNS from RAs (systemd-"
@@ -139,6 +157,8 @@ def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult])
             f"({', '.join(servers)}): see DNS-01",
             evidence,
             fix="make a nameserver reachable (DNS-01)",
+            hop="unknown",
+            needs=[nameserver_fact(server) for server in servers],
         )
     wrong: list[str] = []
     for (_, rtype, server, transport), r in sorted(mine.items()):
@@ -159,6 +179,8 @@ def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult])
             fix=f"publish the {'/'.join(wanted_types(expected))} records of "
             f"{expected.name} in its zone (or fix the profile's expected addresses); a server "
             "that fails only over TCP needs port 53/tcp open (RFC 7766)",
+            hop="far end",  # the servers answered: what they said is wrong
+            breaks=(fact("name", expected.name),),
         )
     return passed(
         f"{expected.name} resolved to {'/'.join(wanted_types(expected))} as expected from "
@@ -174,8 +196,10 @@ def judge_container_lookups(
     names: Sequence[ExpectedName],
     threshold: float,
     where: str,
+    network: str = "",
 ) -> Judgement:
-    """DNS-03: inside a container (``where``), its own resolver resolved every name, within
+    """DNS-03: inside a container (``where``, on ``network``), its own resolver resolved every
+    name, within
     ``threshold`` seconds (the profile's resolve_threshold), to the profile's AAAA if it lists
     any."""
     expected = {n.name: n.aaaa for n in names}
@@ -194,16 +218,35 @@ def judge_container_lookups(
         if silent:
             first = " (listed first)" if silent[0] is report.servers[0] else ""
             cause = f"; nameserver {silent[0].describe()}{first}"
+        unresolved = [lk.name for lk in report.lookups if not lk.resolved]
         return failed(
             f"in {where}, the container's resolver: {first_of(wrong)}" + cause,
             [*wrong, *report.lines()],
             fix=_inside_fix(report, silent),
+            hop=_lookup_hop(report, silent),
+            breaks=(fact("lookup", where),),
+            needs=(
+                *resolver_needs(report, network=network),
+                *(fact("name", n) for n in unresolved if not silent),
+            ),
         )
     return passed(
         f"in {where}, the container's resolver resolved "
         f"{', '.join(lk.name for lk in report.lookups) or 'no name'} within {threshold:g} s",
         report.lines(),
     )
+
+
+def _lookup_hop(report: resolver.ResolverReport, silent: list[resolver.ServerAnswer]) -> str:
+    """Where a container's lookups broke, from what it saw: its own resolv.conf when it lists
+    IPv6 nameservers and it has no IPv6 route; the far end when every server answered (the
+    records are wrong); else unknown: a silent server does not say where the query was lost."""
+    if not silent:
+        return "far end"
+    six = [ns for ns in report.resolv_conf.used_nameservers if ns.is_ipv6]
+    if six and not report.has_ipv6_route and len(six) == len(silent):
+        return "container"
+    return "unknown"
 
 
 def _inside_fix(report: resolver.ResolverReport, silent: list[resolver.ServerAnswer]) -> str:

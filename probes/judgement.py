@@ -29,6 +29,9 @@ class Judgement:
     evidence: tuple[str, ...]
     fix: str | None = None
     hop: str | None = None
+    # for a fail: the facts it found false, and the facts its verdict rests on (see FACTS)
+    breaks: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -40,9 +43,15 @@ def passed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
 
 
 def failed(
-    diagnosis: str, evidence: Iterable[str] = (), *, fix: str | None, hop: str | None = None
+    diagnosis: str,
+    evidence: Iterable[str] = (),
+    *,
+    fix: str | None,
+    hop: str | None = None,
+    breaks: Iterable[str] = (),
+    needs: Iterable[str] = (),
 ) -> Judgement:
-    return Judgement("fail", diagnosis, tuple(evidence), fix, hop)
+    return Judgement("fail", diagnosis, tuple(evidence), fix, hop, tuple(breaks), tuple(needs))
 
 
 def not_observed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -55,3 +64,79 @@ def first_of(problems: Sequence[str]) -> str:
     The same words as ``reports.diagnosis.first_of``, which probes may not import."""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{problems[0]}{more}"
+
+
+# --- facts: how one failure is tied to another's cause (reports.causes) -------------------------
+# A fact is "kind:subject", e.g. "path:v6net". A failed item *breaks* the facts it found false
+# and *needs* the facts its own verdict rests on. A failure that needs what another one broke is
+# that one's symptom, unless it found the fact false itself and the other needs what it broke
+# (then neither explains the other). Subject "*" stands for every subject of the kind. An
+# *identity* kind names one fault (a rule, a nameserver, a sysctl): root failures that break the
+# same identity fact are one cause, whichever checks found it.
+@dataclass(frozen=True, slots=True)
+class FactKind:
+    words: str  # "{}" is the subject
+    identity: bool = False
+
+
+FACTS: dict[str, FactKind] = {
+    "path": FactKind(
+        "the forwarding path of network {} (through this host, beyond the uplink and back)"
+    ),
+    "inbound": FactKind("the way in to network {}'s containers from beyond the uplink"),
+    "icmp-errors": FactKind("the ICMPv6 errors (packet too big…) back to network {}"),
+    "gateway": FactKind("the gateway address of network {} on its bridge", identity=True),
+    "route": FactKind("the IPv6 address and default route of container {}", identity=True),
+    "link": FactKind("the gateway's answer to container {}"),
+    "reach": FactKind("the anchors' answers to container {}"),
+    "mode": FactKind("the IPv6 mode of network {}", identity=True),
+    "sysctl": FactKind("this host's {}", identity=True),
+    "rule": FactKind("the firewall's {}", identity=True),
+    "prefix": FactKind("the upstream's route for container prefix {}", identity=True),
+    "nameserver": FactKind("nameserver {} answering over IPv6", identity=True),
+    "name": FactKind("the records of {} in its zone", identity=True),
+    "resolv": FactKind("the resolv.conf of {}", identity=True),
+    "v6-nameservers": FactKind(
+        "nameservers network {} can reach (it has no IPv6; its nameservers are IPv6)",
+        identity=True,
+    ),
+    "fallback": FactKind(
+        "the nameservers Docker gives network {} (not its public fallback)", identity=True
+    ),
+    "lookup": FactKind("name resolution in {}"),
+    "router": FactKind("a router answering on {}", identity=True),
+}
+
+
+def fact(kind: str, subject: str) -> str:
+    """A fact of a known kind about ``subject``: ``fact("path", "v6net")``."""
+    if kind not in FACTS:
+        raise ValueError(f"unknown fact kind {kind!r}")
+    return f"{kind}:{subject}"
+
+
+def fact_text(value: str) -> str:
+    """A fact in words: "network v6net's forwarding path (…)"."""
+    kind, _, subject = value.partition(":")
+    known = FACTS.get(kind)
+    if known is None:
+        return value
+    return known.words.format("every network" if subject == "*" else subject).replace(
+        "network every network", "every network"
+    )
+
+
+def fact_matches(broken: str, needed: str) -> bool:
+    """Whether a broken fact is the needed one (a broken "path:*" is every network's path)."""
+    kind, _, subject = broken.partition(":")
+    return broken == needed or (subject == "*" and needed.partition(":")[0] == kind)
+
+
+def is_identity(value: str) -> bool:
+    known = FACTS.get(value.partition(":")[0])
+    return known is not None and known.identity
+
+
+def nameserver_fact(server: str) -> str:
+    """``nameserver:ADDRESS``, the zone left off: the same server however it was asked."""
+    return fact("nameserver", server.split("%", 1)[0])

@@ -10,11 +10,49 @@ two builders do it differently.
 from __future__ import annotations
 
 from probes import build, resolver
-from probes.judgement import Judgement, failed, first_of, not_observed, passed
+from probes.judgement import (
+    Judgement,
+    fact,
+    failed,
+    first_of,
+    nameserver_fact,
+    not_observed,
+    passed,
+)
 from probes.resolvconf import Nameserver, ResolvConf
 
 # RC-03: what a build step's network is called in the reasons a host nameserver was dropped
 BUILD_NETWORK = "the build network (default bridge)"
+# the network build steps run on, as facts name it: Docker's default bridge network
+BUILD_FACT_NETWORK = "bridge"
+
+
+def resolver_needs(report: resolver.ResolverReport, *, network: str) -> tuple[str, ...]:
+    """The facts a container's (or build step's) lookups rest on: each nameserver it uses, those
+    Docker's embedded DNS says it forwards to, and, for a public resolver Docker put there in
+    place of the host's, Docker's choice of nameservers for ``network``."""
+    out: list[str] = []
+    conf = report.resolv_conf
+    for ns in conf.used_nameservers:
+        if str(ns.transport_ip) == resolver.EMBEDDED_DNS:
+            out += [nameserver_fact(e.address) for e in conf.docker_ext_servers]
+            continue
+        out.append(nameserver_fact(ns.address))
+        if ns.is_public_fallback and network:
+            out.append(fact("fallback", network))
+    return tuple(dict.fromkeys(out))
+
+
+def _server_facts(
+    report: resolver.ResolverReport, *, network: str, silent: list[str]
+) -> tuple[str, ...]:
+    """What a resolver's failure found broken: the IPv6 nameservers of a network without IPv6
+    (Docker's doing, the same fault for every container and step there), or the servers that
+    stayed silent though nothing on this side kept them from answering."""
+    six = [ns for ns in report.resolv_conf.used_nameservers if ns.is_ipv6]
+    if six and not report.has_ipv6_route:
+        return (fact("v6-nameservers", network),)
+    return tuple(nameserver_fact(s) for s in silent)
 
 
 def unusable_reason(ns: Nameserver, *, has_ipv6: bool, network: str) -> str | None:
@@ -60,11 +98,17 @@ def judge_container_resolv(
         bad.append(f"nameserver {heard}" + (f" — {why}" if why else ""))
         local = local or why is not None
     if bad:
+        silent = [ns.address for ns in conf.used_nameservers if not _answered(report, ns)]
+        breaks = [fact("resolv", name or network)] if conf.breaking else []
+        breaks += _server_facts(report, network=network, silent=silent)
         return failed(
             f"{who} on {network} cannot use its resolv.conf: {first_of(bad)}",
             [*bad, *report.lines()],
             fix=_reach_fix(report, network),
-            hop="container" if local else "far end",
+            # a silent server does not say where its answer was lost
+            hop="container" if local else "unknown",
+            breaks=breaks,
+            needs=resolver_needs(report, network=network),
         )
     used = ", ".join(str(ns) for ns in conf.used_nameservers) or "none"
     return passed(
@@ -72,6 +116,11 @@ def judge_container_resolv(
         f"({used}) answered from inside",
         report.lines(),
     )
+
+
+def _answered(report: resolver.ResolverReport, ns: Nameserver) -> bool:
+    answer = report.server(ns.address) or report.server(str(ns))
+    return answer is not None and answer.answered
 
 
 def _reach_fix(report: resolver.ResolverReport, network: str) -> str:
@@ -139,11 +188,19 @@ def judge_build_step(result: build.BuildResult, *, threshold: float) -> Judgemen
         + (f"; unreachable nameserver {unreachable}" if silent else ""),
         evidence,
         fix=_build_fix(report, threshold),
-        # an IPv6 nameserver in a step without IPv6: the step's resolv.conf is at fault
+        # an IPv6 nameserver in a step without IPv6: the step's resolv.conf is at fault; a
+        # silent server does not say where; answers that came late, the far end
         hop="container"
         if any(ns.is_ipv6 for ns in report.resolv_conf.used_nameservers)
         and not report.has_ipv6_route
+        else "unknown"
+        if silent
         else "far end",
+        breaks=_server_facts(report, network=BUILD_FACT_NETWORK, silent=[s.server for s in silent]),
+        needs=(
+            *resolver_needs(report, network=BUILD_FACT_NETWORK),
+            fact("path", BUILD_FACT_NETWORK),
+        ),
     )
 
 
@@ -190,6 +247,10 @@ def judge_fallback(
         *(f"dropped {line}" for line in dropped),
     ]
     if substituted:
+        subject = BUILD_FACT_NETWORK if network == BUILD_NETWORK else network
+        breaks = [fact("fallback", subject)]
+        if any("has no IPv6" in line for line in dropped):
+            breaks.append(fact("v6-nameservers", subject))
         return failed(
             f"{report.where} got Docker's public fallback "
             f"{', '.join(str(ns) for ns in substituted)} instead of the host's nameservers"
@@ -198,6 +259,8 @@ def judge_fallback(
             fix='give dockerd nameservers the containers can use: daemon.json "dns": [...] '
             "(reachable over IPv4, or enable IPv6 on the network); the public resolvers may be "
             "unreachable from this site, and they see every name you look up",
+            hop="container",
+            breaks=breaks,
         )
     kept = "; the public resolvers it lists are the host's own" if fallback else ""
     return passed(

@@ -10,7 +10,7 @@ from probes import icmp6
 from probes.capture import Frame
 from probes.docker import NetworkInfo
 from probes.firewall import Drop, ForwardAssessment, dropped_traffic, drops_diagnosis
-from probes.judgement import Judgement
+from probes.judgement import Judgement, fact
 from probes.netmode import Ipv6Mode
 from probes.sysctl import ForwardingState, accept_ra_trap
 
@@ -42,6 +42,7 @@ def judge_forwarding(
             fix="sysctl -w net.ipv6.conf.all.forwarding=1 and persist it in /etc/sysctl.d/; "
             f"then set accept_ra=2 on {uplink or 'the uplink'} if it learns its route from RAs",
             hop="host",
+            breaks=(fact("sysctl", "net.ipv6.conf.all.forwarding"), fact("path", "*")),
         )
     if uplink is None or state.uplink_accept_ra is None:
         return Judgement(
@@ -56,6 +57,8 @@ def judge_forwarding(
             fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
             "and persist it, or configure a static default route",
             hop="host",
+            # the default route learnt from RAs goes: nothing is forwarded beyond the uplink
+            breaks=(fact("sysctl", f"net.ipv6.conf.{uplink}.accept_ra"), fact("path", "*")),
         )
     return Judgement(
         "pass", f"IPv6 forwarding is on; accept_ra on {uplink} fits its routes", evidence
@@ -156,6 +159,7 @@ def judge_firewall(
             (*(d.describe() for d in verdict.drops), *evidence),
             fix=forward_fix(verdict.drops, network, uplink, docker),
             hop="host",
+            breaks=drop_facts(verdict.drops, network.name),
         )
     if verdict.doubtful:
         return Judgement(
@@ -164,6 +168,22 @@ def judge_firewall(
             tuple(evidence),
         )
     return Judgement("pass", f"no rule or policy drops {network.name}'s traffic", tuple(evidence))
+
+
+def drop_facts(drops: Sequence[Drop], network: str) -> tuple[str, ...]:
+    """What the drops break: each dropping rule or policy (one fault, whichever network it
+    drops), and for the network the traffic it loses: its path out and back (new outbound
+    traffic or the replies), the way in (inbound new), the ICMPv6 errors (related)."""
+    rules = [fact("rule", f"{d.source} {d.table} {d.chain}: {d.rule}") for d in drops]
+    kinds = []
+    for d in drops:
+        if d.direction == "outbound" or d.state == "established":
+            kinds.append("path")
+        elif d.state == "new":
+            kinds.append("inbound")
+        else:
+            kinds.append("icmp-errors")
+    return tuple(dict.fromkeys([*rules, *(fact(k, network) for k in kinds)]))
 
 
 def forward_fix(

@@ -22,6 +22,7 @@ HOP_WORDS = {
     "uplink": "on the uplink",
     "upstream": "beyond the uplink (the upstream router or its route to this host)",
     "far end": "at the far end",
+    "unknown": "not known: this check's evidence cannot tell (nothing came back to say where)",
 }
 
 
@@ -31,6 +32,10 @@ class Diagnosis:
     evidence: tuple[str, ...]  # what was sent and seen, one decoded line each
     fix: str | None  # what usually fixes it
     hop: str | None = None  # where on the path it breaks (reports.results.HOPS), if the check knows
+    # the facts it found false and those it rests on (probes.judgement.FACTS): reports.causes
+    # ties a symptom to its cause by them
+    breaks: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     def render(self) -> str:
         lines = [self.summary]
@@ -78,13 +83,23 @@ class Verdict(str):
 
 
 def explain(
-    summary: str, evidence: Iterable[str] = (), *, fix: str | None = None, hop: str | None = None
+    summary: str,
+    evidence: Iterable[str] = (),
+    *,
+    fix: str | None = None,
+    hop: str | None = None,
+    breaks: Iterable[str] = (),
+    needs: Iterable[str] = (),
 ) -> Verdict:
     """Record a diagnosis for the running check and return it rendered as a message.
 
     ``hop`` names where on the path (container, bridge, host, uplink, upstream, far end) the
-    check saw it break, when that differs from where the check's failures usually break."""
-    diagnosis = Diagnosis(" ".join(summary.split()), tuple(evidence), fix, hop)
+    check saw it break, when that differs from where the check's failures usually break;
+    "unknown" when its evidence cannot tell. ``breaks`` and ``needs``: the facts it found false
+    and those its verdict rests on (probes.judgement.FACTS)."""
+    diagnosis = Diagnosis(
+        " ".join(summary.split()), tuple(evidence), fix, hop, tuple(breaks), tuple(needs)
+    )
     if sink.diagnoses is not None:
         sink.diagnoses.append(diagnosis)
     return Verdict(diagnosis)

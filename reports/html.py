@@ -8,11 +8,14 @@ an air-gapped host, under a Content-Security-Policy that forbids every script an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
+from reports.causes import Cause
+from reports.diagnosis import HOP_WORDS
 from reports.results import HOPS, HOST, CheckInfo, CheckResult
 
 # worst first: a cell shows the worst outcome among its items
@@ -68,6 +71,7 @@ class PathPicture:
     hops: tuple[Hop, ...]
     broken: str | None  # the hop where it breaks, if it is on this path
     width: int
+    unknown: bool = False  # the item's evidence cannot tell where: the path, unmarked
 
 
 def anchor(index: int) -> str:
@@ -143,7 +147,25 @@ def path_picture(
         Hop(name, labels.get(name, ""), name == broken, 4 + i * step)
         for i, name in enumerate(names)
     )
-    return PathPicture(hops, broken if broken in names else None, len(names) * step - HOP_GAP + 8)
+    width = len(names) * step - HOP_GAP + 8
+    return PathPicture(hops, broken if broken in names else None, width, broken == "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class CauseView:
+    line: str  # "RT-04 firewall forwards container traffic [v6net]: …"
+    link: str
+    where: str  # where on the path it breaks, in words
+    fix: str | None
+    also: tuple[tuple[str, str], ...]  # other failures that found the same fault: title, link
+    symptoms: tuple[tuple[str, str, str], ...]  # title, link, what tied it
+
+
+def _where(result: CheckResult, catalog: dict[str, CheckInfo]) -> str:
+    said = [d.hop for d in result.diagnoses if d.hop]
+    info = catalog.get(result.check or "")
+    hop = said[-1] if said else info.hop if info else None
+    return HOP_WORDS.get(hop or "unknown", hop or "")
 
 
 def verdict(results: list[CheckResult], harness_failures: list[str]) -> tuple[str, str]:
@@ -167,8 +189,11 @@ def render_html(
     properties: dict[str, str],
     harness_failures: list[str],
     exitstatus: int,
+    causes: Sequence[Cause] = (),
 ) -> str:
     columns = columns_of(results)
+    anchors = {r.nodeid: anchor(i) for i, r in enumerate(results)}
+    symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
     word, outcome = verdict(results, harness_failures)
     counts = Counter(r.outcome for r in results)
     failures = [
@@ -186,6 +211,28 @@ def render_html(
         columns=columns,
         rows=matrix(results, catalog, columns),
         failures=failures,
+        causes=[
+            CauseView(
+                c.line(catalog),
+                anchors.get(c.primary.nodeid, ""),
+                _where(c.primary, catalog),
+                c.primary.diagnoses[-1].fix if c.primary.diagnoses else None,
+                tuple((m.title(catalog), anchors.get(m.nodeid, "")) for m in c.members[1:]),
+                tuple(
+                    (
+                        s.result.title(catalog),
+                        anchors.get(s.result.nodeid, ""),
+                        s.explanation(catalog),
+                    )
+                    for s in c.symptoms
+                ),
+            )
+            for c in causes
+        ],
+        symptom_of={
+            nodeid: (c.line(catalog), anchors.get(c.primary.nodeid, ""), s.explanation(catalog))
+            for nodeid, (c, s) in symptom_of.items()
+        },
         results=[(anchor(i), r) for i, r in enumerate(results)],
         item_groups=item_groups(results),
         warnings=[(r.title(catalog), w) for r in results for w in r.warnings],

@@ -9,8 +9,10 @@ pytest writes the file (``junit_family = "xunit2"``, the Jenkins/GitLab flavour:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
+from reports.causes import Cause
 from reports.results import CheckInfo, CheckResult
 
 
@@ -19,9 +21,13 @@ def rewrite(
     results: list[CheckResult],
     catalog: dict[str, CheckInfo],
     properties: dict[str, str],
+    causes: Sequence[Cause] = (),
 ) -> None:
     tree = ET.parse(path)
     by_nodeid = {r.nodeid: r for r in results}
+    # a symptom's failure names its cause (check, item, one line) and what tied it there, so a
+    # CI log that shows only the failure text reads right
+    symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
     for suite in tree.getroot().iter("testsuite"):
         _suite_properties(suite, properties)
         for case in suite.iter("testcase"):
@@ -33,6 +39,15 @@ def rewrite(
             _add_property(case, "where", result.place.column)
             if result.outcome == "error":
                 _as_error(suite, case)
+            if result.nodeid in symptom_of:
+                cause, symptom = symptom_of[result.nodeid]
+                _add_property(case, "cause", cause.line(catalog))
+                failure = case.find("failure")
+                if failure is not None:
+                    failure.text = (
+                        f"cause: {cause.line(catalog)}\n"
+                        f"  tied by: {symptom.explanation(catalog)}\n\n{failure.text or ''}"
+                    )
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 

@@ -1,7 +1,8 @@
 """The reporting plugin: check IDs and targets into JUnit, and a self-contained HTML report.
 
 Registered by the root conftest. Reports are written when the suites run (or whenever
-``--report-dir`` is given): ``reports/out/junit.xml`` and ``reports/out/report.html``.
+``--report-dir`` is given): ``reports/out/junit.xml``, ``reports/out/report.html`` and
+``reports/out/results.json``; each leads with the run's causes (reports.causes).
 
 Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNESS_ERROR``) the
 harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
@@ -29,7 +30,8 @@ from typing import NoReturn
 import pytest
 
 from probes.errors import harness_errors, leaves, one_line
-from reports import junit
+from reports import json_report, junit
+from reports.causes import find_causes
 from reports.diagnosis import Diagnosis, sink, verdict_of
 from reports.html import render_html
 from reports.results import (
@@ -214,6 +216,8 @@ def _record(
     result = results[-1]
     result.place = place  # where it ran may be known better once the fixtures have run
     result.warnings = [str(v) for k, v in item.user_properties if k == WARNING]
+    if report.when == "call" and report.passed and item.stash.get(PROOFS, []):
+        result.proof = item.stash[PROOFS][-1].summary
     result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"
@@ -276,18 +280,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     catalog = config.stash.get(CATALOG, {})
     properties = _properties(config)
+    results = config.stash[RESULTS]
+    causes = find_causes(results, list(catalog))
     xmlpath = config.option.xmlpath
     if xmlpath and Path(xmlpath).is_file():
-        junit.rewrite(Path(xmlpath), config.stash[RESULTS], catalog, properties)
+        junit.rewrite(Path(xmlpath), results, catalog, properties, causes)
+    problems = harness_failures(config)
     html = render_html(
-        results=config.stash[RESULTS],
+        results=results,
         catalog=catalog,
         paths=config.stash.get(PATHS, {}),
         properties=properties,
-        harness_failures=harness_failures(config),
+        harness_failures=problems,
         exitstatus=int(session.exitstatus),
+        causes=causes,
     )
     (out / "report.html").write_text(html, encoding="utf-8")
+    doc = json_report.document(
+        results,
+        catalog,
+        properties,
+        causes,
+        exitstatus=int(session.exitstatus),
+        harness_failures=problems,
+    )
+    json_report.write(out / "results.json", doc)
 
 
 def abort(config: pytest.Config, message: str) -> NoReturn:
@@ -307,6 +324,10 @@ def abort(config: pytest.Config, message: str) -> NoReturn:
             exitstatus=HARNESS_ERROR,
         )
         (out / "report.html").write_text(html, encoding="utf-8")
+        doc = json_report.document(
+            [], {}, properties, [], exitstatus=HARNESS_ERROR, harness_failures=[message]
+        )
+        json_report.write(out / "results.json", doc)
     pytest.exit(f"v6conform: {message}", returncode=HARNESS_ERROR)
 
 
@@ -325,6 +346,15 @@ def _properties(config: pytest.Config) -> dict[str, str]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     config = terminalreporter.config
     if RESULTS in config.stash:
+        catalog = config.stash.get(CATALOG, {})
+        results: list[CheckResult] = config.stash[RESULTS]
+        causes = find_causes(results, list(catalog))
+        if causes:
+            terminalreporter.write_sep("-", "v6conform: causes (each with what it explains)")
+            for cause in causes:
+                terminalreporter.write_line(f"  {cause.line(catalog)}")
+                for symptom in cause.symptoms:
+                    terminalreporter.write_line(f"      explains {symptom.result.title(catalog)}")
         problems = harness_failures(config)
         if problems:
             terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
@@ -333,4 +363,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:
-        terminalreporter.write_sep("-", f"v6conform reports: {out}/junit.xml, {out}/report.html")
+        terminalreporter.write_sep(
+            "-", f"v6conform reports: {out}/junit.xml, {out}/report.html, {out}/results.json"
+        )

@@ -49,6 +49,7 @@ class CheckResult:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     # what the check noted without failing: a resolv.conf line the C library ignores, …
     warnings: list[str] = field(default_factory=list)
+    proof: str = ""  # for a pass a rule judged: the line of evidence it rests on
 
     def title(self, catalog: dict[str, CheckInfo]) -> str:
         """The readable name: "GW-03 gateway answers [v6net/v6c-probe-1a2b]"."""

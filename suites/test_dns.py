@@ -23,6 +23,7 @@ from probes.docker import ProbeContainer
 from probes.errors import HarnessError
 from probes.profile import ExpectedName
 from probes.target import Target, privileged
+from suites.plugin.facts import lookup_path
 from suites.plugin.keys import HOST_RESOLV
 from suites.plugin.nameservers import (
     NameserverItem,
@@ -146,6 +147,7 @@ async def test_name_resolves_to_aaaa(
 @pytest.mark.check("DNS-03")
 async def test_container_resolves_names(
     target: Target,
+    site: Site,
     container: ProbeContainer,
     container_lookups: dict[str, resolver.ResolverReport | HarnessError],
     pytestconfig: pytest.Config,
@@ -161,7 +163,14 @@ async def test_container_resolves_names(
             names=target.profile.names,
             threshold=target.profile.resolve_threshold,
             where=container.label,
-        )
+            network=container.network.name,
+        ),
+        needs=lookup_path(
+            container.name,
+            container.network.name,
+            report.resolv_conf,
+            daemon_major=site.daemon_major,
+        ),
     )
 
 

@@ -20,6 +20,8 @@ from probes.gateway import (
     judge_gateway_answers,
     solicit_source,
 )
+from probes.judgement import fact
+from suites.plugin.facts import of_container
 from suites.plugin.site import Site, hold
 from suites.plugin.survey import Survey, surveyed
 from suites.plugin.workloads import WorkloadViews, looked_at, snapshot_of
@@ -33,7 +35,10 @@ async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
     """The network's bridge carries the expected gateway address, past DAD."""
     # read with a probe container attached: without carrier a bridge's addresses stay tentative
     snap = site.bridges.get(network.bridge) if network.bridge is not None else None
-    hold(judge_bridge(network, snap, daemon=site.docker.daemon, profile=site.target.profile))
+    hold(
+        judge_bridge(network, snap, daemon=site.docker.daemon, profile=site.target.profile),
+        breaks=[fact("gateway", network.name)],
+    )
 
 
 @pytest.mark.check("GW-02")
@@ -42,7 +47,10 @@ async def test_container_address_and_route(
 ) -> None:
     """The container has a global address in its subnet and a link-local, and the right route."""
     snap = snapshot_of(site, workload_views, any_container)
-    hold(judge_container_address(any_container, snap, profile=site.target.profile))
+    hold(
+        judge_container_address(any_container, snap, profile=site.target.profile),
+        breaks=[of_container("route", any_container)],
+    )
 
 
 @surveyed
@@ -111,4 +119,8 @@ async def test_gateway_answers(
     exchanges = gateway_exchanges[any_container.key]
     if isinstance(exchanges, str):  # nothing was sent: nothing to look at
         pytest.skip(exchanges)
-    hold(judge_gateway_answers(exchanges, container=any_container))
+    hold(
+        judge_gateway_answers(exchanges, container=any_container),
+        breaks=[of_container("link", any_container)],
+        needs=[of_container("route", any_container), fact("gateway", any_container.network.name)],
+    )

@@ -24,6 +24,7 @@ from probes.resolv_rules import (
     judge_fallback,
 )
 from probes.target import Target
+from suites.plugin.facts import lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
 from suites.plugin.networks import resolver_networks
@@ -92,6 +93,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.mark.check("RC-01")
 async def test_container_nameservers_reachable(
+    site: Site,
     resolv_seat: Seat,
     container_resolvers: dict[str, resolver.ResolverReport | HarnessError],
     workload_resolvers: dict[str, resolver.ResolverReport | str | HarnessError],
@@ -107,8 +109,11 @@ async def test_container_nameservers_reachable(
     else:
         report = seen(pytestconfig, found)
     warn_about(request, report.resolv_conf)
+    network = resolv_seat.network.name
+    name = resolv_seat.workload or site.containers[network].name
     hold(
-        judge_container_resolv(report, network=resolv_seat.network.name, name=resolv_seat.workload)
+        judge_container_resolv(report, network=network, name=resolv_seat.workload),
+        needs=lookup_path(name, network, report.resolv_conf, daemon_major=site.daemon_major),
     )
 
 

@@ -20,6 +20,7 @@ from probes.firewall import (
     read_ruleset,
 )
 from probes.gateway import in_subnets
+from probes.judgement import Judgement, fact
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode, judge_mode
 from probes.netns import Netns
@@ -34,6 +35,7 @@ from probes.routing_rules import (
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import explain
+from suites.plugin.facts import container_path, of_container
 from suites.plugin.site import Site, cannot_run, find_uplink, hold
 from suites.plugin.survey import Survey, surveyed
 from suites.plugin.workloads import WorkloadViews, guarded, looked_at
@@ -180,7 +182,10 @@ async def test_anchors_answer(
             container=container.name,
             capture=capture,
             hop=_hop(reachability, source, outbound=True),
-        )
+        ),
+        # what it saw broken is the network's path, unless something else already broke it
+        breaks=[of_container("reach", container), fact("path", container.network.name)],
+        needs=[*container_path(container), of_container("link", container)],
     )
 
 
@@ -239,9 +244,9 @@ async def test_prefix_routed_to_host(
         uplink_prefixes=uplink_state.prefixes,
         proxy=uplink_state.proxy,
     )
-    if verdict.outcome == "not-observed":
-        pytest.skip(verdict.diagnosis)
-    assert verdict.ok, explain(verdict.diagnosis, verdict.evidence, fix=verdict.fix)
+    net = container.network.name
+    judged = Judgement(verdict.outcome, verdict.diagnosis, verdict.evidence, verdict.fix)
+    hold(judged, breaks=[fact("prefix", subnet), fact("path", net), fact("inbound", net)])
 
 
 @surveyed
@@ -319,7 +324,10 @@ async def test_ipv6_mode_as_intended(
     if verdict.outcome == "not-observed":
         pytest.skip(verdict.reason)
     assert verdict.outcome == "pass", explain(
-        verdict.reason, list(verdict.evidence), fix=verdict.fix
+        verdict.reason,
+        list(verdict.evidence),
+        fix=verdict.fix,
+        breaks=[fact("mode", network.name)],
     )
 
 
@@ -343,5 +351,7 @@ async def test_far_end_reaches_container(
             source=source,
             container=container.name,
             hop=_hop(reachability, source, outbound=False),
-        )
+        ),
+        breaks=[fact("inbound", container.network.name)],
+        needs=[*container_path(container), fact("inbound", container.network.name)],
     )

@@ -17,6 +17,7 @@ import pytest
 
 from probes import router_advert
 from probes.errors import ProbeError
+from probes.judgement import fact, nameserver_fact
 from probes.router_advert import MalformedAdvert, RouterAdvert
 from probes.target import Target
 from reports.diagnosis import explain, first_of
@@ -55,6 +56,7 @@ async def test_router_answers_solicitation(target: Target, routers: RouterRound)
     assert s.adverts, explain(
         f"no RA within {s.window_ms:.0f} ms after RS on {s.interface}",
         evidence,
+        breaks=[fact("router", s.interface)],
         fix="check that a router runs on this link (radvd, the provider's router) and sends "
         "RAs here; on a host that configures IPv6 statically this check does not apply",
     )
@@ -149,18 +151,26 @@ async def test_rdnss_servers_answer(target: Target, routers: RouterRound) -> Non
     silent = [r for r in routers.rdnss_answers.values() if not r.answered]
     refused = [r for r in routers.rdnss_answers.values() if r.rcode in ("REFUSED", "SERVFAIL")]
     evidence = [line for r in routers.rdnss_answers.values() for line in r.lines()]
+    # what it saw from the host's side: the same servers DNS-01 asks (it finds them first-hand)
+    servers = [nameserver_fact(r.server) for r in (*silent, *refused)]
     assert not silent, explain(
         "RDNSS server "
         + "; ".join(f"{r.server}: {r.error} after {r.elapsed_ms:.0f} ms" for r in silent),
         evidence,
         fix="the routers announce a nameserver that does not answer over IPv6: make it listen "
         "on that address (and allow port 53), or announce one that does",
+        hop="unknown",
+        breaks=servers,
+        needs=servers,
     )
     assert not refused, explain(
         "RDNSS server " + "; ".join(f"{r.server} answered {r.rcode}" for r in refused),
         evidence,
         fix="REFUSED: allow the link's prefix in the server's access control; SERVFAIL: the "
         "server cannot resolve",
+        hop="far end",
+        breaks=servers,
+        needs=servers,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -174,9 +174,11 @@ def seen(config: pytest.Config, found: T | HarnessError) -> T:
     return found
 
 
-def hold(judgement: Judgement) -> None:
+def hold(judgement: Judgement, *, breaks: Iterable[str] = (), needs: Iterable[str] = ()) -> None:
     """Bind a rule's judgement to the running check: a pass passes, a fail fails with its
-    diagnosis, and what could not be observed is skipped with the reason."""
+    diagnosis, and what could not be observed is skipped with the reason. ``breaks`` and
+    ``needs``: facts of the item the rule does not know (its network, its container), added to
+    the rule's own for the root-cause step."""
     if judgement.outcome == "not-observed":
         pytest.skip(judgement.diagnosis)
     if judgement.ok:
@@ -186,7 +188,14 @@ def hold(judgement: Judgement) -> None:
         # formatting one (pytest parses the test's source for each) costs ~35 ms a failure,
         # seconds when a broken host fails a hundred containers' items
         pytest.fail(
-            explain(judgement.diagnosis, judgement.evidence, fix=judgement.fix, hop=judgement.hop),
+            explain(
+                judgement.diagnosis,
+                judgement.evidence,
+                fix=judgement.fix,
+                hop=judgement.hop,
+                breaks=dict.fromkeys((*judgement.breaks, *breaks)),
+                needs=dict.fromkeys((*judgement.needs, *needs)),
+            ),
             pytrace=False,
         )
 

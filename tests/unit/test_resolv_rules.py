@@ -91,7 +91,10 @@ def test_rc01_fails_on_a_silent_nameserver_beyond_the_container() -> None:
         f"the container on v6net cannot use its resolv.conf: nameserver {NS4}: no answer before "
         "the deadline after 1.00 s"
     )
-    assert j.hop == "far end"
+    # silence does not say where the answer was lost: the picture says it cannot tell
+    assert j.hop == "unknown"
+    assert j.breaks == (f"nameserver:{NS4}",)  # seen first-hand from the container
+    assert j.needs == (f"nameserver:{NS6}", f"nameserver:{NS4}")
     assert j.evidence[0] == f"nameserver {NS4}: no answer before the deadline after 1.00 s"
     assert j.fix == (
         'set the nameservers containers get to ones reachable from v6net: daemon.json "dns": '
@@ -136,7 +139,7 @@ def test_rc01_behind_the_embedded_dns_the_fix_is_dockerds_nameservers() -> None:
     r = report("nameserver 127.0.0.11\n", silent("127.0.0.11"))
     j = judge_container_resolv(r, network="v6net")
     assert j.outcome == "fail"
-    assert j.hop == "far end"
+    assert j.hop == "unknown"
     assert j.fix == (
         "Docker's embedded DNS (127.0.0.11) forwards to the nameservers dockerd took from the "
         "host; when it does not answer, it has none it can use (on Docker 20.10 it forwards to "
@@ -220,11 +223,17 @@ def test_rc02_fails_on_a_late_lookup_beyond_the_container() -> None:
 def test_rc02_the_step_is_at_fault_only_for_an_ipv6_nameserver_without_ipv6() -> None:
     stalled = (lookup(elapsed=None),)
     four = step(f"nameserver {NS4}\n", silent(NS4), routes=LINK_ONLY, lookups=stalled)
-    assert judge_build_step(built(four), threshold=1.0).hop == "far end"
+    assert judge_build_step(built(four), threshold=1.0).hop == "unknown"
     six = step(f"nameserver {NS6}\n", silent(NS6), routes=ROUTED, lookups=stalled)
     j = judge_build_step(built(six), threshold=1.0)
-    assert j.hop == "far end"
+    assert j.hop == "unknown"  # a silent server: where it was lost, nothing says
+    assert j.breaks == (f"nameserver:{NS6}",)
+    assert "path:bridge" in j.needs
     assert (j.fix or "").startswith("make the step's nameservers answer within 1 s")
+    no_route = step(f"nameserver {NS6}\n", silent(NS6), routes=LINK_ONLY, lookups=stalled)
+    j = judge_build_step(built(no_route), threshold=1.0)
+    assert j.hop == "container"
+    assert j.breaks == ("v6-nameservers:bridge",)  # Docker's doing, for every step there
 
 
 def test_rc02_fails_on_a_silent_server_alone_and_says_what_resolved() -> None:
