@@ -87,10 +87,14 @@ def main(argv: list[str] | None = None) -> int:
                 dockers = ", ".join(g for g in GENERATIONS if g in sc.generations)
                 print(f"{sc.name:<{width}}  must fail: {fails}  (Docker {dockers})")
                 print(f"{pad}  {sc.summary}")
+                if sc.root_causes:
+                    print(f"{pad}  root cause: {', '.join(sorted(sc.root_causes))}")
                 for gen, checks in sc.expected_by_generation.items():
                     on = ", ".join(sorted(checks)) or "nothing"
                     why = sc.differs_because.get(gen, "")
                     print(f"{pad}  on Docker {gen} must fail: {on}: {why}")
+                for gen, causes in sc.root_causes_by_generation.items():
+                    print(f"{pad}  on Docker {gen} root cause: {', '.join(sorted(causes))}")
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 1

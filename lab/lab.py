@@ -565,6 +565,7 @@ class Lab:
             "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
             "ipv6_mode": self._intended_modes(sc, daemon, networks),
             "expected_failures": sorted(sc.expected_on(daemon.generation)),
+            "root_causes": sorted(sc.causes_on(daemon.generation)),
         }
 
     def _networks(self) -> dict[str, dict[str, Any]]:

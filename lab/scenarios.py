@@ -51,9 +51,16 @@ class Scenario:
     # where a generation fails other checks than `expected_failures`, and why
     expected_by_generation: Mapping[str, frozenset[str]] = field(default_factory=dict)
     differs_because: Mapping[str, str] = field(default_factory=dict)
+    # the checks whose failures the report must lead with as causes (each cause's first
+    # member); every other failure is a symptom of one of them. A healthy run has none.
+    root_causes: frozenset[str] = frozenset()
+    root_causes_by_generation: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def expected_on(self, generation: str) -> frozenset[str]:
         return self.expected_by_generation.get(generation, self.expected_failures)
+
+    def causes_on(self, generation: str) -> frozenset[str]:
+        return self.root_causes_by_generation.get(generation, self.root_causes)
 
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
@@ -86,6 +93,8 @@ SCENARIOS: dict[str, Scenario] = {
             generations=frozenset({"26", "28"}),
             ip6tables=True,
             profile_mode="routed",
+            # one cause per masqueraded network: each network's mode is its own setting
+            root_causes=frozenset({"RT-06"}),
         ),
         Scenario(
             "ula-pool",
@@ -116,6 +125,9 @@ SCENARIOS: dict[str, Scenario] = {
                 "and v6net's embedded DNS asks it from the host's namespace: only the routed "
                 "v6net's own reachability breaks"
             },
+            # one cause: the upstream treats the uplink's /64, container prefixes and all, as
+            # on-link; every RT-02/05 and DNS failure follows from the path it breaks
+            root_causes=frozenset({"RT-03"}),
         ),
         Scenario(
             "ndp-proxy",
@@ -130,6 +142,7 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"RT-01", "RT-02", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
             forwarding=False,
             routed=True,
+            root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
             "forward-drop",
@@ -139,6 +152,8 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"RT-02", "RT-04", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
             forward_drop=True,
             routed=True,
+            # one cause, found on each network: the one rule or policy that drops
+            root_causes=frozenset({"RT-04"}),
         ),
         Scenario(
             "no-rdnss",
@@ -147,12 +162,16 @@ SCENARIOS: dict[str, Scenario] = {
             # domain, which these RAs lack too (a missing RDNSS is RA-02's finding alone)
             frozenset({"RA-02", "RA-04"}),
             rdnss=False,
+            # two independent faults: no RDNSS (RA-02), no DNSSL where the profile wants one
+            root_causes=frozenset({"RA-02", "RA-04"}),
         ),
         Scenario(
             "dns-no-aaaa",
             "the zone lacks the AAAA records of the names the profile expects",
             frozenset({"DNS-02", "DNS-03"}),
             zone_aaaa=False,
+            # each missing name is a cause of its own; DNS-03's failures follow from them
+            root_causes=frozenset({"DNS-02"}),
         ),
         Scenario(
             "dns-v6-down",
@@ -163,6 +182,9 @@ SCENARIOS: dict[str, Scenario] = {
             # on the default bridge and the build steps list that dead IPv6 nameserver.
             frozenset({"DNS-01", "RA-03", "RC-01", "RC-02"}),
             dns_over_ipv6=False,
+            # the nameserver, found silent from the host (DNS-01, resolv.conf's and the RDNSS
+            # item); RA-03, RC-01 and RC-02 follow
+            root_causes=frozenset({"DNS-01"}),
         ),
         Scenario(
             "dns64",
@@ -170,6 +192,7 @@ SCENARIOS: dict[str, Scenario] = {
             "site has no NAT64 and its profile expects none",
             frozenset({"DNS-04"}),
             dns64=True,
+            root_causes=frozenset({"DNS-04"}),
         ),
         Scenario(
             "build-resolv",
@@ -189,6 +212,12 @@ SCENARIOS: dict[str, Scenario] = {
                 "does not wait on 127.0.0.11 and DNS-03 passes"
                 for g in NEWER
             },
+            # the default bridge has no IPv6 but its nameservers are IPv6: BuildKit's step
+            # (RC-02) and Docker's public fallback (RC-03) find it; RC-01 and the classic
+            # builder's step follow. On 20.10 v6net's embedded DNS has no upstream it can use
+            # (it forwards over IPv4 only): a second cause, RC-01 on v6net, with DNS-03 after it
+            root_causes=frozenset({"RC-02"}),
+            root_causes_by_generation={"20.10": frozenset({"RC-01", "RC-02"})},
         ),
         Scenario(
             "workloads",
@@ -204,6 +233,9 @@ SCENARIOS: dict[str, Scenario] = {
             workloads=6,
             workloads_without_route=1,
             workloads_bad_resolv=1,
+            # two independent faults, one per broken workload: the route-less one's GW-02
+            # (its RT-02 and, on 20.10, RC-01 follow) and the other's silent nameserver
+            root_causes=frozenset({"GW-02", "RC-01"}),
         ),
         Scenario(
             "hostile-text",
@@ -222,6 +254,8 @@ SCENARIOS: dict[str, Scenario] = {
                 "line that is no address out of containers' and build steps' resolv.conf"
                 for g in NEWER
             },
+            # the host's broken line; on 20.10 the copies of it in RC-01 and RC-02 follow
+            root_causes=frozenset({"DNS-01"}),
         ),
     )
 }

@@ -92,7 +92,7 @@ FACTS: dict[str, FactKind] = {
     "mode": FactKind("the IPv6 mode of network {}", identity=True),
     "sysctl": FactKind("this host's {}", identity=True),
     "rule": FactKind("the firewall's {}", identity=True),
-    "prefix": FactKind("the upstream's route for container prefix {}", identity=True),
+    "prefix": FactKind("the upstream's route to this host for {}", identity=True),
     "nameserver": FactKind("nameserver {} answering over IPv6", identity=True),
     "name": FactKind("the records of {} in its zone", identity=True),
     "resolv": FactKind("the resolv.conf of {}", identity=True),
@@ -102,6 +102,10 @@ FACTS: dict[str, FactKind] = {
     ),
     "fallback": FactKind(
         "the nameservers Docker gives network {} (not its public fallback)", identity=True
+    ),
+    "upstreams": FactKind(
+        "nameservers Docker's embedded DNS (127.0.0.11) can forward to on network {}",
+        identity=True,
     ),
     "lookup": FactKind("name resolution in {}"),
     "router": FactKind("a router answering on {}", identity=True),

@@ -35,6 +35,8 @@ def resolver_needs(report: resolver.ResolverReport, *, network: str) -> tuple[st
     conf = report.resolv_conf
     for ns in conf.used_nameservers:
         if str(ns.transport_ip) == resolver.EMBEDDED_DNS:
+            if network:
+                out.append(fact("upstreams", network))
             out += [nameserver_fact(e.address) for e in conf.docker_ext_servers]
             continue
         out.append(nameserver_fact(ns.address))
@@ -52,7 +54,13 @@ def _server_facts(
     six = [ns for ns in report.resolv_conf.used_nameservers if ns.is_ipv6]
     if six and not report.has_ipv6_route:
         return (fact("v6-nameservers", network),)
-    return tuple(nameserver_fact(s) for s in silent)
+    # a silent embedded DNS (each container's own 127.0.0.11) has no upstream it can use
+    return tuple(
+        fact("upstreams", network)
+        if s.split("%")[0] == resolver.EMBEDDED_DNS
+        else nameserver_fact(s)
+        for s in silent
+    )
 
 
 def unusable_reason(ns: Nameserver, *, has_ipv6: bool, network: str) -> str | None:

@@ -106,8 +106,11 @@ def find_causes(results: Sequence[CheckResult], order: Sequence[str] = ()) -> li
     for r in failed:
         if not edges[id(r)]:
             continue
-        for chain in _chains_to_roots(r, edges):
-            symptoms[group_of[id(chain[-1].cause)]].append(Symptom(r, chain))
+        chains = _chains_to_roots(r, edges)
+        shortest = min(len(c) for c in chains)
+        for chain in chains:  # the nearest causes only: a longer way round explains less
+            if len(chain) == shortest:
+                symptoms[group_of[id(chain[-1].cause)]].append(Symptom(r, chain))
     return [
         Cause(tuple(g), tuple(_one_per_result(s))) for g, s in zip(groups, symptoms, strict=True)
     ]

@@ -24,7 +24,7 @@ from probes.resolv_rules import (
     judge_fallback,
 )
 from probes.target import Target
-from suites.plugin.facts import lookup_path
+from suites.plugin.facts import copied_from_host, lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
 from suites.plugin.networks import resolver_networks
@@ -110,10 +110,13 @@ async def test_container_nameservers_reachable(
         report = seen(pytestconfig, found)
     warn_about(request, report.resolv_conf)
     network = resolv_seat.network.name
-    name = resolv_seat.workload or site.containers[network].name
+    name = resolv_seat.workload or site.every_container[network].name
     hold(
         judge_container_resolv(report, network=network, name=resolv_seat.workload),
-        needs=lookup_path(name, network, report.resolv_conf, daemon_major=site.daemon_major),
+        needs=[
+            *lookup_path(name, network, report.resolv_conf, daemon_major=site.daemon_major),
+            *copied_from_host(report.resolv_conf, host_resolv(pytestconfig)),
+        ],
     )
 
 
@@ -129,7 +132,12 @@ async def test_build_step_resolves(
     j = judge_build_step(result, threshold=target.profile.resolve_threshold)
     if result.report is None and not result.unsupported:
         cannot_run(pytestconfig, j.diagnosis)  # nothing was seen of the step: no verdict, no pass
-    hold(j)
+    copied = (
+        copied_from_host(result.report.resolv_conf, host_resolv(pytestconfig))
+        if result.report
+        else ()
+    )
+    hold(j, needs=copied)
 
 
 @pytest.mark.check("RC-03")

@@ -246,7 +246,11 @@ async def test_prefix_routed_to_host(
     )
     net = container.network.name
     judged = Judgement(verdict.outcome, verdict.diagnosis, verdict.evidence, verdict.fix)
-    hold(judged, breaks=[fact("prefix", subnet), fact("path", net), fact("inbound", net)])
+    # container prefixes inside the uplink's on-link prefix are one fault: the upstream treats
+    # that whole prefix as on-link, whichever network's containers it stranded
+    onlink = [p for p in uplink_state.prefixes if in_subnets(source, (p,))]
+    prefix = fact("prefix", onlink[0] if onlink else subnet)
+    hold(judged, breaks=[prefix, fact("path", net), fact("inbound", net)])
 
 
 @surveyed

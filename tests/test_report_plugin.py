@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -474,3 +475,51 @@ def test_html_folds_a_crowded_columns_passes_and_keeps_what_did_not_pass_open() 
     # a cell's tooltip names the failure first and counts the rest
     assert 'title="v6net/w42: failed; v6net/w0: passed' in html
     assert "and 88 more" in html
+
+
+CAUSED = """
+import pytest
+from reports.diagnosis import explain
+
+@pytest.mark.check("XX-01")
+def test_cause():
+    assert False, explain("the FORWARD policy drops <all>", ["policy DROP"], fix="accept it",
+                          hop="host", breaks=["rule:FORWARD policy DROP", "path:net-a"])
+
+@pytest.mark.check("XX-02")
+@pytest.mark.parametrize("where", ["net-a", "net-b"])
+def test_fails(where):
+    assert False, explain(f"no answer on {where}", ["sent echo"], hop="unknown",
+                          needs=[f"path:{where}"])
+"""
+
+
+def test_the_reports_lead_with_the_cause_and_each_symptom_names_it(
+    pytester: pytest.Pytester,
+) -> None:
+    r = run(pytester, checks=CAUSED)
+    assert r.result.ret == 1  # the grouping changes no verdict and no exit status
+    by_name = cases(r.xml)
+    symptom = by_name["XX-02 gateway answers [net-a/ctr-1]"]
+    cause_line = "XX-01 always passes [host]: the FORWARD policy drops <all>"
+    assert props(symptom)["cause"] == cause_line
+    failure = symptom.result[0]
+    assert isinstance(failure, Failure)
+    assert (failure.text or "").startswith(
+        f"cause: {cause_line}\n  tied by: needs the forwarding path of network net-a"
+    )
+    # net-b's failure needs what nothing broke: it stands on its own, named by no cause
+    lone = by_name["XX-02 gateway answers [net-b/ctr-1]"]
+    assert "cause" not in props(lone)
+    start = r.html.index("Causes: what is wrong, and what it explains")
+    causes = r.html[start : r.html.index("Checks × where they ran")]
+    assert "the FORWARD policy drops &lt;all&gt;" in causes  # escaped, as every text
+    assert "explains 1 other failure" in causes
+    assert "Where it breaks: on this host" in causes
+    assert "where it breaks is not known" in r.html  # net-a's picture: its evidence cannot tell
+    doc = json.loads((r.path.parent / "results.json").read_text())
+    assert [c["check"] for c in doc["causes"]] == ["XX-01", "XX-02"]
+    [tied] = doc["causes"][0]["symptoms"]
+    assert tied["nodeid"] == "test_checks.py::test_fails[net-a]"
+    assert tied["tied_by"] == [{"cause": "test_checks.py::test_cause", "facts": ["path:net-a"]}]
+    assert {i["outcome"] for i in doc["items"]} == {"failed"}

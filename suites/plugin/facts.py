@@ -37,3 +37,12 @@ def lookup_path(name: str, network: str, conf: ResolvConf, *, daemon_major: int)
     if own or daemon_major < 28:
         return path_of(name, network)
     return (on_network("route", name, network),)
+
+
+def copied_from_host(conf: ResolvConf, host: ResolvConf) -> tuple[str, ...]:
+    """The host's resolv.conf, as a fact a container's rests on, when a line that breaks the
+    container's is one that breaks the host's too: Docker copied it (20.10 copies the file)."""
+    broken = {p.text for p in host.breaking if p.line}
+    if any(p.text in broken for p in conf.breaking if p.line):
+        return (fact("resolv", "this host"),)
+    return ()

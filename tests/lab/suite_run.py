@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lab import Lab
 from lab.dockers import DEFAULT
@@ -52,6 +54,14 @@ class SuiteRun:
 
     def by_check(self, check: str) -> list[Case]:
         return [c for c in self.cases if c.check == check]
+
+    def results(self) -> dict[str, Any]:
+        """The run's results.json: every item, and the causes the report leads with."""
+        return json.loads((self.report_dir / "results.json").read_text())
+
+    def cause_checks(self) -> list[str]:
+        """The check of each cause, in the report's order."""
+        return [c["check"] for c in self.results()["causes"]]
 
 
 def suites_command(report_dir: Path, *args: str) -> list[str]:

@@ -3,6 +3,7 @@ suites implement so far. It grows as checks are added."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,9 @@ def test_scenario_fails_exactly_its_checks(scenario: str, docker: str, tmp_path:
     assert not unexplained, unexplained
     expected = set(SCENARIOS[scenario].expected_on(docker)) & implemented
     assert run.failed_checks() == expected, run.output[-4000:]
+    # the report leads with the scenario's root cause(s); every other failure is a symptom
+    causes = SCENARIOS[scenario].causes_on(docker)
+    assert set(run.cause_checks()) == causes, json.dumps(run.results()["causes"], indent=1)[:6000]
     if SCENARIOS[scenario].workloads:
         assert_workloads_found_exactly(run.cases, SCENARIOS[scenario].workloads)
     assert run.returncode == (1 if expected else 0)

@@ -75,3 +75,14 @@ def test_scenario_differs_from_healthy(name):
         expected_failures=healthy.expected_failures,
     )
     assert knobs != healthy
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_root_causes_are_failures_the_scenario_must_have(name):
+    sc = SCENARIOS[name]
+    for gen in sc.generations:
+        causes, expected = sc.causes_on(gen), sc.expected_on(gen)
+        assert causes <= expected, (gen, causes - expected)
+        # a broken scenario names its cause; a healthy one has none
+        assert bool(causes) == bool(expected), gen
+    assert set(sc.root_causes_by_generation) <= sc.generations
