@@ -74,73 +74,100 @@ def find_causes(results: Sequence[CheckResult], order: Sequence[str] = ()) -> li
     """The run's causes, each with the failures it explains. ``order``: the check IDs in
     catalog order (a cause's primary member is the first of its members in it)."""
     failed = [r for r in results if r.outcome == "failed"]
-    facts = {id(r): facts_of(r) for r in failed}
+    index = {id(r): i for i, r in enumerate(results)}
+    raw = {id(r): facts_of(r) for r in failed}
+    # only facts someone broke can tie, only facts someone needs can be tied to: the rest
+    # (a container's own route nobody found broken…) is left out, so that items alike in
+    # what matters share one signature and each pair of signatures is judged once
+    all_broken = {f for b, _ in raw.values() for f in b}
+    wild = {f.partition(":")[0] for f in all_broken if f.endswith(":*")}
+    all_needed = {f for _, n in raw.values() for f in n}
+    needed_kinds = {f.partition(":")[0] for f in all_needed}
+
+    def useful_needs(needs: set[str]) -> frozenset[str]:
+        return frozenset(n for n in needs if n in all_broken or n.partition(":")[0] in wild)
+
+    def useful_breaks(broken: set[str]) -> frozenset[str]:
+        return frozenset(
+            b
+            for b in broken
+            if b in all_needed or (b.endswith(":*") and b.partition(":")[0] in needed_kinds)
+        )
+
+    facts = {k: (useful_breaks(b), useful_needs(n)) for k, (b, n) in raw.items()}
+    by_fact: dict[str, list[CheckResult]] = {}
+    for r in failed:
+        for f in facts[id(r)][0]:
+            by_fact.setdefault(
+                f if not f.endswith(":*") else f.partition(":")[0] + ":*", []
+            ).append(r)
+    judged: dict[tuple[frozenset[str], ...], tuple[str, ...] | None] = {}
     # edges: a failure -> the failures whose broken facts it needs, with those facts
     edges: dict[int, list[Tie]] = {id(r): [] for r in failed}
     for r in failed:
         r_broken, r_needs = facts[id(r)]
-        for other in failed:
+        candidates: dict[int, CheckResult] = {}
+        for n in r_needs:
+            for other in (*by_fact.get(n, ()), *by_fact.get(n.partition(":")[0] + ":*", ())):
+                candidates.setdefault(id(other), other)
+        for other in candidates.values():
             if other is r:
                 continue
             o_broken, o_needs = facts[id(other)]
-            tied = _ties(r_needs, o_broken)
-            if tied and not _ties(o_needs, r_broken):
-                edges[id(r)].append(Tie(other, tied))
+            key = (r_broken, r_needs, o_broken, o_needs)
+            if key not in judged:
+                tied = _ties(set(r_needs), set(o_broken))
+                judged[key] = tied if tied and not _ties(set(o_needs), set(r_broken)) else None
+            found = judged[key]
+            if found is not None:
+                edges[id(r)].append(Tie(other, found))
     roots = [r for r in failed if not edges[id(r)]]
     # roots that broke the same identity fact are one cause (union by shared fact)
     groups: list[list[CheckResult]] = []
     for r in roots:
-        mine = {f for f in facts[id(r)][0] if is_identity(f)}
-        joined = [g for g in groups if any(mine & facts[id(m)][0] for m in g)]
+        mine = {f for f in raw[id(r)][0] if is_identity(f)}
+        joined = [g for g in groups if any(mine & raw[id(m)][0] for m in g)]
         merged = [m for g in joined for m in g] + [r]
         groups = [g for g in groups if g not in joined] + [merged]
     rank = {check: i for i, check in enumerate(order)}
 
     def position(r: CheckResult) -> tuple[int, int]:
-        return rank.get(r.check or "", len(rank)), results.index(r)
+        return rank.get(r.check or "", len(rank)), index[id(r)]
 
     groups = [sorted(g, key=position) for g in groups]
     groups.sort(key=lambda g: position(g[0]))
     group_of = {id(m): i for i, g in enumerate(groups) for m in g}
+    chains = _nearest_causes(failed, edges, group_of)
     symptoms: list[list[Symptom]] = [[] for _ in groups]
     for r in failed:
-        if not edges[id(r)]:
-            continue
-        chains = _chains_to_roots(r, edges)
-        shortest = min(len(c) for c in chains)
-        for chain in chains:  # the nearest causes only: a longer way round explains less
-            if len(chain) == shortest:
-                symptoms[group_of[id(chain[-1].cause)]].append(Symptom(r, chain))
-    return [
-        Cause(tuple(g), tuple(_one_per_result(s))) for g, s in zip(groups, symptoms, strict=True)
-    ]
+        for g, chain in chains.get(id(r), {}).items():
+            symptoms[g].append(Symptom(r, chain))
+    return [Cause(tuple(g), tuple(s)) for g, s in zip(groups, symptoms, strict=True)]
 
 
-def _chains_to_roots(start: CheckResult, edges: dict[int, list[Tie]]) -> list[tuple[Tie, ...]]:
-    """The shortest chain of ties from ``start`` to each root it reaches (breadth first)."""
-    found: dict[int, tuple[Tie, ...]] = {}
-    frontier: list[tuple[CheckResult, tuple[Tie, ...]]] = [(start, ())]
-    seen = {id(start)}
-    while frontier:
-        nxt: list[tuple[CheckResult, tuple[Tie, ...]]] = []
-        for node, chain in frontier:
-            for tie in edges[id(node)]:
-                if id(tie.cause) in seen:
-                    continue
-                seen.add(id(tie.cause))
-                path = (*chain, tie)
-                if edges[id(tie.cause)]:
-                    nxt.append((tie.cause, path))
-                else:
-                    found.setdefault(id(tie.cause), path)
-        frontier = nxt
-    return list(found.values())
-
-
-def _one_per_result(symptoms: list[Symptom]) -> list[Symptom]:
-    """A symptom tied to two members of one cause is listed once (by its shortest tie)."""
-    best: dict[int, Symptom] = {}
-    for s in symptoms:
-        if id(s.result) not in best or len(s.ties) < len(best[id(s.result)].ties):
-            best[id(s.result)] = s
-    return sorted(best.values(), key=lambda s: symptoms.index(s))
+def _nearest_causes(
+    failed: list[CheckResult], edges: dict[int, list[Tie]], group_of: dict[int, int]
+) -> dict[int, dict[int, tuple[Tie, ...]]]:
+    """For each symptom, its nearest causes (by number of ties) and the chain to each: one
+    breadth-first pass from every root at once, so a thousand symptoms cost one walk."""
+    best: dict[int, dict[int, tuple[Tie, ...]]] = {}  # symptom -> cause group -> chain
+    done = {id(r) for r in failed if not edges[id(r)]}
+    level = [r for r in failed if id(r) in done]
+    chain_of: dict[int, dict[int, tuple[Tie, ...]]] = {id(r): {group_of[id(r)]: ()} for r in level}
+    waiting = [r for r in failed if id(r) not in done]
+    while waiting and level:
+        reached = {id(r) for r in level}
+        nxt: list[CheckResult] = []
+        for r in waiting:
+            found: dict[int, tuple[Tie, ...]] = {}
+            for tie in edges[id(r)]:
+                if id(tie.cause) in reached:
+                    for g, rest in chain_of[id(tie.cause)].items():
+                        found.setdefault(g, (tie, *rest))
+            if found:
+                best[id(r)] = chain_of[id(r)] = found
+                nxt.append(r)
+        done |= {id(r) for r in nxt}
+        waiting = [r for r in waiting if id(r) not in done]
+        level = nxt
+    return best

@@ -83,5 +83,7 @@ def assert_reports_hold(report_dir: Path, target: str) -> tuple[TestSuite, Page]
     assert page.text.count("Fix:") >= len(failed)
     assert page.text.count("Reference:") == len(failed)
     assert page.tags.count("svg") == len(failed)
-    assert page.text.count("breaks here") == len(failed)
+    # each picture marks the hop its item's evidence points to, or says it cannot tell
+    unknown = page.text.count("Where it breaks: not known from this item's evidence")
+    assert page.text.count("breaks here") + unknown == len(failed)
     return suite, page
