@@ -121,6 +121,7 @@ def find_causes(results: Sequence[CheckResult], order: Sequence[str] = ()) -> li
             found = judged[key]
             if found is not None:
                 edges[id(r)].append(Tie(other, found))
+    _break_cycles(failed, edges)
     roots = [r for r in failed if not edges[id(r)]]
     # roots that broke the same identity fact are one cause (union by shared fact)
     groups: list[list[CheckResult]] = []
@@ -143,6 +144,24 @@ def find_causes(results: Sequence[CheckResult], order: Sequence[str] = ()) -> li
         for g, chain in chains.get(id(r), {}).items():
             symptoms[g].append(Symptom(r, chain))
     return [Cause(tuple(g), tuple(s)) for g, s in zip(groups, symptoms, strict=True)]
+
+
+def _break_cycles(failed: list[CheckResult], edges: dict[int, list[Tie]]) -> None:
+    """Failures that explain each other round a cycle reach no root: the first of them (in run
+    order) is made a cause, until every failure reaches one, so none goes unaccounted for."""
+    while True:
+        reaches = {id(r) for r in failed if not edges[id(r)]}
+        grew = True
+        while grew:
+            grew = False
+            for r in failed:
+                if id(r) not in reaches and any(id(t.cause) in reaches for t in edges[id(r)]):
+                    reaches.add(id(r))
+                    grew = True
+        stuck = [r for r in failed if id(r) not in reaches]
+        if not stuck:
+            return
+        edges[id(stuck[0])] = []
 
 
 def _nearest_causes(

@@ -110,3 +110,15 @@ def test_a_run_without_failures_has_no_cause() -> None:
     broke = failure("RT-04", "v6net", breaks=(DROP,))
     broke.outcome = "error"  # the harness broke: no verdict, no cause
     assert find_causes([passed, broke], ORDER) == []
+
+
+def test_failures_round_a_cycle_are_not_lost() -> None:
+    # a needs what b broke, b what c broke, c what a broke: none is a root by the ties alone
+    ring = [
+        failure("RT-02", "a", breaks=("reach:a",), needs=("reach:b",)),
+        failure("RT-05", "b", breaks=("reach:b",), needs=("reach:c",)),
+        failure("RC-01", "c", breaks=("reach:c",), needs=("reach:a",)),
+    ]
+    [cause] = find_causes(ring, ORDER)
+    assert cause.primary.place.column == "a"
+    assert {s.result.place.column for s in cause.symptoms} == {"b", "c"}
