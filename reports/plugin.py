@@ -1,8 +1,9 @@
 """The reporting plugin: check IDs and targets into JUnit, and a self-contained HTML report.
 
 Registered by the root conftest. Reports are written when the suites run (or whenever
-``--report-dir`` is given): ``reports/out/junit.xml``, ``reports/out/report.html`` and
-``reports/out/results.json``; each leads with the run's causes (reports.causes).
+``--report-dir`` is given): ``reports/out/junit.xml``, ``reports/out/report.html``,
+``reports/out/results.json`` (each leading with the run's causes, reports.causes) and
+``reports/out/v6conform.prom`` (node_exporter's textfile collector).
 
 Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNESS_ERROR``) the
 harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
@@ -22,6 +23,7 @@ import collections
 import datetime
 import platform
 import socket
+import time
 from collections.abc import Generator
 from importlib import metadata
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import NoReturn
 import pytest
 
 from probes.errors import harness_errors, leaves, one_line
-from reports import json_report, junit
+from reports import json_report, junit, prometheus
 from reports.causes import find_causes
 from reports.diagnosis import Diagnosis, sink, verdict_of
 from reports.html import render_html
@@ -305,6 +307,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         harness_failures=problems,
     )
     json_report.write(out / "results.json", doc)
+    prom = prometheus.render(
+        results,
+        causes,
+        target=properties["target"],
+        exitstatus=int(session.exitstatus),
+        finished=time.time(),
+    )
+    prometheus.write(out / "v6conform.prom", prom)
 
 
 def abort(config: pytest.Config, message: str) -> NoReturn:
@@ -328,6 +338,10 @@ def abort(config: pytest.Config, message: str) -> NoReturn:
             [], {}, properties, [], exitstatus=HARNESS_ERROR, harness_failures=[message]
         )
         json_report.write(out / "results.json", doc)
+        prom = prometheus.render(
+            [], [], target=properties["target"], exitstatus=HARNESS_ERROR, finished=time.time()
+        )
+        prometheus.write(out / "v6conform.prom", prom)
     pytest.exit(f"v6conform: {message}", returncode=HARNESS_ERROR)
 
 
@@ -364,5 +378,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:
         terminalreporter.write_sep(
-            "-", f"v6conform reports: {out}/junit.xml, {out}/report.html, {out}/results.json"
+            "-",
+            f"v6conform reports: {out}/junit.xml, {out}/report.html, {out}/results.json, "
+            f"{out}/v6conform.prom",
         )

@@ -523,3 +523,27 @@ def test_the_reports_lead_with_the_cause_and_each_symptom_names_it(
     assert tied["nodeid"] == "test_checks.py::test_fails[net-a]"
     assert tied["tied_by"] == [{"cause": "test_checks.py::test_cause", "facts": ["path:net-a"]}]
     assert {i["outcome"] for i in doc["items"]} == {"failed"}
+
+
+PROM_LINE = re.compile(r'^([a-z_0-9]+)\{((?:[a-z]+="(?:[^"\\]|\\.)*",?)*)\} (-?[0-9.]+)$')
+
+
+def test_a_prometheus_textfile_has_one_series_per_check_and_place(
+    pytester: pytest.Pytester,
+) -> None:
+    r = run(pytester)
+    text = (r.path.parent / "v6conform.prom").read_text()
+    series = [PROM_LINE.match(line) for line in text.splitlines() if not line.startswith("#")]
+    assert all(series), [line for line in text.splitlines() if not PROM_LINE.match(line)]
+    checks = [m for m in series if m and m[1] == "v6conform_check"]
+    assert len(checks) == 4  # one per check item; the test without a check has none
+    failed = [m for m in checks if 'outcome="failed"' in m[2]]
+    assert {m[3] for m in failed} == {"0"}
+    passed = next(m for m in checks if 'check="XX-01"' in m[2])
+    assert passed[3] == "1"
+    assert 'outcome="passed"' in passed[2]
+    # label values escaped as the text format wants: the hostile item's quotes and markup stay
+    assert 'item="<script>alert(1)</script>/ctr-1"' in text
+    assert "v6conform_exit_status{" in text
+    assert text.endswith("\n")
+    assert not list(r.path.parent.glob(".v6conform.prom.*"))  # written whole, then renamed
