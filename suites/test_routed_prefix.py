@@ -102,6 +102,15 @@ async def reachability(survey: Survey) -> Reachability:
     uplink: str | None = await survey.get("uplink")
     profile = site.target.profile
     far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
+    rules: Ruleset | str = await survey.get("ruleset")
+
+    def reached_from_outside(container: ProbeContainer) -> bool:
+        """Whether RT-05 will judge the far end's echo: not on a masqueraded network, where it
+        can only go unanswered and would hold the run for its whole timeout."""
+        mode = ipv6_mode(
+            container.network, daemon_major=site.daemon_major, ruleset=rules, uplink=uplink
+        )
+        return mode.inbound_reachable is not False
 
     async def one(container: ProbeContainer, snap: ifaddr.Snapshot) -> ContainerReach:
         source = _global_address(snap, container)
@@ -118,7 +127,8 @@ async def reachability(survey: Survey) -> Reachability:
             ]
             back = (
                 tg.create_task(icmp6.echo(far_end, source, timeout=profile.timeout, count=2))
-                if far_end and not container.workload  # RT-05 is judged on probes only
+                # RT-05 is judged on probe containers only, where they can be reached
+                if far_end and not container.workload and reached_from_outside(container)
                 else None
             )
         return ContainerReach(
