@@ -133,15 +133,20 @@ def matrix(
     return rows
 
 
+def hop_of(result: CheckResult, catalog: dict[str, CheckInfo]) -> str | None:
+    """Where the item breaks: what its own evidence said last, else its check's usual hop."""
+    said = [d.hop for d in result.diagnoses if d.hop]
+    info = catalog.get(result.check or "")
+    return said[-1] if said else info.hop if info else None
+
+
 def path_picture(
     result: CheckResult, catalog: dict[str, CheckInfo], paths: dict[str, dict[str, str]]
 ) -> PathPicture:
     """The path from the item's place to the far end, with the hop where it breaks marked."""
     labels = paths.get(result.place.column) or paths.get(HOST) or {}
     names = HOPS if result.place.column != HOST else HOPS[2:]
-    info = catalog.get(result.check or "")
-    said = [d.hop for d in result.diagnoses if d.hop]
-    broken = said[-1] if said else info.hop if info else None
+    broken = hop_of(result, catalog)
     step = HOP_WIDTH + HOP_GAP
     hops = tuple(
         Hop(name, labels.get(name, ""), name == broken, 4 + i * step)
@@ -162,9 +167,7 @@ class CauseView:
 
 
 def _where(result: CheckResult, catalog: dict[str, CheckInfo]) -> str:
-    said = [d.hop for d in result.diagnoses if d.hop]
-    info = catalog.get(result.check or "")
-    hop = said[-1] if said else info.hop if info else None
+    hop = hop_of(result, catalog)
     return HOP_WORDS.get(hop or "unknown", hop or "")
 
 
