@@ -254,7 +254,13 @@ class Lab:
         self.in_ns("inet", "ip", "-6", "route", "add", "2001:db8::/32", "via", T.UPSTREAM_ON_CORE6)
         self.in_ns("inet", "ip", "route", "add", "192.0.2.0/24", "via", T.UPSTREAM_ON_CORE4)
         self.in_ns("inet", "ip", "route", "add", "198.51.100.0/24", "via", T.UPSTREAM_ON_CORE4)
-        self.in_ns("upstream", "ip", "-6", "route", "add", "default", "via", T.INET_ON_CORE6)
+        # "mtu lock": the router holds packets to that size when it forwards them (and sends
+        # Packet Too Big), while the far end's own links stay at 1500 (it advertises a TCP MSS
+        # for 1500, so a container's TCP needs path MTU discovery too, as behind a real tunnel)
+        self.in_ns(
+            "upstream", "ip", "-6", "route", "add", "default", "via", T.INET_ON_CORE6,
+            "mtu", "lock", str(T.PATH_MTU),
+        )  # fmt: skip
         self.in_ns("upstream", "ip", "route", "add", "default", "via", T.INET_ON_CORE4)
         self.in_ns("upstream", "ip", "route", "add", "198.51.100.0/24", "via", T.HOST_ON_UPLINK4)
         if not sc.prefix_on_link:
@@ -498,6 +504,12 @@ class Lab:
                 self.in_ns("host", "ip6tables", "-I", "DOCKER-USER", "-i", T.UPLINK, "-j", "DROP")
             else:
                 self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
+        ptb = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
+        if sc.ptb_dropped == "host":  # "drop ICMPv6 to be safe", where the site keeps its rules
+            chain = "DOCKER-USER" if daemon.manages_ip6tables(sc) else "FORWARD"
+            self.in_ns("host", "ip6tables", "-I", chain, *ptb)
+        elif sc.ptb_dropped == "upstream":  # the router never lets its own Packet Too Big out
+            self.in_ns("upstream", "ip6tables", "-I", "OUTPUT", *ptb)
 
     # processes ---------------------------------------------------------------------------
     def _spawn(self, daemon: str, cmd: list[str]) -> None:

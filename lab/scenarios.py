@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lab import topology as T
 from lab.dockers import GENERATIONS
 
 ALL_GENERATIONS = frozenset(GENERATIONS)
@@ -24,6 +25,9 @@ class Scenario:
     ndp_proxy: bool = False  # host answers ND for container addresses on the uplink
     forwarding: bool = True  # host net.ipv6.conf.all.forwarding
     forward_drop: bool = False  # host ip6tables FORWARD policy DROP
+    # where ICMPv6 Packet Too Big toward the containers is dropped: "host" (a forward rule of
+    # the site's), "upstream" (the router drops its own); None: nowhere
+    ptb_dropped: str | None = None
     rdnss: bool = True  # radvd announces RDNSS and DNSSL
     zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
     dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
@@ -154,6 +158,28 @@ SCENARIOS: dict[str, Scenario] = {
             routed=True,
             # one cause, found on each network: the one rule or policy that drops
             root_causes=frozenset({"RT-04"}),
+        ),
+        Scenario(
+            "pmtu-blackhole",
+            "the host's firewall drops ICMPv6 Packet Too Big toward the containers (a forward "
+            f"rule of the site's), while the path beyond the upstream carries {T.PATH_MTU} bytes: "
+            "small packets pass, full-size ones vanish",
+            frozenset({"PMTU-01", "PMTU-02", "RT-04"}),
+            ptb_dropped="host",
+            # one cause: the rule, found by RT-04 on each network; PMTU-01 saw the Packet Too Big
+            # arrive on the uplink and not in the container, PMTU-02 follows
+            root_causes=frozenset({"RT-04"}),
+        ),
+        Scenario(
+            "pmtu-upstream",
+            "the upstream router sends no ICMPv6 Packet Too Big (its own are dropped) for the "
+            f"{T.PATH_MTU}-byte path beyond it: the black hole is beyond the uplink, the host's "
+            "firewall is fine",
+            frozenset({"PMTU-01", "PMTU-02"}),
+            ptb_dropped="upstream",
+            # one cause: PMTU-01 finds the black hole beyond the uplink on each network (the
+            # request left, no Packet Too Big came back); PMTU-02 follows on each
+            root_causes=frozenset({"PMTU-01"}),
         ),
         Scenario(
             "no-rdnss",

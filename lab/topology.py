@@ -23,6 +23,10 @@ INET_ON_CORE6 = "2001:db8:0:ffff::2"
 UPSTREAM_ON_CORE4 = "192.0.2.9"
 INET_ON_CORE4 = "192.0.2.10"
 CORE4_PLEN = 30
+# the upstream's next hop toward the far end is narrower than the links before it (a tunnel, as
+# on many Docker hosts' providers): a container's full-size packet draws a Packet Too Big from
+# the upstream router, which path MTU discovery must get back to the container (PMTU-*)
+PATH_MTU = 1400
 
 # the far end's services, on the inet namespace's loopback (no dummy module needed)
 SERVICES = "lo"

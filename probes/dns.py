@@ -185,17 +185,20 @@ async def query(
     *,
     transport: Transport = "udp",
     timeout: float = 1.0,
+    pad: int = 0,
 ) -> DnsResult:
     """Ask ``server`` for ``qname``/``rdtype`` from inside ``netns``; never raises for the network
     or the server (a malformed reply is a result saying so), only :class:`ProbeError` when the
     harness itself broke reading a reply.
 
     Recursion desired (we ask resolvers as a host's stub would); EDNS0 with a 1232-byte buffer
-    (the DNS flag day 2020 size) so large answers need no TCP fallback over UDP.
+    (the DNS flag day 2020 size) so large answers need no TCP fallback over UDP. ``pad``: the
+    query is padded (EDNS(0) Padding, RFC 7830) to a multiple of that many bytes, so that it
+    takes several full-size TCP segments (the path MTU checks' large exchange).
     """
     started = time.monotonic()
-    q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
-    wire = q.to_wire()
+    q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232, pad=pad)
+    wire = q.to_wire(max_size=65535)  # not the EDNS payload: it bounds replies, not queries
 
     def result(rcode: str | None, error: str | None, reading: Reading | None = None) -> DnsResult:
         elapsed = (time.monotonic() - started) * 1000

@@ -21,6 +21,7 @@ from types import TracebackType
 from probes.errors import MalformedPacket
 from probes.netns import Netns
 
+PACKET_TOO_BIG = 2
 ECHO_REQUEST = 128
 ECHO_REPLY = 129
 NEIGHBOR_SOLICIT = 135
@@ -45,6 +46,7 @@ UNREACH_CODES = {
 
 IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
+IPV6_DONTFRAG = getattr(socket, "IPV6_DONTFRAG", 62)  # RFC 3542 11.2: send, never fragment
 
 
 # --- codec ---------------------------------------------------------------------------------
@@ -82,11 +84,13 @@ class Icmp6Error:
     code: int
     invoking_dst: str | None
     invoking_echo: Echo | None
+    mtu: int | None = None  # a Packet Too Big's: the next hop's MTU (RFC 4443 3.2)
 
     def describe(self) -> str:
         name = ERROR_NAMES.get(self.type, f"type {self.type}")
         detail = UNREACH_CODES.get(self.code, "") if self.type == 1 else ""
-        return f"{name} (code {self.code}{': ' + detail if detail else ''})"
+        mtu = f", mtu {self.mtu}" if self.mtu is not None else ""
+        return f"{name} (code {self.code}{': ' + detail if detail else ''}{mtu})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,9 @@ def decode(data: bytes) -> Message:
             _lladdr_option(data[24:], 2),
         )
     if kind < 128:
+        if kind == PACKET_TOO_BIG and len(data) < 8:
+            raise MalformedPacket("packet too big message truncated before its MTU", data)
+        mtu = struct.unpack_from("!I", data, 4)[0] if kind == PACKET_TOO_BIG else None
         invoking = data[8:]
         dst = echo = None
         if len(invoking) >= 40 and invoking[0] >> 4 == 6:
@@ -159,7 +166,7 @@ def decode(data: bytes) -> Message:
                 if inner[0] == ECHO_REQUEST:
                     ident, seq = struct.unpack_from("!HH", inner, 4)
                     echo = Echo(ECHO_REQUEST, ident, seq)
-        return Icmp6Error(kind, code, dst, echo)
+        return Icmp6Error(kind, code, dst, echo, mtu)
     return Other(kind, code)
 
 
@@ -205,11 +212,17 @@ class RawIcmp6:
     """A raw ICMPv6 socket opened in a namespace, read from asyncio; an async context manager."""
 
     def __init__(
-        self, netns: Netns, *, interface: str | None = None, source: str | None = None
+        self,
+        netns: Netns,
+        *,
+        interface: str | None = None,
+        source: str | None = None,
+        dont_fragment: bool = False,
     ) -> None:
         self.netns = netns
         self.interface = interface
         self.source = source
+        self.dont_fragment = dont_fragment
         self.ifindex = 0
         self._sock: socket.socket | None = None
 
@@ -225,6 +238,8 @@ class RawIcmp6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
                 if index:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+                if self.dont_fragment:  # a packet larger than the path MTU is refused, not split
+                    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)
                 if self.source:
                     sock.bind((self.source, 0, 0, index if _is_link_local(self.source) else 0))
             except BaseException:

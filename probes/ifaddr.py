@@ -80,6 +80,7 @@ class Interface:
     index: int
     mac: bytes | None
     up: bool
+    mtu: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ def _read(netns: Netns) -> Snapshot:
                     int(link["index"]),
                     bytes.fromhex(mac.replace(":", "")) if mac else None,
                     bool(link["flags"] & 1),
+                    link.get_attr("IFLA_MTU"),
                 )
             )
         addresses = []

@@ -85,6 +85,8 @@ FACTS: dict[str, FactKind] = {
     ),
     "inbound": FactKind("the way in to network {}'s containers from beyond the uplink"),
     "icmp-errors": FactKind("the ICMPv6 errors (packet too big…) back to network {}"),
+    "pmtud": FactKind("path MTU discovery from network {}'s containers (Packet Too Big back)"),
+    "ptb-beyond": FactKind("the Packet Too Big from beyond {} back to this host", identity=True),
     "gateway": FactKind("the gateway address of network {} on its bridge", identity=True),
     "route": FactKind("the IPv6 address and default route of container {}", identity=True),
     "link": FactKind("the gateway's answer to container {}"),

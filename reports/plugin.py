@@ -56,6 +56,7 @@ REPORT_DIR = pytest.StashKey[Path]()
 AREA_MARKERS = {
     "gateway": "link-local gateway checks GW-*",
     "routing": "routed-prefix checks RT-*",
+    "pmtu": "path MTU checks PMTU-*",
     "dns": "DNS checks DNS-*",
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",

@@ -45,6 +45,14 @@ CHECKS: dict[str, CheckInfo] = {
         "RFC 4193 (ULA)",
         "host",
     ),
+    "PMTU-01": CheckInfo(
+        "Packet Too Big reaches containers",
+        "RFC 8201 §4, §5.2; RFC 4443 §3.2; RFC 4890 §4.3.1",
+        "upstream",
+    ),
+    "PMTU-02": CheckInfo(
+        "large exchanges complete", "RFC 8201 §5.4; RFC 8200 §5 (no router fragments)", "upstream"
+    ),
     "DNS-01": CheckInfo("nameserver answers over IPv6", "RFC 1035 §4.2; resolv.conf(5)", "far end"),
     "DNS-02": CheckInfo("name resolves to AAAA", "RFC 3596 §2; RFC 7766 (TCP)", "far end"),
     "DNS-03": CheckInfo(

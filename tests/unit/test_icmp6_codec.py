@@ -124,21 +124,27 @@ def test_decode_destination_unreachable_reports_invoking_echo():
 
 
 @pytest.mark.parametrize(
-    ("layer", "kind", "code"),
+    ("layer", "kind", "code", "mtu"),
     [
-        (s6.ICMPv6PacketTooBig(mtu=1280), 2, 0),
-        (s6.ICMPv6TimeExceeded(code=0), 3, 0),
-        (s6.ICMPv6ParamProblem(code=1, ptr=40), 4, 1),
-        (s6.ICMPv6DestUnreach(code=1), 1, 1),
+        (s6.ICMPv6PacketTooBig(mtu=1280), 2, 0, 1280),
+        (s6.ICMPv6PacketTooBig(mtu=1400), 2, 0, 1400),
+        (s6.ICMPv6TimeExceeded(code=0), 3, 0, None),
+        (s6.ICMPv6ParamProblem(code=1, ptr=40), 4, 1, None),
+        (s6.ICMPv6DestUnreach(code=1), 1, 1, None),
     ],
 )
-def test_decode_errors_of_every_type(layer, kind, code):
+def test_decode_errors_of_every_type(layer, kind, code, mtu):
     invoking = s6.IPv6(src="2001:db8::2", dst="2001:db8:f00d::2") / s6.ICMPv6EchoRequest(
         id=9, seq=4
     )
     assert decode(icmp(layer / invoking)) == Icmp6Error(
-        kind, code, "2001:db8:f00d::2", Echo(ECHO_REQUEST, 9, 4)
+        kind, code, "2001:db8:f00d::2", Echo(ECHO_REQUEST, 9, 4), mtu
     )
+
+
+def test_packet_too_big_cut_before_its_mtu_is_malformed():
+    with pytest.raises(MalformedPacket):
+        decode(bytes([2, 0, 0, 0, 0, 0]))
 
 
 def test_decode_error_invoked_by_udp_has_no_echo():

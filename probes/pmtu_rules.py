@@ -1,0 +1,229 @@
+"""Judgement of the path MTU checks PMTU-01 and PMTU-02: pure functions over what
+:func:`probes.pmtu.discover`, the uplink capture and a large DNS exchange over TCP showed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from probes import icmp6
+from probes.capture import Frame
+from probes.dns import DnsResult
+from probes.judgement import Judgement, fact, failed, not_observed, passed
+from probes.pmtu import PathMtu
+
+RFC_4890 = "RFC 4890 §4.3.1: Packet Too Big must not be dropped"
+
+
+def host_fix(docker: str) -> str:
+    """Never wider than the Packet Too Big itself: the rule that drops it goes, nothing else."""
+    return (
+        f"on Docker {docker or 'this host'}: remove the firewall rule that drops ICMPv6 Packet "
+        "Too Big toward the containers (RT-04 names it); it needs no rule of its own, the "
+        "errors of container traffic pass as RELATED (Docker's rules accept them wherever it "
+        "writes ip6tables rules; with ip6tables off, the site's own FORWARD rules decide)"
+    )
+
+
+UPSTREAM_FIX = (
+    "the upstream router (or a firewall beyond the uplink) does not send or drops ICMPv6 "
+    f"Packet Too Big ({RFC_4890}): have it let them through; until then, lower the containers' "
+    "MTU to the path's (network option com.docker.network.driver.mtu, any Docker version) so "
+    "their packets never need one"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkSight:
+    """What the host's uplink saw of one probe's full-size packet: whether it left, and the
+    Packet Too Big that came back for it, if one did."""
+
+    watched: bool  # False: no capture (no uplink, or it could not be opened)
+    left: bool
+    too_big: Frame | None
+
+    def lines(self, uplink: str | None) -> tuple[str, ...]:
+        if not self.watched:
+            return ("the uplink was not watched",)
+        on = uplink or "the uplink"
+        out = [
+            f"on {on}: the full-size request "
+            + ("left the host" if self.left else "never left the host")
+        ]
+        if self.too_big is not None:
+            out.append(f"on {on}: {self.too_big.describe()}")
+        elif self.left:
+            out.append(f"on {on}: no Packet Too Big came back for it")
+        return tuple(out)
+
+
+def sighting(frames: Sequence[Frame], ident: int, *, watched: bool) -> UplinkSight:
+    """The probe's packets among the uplink's frames, by the echo identifier (which Docker's
+    NAT66 keeps: it rewrites the source address, not the identifier, when nothing clashes)."""
+    left = any(
+        f.outgoing
+        and isinstance(f.message, icmp6.Echo)
+        and f.message.type == icmp6.ECHO_REQUEST
+        and f.message.ident == ident
+        for f in frames
+    )
+    too_big = next(
+        (
+            f
+            for f in frames
+            if not f.outgoing
+            and isinstance(f.message, icmp6.Icmp6Error)
+            and f.message.type == icmp6.PACKET_TOO_BIG
+            and f.message.invoking_echo is not None
+            and f.message.invoking_echo.ident == ident
+        ),
+        None,
+    )
+    return UplinkSight(watched, left, too_big)
+
+
+def _small_path_broken(r: PathMtu) -> Judgement | None:
+    if r.small.answered:
+        return None
+    return not_observed(
+        f"a small echo to {r.target} got no reply either ({r.small.error or 'silence'}): the "
+        "path itself does not work (RT-02), so a black hole for large packets cannot be told "
+        "from it",
+        (*r.small.evidence, *r.evidence),
+    )
+
+
+def judge_too_big(
+    r: PathMtu, sight: UplinkSight, *, network: str, uplink: str | None, docker: str
+) -> Judgement:
+    """PMTU-01: a packet as large as the container's link allows, toward a far address, is
+    answered (nothing narrower on the path) or draws a Packet Too Big that reaches the
+    container, whose kernel then keeps the smaller MTU."""
+    evidence = (*r.evidence, *sight.lines(uplink), "small echo beside it:", *r.small.evidence)
+    if r.first == "answered":
+        return passed(
+            f"a {r.link_mtu}-byte packet to {r.target} came back answered: the path carries the "
+            "container's whole link MTU, there is nothing smaller to discover",
+            evidence,
+        )
+    if r.first == "too-big" and r.too_big is not None and r.learned_mtu:
+        return passed(
+            f"{r.too_big.text()} reached the container and its kernel keeps mtu "
+            f"{r.learned_mtu} toward {r.target}",
+            evidence,
+        )
+    if r.first == "refused" and r.learned_mtu:
+        return passed(
+            f"the container's kernel already holds mtu {r.learned_mtu} toward {r.target}, "
+            "learnt from a Packet Too Big that reached it earlier",
+            evidence,
+        )
+    if r.first == "too-big" and r.too_big is not None:
+        return failed(
+            f"{r.too_big.text()} reached the container but its kernel keeps no smaller MTU "
+            f"toward {r.target}",
+            evidence,
+            fix="check the container's kernel settings (net.ipv6.route.mtu_expires) and that "
+            "the Packet Too Big is for its own address",
+            hop="container",
+            breaks=[fact("pmtud", network)],
+        )
+    broken = _small_path_broken(r)
+    if broken is not None:
+        return broken
+    if r.first in ("error", "refused"):
+        return not_observed(
+            f"the full-size packet to {r.target} was refused ({r.error}), not narrowed: RT-02 "
+            "judges that path",
+            evidence,
+        )
+    # silent, while a small echo was answered: the black hole
+    head = f"a {r.link_mtu}-byte packet to {r.target} vanished while a small one was answered"
+    needs = [fact("icmp-errors", network), fact("path", network)]
+    breaks = [fact("pmtud", network)]
+    if sight.watched and sight.too_big is not None:
+        return failed(
+            f"{head}: the Packet Too Big from {sight.too_big.src} reached the host's uplink but "
+            "not the container, so the host drops it",
+            evidence, fix=host_fix(docker), hop="host", breaks=breaks, needs=needs,
+        )  # fmt: skip
+    if sight.watched and sight.left:
+        # one fault beyond the uplink, whichever network's containers meet it
+        beyond = [*breaks, fact("ptb-beyond", uplink or "the uplink")]
+        return failed(
+            f"{head}: it left the host, and no Packet Too Big came back to the uplink (the "
+            "upstream sends none, or something beyond the uplink drops it)",
+            evidence, fix=UPSTREAM_FIX, hop="upstream", breaks=beyond, needs=needs,
+        )  # fmt: skip
+    if sight.watched:
+        return failed(
+            f"{head}: it never left the host's uplink, and no Packet Too Big came back from the "
+            "host (its uplink is narrower than the bridge, and its own error is dropped)",
+            evidence,
+            fix="let the host's own ICMPv6 Packet Too Big out to the containers (OUTPUT), or set "
+            "the bridge's MTU to the uplink's (com.docker.network.driver.mtu)",
+            hop="host", breaks=breaks, needs=needs,
+        )  # fmt: skip
+    return failed(
+        f"{head}, and no Packet Too Big came back (the uplink was not watched: where it is lost "
+        "is not known)",
+        evidence, fix=UPSTREAM_FIX, hop="unknown", breaks=breaks, needs=needs,
+    )  # fmt: skip
+
+
+def judge_large_exchange(
+    r: PathMtu,
+    *,
+    tcp: tuple[DnsResult, DnsResult] | None,
+    tcp_skipped: str | None,
+    network: str,
+) -> Judgement:
+    """PMTU-02: a large exchange completes: the full-size echo (at once, or fragmented after
+    the MTU was learnt) and, where a nameserver was there to ask, a query padded to several
+    full-size TCP segments, answered."""
+    lines = [*r.evidence]
+    if tcp is not None:
+        small_tcp, large_tcp = tcp
+        lines += ["over TCP, a small query, then a padded one:", *small_tcp.lines()]
+        lines += large_tcp.lines()
+    else:
+        lines.append(f"TCP not tried: {tcp_skipped}")
+    broken = _small_path_broken(r)
+    if broken is not None:
+        return broken
+    problems = []
+    if r.first in ("error",):
+        return not_observed(
+            f"the full-size packet to {r.target} was refused ({r.error}): RT-02 judges that path",
+            lines,
+        )
+    if not r.completed:
+        problems.append(
+            f"no {r.link_mtu}-byte echo exchange with {r.target} completed"
+            + (" (nothing was learnt to make it smaller)" if r.after is None else "")
+        )
+    tcp_note = ""
+    if tcp is not None:
+        small_tcp, large_tcp = tcp
+        if not small_tcp.answered:
+            tcp_note = f"; TCP not judged: even a small query to {small_tcp.server} failed"
+        elif not large_tcp.answered:
+            problems.append(
+                f"a padded query to {large_tcp.server} over TCP got no answer "
+                f"({large_tcp.error}) where a small one did"
+            )
+    needs = [fact("pmtud", network), fact("icmp-errors", network), fact("path", network)]
+    if problems:
+        return failed(
+            "large packets do not get through: " + "; ".join(problems),
+            lines,
+            fix=f"see PMTU-01 for where the Packet Too Big is lost; {UPSTREAM_FIX}",
+            needs=needs,
+        )
+    done = "answered at once" if r.first == "answered" else f"answered at mtu {r.learned_mtu}"
+    tcp_done = (
+        f", and a padded query over TCP to {tcp[1].server} was answered"
+        if tcp is not None and tcp[1].answered
+        else tcp_note or f" (TCP not tried: {tcp_skipped})"
+    )
+    return passed(f"the {r.link_mtu}-byte echo to {r.target} was {done}{tcp_done}", lines)

@@ -1,0 +1,170 @@
+"""The path MTU checks' judgement (PMTU-01, PMTU-02) on crafted probe results and uplink frames
+built with scapy: where the Packet Too Big is lost decides the hop and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
+from scapy.layers.l2 import Ether
+
+from probes import icmp6
+from probes.capture import Frame, decode_frame
+from probes.dns import DnsResult
+from probes.pmtu import PathMtu, TooBig
+from probes.pmtu_rules import (
+    UplinkSight,
+    judge_large_exchange,
+    judge_too_big,
+    sighting,
+)
+
+ANCHOR = "2001:db8:f00d::1"
+CONTAINER = "2001:db8:1:1::2"
+ROUTER = "2001:db8:0:1::1"
+IDENT = 4242
+
+
+def small(answered: bool = True) -> icmp6.EchoResult:
+    return icmp6.EchoResult(ANCHOR, CONTAINER, 0.1 if answered else None, None, ("small echo",))
+
+
+def result(first: str, *, learned: int | None = None, after: bool | None = None,
+           small_answered: bool = True) -> PathMtu:  # fmt: skip
+    too_big = TooBig(ROUTER, 1400) if first == "too-big" else None
+    return PathMtu(
+        ANCHOR, CONTAINER, 1500, IDENT, first, too_big, None, learned, after,  # type: ignore[arg-type]
+        small(small_answered), ("big echo",),
+    )  # fmt: skip
+
+
+def frame(packet: object, *, outgoing: bool) -> Frame:
+    got = decode_frame(bytes(packet), outgoing=outgoing, at=1.0)  # type: ignore[call-overload]
+    assert got is not None
+    return got
+
+
+REQUEST = frame(
+    Ether() / IPv6(src=CONTAINER, dst=ANCHOR) / ICMPv6EchoRequest(id=IDENT, data=b"x" * 1452),
+    outgoing=True,
+)
+TOO_BIG = frame(
+    Ether()
+    / IPv6(src=ROUTER, dst=CONTAINER)
+    / ICMPv6PacketTooBig(mtu=1400)
+    / IPv6(src=CONTAINER, dst=ANCHOR)
+    / ICMPv6EchoRequest(id=IDENT, data=b"x" * 1000),
+    outgoing=False,
+)
+NOT_WATCHED = UplinkSight(False, False, None)
+
+
+def judge(r: PathMtu, sight: UplinkSight = NOT_WATCHED):  # type: ignore[no-untyped-def]
+    return judge_too_big(r, sight, network="v6net", uplink="uplink0", docker="28.5.2")
+
+
+def test_sighting_finds_the_request_and_its_packet_too_big_by_identifier() -> None:
+    sight = sighting([REQUEST, TOO_BIG], IDENT, watched=True)
+    assert sight.left
+    assert sight.too_big is TOO_BIG
+    assert sight.too_big.message.mtu == 1400  # type: ignore[union-attr]
+    other = sighting([REQUEST, TOO_BIG], IDENT + 1, watched=True)
+    assert not other.left
+    assert other.too_big is None
+
+
+def test_an_answered_full_size_packet_passes() -> None:
+    j = judge(result("answered"))
+    assert j.outcome == "pass"
+    assert "nothing smaller to discover" in j.diagnosis
+
+
+def test_packet_too_big_kept_by_the_kernel_passes_naming_router_and_mtu() -> None:
+    j = judge(result("too-big", learned=1400, after=True))
+    assert j.outcome == "pass"
+    assert ROUTER in j.diagnosis
+    assert "mtu 1400" in j.diagnosis
+
+
+def test_packet_too_big_the_kernel_ignored_fails_in_the_container() -> None:
+    j = judge(result("too-big"))
+    assert j.outcome == "fail"
+    assert j.hop == "container"
+
+
+def test_silence_with_a_broken_path_is_not_a_black_hole() -> None:
+    j = judge(result("silent", small_answered=False))
+    assert j.outcome == "not-observed"
+    assert "RT-02" in j.diagnosis
+
+
+@pytest.mark.parametrize(
+    ("frames", "hop", "words"),
+    [
+        ([REQUEST, TOO_BIG], "host", "reached the host's uplink but not the container"),
+        ([REQUEST], "upstream", "no Packet Too Big came back"),
+        ([], "host", "never left the host's uplink"),
+    ],
+)
+def test_a_black_hole_says_where_the_packet_too_big_is_lost(
+    frames: list[Frame], hop: str, words: str
+) -> None:
+    j = judge(result("silent"), sighting(frames, IDENT, watched=True))
+    assert j.outcome == "fail"
+    assert j.hop == hop
+    assert words in j.diagnosis
+    assert "pmtud:v6net" in j.breaks
+    assert "icmp-errors:v6net" in j.needs
+    # the fix never opens more than the error itself, and names the Docker version
+    assert "ACCEPT" not in (j.fix or "")
+    if hop == "host" and TOO_BIG in frames:
+        assert "Docker 28.5.2" in (j.fix or "")
+    if hop == "upstream":  # one fault beyond the uplink, whichever network meets it
+        assert "ptb-beyond:uplink0" in j.breaks
+
+
+def test_a_black_hole_unwatched_is_not_placed() -> None:
+    j = judge(result("silent"))
+    assert j.outcome == "fail"
+    assert j.hop == "unknown"
+
+
+def dns_result(answered: bool) -> DnsResult:
+    return DnsResult(
+        "2001:db8:53::53", "tcp", "www.lab.example", "AAAA", "NOERROR" if answered else None,
+        (), (), 3.0, None if answered else "timed out",
+    )  # fmt: skip
+
+
+def test_large_exchange_passes_after_discovery_with_tcp() -> None:
+    j = judge_large_exchange(
+        result("too-big", learned=1400, after=True),
+        tcp=(dns_result(True), dns_result(True)), tcp_skipped=None, network="v6net",
+    )  # fmt: skip
+    assert j.outcome == "pass"
+    assert "mtu 1400" in j.diagnosis
+    assert "over TCP" in j.diagnosis
+
+
+def test_large_tcp_that_stalls_where_a_small_one_passes_fails() -> None:
+    j = judge_large_exchange(
+        result("too-big", learned=1400, after=True),
+        tcp=(dns_result(True), dns_result(False)), tcp_skipped=None, network="v6net",
+    )  # fmt: skip
+    assert j.outcome == "fail"
+    assert "padded query" in j.diagnosis
+    assert "pmtud:v6net" in j.needs
+
+
+def test_tcp_not_judged_where_even_a_small_query_fails() -> None:
+    j = judge_large_exchange(
+        result("answered"), tcp=(dns_result(False), dns_result(False)), tcp_skipped=None,
+        network="v6net",
+    )  # fmt: skip
+    assert j.outcome == "pass"
+    assert "TCP not judged" in j.diagnosis
+
+
+def test_a_full_size_echo_that_never_completes_fails() -> None:
+    j = judge_large_exchange(result("silent"), tcp=None, tcp_skipped="none", network="v6net")
+    assert j.outcome == "fail"
+    assert "nothing was learnt" in j.diagnosis
