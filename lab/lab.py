@@ -33,7 +33,7 @@ from probes.docker import NEWEST_KNOWN_MAJOR
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
-DAEMONS = ("dockerd", "radvd", "unbound")
+DAEMONS = ("dockerd", "radvd", "unbound", "tayga")
 # daemons this process started, kept so they are reaped (not left as zombies or unwaited
 # Popen objects) when a lab is brought down from the same process, as the tests do
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -144,6 +144,8 @@ class Lab:
             )
         tools = ["ip", "docker", "radvd", "unbound", "nsenter", "ip6tables"]
         tools.append("dockerd" if gen.root is None else "debootstrap")
+        if scenario.nat64:
+            tools.append("tayga")
         for tool in tools:
             if shutil.which(tool) is None:
                 raise LabError(f"{tool} not found: install the lab's packages (make deps)")
@@ -159,6 +161,8 @@ class Lab:
             self.state.mkdir(parents=True)
             self._links(scenario)
             self._dns(scenario)
+            if scenario.nat64:
+                self._nat64()
             self._router(scenario)
             daemon = self._docker(scenario, gen, root)
             self._host_faults(scenario, daemon)
@@ -248,7 +252,7 @@ class Lab:
         dns6 = (T.DNS6,)
         for a6 in (*T.ANCHORS6, *dns6):
             self.in_ns("inet", "ip", "-6", "addr", "add", f"{a6}/128", "dev", T.SERVICES, "nodad")
-        for a4 in (T.ANCHOR4, T.DNS4):
+        for a4 in (T.ANCHOR4, T.DNS4, T.IPV4_ONLY_HOST):
             self.in_ns("inet", "ip", "addr", "add", f"{a4}/32", "dev", T.SERVICES)
         # routes: inet sends the documentation space back to upstream; upstream defaults to inet
         self.in_ns("inet", "ip", "-6", "route", "add", "2001:db8::/32", "via", T.UPSTREAM_ON_CORE6)
@@ -302,33 +306,40 @@ class Lab:
             f'  module-config: "{"dns64 iterator" if sc.dns64 else "iterator"}"',
             # nothing outside the zone: answer at once rather than try the real root servers
             '  local-zone: "." refuse',
-            f'  local-zone: "{T.ZONE}." static',
-            # RFC 7050's name, served as an upstream zone so that DNS64 can synthesize from it
+            # the lab's zone and RFC 7050's name, served as upstream zones (auth-zone below):
+            # DNS64 synthesizes only from what the iterator brings, never from local data
+            f'  local-zone: "{T.ZONE}." transparent',
             '  local-zone: "ipv4only.arpa." transparent',
         ]
         if sc.dns64:
             lines.append(f"  dns64-prefix: {T.NAT64_PREFIX}")
         if sc.dns_over_ipv6:
             lines.insert(lines.index(f"  interface: {T.DNS4}"), f"  interface: {T.DNS6}")
+        records = []
         for name, (aaaa, a) in T.ZONE_NAMES.items():
             if aaaa and sc.zone_aaaa:
-                lines.append(f'  local-data: "{name}. 300 IN AAAA {aaaa}"')
+                records.append(f"{name}. 300 IN AAAA {aaaa}\n")
             if a:
-                lines.append(f'  local-data: "{name}. 300 IN A {a}"')
-        zonefile = self.state / "ipv4only.arpa.zone"
-        zonefile.write_text(
-            "$ORIGIN ipv4only.arpa.\n"
-            "@ 3600 IN SOA ipv4only.arpa. nobody.invalid. 1 3600 600 86400 3600\n"
-            "@ 3600 IN NS ipv4only.arpa.\n" + "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA)
-        )
-        lines += [
-            "auth-zone:",
-            '  name: "ipv4only.arpa."',
-            f'  zonefile: "{zonefile}"',
-            "  for-upstream: yes",
-            "  for-downstream: no",
-            "  fallback-enabled: no",
-        ]
+                records.append(f"{name}. 300 IN A {a}\n")
+        zones = {
+            "ipv4only.arpa": "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA),
+            T.ZONE: "".join(records),
+        }
+        for zone, body in zones.items():
+            zonefile = self.state / f"{zone}.zone"
+            zonefile.write_text(
+                f"$ORIGIN {zone}.\n"
+                f"@ 3600 IN SOA {zone}. nobody.invalid. 1 3600 600 86400 300\n"
+                f"@ 3600 IN NS {zone}.\n" + body
+            )
+            lines += [
+                "auth-zone:",
+                f'  name: "{zone}."',
+                f'  zonefile: "{zonefile}"',
+                "  for-upstream: yes",
+                "  for-downstream: no",
+                "  fallback-enabled: no",
+            ]
         lines += ["remote-control:", "  control-enable: no", ""]
         conf = self.state / "unbound.conf"
         conf.write_text("\n".join(lines))
@@ -338,6 +349,32 @@ class Lab:
         )
         self._wait_for(
             lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen"
+        )
+
+    def _nat64(self) -> None:
+        """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
+        NAT64 prefix to IPv4 from its own pool (TEST-NET-1), which routes back to it."""
+        _say("starting tayga (NAT64) in the inet namespace")
+        data = self.state / "tayga"
+        data.mkdir()
+        conf = self.state / "tayga.conf"
+        conf.write_text(
+            f"tun-device {T.NAT64_DEVICE}\n"
+            f"ipv4-addr {T.NAT64_ADDR4}\n"
+            f"prefix {T.NAT64_PREFIX}\n"
+            f"dynamic-pool {T.NAT64_POOL4}\n"
+            f"data-dir {data}\n"
+        )
+        # the far end forwards now: between its link and the translator's tun device
+        self.sysctl("inet", "net.ipv6.conf.all.forwarding", 1)
+        self.sysctl("inet", "net.ipv4.ip_forward", 1)
+        self.in_ns("inet", "tayga", "-c", str(conf), "--mktun")
+        self.in_ns("inet", "ip", "link", "set", T.NAT64_DEVICE, "up")
+        self.in_ns("inet", "ip", "-6", "route", "add", T.NAT64_PREFIX, "dev", T.NAT64_DEVICE)
+        self.in_ns("inet", "ip", "route", "add", T.NAT64_POOL4, "dev", T.NAT64_DEVICE)
+        # -d: in the foreground (the lab holds it as it holds the other daemons), logging
+        self._spawn(
+            "tayga", ["ip", "netns", "exec", self.ns("inet"), "tayga", "-d", "-c", str(conf)]
         )
 
     def _router(self, sc: Scenario) -> None:
@@ -461,7 +498,7 @@ class Lab:
             *mode,
             T.USER_NETWORK,
         )
-        if sc.ipv6_only_network:
+        if sc.ipv6_only_network and daemon.major >= 28:
             # the lab's docker CLI (20.10) has no --ipv4=false: ask the Engine API
             options = {"com.docker.network.bridge.name": T.V6ONLY_BRIDGE}
             if routed:
@@ -504,6 +541,12 @@ class Lab:
                 self.in_ns("host", "ip6tables", "-I", "DOCKER-USER", "-i", T.UPLINK, "-j", "DROP")
             else:
                 self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
+        if sc.host_knows_path_mtu and daemon.manages_ip6tables(sc):
+            # "lock": a forwarding host holds packets to a route's MTU only when it is locked
+            self.in_ns(
+                "host", "ip", "-6", "route", "add", T.FAR_END_ROUTE, "via", T.UPSTREAM_ON_UPLINK6,
+                "dev", T.UPLINK, "mtu", "lock", str(T.PATH_MTU),
+            )  # fmt: skip
         ptb = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
         if sc.ptb_dropped == "host":  # "drop ICMPv6 to be safe", where the site keeps its rules
             chain = "DOCKER-USER" if daemon.manages_ip6tables(sc) else "FORWARD"
@@ -576,6 +619,12 @@ class Lab:
             "anchors": list(T.ANCHORS6),
             "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
             "ipv6_mode": self._intended_modes(sc, daemon, networks),
+            "nat64": {
+                "prefix": T.NAT64_PREFIX if sc.dns64 else None,
+                "translator": "tayga" if sc.nat64 else None,
+                "expected": sc.profile_nat64,
+                "ipv4_only": [T.IPV4_ONLY_NAME] if sc.profile_ipv4_only else [],
+            },
             "expected_failures": sorted(sc.expected_on(daemon.generation)),
             "root_causes": sorted(sc.causes_on(daemon.generation)),
         }
@@ -919,7 +968,8 @@ def _profile_toml(d: dict[str, Any]) -> str:
         f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",
         f"rdnss = [{q(T.DNS6)}]",
         f"dnssl = [{', '.join(q(s) for s in T.DNSSL)}]",
-        "dns64 = false",
+        f"dns64 = {str(d['nat64']['expected']).lower()}",
+        f"ipv4_only = [{', '.join(q(n) for n in d['nat64']['ipv4_only'])}]",
         "ra_managed = false",
         "ra_other = false",
         f"ra_max_interval = {T.RA_MAX_INTERVAL}",

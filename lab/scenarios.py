@@ -28,10 +28,20 @@ class Scenario:
     # where ICMPv6 Packet Too Big toward the containers is dropped: "host" (a forward rule of
     # the site's), "upstream" (the router drops its own); None: nowhere
     ptb_dropped: str | None = None
+    # the host's route toward the far end carries the path's MTU where its Docker needs it:
+    # where Docker writes ip6tables rules, the kernel's bridge netfilter reassembles container
+    # fragments and the host refragments at its own MTU (PMTU-03); False: the host does not
+    # know the narrower hop (the Packet Too Big then comes from the upstream, through it)
+    host_knows_path_mtu: bool = True
     rdnss: bool = True  # radvd announces RDNSS and DNSSL
     zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
     dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
-    dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) with no NAT64 behind it
+    dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) for the NAT64 prefix
+    nat64: bool = False  # a real NAT64 (tayga) translates that prefix, beside the resolver
+    profile_nat64: bool = False  # the lab's profile says DNS64 must be there (dns64 = true)
+    # the profile names the zone's IPv4-only name (ipv4_only): containers must reach it
+    # through DNS64 and NAT64 (NAT64-01), and resolve it to AAAA on IPv6-only networks (DNS-05)
+    profile_ipv4_only: bool = False
     default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
     host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
     host_resolv_extra: tuple[str, ...] = ()  # more lines for the host's resolv.conf
@@ -43,7 +53,8 @@ class Scenario:
     routed: bool = False
     ip6tables: bool = False  # Docker 26: "experimental" + "ip6tables" (27+: on by default)
     ula_pool: bool = False  # no IPv6 pool anywhere: Docker >= 27 allocates ULA subnets itself
-    ipv6_only_network: bool = False  # a third network, v6only, without IPv4 (Docker >= 28)
+    # a third network, v6only, without IPv4: on Docker >= 28 (older ones have no such networks)
+    ipv6_only_network: bool = False
     # workload containers ("the host's own", from `python -m lab workloads`), started at the
     # end of `up`: how many, and of them how many have no IPv6 default route and how many a
     # resolv.conf naming a nameserver nothing serves
@@ -166,6 +177,7 @@ SCENARIOS: dict[str, Scenario] = {
             "small packets pass, full-size ones vanish",
             frozenset({"PMTU-01", "PMTU-02", "RT-04"}),
             ptb_dropped="host",
+            host_knows_path_mtu=False,
             # one cause: the rule, found by RT-04 on each network; PMTU-01 saw the Packet Too Big
             # arrive on the uplink and not in the container, PMTU-02 follows
             root_causes=frozenset({"RT-04"}),
@@ -177,9 +189,23 @@ SCENARIOS: dict[str, Scenario] = {
             "firewall is fine",
             frozenset({"PMTU-01", "PMTU-02"}),
             ptb_dropped="upstream",
+            host_knows_path_mtu=False,
             # one cause: PMTU-01 finds the black hole beyond the uplink on each network (the
             # request left, no Packet Too Big came back); PMTU-02 follows on each
             root_causes=frozenset({"PMTU-01"}),
+        ),
+        Scenario(
+            "pmtu-refragment",
+            f"the path beyond the upstream carries {T.PATH_MTU} bytes, and this host, whose "
+            "Docker writes ip6tables rules (26 with ip6tables, 27 and later: bridge netfilter "
+            "reassembles container fragments), does not know it: containers learn the MTU, but "
+            "their fragmented datagrams leave the host refragmented at 1500",
+            frozenset({"PMTU-03"}),
+            generations=frozenset({"26", "28"}),
+            ip6tables=True,
+            host_knows_path_mtu=False,
+            # one cause: the host's refragmenting, met by each network's containers
+            root_causes=frozenset({"PMTU-03"}),
         ),
         Scenario(
             "no-rdnss",
@@ -219,6 +245,42 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"DNS-04"}),
             dns64=True,
             root_causes=frozenset({"DNS-04"}),
+        ),
+        Scenario(
+            "nat64",
+            "an IPv6-only site's way to IPv4: DNS64 and a real NAT64 (tayga, prefix "
+            f"{T.NAT64_PREFIX}) beside the resolver, and on Docker 28 an IPv6-only network "
+            f"v6only; the profile wants {T.IPV4_ONLY_NAME} (A only) reached through them",
+            dns64=True,
+            nat64=True,
+            profile_nat64=True,
+            profile_ipv4_only=True,
+            ipv6_only_network=True,
+        ),
+        Scenario(
+            "nat64-down",
+            "as nat64, with the resolver's DNS64 but no working NAT64 behind it: the "
+            "synthesized addresses lead nowhere",
+            frozenset({"NAT64-01"}),
+            dns64=True,
+            profile_nat64=True,
+            profile_ipv4_only=True,
+            ipv6_only_network=True,
+            # one cause: the missing translator, found from every network's container
+            root_causes=frozenset({"NAT64-01"}),
+        ),
+        Scenario(
+            "a-only-trap",
+            f"an IPv6-only network v6only and a profile that wants {T.IPV4_ONLY_NAME} (A "
+            "only) reached, with no DNS64: the name works only through A",
+            frozenset({"DNS-05", "NAT64-01"}),
+            generations=frozenset({"28"}),
+            routed=True,
+            ipv6_only_network=True,
+            profile_ipv4_only=True,
+            # one cause: the name has no AAAA, native or synthesized (DNS-05 on v6only, and
+            # NAT64-01 from every network, found the same)
+            root_causes=frozenset({"DNS-05"}),
         ),
         Scenario(
             "build-resolv",

@@ -27,6 +27,7 @@ CORE4_PLEN = 30
 # on many Docker hosts' providers): a container's full-size packet draws a Packet Too Big from
 # the upstream router, which path MTU discovery must get back to the container (PMTU-*)
 PATH_MTU = 1400
+FAR_END_ROUTE = "2001:db8::/32"  # the host's route beyond the upstream, where it carries the MTU
 
 # the far end's services, on the inet namespace's loopback (no dummy module needed)
 SERVICES = "lo"
@@ -39,11 +40,16 @@ ZONE = "lab.example"
 ZONE_NAMES: dict[str, tuple[str | None, str | None]] = {
     f"www.{ZONE}": ("2001:db8:f00d::80", "203.0.113.80"),
     f"v6only.{ZONE}": ("2001:db8:f00d::66", None),
-    f"v4only.{ZONE}": (None, "203.0.113.44"),
+    f"v4only.{ZONE}": (None, "203.0.113.44"),  # IPV4_ONLY_NAME, IPV4_ONLY_HOST
 }
 DNSSL = (ZONE,)
 RA_MAX_INTERVAL = 100  # radvd's MaxRtrAdvInterval; RDNSS/DNSSL lifetimes are 3x that (RFC 8106)
-NAT64_PREFIX = "2001:db8:64::/96"  # the dns64 scenario's (documentation space: routed nowhere)
+NAT64_PREFIX = "2001:db8:64::/96"  # DNS64's prefix (the nat64 scenarios' NAT64 translates it)
+NAT64_DEVICE = "nat64"  # tayga's tun device, in the inet namespace
+NAT64_POOL4 = "192.0.2.96/27"  # tayga's IPv4 pool (TEST-NET-1), routed back to it
+NAT64_ADDR4 = "192.0.2.97"
+IPV4_ONLY_NAME = "v4only.lab.example"  # a name with only an A record, whose address answers
+IPV4_ONLY_HOST = "203.0.113.44"
 IPV4ONLY_ARPA = ("192.0.0.170", "192.0.0.171")  # RFC 7050's well-known addresses
 
 # Docker on the host: routed container prefix (healthy) ...

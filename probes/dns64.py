@@ -8,6 +8,7 @@ answer where RFC 6052 puts an IPv4 address for the prefix's length: that is the 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from probes import dns
@@ -30,14 +31,21 @@ def embedded_ipv4(address: ipaddress.IPv6Address, plen: int) -> ipaddress.IPv4Ad
 
 def nat64_prefix(address: str) -> str | None:
     """The NAT64 prefix a synthesized ``ipv4only.arpa`` AAAA reveals, e.g. ``64:ff9b::/96``."""
+    return embedding_prefix(address, WELL_KNOWN)
+
+
+def embedding_prefix(address: str, ipv4s: Iterable[ipaddress.IPv4Address]) -> str | None:
+    """The prefix under which ``address`` embeds one of ``ipv4s`` as RFC 6052 places it: the
+    NAT64 prefix of a AAAA synthesized from one of those A records; None: it embeds none."""
     try:
         ip = ipaddress.IPv6Address(address)
     except ValueError:
         return None
+    wanted = frozenset(ipv4s)
     for plen in PREFIX_LENGTHS:
         if plen != 96 and ip.packed[8] != 0:
             continue  # RFC 6052: bits 64..71 must be zero for the shorter prefixes
-        if embedded_ipv4(ip, plen) in WELL_KNOWN:
+        if embedded_ipv4(ip, plen) in wanted:
             return str(ipaddress.IPv6Network(f"{ip}/{plen}", strict=False))
     return None
 

@@ -22,6 +22,7 @@ from probes.errors import MalformedPacket
 from probes.netns import Netns
 
 PACKET_TOO_BIG = 2
+FRAGMENT = 44  # the IPv6 fragment header's next-header value
 ECHO_REQUEST = 128
 ECHO_REPLY = 129
 NEIGHBOR_SOLICIT = 135
@@ -161,8 +162,17 @@ def decode(data: bytes) -> Message:
         dst = echo = None
         if len(invoking) >= 40 and invoking[0] >> 4 == 6:
             dst = str(ipaddress.IPv6Address(invoking[24:40]))
-            if invoking[6] == socket.IPPROTO_ICMPV6 and len(invoking) >= 48:
-                inner = invoking[40:48]
+            nh, at = invoking[6], 40
+            # the first fragment of a fragmented request: its ICMPv6 header follows the
+            # fragment header (RFC 8200 4.5); later fragments carry none
+            if (
+                nh == FRAGMENT
+                and len(invoking) >= 48
+                and struct.unpack_from("!H", invoking, 42)[0] >> 3 == 0
+            ):
+                nh, at = invoking[40], 48
+            if nh == socket.IPPROTO_ICMPV6 and len(invoking) >= at + 8:
+                inner = invoking[at : at + 8]
                 if inner[0] == ECHO_REQUEST:
                     ident, seq = struct.unpack_from("!HH", inner, 4)
                     echo = Echo(ECHO_REQUEST, ident, seq)

@@ -58,6 +58,27 @@ def not_observed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
     return Judgement("not-observed", diagnosis, tuple(evidence))
 
 
+def worst_of(judgements: Sequence[Judgement]) -> Judgement:
+    """One item's verdict over several places it looked (anchors, names): the first failure
+    (its diagnosis counting the others), else the first that could not be observed, else a
+    pass naming each; the evidence of all of them, the verdict's own first."""
+    for outcome in ("fail", "not-observed"):
+        hit = [j for j in judgements if j.outcome == outcome]
+        if hit:
+            j = hit[0]
+            others = [line for k in judgements if k is not j for line in k.evidence]
+            diagnosis = first_of([x.diagnosis for x in hit]) if outcome == "fail" else j.diagnosis
+            return Judgement(
+                j.outcome, diagnosis, (*j.evidence, *others), j.fix, j.hop,
+                tuple(dict.fromkeys(b for x in hit for b in x.breaks)), j.needs,
+            )  # fmt: skip
+    return Judgement(
+        "pass",
+        "; ".join(j.diagnosis for j in judgements),
+        tuple(line for j in judgements for line in j.evidence),
+    )
+
+
 def first_of(problems: Sequence[str]) -> str:
     """The first problem, and how many more there are: a diagnosis stays one line.
 
@@ -86,6 +107,12 @@ FACTS: dict[str, FactKind] = {
     "inbound": FactKind("the way in to network {}'s containers from beyond the uplink"),
     "icmp-errors": FactKind("the ICMPv6 errors (packet too big…) back to network {}"),
     "pmtud": FactKind("path MTU discovery from network {}'s containers (Packet Too Big back)"),
+    "synth": FactKind("a AAAA record (native or synthesized by DNS64) for {}", identity=True),
+    "nat64": FactKind("the NAT64 translating {}", identity=True),
+    "fragments": FactKind("fragmented datagrams from network {}'s containers"),
+    "refragment": FactKind(
+        "this host's sending on of container fragments at the path's MTU beyond {}", identity=True
+    ),
     "ptb-beyond": FactKind("the Packet Too Big from beyond {} back to this host", identity=True),
     "gateway": FactKind("the gateway address of network {} on its bridge", identity=True),
     "route": FactKind("the IPv6 address and default route of container {}", identity=True),

@@ -7,9 +7,9 @@ drops the Packet Too Big, small packets pass and large ones vanish: the black ho
 
 :func:`discover` sends, from a namespace, an echo request as large as its link allows and that
 may not be fragmented; reads what came of it (the reply, a Packet Too Big, another error, or
-nothing), what the kernel's route cache then holds toward the destination, and, where the MTU
-was learnt, sends the same full-size echo again, which the kernel now fragments, to see the
-large exchange complete. A small echo goes out beside it, so "the path does not work at all"
+nothing), what the kernel's route cache then holds toward the destination, and then an echo
+twice the link's size, which the kernel must fragment at the MTU it holds, to see fragmented
+datagrams get through. A small echo goes out beside it, so "the path does not work at all"
 is never taken for a black hole.
 """
 
@@ -33,6 +33,11 @@ from probes.netns import Netns
 HEADERS = 48  # IPv6 (40) and ICMPv6 echo (8) headers
 MIN_MTU = 1280  # IPv6's minimum link MTU (RFC 8200 §5)
 First = Literal["answered", "too-big", "error", "silent", "refused"]
+# what the full-size packets showed: first, too_big, error, learned_mtu, after, after_too_big,
+# fragmented_size (PathMtu's fields of those names)
+Found = tuple[
+    First, "TooBig | None", str | None, int | None, bool | None, "TooBig | None", int | None
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +63,12 @@ class PathMtu:
     too_big: TooBig | None
     error: str | None  # another ICMPv6 error, or why the kernel would not send it
     learned_mtu: int | None  # the route cache's MTU toward target afterwards (None: none held)
-    after: bool | None  # the full-size echo again, fragmented by the kernel: answered? None:
-    # not sent (the first was answered, or nothing was learnt that would change the packet)
+    after: bool | None  # a datagram of twice the link's size, fragmented by the container's
+    # kernel (at the MTU it learnt): answered? None: not sent (the path already failed)
+    after_too_big: TooBig | None  # a Packet Too Big for that fragmented datagram
+    fragmented_size: int | None  # its size (None: not sent)
     small: icmp6.EchoResult  # a small echo at the same time: does the path work at all?
     evidence: tuple[str, ...]
-
-    @property
-    def completed(self) -> bool:
-        """Whether a full-size exchange completed: at once, or after the MTU was learnt."""
-        return self.first == "answered" or self.after is True
 
 
 def _route_mtu(dst: str) -> int | None:
@@ -96,20 +98,18 @@ async def discover(
     timeout: float = 1.0,
 ) -> PathMtu:
     """Probe path MTU discovery from ``netns`` toward ``dst``: one deadline of ``timeout`` for
-    the first full-size packet (and the small echo beside it), one more for the retry."""
+    the first full-size packet (and the small echo beside it), one more for the fragmented one."""
     size = max(link_mtu, MIN_MTU)
     async with asyncio.TaskGroup() as tg:
         small = tg.create_task(icmp6.echo(netns, dst, source=source, timeout=timeout, count=2))
         large = tg.create_task(_full_size(netns, dst, size, source, timeout))
-    first, too_big, error, learned, after, ident, evidence = large.result()
-    return PathMtu(
-        dst, source, size, ident, first, too_big, error, learned, after, small.result(), evidence
-    )
+    found, ident, evidence = large.result()
+    return PathMtu(dst, source, size, ident, *found, small.result(), evidence)
 
 
 async def _full_size(
     netns: Netns, dst: str, size: int, source: str | None, timeout: float
-) -> tuple[First, TooBig | None, str | None, int | None, bool | None, int, tuple[str, ...]]:
+) -> tuple[Found, int, tuple[str, ...]]:
     ident = random.randrange(1, 0xFFFF)
     payload = bytes(size - HEADERS)
     evidence: list[str] = []
@@ -168,17 +168,42 @@ async def _full_size(
             + (f"mtu {learned}" if learned else "no path MTU held (the link's MTU applies)")
         )
         after: bool | None = None
-        if first in ("too-big", "refused") and learned:
+        after_too_big: TooBig | None = None
+        frag_size: int | None = None
+        if first in ("answered", "too-big", "refused"):
+            # a datagram the container's kernel must fragment, at the MTU it now holds toward
+            # dst: the link's size where it learnt a smaller one (the hardest case for a host
+            # that reassembles and sends on: the whole fits its own link, not the path), else
+            # twice that; the reply comes back fragmented too
+            frag_size = size if learned and learned < size else 2 * size
             raw.sock.setsockopt(socket.IPPROTO_IPV6, icmp6.IPV6_DONTFRAG, 0)
             again = time.monotonic()
-            got = await exchange(2, again + timeout)
+            raw.send(icmp6.encode_echo_request(ident, 2, bytes(frag_size - HEADERS)), dst)
+            got = await raw.receive_matching(again + timeout, ours)
             after = got is not None and isinstance(got.message, icmp6.Echo)
+            m2 = got.message if got is not None else None
+            if (
+                got is not None
+                and isinstance(m2, icmp6.Icmp6Error)
+                and m2.type == icmp6.PACKET_TOO_BIG
+            ):
+                after_too_big = TooBig(got.source, m2.mtu or 0)
+            mtu = learned or size
             evidence.append(
-                f"the same {size}-byte echo again, fragmented by the kernel to mtu {learned}: "
+                f"sent a {frag_size}-byte echo request (seq 2) fragmented by the kernel at mtu "
+                f"{mtu}: "
                 + (
                     f"answered in {(got.at - again) * 1000:.1f} ms"
                     if after and got is not None
-                    else f"no reply within {timeout * 1000:.0f} ms"
+                    else f"{_said(got)} within {timeout * 1000:.0f} ms"
                 )
             )
-    return first, too_big, error, learned, after, ident, tuple(evidence)
+    found = (first, too_big, error, learned, after, after_too_big, frag_size)
+    return found, ident, tuple(evidence)
+
+
+def _said(got: icmp6.Received | None) -> str:
+    if got is None:
+        return "no reply"
+    m = got.message
+    return f"{m.describe()} from {got.source}" if isinstance(m, icmp6.Icmp6Error) else "no reply"

@@ -171,59 +171,98 @@ def judge_too_big(
     )  # fmt: skip
 
 
-def judge_large_exchange(
+def judge_tcp_exchange(
     r: PathMtu,
     *,
     tcp: tuple[DnsResult, DnsResult] | None,
     tcp_skipped: str | None,
     network: str,
 ) -> Judgement:
-    """PMTU-02: a large exchange completes: the full-size echo (at once, or fragmented after
-    the MTU was learnt) and, where a nameserver was there to ask, a query padded to several
-    full-size TCP segments, answered."""
-    lines = [*r.evidence]
-    if tcp is not None:
-        small_tcp, large_tcp = tcp
-        lines += ["over TCP, a small query, then a padded one:", *small_tcp.lines()]
-        lines += large_tcp.lines()
-    else:
-        lines.append(f"TCP not tried: {tcp_skipped}")
+    """PMTU-02: a large TCP exchange completes: a DNS query padded to several full-size
+    segments is answered where a small one is (TCP sizes its segments by the path MTU the
+    container learnt: a Packet Too Big lost is a transfer that hangs)."""
+    if tcp is None:
+        return not_observed(f"no large TCP exchange was tried: {tcp_skipped}", r.evidence)
+    small_tcp, large_tcp = tcp
+    evidence = [
+        "over TCP from the container, a small query, then one padded to several full-size "
+        "segments:",
+        *small_tcp.lines(),
+        *large_tcp.lines(),
+        f"toward {r.target}:",
+        *r.evidence,
+    ]
+    if not small_tcp.answered:
+        return not_observed(
+            f"even a small query over TCP to {small_tcp.server} failed ({small_tcp.error}): "
+            "DNS-02 and RC-01 judge that server, no large exchange can be told from it",
+            evidence,
+        )
+    if large_tcp.answered:
+        return passed(
+            f"a padded query over TCP to {large_tcp.server} (several full-size segments) was "
+            f"answered in {large_tcp.elapsed_ms:.0f} ms",
+            evidence,
+        )
+    return failed(
+        f"a padded query over TCP to {large_tcp.server} got no answer ({large_tcp.error}) where "
+        "a small one did: full-size segments do not get through, large transfers hang",
+        evidence,
+        fix=f"see PMTU-01 for where the Packet Too Big is lost; {UPSTREAM_FIX}",
+        needs=[fact("pmtud", network), fact("icmp-errors", network), fact("path", network)],
+    )
+
+
+def refragment_fix(docker: str, uplink: str | None) -> str:
+    """The host must know the path's MTU itself: it is what it refragments to."""
+    up = uplink or "UPLINK"
+    return (
+        f"on Docker {docker or 'this host'}: where Docker writes ip6tables rules (26 with "
+        "ip6tables on, 27 and later) the kernel's bridge netfilter reassembles containers' "
+        "fragments and the host sends them on at its own MTU, not the path's: give the host's "
+        f"route beyond {up} the path's MTU (ip -6 route replace default via GATEWAY dev {up} "
+        "mtu lock PATH_MTU: a forwarding host heeds only a locked route MTU), which it then "
+        "refragments to"
+    )
+
+
+def judge_fragments(r: PathMtu, *, network: str, uplink: str | None, docker: str) -> Judgement:
+    """PMTU-03: a datagram larger than the link, which the container's kernel fragments at the
+    MTU it holds toward the anchor, is answered."""
+    evidence = r.evidence
     broken = _small_path_broken(r)
     if broken is not None:
         return broken
-    problems = []
-    if r.first in ("error",):
+    if r.after is None:
         return not_observed(
-            f"the full-size packet to {r.target} was refused ({r.error}): RT-02 judges that path",
-            lines,
+            f"no fragmented datagram was sent to {r.target}: the full-size packet before it "
+            f"{'was refused' if r.first == 'error' else 'vanished'} (PMTU-01)",
+            evidence,
         )
-    if not r.completed:
-        problems.append(
-            f"no {r.link_mtu}-byte echo exchange with {r.target} completed"
-            + (" (nothing was learnt to make it smaller)" if r.after is None else "")
+    size = r.fragmented_size or 2 * r.link_mtu
+    mtu = r.learned_mtu or r.link_mtu
+    if r.after:
+        return passed(
+            f"a {size}-byte echo to {r.target}, fragmented by the container at mtu {mtu}, was "
+            "answered",
+            evidence,
         )
-    tcp_note = ""
-    if tcp is not None:
-        small_tcp, large_tcp = tcp
-        if not small_tcp.answered:
-            tcp_note = f"; TCP not judged: even a small query to {small_tcp.server} failed"
-        elif not large_tcp.answered:
-            problems.append(
-                f"a padded query to {large_tcp.server} over TCP got no answer "
-                f"({large_tcp.error}) where a small one did"
-            )
-    needs = [fact("pmtud", network), fact("icmp-errors", network), fact("path", network)]
-    if problems:
+    needs = [fact("path", network), fact("icmp-errors", network)]
+    if r.after_too_big is not None and r.after_too_big.mtu >= mtu:
         return failed(
-            "large packets do not get through: " + "; ".join(problems),
-            lines,
-            fix=f"see PMTU-01 for where the Packet Too Big is lost; {UPSTREAM_FIX}",
-            needs=needs,
-        )
-    done = "answered at once" if r.first == "answered" else f"answered at mtu {r.learned_mtu}"
-    tcp_done = (
-        f", and a padded query over TCP to {tcp[1].server} was answered"
-        if tcp is not None and tcp[1].answered
-        else tcp_note or f" (TCP not tried: {tcp_skipped})"
-    )
-    return passed(f"the {r.link_mtu}-byte echo to {r.target} was {done}{tcp_done}", lines)
+            f"a {size}-byte echo to {r.target}, fragmented by the container at mtu {mtu}, drew "
+            f"{r.after_too_big.text()}: something before that hop sent it on in larger pieces "
+            "(this host reassembles container fragments and refragments at its own MTU)",
+            evidence, fix=refragment_fix(docker, uplink), hop="host",
+            breaks=[fact("fragments", network), fact("refragment", uplink or "the uplink")],
+            needs=[*needs, fact("pmtud", network)],
+        )  # fmt: skip
+    return failed(
+        f"a {size}-byte echo to {r.target}, fragmented by the container at mtu {mtu}, got no "
+        "answer while a full-size one was handled: fragmented datagrams are lost (a firewall "
+        "dropping fragments, on the host or beyond)",
+        evidence,
+        fix="let IPv6 fragments of container traffic through (ip6tables -m frag, nft "
+        "exthdr frag): they are part of the flows Docker's rules accept; any Docker version",
+        hop="unknown", breaks=[fact("fragments", network)], needs=needs,
+    )  # fmt: skip

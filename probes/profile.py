@@ -42,6 +42,9 @@ class Profile:
     names: tuple[ExpectedName, ...] = ()
     # DNS-04: whether the resolvers must synthesize AAAA (DNS64); unset: report, do not judge
     dns64: bool | None = None
+    # NAT64-01, DNS-05: names with only A records that containers must reach through the
+    # site's DNS64 and NAT64
+    ipv4_only: tuple[str, ...] = ()
     # RA-05: the M and O flags the routers must send (DHCPv6 for addresses / for other config)
     ra_managed: bool | None = None
     ra_other: bool | None = None
@@ -67,7 +70,7 @@ class Profile:
 
 IPV6_MODES = ("routed", "nat", "any")
 # IP family (0: either), None: any text. Anchors are pinged with ICMPv6 (RT-02): IPv6 only.
-_STRINGS = {"anchors": 6, "nameservers": 0, "rdnss": 6, "dnssl": None}
+_STRINGS = {"anchors": 6, "nameservers": 0, "rdnss": 6, "dnssl": None, "ipv4_only": None}
 RA_MAX_INTERVAL = (4, 65535)  # MaxRtrAdvInterval's range, seconds (RFC 8319 2)
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
 _BOOLS = {"dns64", "ra_managed", "ra_other"}

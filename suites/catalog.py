@@ -51,7 +51,12 @@ CHECKS: dict[str, CheckInfo] = {
         "upstream",
     ),
     "PMTU-02": CheckInfo(
-        "large exchanges complete", "RFC 8201 §5.4; RFC 8200 §5 (no router fragments)", "upstream"
+        "large TCP exchange completes", "RFC 8201 §5.4; RFC 9293 §3.7.1 (MSS)", "upstream"
+    ),
+    "PMTU-03": CheckInfo(
+        "fragmented datagrams get through",
+        "RFC 8200 §4.5, §5 (only the source fragments)",
+        "host",
     ),
     "DNS-01": CheckInfo("nameserver answers over IPv6", "RFC 1035 §4.2; resolv.conf(5)", "far end"),
     "DNS-02": CheckInfo("name resolves to AAAA", "RFC 3596 §2; RFC 7766 (TCP)", "far end"),
@@ -59,6 +64,12 @@ CHECKS: dict[str, CheckInfo] = {
         "container resolves names", "resolv.conf(5) (timeout, attempts)", "far end"
     ),
     "DNS-04": CheckInfo("DNS64 as expected", "RFC 7050; RFC 6147; RFC 6052 §2.2", "far end"),
+    "DNS-05": CheckInfo(
+        "IPv6-only network resolves to AAAA", "RFC 6147 §5.1 (DNS64); RFC 3596 §2", "far end"
+    ),
+    "NAT64-01": CheckInfo(
+        "IPv4-only destinations through NAT64", "RFC 6146; RFC 6147; RFC 6052 §2.2", "far end"
+    ),
     "RA-01": CheckInfo("router answers solicitation", "RFC 4861 §6.1.2, §6.2.6", "upstream"),
     "RA-02": CheckInfo("RDNSS well formed", "RFC 8106 §5.1, §5.3.1", "upstream"),
     "RA-03": CheckInfo("RDNSS servers answer", "RFC 8106 §5.1; RFC 1035", "far end"),

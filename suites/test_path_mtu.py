@@ -18,9 +18,8 @@ from probes import dns, pmtu
 from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
 from probes.errors import NetnsError
-from probes.judgement import Judgement
-from probes.pmtu_rules import judge_large_exchange, judge_too_big, sighting
-from reports.diagnosis import first_of
+from probes.judgement import worst_of
+from probes.pmtu_rules import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import host_resolv, liveness_question
 from suites.plugin.site import Site, hold
@@ -138,25 +137,6 @@ def _paths(survey: PathMtuSurvey, container: ProbeContainer) -> ContainerPaths:
     return found
 
 
-def _worst(judgements: list[Judgement]) -> Judgement:
-    """One item's verdict over every anchor: the first failure, else the first that could not
-    be observed, else a pass naming each."""
-    for outcome in ("fail", "not-observed"):
-        hit = [j for j in judgements if j.outcome == outcome]
-        if hit:
-            others = [line for j in judgements if j is not hit[0] for line in j.evidence]
-            j = hit[0]
-            diagnosis = first_of([x.diagnosis for x in hit]) if outcome == "fail" else j.diagnosis
-            return Judgement(
-                j.outcome, diagnosis, (*j.evidence, *others), j.fix, j.hop, j.breaks, j.needs
-            )
-    return Judgement(
-        "pass",
-        "; ".join(j.diagnosis for j in judgements),
-        tuple(line for j in judgements for line in j.evidence),
-    )
-
-
 @pytest.mark.check("PMTU-01")
 async def test_packet_too_big_reaches_container(
     site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
@@ -165,7 +145,7 @@ async def test_packet_too_big_reaches_container(
     Packet Too Big that reaches the container, whose kernel then keeps the smaller MTU."""
     paths = _paths(path_mtu, container)
     hold(
-        _worst(
+        worst_of(
             [
                 judge_too_big(
                     r,
@@ -182,18 +162,35 @@ async def test_packet_too_big_reaches_container(
 
 
 @pytest.mark.check("PMTU-02")
-async def test_large_exchange_completes(path_mtu: PathMtuSurvey, container: ProbeContainer) -> None:
-    """After discovery, a full-size echo to each anchor is answered and a DNS query padded to
-    several full-size TCP segments gets its answer."""
+async def test_large_tcp_exchange_completes(
+    path_mtu: PathMtuSurvey, container: ProbeContainer
+) -> None:
+    """A DNS query padded to several full-size TCP segments, to the host's first IPv6
+    nameserver, is answered where a small one is."""
+    paths = _paths(path_mtu, container)
+    if not paths.toward:
+        pytest.skip("no anchor was probed")
+    hold(
+        judge_tcp_exchange(
+            paths.toward[0],
+            tcp=paths.tcp,
+            tcp_skipped=paths.tcp_skipped,
+            network=container.network.name,
+        ),
+        needs=container_path(container),
+    )
+
+
+@pytest.mark.check("PMTU-03")
+async def test_fragmented_datagrams_get_through(
+    site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
+) -> None:
+    """An echo twice the container's link size, fragmented by its kernel at the MTU it holds
+    toward each anchor, is answered."""
     paths = _paths(path_mtu, container)
     network = container.network.name
     judged = [
-        judge_large_exchange(
-            r,
-            tcp=paths.tcp if i == 0 else None,
-            tcp_skipped=paths.tcp_skipped or "judged with the first anchor",
-            network=network,
-        )
-        for i, r in enumerate(paths.toward)
+        judge_fragments(r, network=network, uplink=path_mtu.uplink, docker=site.docker_version)
+        for r in paths.toward
     ]
-    hold(_worst(judged), needs=container_path(container))
+    hold(worst_of(judged), needs=container_path(container))

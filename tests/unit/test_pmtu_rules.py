@@ -3,6 +3,8 @@ built with scapy: where the Packet Too Big is lost decides the hop and the fix."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
 from scapy.layers.l2 import Ether
@@ -13,7 +15,8 @@ from probes.dns import DnsResult
 from probes.pmtu import PathMtu, TooBig
 from probes.pmtu_rules import (
     UplinkSight,
-    judge_large_exchange,
+    judge_fragments,
+    judge_tcp_exchange,
     judge_too_big,
     sighting,
 )
@@ -32,7 +35,7 @@ def result(first: str, *, learned: int | None = None, after: bool | None = None,
            small_answered: bool = True) -> PathMtu:  # fmt: skip
     too_big = TooBig(ROUTER, 1400) if first == "too-big" else None
     return PathMtu(
-        ANCHOR, CONTAINER, 1500, IDENT, first, too_big, None, learned, after,  # type: ignore[arg-type]
+        ANCHOR, CONTAINER, 1500, IDENT, first, too_big, None, learned, after, None, 1500,  # type: ignore[arg-type]
         small(small_answered), ("big echo",),
     )  # fmt: skip
 
@@ -135,36 +138,60 @@ def dns_result(answered: bool) -> DnsResult:
     )  # fmt: skip
 
 
-def test_large_exchange_passes_after_discovery_with_tcp() -> None:
-    j = judge_large_exchange(
-        result("too-big", learned=1400, after=True),
-        tcp=(dns_result(True), dns_result(True)), tcp_skipped=None, network="v6net",
-    )  # fmt: skip
+def tcp(small_ok: bool, large_ok: bool) -> tuple[DnsResult, DnsResult]:
+    return dns_result(small_ok), dns_result(large_ok)
+
+
+def test_large_tcp_exchange_passes_where_answered() -> None:
+    j = judge_tcp_exchange(result("too-big", learned=1400), tcp=tcp(True, True),
+                           tcp_skipped=None, network="v6net")  # fmt: skip
     assert j.outcome == "pass"
-    assert "mtu 1400" in j.diagnosis
-    assert "over TCP" in j.diagnosis
+    assert "several full-size segments" in j.diagnosis
 
 
 def test_large_tcp_that_stalls_where_a_small_one_passes_fails() -> None:
-    j = judge_large_exchange(
-        result("too-big", learned=1400, after=True),
-        tcp=(dns_result(True), dns_result(False)), tcp_skipped=None, network="v6net",
-    )  # fmt: skip
+    j = judge_tcp_exchange(result("too-big", learned=1400), tcp=tcp(True, False),
+                           tcp_skipped=None, network="v6net")  # fmt: skip
     assert j.outcome == "fail"
-    assert "padded query" in j.diagnosis
+    assert "large transfers hang" in j.diagnosis
     assert "pmtud:v6net" in j.needs
 
 
-def test_tcp_not_judged_where_even_a_small_query_fails() -> None:
-    j = judge_large_exchange(
-        result("answered"), tcp=(dns_result(False), dns_result(False)), tcp_skipped=None,
-        network="v6net",
-    )  # fmt: skip
+@pytest.mark.parametrize("sent", [None, (False, False)])
+def test_tcp_not_judged_without_a_server_or_where_a_small_query_fails(sent) -> None:
+    j = judge_tcp_exchange(result("answered"), tcp=tcp(*sent) if sent else None,
+                           tcp_skipped="no nameserver", network="v6net")  # fmt: skip
+    assert j.outcome == "not-observed"
+
+
+def judge_frag(r: PathMtu):  # type: ignore[no-untyped-def]
+    return judge_fragments(r, network="v6net", uplink="uplink0", docker="28.5.2")
+
+
+def test_fragmented_datagram_answered_passes() -> None:
+    j = judge_frag(result("too-big", learned=1400, after=True))
     assert j.outcome == "pass"
-    assert "TCP not judged" in j.diagnosis
+    assert "fragmented by the container at mtu 1400" in j.diagnosis
 
 
-def test_a_full_size_echo_that_never_completes_fails() -> None:
-    j = judge_large_exchange(result("silent"), tcp=None, tcp_skipped="none", network="v6net")
+def test_fragmented_datagram_drawing_packet_too_big_again_blames_the_host() -> None:
+    r = dataclasses.replace(
+        result("too-big", learned=1400, after=False), after_too_big=TooBig(ROUTER, 1400)
+    )
+    j = judge_frag(r)
     assert j.outcome == "fail"
-    assert "nothing was learnt" in j.diagnosis
+    assert j.hop == "host"
+    assert "mtu lock" in (j.fix or "")
+    assert "Docker 28.5.2" in (j.fix or "")
+
+
+def test_fragmented_datagram_lost_silently_is_not_placed() -> None:
+    j = judge_frag(result("too-big", learned=1400, after=False))
+    assert j.outcome == "fail"
+    assert j.hop == "unknown"
+
+
+def test_no_fragmented_datagram_after_a_black_hole() -> None:
+    j = judge_frag(result("silent"))
+    assert j.outcome == "not-observed"
+    assert "PMTU-01" in j.diagnosis

@@ -1,0 +1,185 @@
+"""IPv6-only checks: NAT64-01 (the profile's IPv4-only destinations reached through the site's
+DNS64 and NAT64, end to end) and DNS-05 (the A-only trap: on an IPv6-only network, which names
+resolve only through A).
+
+The judgement is in probes.nat64_rules; the probes in probes.nat64."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from probes import dns, icmp6, nat64
+from probes.docker import NetworkInfo, ProbeContainer
+from probes.judgement import worst_of
+from probes.nat64_rules import judge_a_only, judge_nat64_reach
+from probes.resolvconf import parse_resolv_conf
+from probes.workloads import read_in_root
+from suites.plugin.facts import container_path
+from suites.plugin.nameservers import configured_nameservers
+from suites.plugin.networks import ipv6_networks, param_or_skip, parametrize_places
+from suites.plugin.site import Site, hold
+from suites.plugin.survey import Survey, surveyed
+
+pytestmark = pytest.mark.nat64
+
+
+@dataclass(frozen=True, slots=True)
+class Nat64Survey:
+    names: dict[str, nat64.Synthesis]  # the profile's ipv4_only names, as the host's resolvers say
+    through: dict[str, dict[str, dict[str, icmp6.EchoResult]]]  # network -> name -> AAAA -> echo
+    ipv4: dict[str, nat64.Echo4Result]  # each A record, echoed from the host over IPv4
+    a_only: dict[str, dict[str, tuple[dns.DnsResult, dns.DnsResult]] | str]  # IPv6-only nets
+
+
+def ipv6_only(site: Site) -> dict[str, ProbeContainer]:
+    return {n: c for n, c in site.containers.items() if not c.network.enable_ipv4}
+
+
+def _source(site: Site, network: str, container: ProbeContainer) -> str | None:
+    snap = site.settled[network]
+    on = snap.on(container.interface)
+    return next((a.address for a in on if a.usable and not a.link_local), None)
+
+
+@surveyed
+async def nat64_paths(survey: Survey) -> Nat64Survey:
+    """DNS64's answers for the IPv4-only names, echo to each synthesized address from every
+    probe container and to each A record from the host; and, on IPv6-only networks, A and AAAA
+    for every name the profile cares about through the container's own nameserver."""
+    site: Site = await survey.get("site")
+    profile = site.target.profile
+    timeout = profile.timeout
+    servers = [s.address for s in configured_nameservers(survey.config) if s.address]
+    host = site.target.netns
+    async with asyncio.TaskGroup() as tg:
+        asked = {
+            (name, t, s): tg.create_task(dns.query(host, s, name, t, timeout=timeout))
+            for name in profile.ipv4_only
+            for t in ("AAAA", "A")
+            for s in servers
+        }
+        trap = {n: tg.create_task(_a_only(site, n, c)) for n, c in ipv6_only(site).items()}
+    names = {
+        name: nat64.synthesis(name, [t.result() for (n, _, _), t in asked.items() if n == name])
+        for name in profile.ipv4_only
+    }
+    sources = {net: _source(site, net, c) for net, c in site.containers.items()}
+    async with asyncio.TaskGroup() as tg:
+        echoes = {
+            (net, name, address): tg.create_task(
+                icmp6.echo(c.netns, address, source=sources[net], timeout=timeout, count=2)
+            )
+            for net, c in site.containers.items()
+            for name, s in names.items()
+            for address in s.synthesized
+        }
+        v4 = {
+            a: tg.create_task(nat64.echo4(host, a, timeout=timeout))
+            for s in names.values()
+            if s.synthesized
+            for a in s.a
+        }
+    through: dict[str, dict[str, dict[str, icmp6.EchoResult]]] = {}
+    for (net, name, address), task in echoes.items():
+        through.setdefault(net, {}).setdefault(name, {})[address] = task.result()
+    return Nat64Survey(
+        names,
+        through,
+        {a: t.result() for a, t in v4.items()},
+        {n: t.result() for n, t in trap.items()},
+    )
+
+
+def wanted_names(site: Site) -> tuple[str, ...]:
+    profile = site.target.profile
+    return tuple(dict.fromkeys([*(n.name for n in profile.names), *profile.ipv4_only]))
+
+
+async def _a_only(
+    site: Site, network: str, container: ProbeContainer
+) -> dict[str, tuple[dns.DnsResult, dns.DnsResult]] | str:
+    """A and AAAA for every name, from the IPv6-only container's namespace, asked of the first
+    nameserver its own resolv.conf lists (read through /proc/PID/root: nothing runs in it)."""
+    names = wanted_names(site)
+    if not names:
+        return "the profile names no names (names, ipv4_only) to resolve"
+    try:
+        raw = await asyncio.to_thread(read_in_root, container.pid)
+    except OSError as exc:
+        return f"{container.name}'s resolv.conf cannot be read: {exc.strerror or exc}"
+    conf = parse_resolv_conf(raw, source=f"{container.name}: /etc/resolv.conf")
+    if not conf.used_nameservers:
+        return f"{container.name}'s resolv.conf lists no nameserver (RC-01)"
+    server = str(conf.used_nameservers[0])
+    timeout = site.target.profile.timeout
+    async with asyncio.TaskGroup() as tg:
+        asks = {
+            (name, t): tg.create_task(dns.query(container.netns, server, name, t, timeout=timeout))
+            for name in names
+            for t in ("A", "AAAA")
+        }
+    return {n: (asks[(n, "A")].result(), asks[(n, "AAAA")].result()) for n in names}
+
+
+@pytest.mark.check("NAT64-01")
+async def test_ipv4_only_destinations_through_nat64(
+    site: Site, nat64_paths: Nat64Survey, container: ProbeContainer
+) -> None:
+    """Each of the profile's IPv4-only destinations (ipv4_only) gets a AAAA synthesized from its
+    A record, and that address answers echo from the container through the NAT64."""
+    if not site.target.profile.ipv4_only:
+        pytest.skip("the profile names no IPv4-only destinations (ipv4_only = [...])")
+    network = container.network.name
+    if _source(site, network, container) is None:
+        pytest.skip("the container has no usable global address (GW-02)")
+    reached = nat64_paths.through.get(network, {})
+    hold(
+        worst_of(
+            [
+                judge_nat64_reach(
+                    s,
+                    echoes=reached.get(name, {}),
+                    ipv4={a: nat64_paths.ipv4[a] for a in s.a if a in nat64_paths.ipv4},
+                    network=network,
+                )
+                for name, s in nat64_paths.names.items()
+            ]
+        ),
+        needs=container_path(container),
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """DNS-05 is asked on IPv6-only networks only (Docker 28's --ipv4=false)."""
+    if "v6only_network" in metafunc.fixturenames:
+        found = ipv6_networks(metafunc.config)
+        nets: list[NetworkInfo] | str = (
+            found if isinstance(found, str) else [n for n in found if not n.enable_ipv4]
+        )
+        if isinstance(nets, list) and not nets:
+            nets = "no IPv6-only network on this host (Docker 28 makes them: --ipv4=false)"
+        ids = [] if isinstance(nets, str) else [n.name for n in nets]
+        parametrize_places(metafunc, "v6only_network", nets, ids, "no-ipv6-only-network")
+
+
+@pytest.fixture
+def v6only_network(request: pytest.FixtureRequest) -> NetworkInfo:
+    return param_or_skip(request, NetworkInfo)
+
+
+@pytest.mark.dns
+@pytest.mark.check("DNS-05")
+async def test_ipv6_only_network_resolves_to_aaaa(
+    nat64_paths: Nat64Survey, v6only_network: NetworkInfo
+) -> None:
+    """On an IPv6-only network, every name the profile cares about resolves to AAAA (native or
+    synthesized) through the container's own nameserver; a name only A gives is named."""
+    found = nat64_paths.a_only.get(v6only_network.name)
+    if found is None:
+        pytest.skip(f"no probe container on {v6only_network.name}")
+    if isinstance(found, str):
+        pytest.skip(found)
+    hold(judge_a_only(v6only_network.name, found))
