@@ -11,13 +11,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def implemented_in_suites() -> set[str]:
     ids: set[str] = set()
     for path in (ROOT / "suites").glob("test_*.py"):
-        ids |= set(re.findall(r'@pytest\.mark\.check\("([A-Z]+-\d\d)"\)', path.read_text()))
+        ids |= set(re.findall(r'@pytest\.mark\.check\("([A-Z][A-Z0-9]*-\d\d)"\)', path.read_text()))
     return ids
 
 
 def readme_catalog() -> dict[str, str]:
     rows = re.findall(
-        r"^\| ([A-Z]+-\d\d) \| .* \| (\w+) \|$", (ROOT / "README.md").read_text(), flags=re.M
+        r"^\| ([A-Z][A-Z0-9]*-\d\d) \| .* \| (\w+) \|$",
+        (ROOT / "README.md").read_text(),
+        flags=re.M,
     )
     return dict(rows)
 
