@@ -33,7 +33,7 @@ from probes.docker import NEWEST_KNOWN_MAJOR
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
-DAEMONS = ("dockerd", "radvd", "unbound", "tayga")
+DAEMONS = ("dockerd", "radvd", "unbound", "tayga", "httpd", "httpd6")
 # daemons this process started, kept so they are reaped (not left as zombies or unwaited
 # Popen objects) when a lab is brought down from the same process, as the tests do
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -161,6 +161,7 @@ class Lab:
             self.state.mkdir(parents=True)
             self._links(scenario)
             self._dns(scenario)
+            self._web(scenario)
             if scenario.nat64:
                 self._nat64()
             self._router(scenario)
@@ -254,6 +255,9 @@ class Lab:
             self.in_ns("inet", "ip", "-6", "addr", "add", f"{a6}/128", "dev", T.SERVICES, "nodad")
         for a4 in (T.ANCHOR4, T.DNS4, T.IPV4_ONLY_HOST):
             self.in_ns("inet", "ip", "addr", "add", f"{a4}/32", "dev", T.SERVICES)
+        for web in T.WEB_ADDRESSES:
+            plen, extra = ("/128", ["nodad"]) if ":" in web else ("/32", [])
+            self.in_ns("inet", "ip", "addr", "add", web + plen, "dev", T.SERVICES, *extra)
         # routes: inet sends the documentation space back to upstream; upstream defaults to inet
         self.in_ns("inet", "ip", "-6", "route", "add", "2001:db8::/32", "via", T.UPSTREAM_ON_CORE6)
         self.in_ns("inet", "ip", "route", "add", "192.0.2.0/24", "via", T.UPSTREAM_ON_CORE4)
@@ -321,6 +325,10 @@ class Lab:
                 records.append(f"{name}. 300 IN AAAA {aaaa}\n")
             if a:
                 records.append(f"{name}. 300 IN A {a}\n")
+        for name, (aaaa, a) in T.ENDPOINT_NAMES.items():
+            if sc.apex_aaaa or name != T.ZONE:
+                records.append(f"{name}. 300 IN AAAA {aaaa}\n")
+            records.append(f"{name}. 300 IN A {a}\n")
         zones = {
             "ipv4only.arpa": "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA),
             T.ZONE: "".join(records),
@@ -350,6 +358,22 @@ class Lab:
         self._wait_for(
             lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen"
         )
+
+    def _web(self, sc: Scenario) -> None:
+        """The published services' web server: busybox httpd (a real one, from busybox-static)
+        on every address of the far end; where shop is served over IPv4 only, one on IPv4 and
+        one on www's IPv6 address alone (shop's AAAA then meets a refusal)."""
+        _say("starting the web server (busybox httpd) in the inet namespace")
+        root = self.state / "www"
+        root.mkdir()
+        (root / "index.html").write_text("v6conform lab\n")
+        httpd = ["ip", "netns", "exec", self.ns("inet"), "busybox", "httpd", "-f", "-h", str(root)]
+        if sc.shop_ipv6_served:
+            self._spawn("httpd", [*httpd, "-p", "[::]:80"])  # both families, every address
+        else:
+            self._spawn("httpd", [*httpd, "-p", "0.0.0.0:80"])
+            www6 = T.ZONE_NAMES[f"www.{T.ZONE}"][0]
+            self._spawn("httpd6", [*httpd, "-p", f"[{www6}]:80"])
 
     def _nat64(self) -> None:
         """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
@@ -617,6 +641,7 @@ class Lab:
                 "names": {n: {"aaaa": a6, "a": a4} for n, (a6, a4) in T.ZONE_NAMES.items()},
             },
             "anchors": list(T.ANCHORS6),
+            "endpoints": list(T.ENDPOINTS),
             "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
             "ipv6_mode": self._intended_modes(sc, daemon, networks),
             "nat64": {
@@ -977,6 +1002,8 @@ def _profile_toml(d: dict[str, Any]) -> str:
     ]
     if d.get("ipv6_mode"):
         lines += ["[ipv6_mode]", *(f"{q(n)} = {q(m)}" for n, m in d["ipv6_mode"].items()), ""]
+    for name in d["endpoints"]:
+        lines += ["[[endpoints]]", f"name = {q(name)}", 'scheme = "http"', "port = 80", ""]
     for name, rec in names.items():
         if not rec["aaaa"]:
             continue  # the profile lists names that must resolve to AAAA

@@ -36,6 +36,8 @@ class Scenario:
     rdnss: bool = True  # radvd announces RDNSS and DNSSL
     zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
     dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
+    apex_aaaa: bool = True  # the zone apex (an endpoint) has its AAAA record beside its A
+    shop_ipv6_served: bool = True  # the web server answers on shop's IPv6 address too
     dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) for the NAT64 prefix
     nat64: bool = False  # a real NAT64 (tayga) translates that prefix, beside the resolver
     profile_nat64: bool = False  # the lab's profile says DNS64 must be there (dns64 = true)
@@ -84,6 +86,9 @@ class Scenario:
 # first list named only the RT-* checks for these scenarios; these follow from them and are
 # asserted as well.
 DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
+# ... and the published services, reached from the containers over IPv6 (EP-03: "works over
+# IPv4 only" from where the path is broken)
+THROUGH_BROKEN_PATH = DNS_THROUGH_BROKEN_PATH | {"EP-03"}
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -130,10 +135,10 @@ SCENARIOS: dict[str, Scenario] = {
             "unrouted-prefix",
             "the container prefixes sit inside the uplink's on-link /64 and the upstream router "
             "has no route to the host for them (the provider case)",
-            frozenset({"RT-02", "RT-03", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
+            frozenset({"RT-02", "RT-03", "RT-05"}) | THROUGH_BROKEN_PATH,
             prefix_on_link=True,
             routed=True,
-            expected_by_generation={"28": frozenset({"RT-02", "RT-03", "RT-05"})},
+            expected_by_generation={"28": frozenset({"RT-02", "RT-03", "RT-05", "EP-03"})},
             differs_because={
                 "28": "docker0 is masqueraded on 28 (its gateway mode cannot be set), so the "
                 "default bridge's containers and build steps reach the nameserver through NAT, "
@@ -154,7 +159,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "forwarding-off",
             "host IPv6 forwarding is off",
-            frozenset({"RT-01", "RT-02", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
+            frozenset({"RT-01", "RT-02", "RT-05"}) | THROUGH_BROKEN_PATH,
             forwarding=False,
             routed=True,
             root_causes=frozenset({"RT-01"}),
@@ -164,7 +169,7 @@ SCENARIOS: dict[str, Scenario] = {
             "host ip6tables drops forwarded container traffic (FORWARD policy DROP; where Docker "
             "manages ip6tables, whose rules accept container traffic first, a DROP rule from "
             "the uplink in DOCKER-USER)",
-            frozenset({"RT-02", "RT-04", "RT-05"}) | DNS_THROUGH_BROKEN_PATH,
+            frozenset({"RT-02", "RT-04", "RT-05"}) | THROUGH_BROKEN_PATH,
             forward_drop=True,
             routed=True,
             # one cause, found on each network: the one rule or policy that drops
@@ -281,6 +286,24 @@ SCENARIOS: dict[str, Scenario] = {
             # one cause: the name has no AAAA, native or synthesized (DNS-05 on v6only, and
             # NAT64-01 from every network, found the same)
             root_causes=frozenset({"DNS-05"}),
+        ),
+        Scenario(
+            "apex-no-aaaa",
+            f"the zone apex {T.ZONE}, a published endpoint, has an A record and no AAAA (the "
+            "zone apex fight of the field notes: no CNAME may stand there to lend it one)",
+            # EP-01 on the name; from the host and the containers it is reached over IPv4 only
+            frozenset({"EP-01", "EP-02", "EP-03"}),
+            apex_aaaa=False,
+            root_causes=frozenset({"EP-01"}),
+        ),
+        Scenario(
+            "endpoint-v4-only",
+            f"shop.{T.ZONE} publishes a AAAA, but the web server answers its IPv6 address on no "
+            "port (it listens on IPv4 there): the endpoint works over IPv4 only",
+            frozenset({"EP-02", "EP-03"}),
+            shop_ipv6_served=False,
+            # one cause: the service at shop's IPv6 address, refused from the host first
+            root_causes=frozenset({"EP-02"}),
         ),
         Scenario(
             "build-resolv",

@@ -42,6 +42,15 @@ ZONE_NAMES: dict[str, tuple[str | None, str | None]] = {
     f"v6only.{ZONE}": ("2001:db8:f00d::66", None),
     f"v4only.{ZONE}": (None, "203.0.113.44"),  # IPV4_ONLY_NAME, IPV4_ONLY_HOST
 }
+# the published services of the endpoint checks (EP-*), each http on port 80, served by a real
+# web server (busybox httpd) on the far end; name -> (AAAA, A). www is ZONE_NAMES' own; ZONE
+# itself is the zone apex (its SOA and NS stand there too)
+ENDPOINT_NAMES: dict[str, tuple[str, str]] = {
+    ZONE: ("2001:db8:f00d::80", "203.0.113.80"),
+    f"shop.{ZONE}": ("2001:db8:f00d::81", "203.0.113.81"),
+}
+ENDPOINTS = (f"www.{ZONE}", ZONE, f"shop.{ZONE}")
+WEB_ADDRESSES = ("2001:db8:f00d::80", "2001:db8:f00d::81", "203.0.113.80", "203.0.113.81")
 DNSSL = (ZONE,)
 RA_MAX_INTERVAL = 100  # radvd's MaxRtrAdvInterval; RDNSS/DNSSL lifetimes are 3x that (RFC 8106)
 NAT64_PREFIX = "2001:db8:64::/96"  # DNS64's prefix (the nat64 scenarios' NAT64 translates it)

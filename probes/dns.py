@@ -135,7 +135,7 @@ def _sockaddr(server: str) -> tuple[int, tuple[str, int] | tuple[str, int, int, 
     return socket.AF_INET6, (address, PORT, 0, scope)
 
 
-def _why(exc: OSError) -> str:
+def why(exc: OSError) -> str:
     reasons = {
         errno.ECONNREFUSED: "refused (port unreachable, or TCP reset)",
         errno.ENETUNREACH: "network unreachable (no route)",
@@ -232,7 +232,7 @@ async def query(
         except TimeoutError:
             return result(None, "timed out")
         except OSError as exc:
-            return result(None, _why(exc))
+            return result(None, why(exc))
     reading = read_reply(q, data, rdtype)
     if reading.internal:  # no verdict on the server: the harness could not read its reply
         raise ProbeError(f"DNS reply from {server} to {qname} {rdtype}", reading.error or "")

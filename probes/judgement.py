@@ -107,6 +107,7 @@ FACTS: dict[str, FactKind] = {
     "inbound": FactKind("the way in to network {}'s containers from beyond the uplink"),
     "icmp-errors": FactKind("the ICMPv6 errors (packet too big…) back to network {}"),
     "pmtud": FactKind("path MTU discovery from network {}'s containers (Packet Too Big back)"),
+    "service": FactKind("the service at {}", identity=True),
     "synth": FactKind("a AAAA record (native or synthesized by DNS64) for {}", identity=True),
     "nat64": FactKind("the NAT64 translating {}", identity=True),
     "fragments": FactKind("fragmented datagrams from network {}'s containers"),

@@ -23,6 +23,27 @@ class ExpectedName:
     dual_stack: bool = False
 
 
+SCHEMES = {"http": 80, "https": 443, "tcp": None}  # the port each takes when none is given
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A service the site publishes by name, to be reached over both families (EP-*)."""
+
+    name: str
+    port: int
+    scheme: str = "http"  # "http", "https" (a request each) or "tcp" (a connect only)
+    path: str = "/"
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.scheme}://{self.name}:{self.port}"
+            if self.scheme != "tcp"
+            else (f"{self.name} tcp/{self.port}")
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """Every key is optional; the defaults describe a plain Docker host."""
@@ -45,6 +66,8 @@ class Profile:
     # NAT64-01, DNS-05: names with only A records that containers must reach through the
     # site's DNS64 and NAT64
     ipv4_only: tuple[str, ...] = ()
+    # EP-*: the services published by name ([[endpoints]]: name, scheme, port, path)
+    endpoints: tuple[Endpoint, ...] = ()
     # RA-05: the M and O flags the routers must send (DHCPv6 for addresses / for other config)
     ra_managed: bool | None = None
     ra_other: bool | None = None
@@ -77,6 +100,7 @@ _BOOLS = {"dns64", "ra_managed", "ra_other"}
 _STRS = {"link_local_gateway": 6, "default_gateway_v6": 6, "far_end_namespace": None}
 _KNOWN = sorted({f.name for f in fields(Profile)} - {"source"})
 _NAME_KEYS = ["a", "aaaa", "dual_stack", "name"]
+_ENDPOINT_KEYS = ["name", "path", "port", "scheme"]
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")  # how tomllib ends its messages
 
 
@@ -131,6 +155,9 @@ def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = N
         elif key == "names":
             check.expect(isinstance(value, list), value, "a list of tables ([[names]])", key)
             values[key] = tuple(check.name(v, i) for i, v in enumerate(value))
+        elif key == "endpoints":
+            check.expect(isinstance(value, list), value, "a list of tables ([[endpoints]])", key)
+            values[key] = tuple(check.endpoint(v, i) for i, v in enumerate(value))
         else:
             values[key] = check.strings(value, _STRINGS[key], key)
     return Profile(**values)
@@ -145,8 +172,10 @@ class _Check:
     def fail(self, what: str, key: str, *path: str | int) -> NoReturn:
         """Raise for `key` and the path below it: ("names", 1, "a", 0) is names[1].a[0]."""
         label = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-        # only names holds tables, worth finding the element of; anchors[2] is on anchors' line
-        index = path[0] if key == "names" and path and isinstance(path[0], int) else None
+        # only names and endpoints hold tables, worth finding the element of; anchors[2] is on
+        # anchors' line
+        tables = key in ("names", "endpoints")
+        index = path[0] if tables and path and isinstance(path[0], int) else None
         sub = path[1] if index is not None and len(path) > 1 else None
         line = (
             _find_line(self.text, key, index, None if sub is None else str(sub))
@@ -214,6 +243,31 @@ class _Check:
         dual = value.get("dual_stack", bool(a))
         self.expect(isinstance(dual, bool), dual, "true or false", "names", i, "dual_stack")
         return ExpectedName(name, aaaa, a, dual)
+
+    def endpoint(self, value: Any, i: int) -> Endpoint:
+        where = ("endpoints", i)
+        self.expect(isinstance(value, dict), value, "a table", *where)
+        for key in value:
+            if key not in _ENDPOINT_KEYS:
+                self.fail(_unknown(key, _ENDPOINT_KEYS), *where, key)
+        if "name" not in value:
+            self.fail("missing key name (a string: the service's DNS name)", *where)
+        name = self.string(value["name"], None, *where, "name")
+        scheme = value.get("scheme", "http")
+        if scheme not in SCHEMES:
+            self.fail(
+                f"must be one of {', '.join(map(repr, SCHEMES))}, not {_show(scheme)}",
+                *where,
+                "scheme",
+            )
+        port = value.get("port", SCHEMES[scheme])
+        if port is None:
+            self.fail("missing key port (scheme tcp has no default port)", *where)
+        valid = isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
+        self.expect(valid, port, "a port number, 1 to 65535", *where, "port")
+        path = self.string(value.get("path", "/"), None, *where, "path")
+        self.expect(path.startswith("/"), path, 'a path starting with "/"', *where, "path")
+        return Endpoint(name, port, scheme, path)
 
 
 def _unknown(key: str, known: list[str]) -> str:

@@ -58,6 +58,7 @@ AREA_MARKERS = {
     "routing": "routed-prefix checks RT-*",
     "pmtu": "path MTU checks PMTU-*",
     "dns": "DNS checks DNS-*",
+    "endpoints": "endpoint checks EP-* (the profile's [[endpoints]])",
     "nat64": "IPv6-only checks: NAT64-01 and DNS-05 (the A-only trap)",
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",

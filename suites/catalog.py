@@ -70,6 +70,11 @@ CHECKS: dict[str, CheckInfo] = {
     "NAT64-01": CheckInfo(
         "IPv4-only destinations through NAT64", "RFC 6146; RFC 6147; RFC 6052 §2.2", "far end"
     ),
+    "EP-01": CheckInfo(
+        "endpoint name dual-stack", "RFC 3596 §2; RFC 1034 §3.6.2; RFC 2181 §10.1", "far end"
+    ),
+    "EP-02": CheckInfo("endpoint answers from the host", "RFC 9293; RFC 9110 §15", "far end"),
+    "EP-03": CheckInfo("endpoint answers from containers", "RFC 9293; RFC 9110 §15", "far end"),
     "RA-01": CheckInfo("router answers solicitation", "RFC 4861 §6.1.2, §6.2.6", "upstream"),
     "RA-02": CheckInfo("RDNSS well formed", "RFC 8106 §5.1, §5.3.1", "upstream"),
     "RA-03": CheckInfo("RDNSS servers answer", "RFC 8106 §5.1; RFC 1035", "far end"),

@@ -52,7 +52,8 @@ def test_readme_example_profile_loads_with_every_key(tmp_path: Path) -> None:
     path = tmp_path / "host.toml"
     path.write_text(example[1])
     profile = load_profile(path)
-    top = example[1].split("[[names]]", 1)[0]
-    keys = set(re.findall(r"^([a-z_0-9]+) =", top, flags=re.M)) | {"names"}
+    top = example[1].split("[[", 1)[0]
+    keys = set(re.findall(r"^([a-z_0-9]+) =", top, flags=re.M))
+    keys |= set(re.findall(r"^\[\[([a-z_]+)\]\]", example[1], flags=re.M))
     assert keys == {f.name for f in fields(Profile)} - {"source"}, "README's example misses keys"
     assert profile.names[0].dual_stack is True

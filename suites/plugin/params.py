@@ -28,6 +28,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("expected_name", names, ids=[n.name for n in names])
         else:
             metafunc.parametrize("expected_name", [pytest.param(None, id="no-names")])
+    if "endpoint" in metafunc.fixturenames:
+        endpoints = list(metafunc.config.stash[TARGET].profile.endpoints)
+        ids = [f"{e.name}-{e.scheme}{e.port}" for e in endpoints]
+        if endpoints:
+            metafunc.parametrize("endpoint", endpoints, ids=ids)
+        else:
+            metafunc.parametrize("endpoint", [pytest.param(None, id="no-endpoints")])
     if "any_network" in metafunc.fixturenames:
         parametrize_networks(metafunc, "any_network", resolver_networks(metafunc.config))
     if "any_container" in metafunc.fixturenames:

@@ -215,7 +215,7 @@ def locate(item: pytest.Item) -> Place:
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
     site = item.config.stash.get(SITE, None)
-    for key in ("network", "any_network"):
+    for key in ("network", "any_network", "v6only_network"):
         net = params.get(key)
         if isinstance(net, NetworkInfo):
             return _network_place(site, net.name)

@@ -103,6 +103,13 @@ def test_profile_full(tmp_path: Path) -> None:
         ("[[names]]\naaaa = []\n", ":1: names[0]: missing key name (a string"),
         ('[[names]]\nname = "x"\nttl = 3\n', ":3: names[0].ttl: unknown key (known keys: a,"),
         ("anchors = [\n", ": not valid TOML: "),
+        ('[[endpoints]]\nscheme = "http"\n', ":1: endpoints[0]: missing key name"),
+        ('[[endpoints]]\nname = "x"\nscheme = "ftp"\n', ":3: endpoints[0].scheme: must be one"),
+        ('[[endpoints]]\nname = "x"\nscheme = "tcp"\n', ":1: endpoints[0]: missing key port"),
+        ('[[endpoints]]\nname = "x"\nport = 70000\n', "endpoints[0].port: must be a port"),
+        ('[[endpoints]]\nname = "x"\npath = "a"\n', "endpoints[0].path: must be a path start"),
+        ('[[endpoints]]\nname = "x"\nhost = "y"\n', "endpoints[0].host: unknown key"),
+        ("ipv4_only = [1]\n", ":1: ipv4_only[0]: must be a string, not 1"),
     ],
 )
 def test_broken_profiles_name_the_problem(tmp_path: Path, text: str, error: str) -> None:
@@ -388,3 +395,24 @@ def test_no_docker_skips_with_the_reason_and_a_harness_exit_status(tmp_path: Pat
     assert "skipped" in proc.stdout.splitlines()[-1]
     assert "no Docker" in proc.stdout
     assert "no socket there: is dockerd running?" in proc.stdout
+
+
+def test_endpoints_take_their_scheme_s_port() -> None:
+    p = profile_from_dict(
+        {
+            "endpoints": [
+                {"name": "example.com", "scheme": "https"},
+                {"name": "www.example.com"},
+                {"name": "mail.example.com", "scheme": "tcp", "port": 25},
+            ],
+            "ipv4_only": ["legacy.example.com"],
+        },
+        source="t",
+    )
+    assert [(e.scheme, e.port, e.path) for e in p.endpoints] == [
+        ("https", 443, "/"),
+        ("http", 80, "/"),
+        ("tcp", 25, "/"),
+    ]
+    assert p.endpoints[2].label == "mail.example.com tcp/25"
+    assert p.ipv4_only == ("legacy.example.com",)
