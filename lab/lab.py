@@ -33,7 +33,7 @@ from probes.docker import NEWEST_KNOWN_MAJOR
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
-DAEMONS = ("dockerd", "radvd", "unbound", "tayga", "httpd", "httpd6")
+DAEMONS = ("dockerd", "radvd", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
 # daemons this process started, kept so they are reaped (not left as zombies or unwaited
 # Popen objects) when a lab is brought down from the same process, as the tests do
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
@@ -360,20 +360,22 @@ class Lab:
         )
 
     def _web(self, sc: Scenario) -> None:
-        """The published services' web server: busybox httpd (a real one, from busybox-static)
-        on every address of the far end; where shop is served over IPv4 only, one on IPv4 and
-        one on www's IPv6 address alone (shop's AAAA then meets a refusal)."""
+        """The published services' web server: busybox httpd (a real one, from busybox-static),
+        one process on each of the far end's web addresses (busybox listens with a backlog of 9:
+        one socket for every address would drop SYNs when the checks connect all at once);
+        where shop is served over IPv4 only, none on shop's IPv6 address (its AAAA then meets a
+        refusal)."""
         _say("starting the web server (busybox httpd) in the inet namespace")
         root = self.state / "www"
         root.mkdir()
         (root / "index.html").write_text("v6conform lab\n")
         httpd = ["ip", "netns", "exec", self.ns("inet"), "busybox", "httpd", "-f", "-h", str(root)]
-        if sc.shop_ipv6_served:
-            self._spawn("httpd", [*httpd, "-p", "[::]:80"])  # both families, every address
-        else:
-            self._spawn("httpd", [*httpd, "-p", "0.0.0.0:80"])
-            www6 = T.ZONE_NAMES[f"www.{T.ZONE}"][0]
-            self._spawn("httpd6", [*httpd, "-p", f"[{www6}]:80"])
+        shop6 = T.ENDPOINT_NAMES[f"shop.{T.ZONE}"][0]
+        for i, address in enumerate(T.WEB_ADDRESSES):
+            if address == shop6 and not sc.shop_ipv6_served:
+                continue
+            where = f"[{address}]:80" if ":" in address else f"{address}:80"
+            self._spawn(f"httpd-{i}", [*httpd, "-p", where])
 
     def _nat64(self) -> None:
         """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the

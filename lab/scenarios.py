@@ -225,7 +225,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "dns-no-aaaa",
             "the zone lacks the AAAA records of the names the profile expects",
-            frozenset({"DNS-02", "DNS-03"}),
+            # and www is a published endpoint too: EP-01 on its name, reached over IPv4 only
+            # from the host (EP-02) and the containers (EP-03); one fault, the name's records
+            frozenset({"DNS-02", "DNS-03", "EP-01", "EP-02", "EP-03"}),
             zone_aaaa=False,
             # each missing name is a cause of its own; DNS-03's failures follow from them
             root_causes=frozenset({"DNS-02"}),

@@ -734,10 +734,17 @@ def max_interval_ok(ra: RouterAdvert) -> str | None:
     return None
 
 
-def mtu_ok(ra: RouterAdvert, link_mtu: int | None) -> str | None:
+def mtu_ok(
+    ra: RouterAdvert,
+    link_mtu: int | None,
+    ipv6_mtu: int | None = None,
+    interface: str = "the uplink",
+) -> str | None:
     """RFC 4861 6.3.4: hosts take the MTU option only from the IPv6 minimum (1280, RFC 8200 5)
     up to the link's own MTU; Linux ignores any other value (seen in the lab). ``link_mtu``:
-    the interface's MTU, None if unknown (then only the minimum is judged)."""
+    the interface's MTU, None if unknown (then only the minimum is judged). ``ipv6_mtu``: what
+    the host sends IPv6 with on the link after the RA: above a usable announced MTU, the host
+    did not take it (accept_ra_mtu = 0) and sends packets the link's routers cannot forward."""
     if ra.mtu is None:
         return None
     if ra.mtu < MIN_LINK_MTU:
@@ -748,6 +755,12 @@ def mtu_ok(ra: RouterAdvert, link_mtu: int | None) -> str | None:
     if link_mtu is not None and ra.mtu > link_mtu:
         return (
             f"MTU {ra.mtu} is above the link's MTU of {link_mtu} (RFC 4861 6.3.4): Linux ignores it"
+        )
+    if ipv6_mtu is not None and ipv6_mtu > ra.mtu:
+        return (
+            f"MTU {ra.mtu} is announced, but the host sends IPv6 on {interface} at {ipv6_mtu} "
+            f"(net.ipv6.conf.{interface}.mtu; accept_ra_mtu = 0 makes it ignore the option): "
+            "larger packets than the link's routers take"
         )
     return None
 

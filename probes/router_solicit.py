@@ -42,6 +42,9 @@ class Solicitation:
     sent: tuple[str, ...]  # each RS, decoded and timed, for the evidence
     adverts: tuple[RouterAdvert | MalformedAdvert, ...]
     link_mtu: int | None = None  # the interface's MTU: an RA's MTU option may not exceed it
+    # the MTU the host sends IPv6 with there once the RAs were in (net.ipv6.conf.IF.mtu: an
+    # RA's MTU option lowers it, unless accept_ra_mtu is 0)
+    ipv6_mtu: int | None = None
 
     @property
     def valid(self) -> tuple[RouterAdvert, ...]:
@@ -84,6 +87,15 @@ def interface_mac(name: str) -> bytes | None:
     family = struct.unpack_from("H", raw, 16)[0]
     mac = raw[18:24]
     return mac if family == ARPHRD_ETHER and any(mac) else None
+
+
+def ipv6_link_mtu(name: str) -> int | None:
+    """net.ipv6.conf.NAME.mtu as the calling thread's namespace has it; None if unreadable."""
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{name}/mtu") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def interface_mtu(name: str) -> int | None:
@@ -144,4 +156,5 @@ async def solicit_routers(
             )
             until = min(until, got.at + settle) if len(adverts) == 1 else until
         listened = time.monotonic() - started
-    return Solicitation(interface, listened * 1000, tuple(sent), tuple(adverts), mtu)
+        ipv6_mtu = await netns.run(lambda: ipv6_link_mtu(interface))
+    return Solicitation(interface, listened * 1000, tuple(sent), tuple(adverts), mtu, ipv6_mtu)

@@ -42,6 +42,9 @@ async def endpoints_seen(survey: Survey) -> EndpointsSeen:
     if not servers:
         cannot_run(survey.config, "no nameserver to ask for the endpoints' names")
     timeout = target.profile.timeout
+    # a TCP connect gets two timeouts: a first SYN lost (a busy server's full backlog) is
+    # resent after the 1 s initial RTO (RFC 6298), and must not decide the verdict alone
+    connect = 2 * timeout
     async with asyncio.TaskGroup() as tg:
         asks = {
             n: tg.create_task(ep.name_view(target.netns, servers, n, timeout=timeout))
@@ -56,13 +59,13 @@ async def endpoints_seen(survey: Survey) -> EndpointsSeen:
 
     async with asyncio.TaskGroup() as tg:
         from_host = {
-            e: [tg.create_task(ep.attempt(target.netns, a, e, timeout=timeout))
+            e: [tg.create_task(ep.attempt(target.netns, a, e, timeout=connect))
                 for a in addresses(e, ipv4=True)]
             for e in endpoints
         }  # fmt: skip
         from_containers = {
             (net, e): [
-                tg.create_task(ep.attempt(c.netns, a, e, timeout=timeout))
+                tg.create_task(ep.attempt(c.netns, a, e, timeout=connect))
                 for a in addresses(e, ipv4=c.network.enable_ipv4)
             ]
             for net, c in site.containers.items()

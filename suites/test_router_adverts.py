@@ -227,7 +227,9 @@ async def test_prefix_information(target: Target, routers: RouterRound) -> None:
             for problem in (router_advert.prefix_lifetimes_ok(p), router_advert.prefix_flags_ok(p))
             if problem
         ]
-        mtu = router_advert.mtu_ok(ra, link_mtu)
+        mtu = router_advert.mtu_ok(
+            ra, link_mtu, routers.solicitation.ipv6_mtu, routers.solicitation.interface
+        )
         flags = router_advert.managed_other_ok(ra, profile.ra_managed, profile.ra_other)
         return found + [problem for problem in (mtu, flags) if problem]
 

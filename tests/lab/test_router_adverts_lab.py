@@ -206,6 +206,34 @@ def test_a_crafted_malformed_ra_fails_the_check_naming_it(
         assert ra01.outcome == "passed", ra01.text
 
 
+def test_an_announced_mtu_the_host_does_not_take_fails_ra05(lab: Lab, tmp_path: Path) -> None:
+    """RA-05: an RA's MTU of 1400 that the host ignores (accept_ra_mtu = 0 on the uplink, so it
+    keeps sending IPv6 at 1500) fails, naming both; taken, it passes."""
+
+    def uplink_sysctl(key: str, value: int) -> None:
+        lab.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.{key}", value)
+
+    verdicts = {}
+    try:
+        for accept in (0, 1):
+            uplink_sysctl("mtu", 1500)  # what an earlier crafted RA lowered it to, undone
+            uplink_sysctl("accept_ra_mtu", accept)
+            with crafted_router(lab, _ra(_mtu(1400))) as router:
+                run = run_suites(
+                    tmp_path / str(accept), "--target", "lab", "--lab-name", NAME, "-m", "rdnss"
+                )
+            assert router.heard, "the crafted router heard no Router Solicitation"
+            [case] = run.by_check("RA-05")
+            verdicts[accept] = case
+    finally:
+        uplink_sysctl("accept_ra_mtu", 1)
+        uplink_sysctl("mtu", 1500)
+    assert verdicts[0].outcome == "failed", verdicts[0].text
+    assert f"sends IPv6 on {T.UPLINK} at 1500" in verdicts[0].text
+    assert "accept_ra_mtu" in verdicts[0].text
+    assert verdicts[1].outcome == "passed", verdicts[1].text
+
+
 def test_a_router_lifetime_of_65535_passes(lab: Lab, tmp_path: Path) -> None:
     """RFC 8319: a router lifetime over RFC 4861's 9000 s, up to 65535 s, is sound; the lab's
     kernel keeps the default route that long."""

@@ -702,6 +702,16 @@ def test_mtu_value(mtu: int | None, link: int | None, expected: str | None) -> N
         assert problem == f"{expected}: Linux ignores it"
 
 
+@pytest.mark.parametrize(("ipv6_mtu", "fails"), [(1400, False), (1300, False), (1500, True)])
+def test_an_announced_mtu_the_host_did_not_take(ipv6_mtu: int, fails: bool) -> None:
+    ra = decoded(ra_header() + mtu_bytes(1400))
+    problem = mtu_ok(ra, 1500, ipv6_mtu, "uplink0")
+    assert (problem is not None) == fails
+    if fails:
+        assert "the host sends IPv6 on uplink0 at 1500" in (problem or "")
+        assert "accept_ra_mtu" in (problem or "")
+
+
 def test_source_must_be_link_local() -> None:
     assert source_ok(decoded(full_ra())) is None
     for source in ("2001:db8:0:1::bad", "::", "junk"):
@@ -849,10 +859,14 @@ def test_rs_sent_three_times_when_nothing_answers(monkeypatch: pytest.MonkeyPatc
 
 def test_solicitation_reads_the_link_mtu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert router_solicit.interface_mtu("no-such-interface0") is None
+    assert router_solicit.ipv6_link_mtu("no-such-interface0") is None
+    assert (router_solicit.ipv6_link_mtu("lo") or 0) >= 1280
     assert (router_solicit.interface_mtu("lo") or 0) >= 1280
     monkeypatch.setattr(router_solicit, "interface_mtu", lambda name: 1480)
+    monkeypatch.setattr(router_solicit, "ipv6_link_mtu", lambda name: 1400)
     found = solicit_with(monkeypatch, FakeRaw(answer_to=1, advert=full_ra()), window=0.3)
     assert found.link_mtu == 1480
+    assert found.ipv6_mtu == 1400
 
 
 # --- fuzz ----------------------------------------------------------------------------------
