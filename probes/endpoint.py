@@ -105,6 +105,8 @@ async def attempt(
         return result(connected, None, f"{what} (timed out)")
     except (OSError, ssl.SSLError) as exc:
         return result(connected, None, dns.why(exc) if isinstance(exc, OSError) else str(exc))
+    except ValueError:  # a first line longer than the stream's limit (64 KiB): no HTTP
+        return result(True, None, "the answer's first line is over 64 KiB: no HTTP status line")
     finally:
         if writer is not None:
             writer.close()
@@ -160,4 +162,8 @@ async def name_view(
         NameView(name, *(asks[(s, t)].result() for t in kinds))  # A, AAAA, SOA, CNAME
         for s in servers
     ]
-    return next((v for v in views if v.a.answered or v.aaaa.answered), views[0])
+    definite = ("NOERROR", "NXDOMAIN")  # what says what the name has; not SERVFAIL, REFUSED
+    return next(
+        (v for v in views if v.a.rcode in definite and v.aaaa.rcode in definite),
+        next((v for v in views if v.a.answered or v.aaaa.answered), views[0]),
+    )

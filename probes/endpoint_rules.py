@@ -10,6 +10,8 @@ from probes.endpoint import Attempt, NameView
 from probes.judgement import Judgement, fact, failed, not_observed, passed
 from probes.profile import Endpoint
 
+DEFINITE = ("NOERROR", "NXDOMAIN")  # rcodes that say what a name has
+
 APEX_FIX = (
     "publish AAAA (and A) records at {name} itself; at a zone apex no CNAME may stand beside "
     "the SOA and NS (RFC 1034 §3.6.2, RFC 2181 §10.1): use address records, or the DNS "
@@ -21,21 +23,38 @@ def judge_name(view: NameView, endpoint: Endpoint) -> Judgement:
     """EP-01: the endpoint's name has both A and AAAA records; at a zone apex, no CNAME."""
     name = endpoint.name
     evidence = view.lines()
-    if not view.a.answered and not view.aaaa.answered:
+    said = {r.rdtype: r.rcode in DEFINITE for r in (view.a, view.aaaa)}
+    if not said["A"] and not said["AAAA"]:
         return not_observed(
-            f"the nameserver {view.a.server} did not answer for {name} (DNS-01 judges it)",
+            f"no nameserver gave a definite answer for {name} ({view.aaaa.rcode or 'silence'}): "
+            "DNS-01 judges the servers",
             evidence,
+        )
+    if view.a.rcode == "NXDOMAIN" and view.aaaa.rcode == "NXDOMAIN":
+        return failed(
+            f"{name} does not exist (NXDOMAIN): the endpoint has no name clients can resolve",
+            evidence,
+            fix=f"publish {name} (A and AAAA records) in its zone, or correct the profile",
+            hop="far end",
+            breaks=[fact("name", name)],
         )
     problems = []
     apex = view.apex
     called = f"{name} (the zone apex)" if apex else name
-    if not view.aaaa.addresses:
+    if said["AAAA"] and not view.aaaa.addresses:
         problems.append(f"{called} has no AAAA: IPv6 clients cannot reach it")
-    if not view.a.addresses:
+    if said["A"] and not view.a.addresses:
         problems.append(f"{called} has no A: a dual-stack endpoint needs both")
     if apex and view.cnames:
         problems.append(f"{name} is a zone apex with a CNAME beside its SOA and NS")
     where = " (a zone apex: SOA at the name, no CNAME)" if apex else ""
+    if not problems and not all(said.values()):
+        missing = next(t for t, ok in said.items() if not ok)
+        return not_observed(
+            f"{name}'s {missing} query got no definite answer: whether it is dual-stack cannot "
+            "be told",
+            evidence,
+        )
     if problems:
         return failed(
             "; ".join(problems),
@@ -72,8 +91,9 @@ def judge_reach(
     bad = [a for a in attempts if not a.ok]
     needs = [fact("path", network)] if network else []
     if not v6:
+        reached = "is reached over IPv4 only" if ipv4 else "cannot be reached at all (no IPv4 here)"
         return failed(
-            f"{label} is reached over IPv4 only from {where}: its name has no AAAA (EP-01)",
+            f"{label} {reached} from {where}: its name has no AAAA (EP-01)",
             evidence,
             fix=APEX_FIX.format(name=endpoint.name),
             hop="far end",

@@ -19,6 +19,7 @@ from probes import dns, dns64
 from probes.icmp6 import REFUSED_LOCALLY
 from probes.netns import Netns
 
+DEFINITE = ("NOERROR", "NXDOMAIN")  # answers that say what a name has (not SERVFAIL, REFUSED)
 ICMP4_ECHO_REQUEST = 8
 ICMP4_ECHO_REPLY = 0
 
@@ -109,6 +110,12 @@ class Synthesis:
     aaaa: tuple[str, ...]
     synthesized: dict[str, str]  # AAAA address -> the NAT64 prefix it embeds an A record under
     asked: tuple[dns.DnsResult, ...]
+
+    @property
+    def aaaa_said(self) -> bool:
+        """Whether a nameserver gave a definite answer for AAAA (NOERROR or NXDOMAIN): only
+        then is "no AAAA" a finding rather than silence."""
+        return any(r.rdtype == "AAAA" and r.rcode in DEFINITE for r in self.asked)
 
     @property
     def native(self) -> tuple[str, ...]:

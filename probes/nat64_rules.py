@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from probes.dns import DnsResult
 from probes.icmp6 import EchoResult
 from probes.judgement import Judgement, fact, failed, not_observed, passed
-from probes.nat64 import Echo4Result, Synthesis
+from probes.nat64 import DEFINITE, Echo4Result, Synthesis
 
 DNS64_FIX = (
     "have the resolvers the containers use synthesize AAAA (DNS64, RFC 6147) with the site's "
@@ -48,6 +48,12 @@ def judge_nat64_reach(
             "destination, so it says nothing of the NAT64",
             evidence,
         )
+    if not s.synthesized and not s.aaaa_said:
+        return not_observed(
+            f"no nameserver gave a definite answer for {s.name} AAAA (silence, SERVFAIL or "
+            "REFUSED): whether DNS64 synthesizes it cannot be told (DNS-01 judges the servers)",
+            evidence,
+        )
     if not s.synthesized:
         return failed(
             f"no AAAA for {s.name} (A {', '.join(s.a)}), native or synthesized: the resolvers do "
@@ -66,22 +72,33 @@ def judge_nat64_reach(
             evidence,
         )
     prefix = next(iter(s.synthesized.values()))
-    down = [a for a in s.a if a in ipv4 and not ipv4[a].answered and ipv4[a].error is None]
-    if down and len(down) == len(s.a):
+    errors = "; ".join(f"{a}: {e.error}" for a, e in echoes.items() if e.error) or "silence"
+    head = f"{s.name}'s synthesized AAAA ({', '.join(s.synthesized)}) got no answer through the "
+    needs = [fact("path", network), fact("synth", s.name)]
+    if any(e.answered for e in ipv4.values()):
+        return failed(
+            f"{head}NAT64 ({errors}), while its IPv4 address answers over IPv4",
+            evidence,
+            fix=NAT64_FIX.format(prefix=prefix),
+            hop="far end",
+            breaks=[fact("nat64", prefix)],
+            needs=needs,
+        )
+    silent = [a for a, e in ipv4.items() if e.error is None]
+    if silent:  # the host could ask over IPv4 and got nothing: the destination may be down
         return not_observed(
-            f"{s.name}'s IPv4 address ({', '.join(down)}) does not answer the host over IPv4 "
+            f"{s.name}'s IPv4 address ({', '.join(silent)}) does not answer the host over IPv4 "
             "either: whether the NAT64 works cannot be told from it",
             evidence,
         )
-    errors = "; ".join(f"{a}: {e.error}" for a, e in echoes.items() if e.error) or "silence"
+    # the host has no IPv4 of its own toward it (an IPv6-only host): nothing to compare with
     return failed(
-        f"{s.name}'s synthesized AAAA ({', '.join(s.synthesized)}) got no answer through the "
-        f"NAT64 ({errors}), while its IPv4 address answers over IPv4",
+        f"{head}NAT64 ({errors}); the host could not ask its IPv4 address itself (no IPv4 "
+        "route), so a destination that is down is not ruled out",
         evidence,
         fix=NAT64_FIX.format(prefix=prefix),
-        hop="far end",
-        breaks=[fact("nat64", prefix)],
-        needs=[fact("path", network), fact("synth", s.name)],
+        hop="unknown",
+        needs=needs,
     )
 
 
@@ -92,18 +109,32 @@ def judge_a_only(network: str, answers: Mapping[str, tuple[DnsResult, DnsResult]
     named."""
     evidence: list[str] = []
     traps, silent, a_only_gets = [], [], []
+    nothing = []
     for name, (a, aaaa) in answers.items():
         evidence += [*aaaa.lines(), *a.lines()]
-        if not aaaa.answered and not a.answered:
+        if aaaa.rcode not in DEFINITE:  # silence or a server error says nothing of records
             silent.append(name)
             continue
         if a.addresses:
             a_only_gets.append(f"{name} {', '.join(a.addresses)}")
         if a.addresses and not aaaa.addresses:
             traps.append(f"{name} (A {', '.join(a.addresses)})")
+        elif not aaaa.addresses:
+            nothing.append(f"{name} ({aaaa.rcode})")
     if silent and len(silent) == len(answers):
         return not_observed(
-            f"the nameserver of {network}'s container did not answer (RC-01 judges it)", evidence
+            f"the nameserver of {network}'s container gave no definite AAAA answer (silence, "
+            "SERVFAIL or REFUSED; RC-01 judges it)",
+            evidence,
+        )
+    if nothing and not traps:
+        return failed(
+            f"on IPv6-only network {network}, {', '.join(nothing)} resolve to nothing at all "
+            "through the container's own nameserver",
+            evidence,
+            fix="check the names (the profile's names and ipv4_only) and the zone that serves them",
+            hop="far end",
+            breaks=[fact("name", n.split(" ", 1)[0]) for n in nothing],
         )
     if traps:
         return failed(
@@ -119,8 +150,9 @@ def judge_a_only(network: str, answers: Mapping[str, tuple[DnsResult, DnsResult]
         if a_only_gets
         else ""
     )
+    unknown = f" ({', '.join(silent)}: no definite answer, not judged)" if silent else ""
     return passed(
         f"on IPv6-only network {network}, every name resolves to AAAA through the container's "
-        f"own nameserver{said}",
+        f"own nameserver{unknown}{said}",
         evidence,
     )

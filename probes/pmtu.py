@@ -21,10 +21,12 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from probes import icmp6
 from probes.errors import NetnsError
@@ -85,6 +87,10 @@ async def route_mtu(netns: Netns, dst: str) -> int | None:
     own mtu attribute); None when it has none and the link's MTU applies."""
     try:
         return await netns.run(lambda: _route_mtu(dst))
+    except NetlinkError as exc:
+        if exc.code in icmp6.REFUSED_LOCALLY:  # no route toward it: nothing held either
+            return None
+        raise NetnsError(str(netns), f"route lookup for {dst} failed: {exc}") from exc
     except OSError as exc:
         raise NetnsError(str(netns), f"route lookup for {dst} failed: {exc}") from exc
 
@@ -118,17 +124,22 @@ async def _full_size(
     error: str | None = None
     async with icmp6.RawIcmp6(netns, source=source, dont_fragment=True) as raw:
 
-        def ours(got: icmp6.Received) -> bool:
-            m = got.message
-            if isinstance(m, icmp6.Echo):
-                return m.type == icmp6.ECHO_REPLY and m.ident == ident
-            return isinstance(m, icmp6.Icmp6Error) and (
-                m.invoking_echo is not None and m.invoking_echo.ident == ident
-            )
+        def ours(seq: int) -> Callable[[icmp6.Received], bool]:
+            def wanted(got: icmp6.Received) -> bool:
+                m = got.message
+                if isinstance(m, icmp6.Echo):
+                    return m.type == icmp6.ECHO_REPLY and m.ident == ident and m.seq == seq
+                return isinstance(m, icmp6.Icmp6Error) and (
+                    m.invoking_echo is not None
+                    and m.invoking_echo.ident == ident
+                    and m.invoking_echo.seq == seq
+                )
+
+            return wanted
 
         async def exchange(seq: int, until: float) -> icmp6.Received | None:
             raw.send(icmp6.encode_echo_request(ident, seq, payload), dst)
-            return await raw.receive_matching(until, ours)
+            return await raw.receive_matching(until, ours(seq))
 
         sent = time.monotonic()
         try:
@@ -138,10 +149,8 @@ async def _full_size(
             if exc.errno == errno.EMSGSIZE:
                 first = "refused"
                 error = "the kernel already holds a smaller path MTU toward it"
-            elif exc.errno in icmp6.REFUSED_LOCALLY:
+            else:  # the kernel's own no (no route, a local firewall), or any other errno
                 first, error = "error", f"not sent: {os.strerror(exc.errno or 0).lower()}"
-            else:
-                raise
             evidence.append(f"{size}-byte echo request to {dst} (do not fragment): {error}")
         else:
             evidence.append(
@@ -162,7 +171,7 @@ async def _full_size(
                 evidence.append(f"received {error}")
         elif first == "silent":
             evidence.append(f"no reply and no Packet Too Big within {timeout * 1000:.0f} ms")
-        learned = await route_mtu(netns, dst)
+        learned = await route_mtu(netns, dst) if first != "error" else None
         evidence.append(
             f"route cache toward {dst}: "
             + (f"mtu {learned}" if learned else "no path MTU held (the link's MTU applies)")
@@ -176,10 +185,18 @@ async def _full_size(
             # that reassembles and sends on: the whole fits its own link, not the path), else
             # twice that; the reply comes back fragmented too
             frag_size = size if learned and learned < size else 2 * size
-            raw.sock.setsockopt(socket.IPPROTO_IPV6, icmp6.IPV6_DONTFRAG, 0)
             again = time.monotonic()
-            raw.send(icmp6.encode_echo_request(ident, 2, bytes(frag_size - HEADERS)), dst)
-            got = await raw.receive_matching(again + timeout, ours)
+            try:
+                raw.sock.setsockopt(socket.IPPROTO_IPV6, icmp6.IPV6_DONTFRAG, 0)
+                raw.send(icmp6.encode_echo_request(ident, 2, bytes(frag_size - HEADERS)), dst)
+            except OSError as exc:  # seen, not a fault: the kernel would not send it
+                got, sent2 = None, False
+                evidence.append(
+                    f"{frag_size}-byte echo request (seq 2): not sent: "
+                    f"{os.strerror(exc.errno or 0).lower()}"
+                )
+            else:
+                got, sent2 = await raw.receive_matching(again + timeout, ours(2)), True
             after = got is not None and isinstance(got.message, icmp6.Echo)
             m2 = got.message if got is not None else None
             if (
@@ -189,15 +206,16 @@ async def _full_size(
             ):
                 after_too_big = TooBig(got.source, m2.mtu or 0)
             mtu = learned or size
-            evidence.append(
-                f"sent a {frag_size}-byte echo request (seq 2) fragmented by the kernel at mtu "
-                f"{mtu}: "
-                + (
-                    f"answered in {(got.at - again) * 1000:.1f} ms"
-                    if after and got is not None
-                    else f"{_said(got)} within {timeout * 1000:.0f} ms"
+            if sent2:
+                evidence.append(
+                    f"sent a {frag_size}-byte echo request (seq 2) fragmented by the kernel at "
+                    f"mtu {mtu}: "
+                    + (
+                        f"answered in {(got.at - again) * 1000:.1f} ms"
+                        if after and got is not None
+                        else f"{_said(got)} within {timeout * 1000:.0f} ms"
+                    )
                 )
-            )
     found = (first, too_big, error, learned, after, after_too_big, frag_size)
     return found, ident, tuple(evidence)
 

@@ -106,7 +106,8 @@ def judge_too_big(
             "container's whole link MTU, there is nothing smaller to discover",
             evidence,
         )
-    if r.first == "too-big" and r.too_big is not None and r.learned_mtu:
+    kept = r.too_big is not None and r.learned_mtu and r.learned_mtu <= max(r.too_big.mtu, 1280)
+    if r.first == "too-big" and r.too_big is not None and kept:
         return passed(
             f"{r.too_big.text()} reached the container and its kernel keeps mtu "
             f"{r.learned_mtu} toward {r.target}",
@@ -117,6 +118,17 @@ def judge_too_big(
             f"the container's kernel already holds mtu {r.learned_mtu} toward {r.target}, "
             "learnt from a Packet Too Big that reached it earlier",
             evidence,
+        )
+    if r.first == "too-big" and r.too_big is not None and r.too_big.mtu >= r.link_mtu:
+        return failed(
+            f"{r.too_big.text()} names an MTU no smaller than the packet it answers "
+            f"({r.link_mtu} bytes): the kernel rightly ignores it (RFC 8201 §4), and the hop that "
+            "sent it drops full-size packets without saying how large they may be",
+            evidence,
+            fix=f"fix the router at {r.too_big.router}: its Packet Too Big must carry the MTU of "
+            "its next link (any Docker version: the fault is beyond the container)",
+            hop="upstream",
+            breaks=[fact("pmtud", network)],
         )
     if r.first == "too-big" and r.too_big is not None:
         return failed(
@@ -180,7 +192,8 @@ def judge_tcp_exchange(
 ) -> Judgement:
     """PMTU-02: a large TCP exchange completes: a DNS query padded to several full-size
     segments is answered where a small one is (TCP sizes its segments by the path MTU the
-    container learnt: a Packet Too Big lost is a transfer that hangs)."""
+    container learnt: a Packet Too Big lost is a transfer that hangs). It covers the path to
+    that nameserver only, which the diagnosis says."""
     if tcp is None:
         return not_observed(f"no large TCP exchange was tried: {tcp_skipped}", r.evidence)
     small_tcp, large_tcp = tcp
@@ -201,7 +214,7 @@ def judge_tcp_exchange(
     if large_tcp.answered:
         return passed(
             f"a padded query over TCP to {large_tcp.server} (several full-size segments) was "
-            f"answered in {large_tcp.elapsed_ms:.0f} ms",
+            f"answered in {large_tcp.elapsed_ms:.0f} ms (the path to that server)",
             evidence,
         )
     return failed(
@@ -233,6 +246,12 @@ def judge_fragments(r: PathMtu, *, network: str, uplink: str | None, docker: str
     broken = _small_path_broken(r)
     if broken is not None:
         return broken
+    if r.first == "too-big" and not r.learned_mtu:
+        return not_observed(
+            f"the container kept no smaller MTU toward {r.target} after a Packet Too Big "
+            "(PMTU-01's finding): its fragments would be sized wrong, nothing to judge here",
+            evidence,
+        )
     if r.after is None:
         return not_observed(
             f"no fragmented datagram was sent to {r.target}: the full-size packet before it "
@@ -259,8 +278,8 @@ def judge_fragments(r: PathMtu, *, network: str, uplink: str | None, docker: str
         )  # fmt: skip
     return failed(
         f"a {size}-byte echo to {r.target}, fragmented by the container at mtu {mtu}, got no "
-        "answer while a full-size one was handled: fragmented datagrams are lost (a firewall "
-        "dropping fragments, on the host or beyond)",
+        "answer while a small one did: fragmented datagrams are lost (a firewall dropping "
+        "fragments, on the host or beyond)",
         evidence,
         fix="let IPv6 fragments of container traffic through (ip6tables -m frag, nft "
         "exthdr frag): they are part of the flows Docker's rules accept; any Docker version",

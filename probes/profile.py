@@ -254,7 +254,7 @@ class _Check:
             self.fail("missing key name (a string: the service's DNS name)", *where)
         name = self.string(value["name"], None, *where, "name")
         scheme = value.get("scheme", "http")
-        if scheme not in SCHEMES:
+        if not isinstance(scheme, str) or scheme not in SCHEMES:
             self.fail(
                 f"must be one of {', '.join(map(repr, SCHEMES))}, not {_show(scheme)}",
                 *where,
@@ -266,7 +266,12 @@ class _Check:
         valid = isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
         self.expect(valid, port, "a port number, 1 to 65535", *where, "port")
         path = self.string(value.get("path", "/"), None, *where, "path")
-        self.expect(path.startswith("/"), path, 'a path starting with "/"', *where, "path")
+        plain = path.startswith("/") and path.isprintable() and " " not in path
+        self.expect(plain, path, 'a path starting with "/", no spaces or controls', *where, "path")
+        self.expect(
+            name.isprintable() and " " not in name and bool(name), name, "a DNS name", *where,
+            "name",
+        )  # fmt: skip
         return Endpoint(name, port, scheme, path)
 
 

@@ -759,8 +759,9 @@ def mtu_ok(
     if ipv6_mtu is not None and ipv6_mtu > ra.mtu:
         return (
             f"MTU {ra.mtu} is announced, but the host sends IPv6 on {interface} at {ipv6_mtu} "
-            f"(net.ipv6.conf.{interface}.mtu; accept_ra_mtu = 0 makes it ignore the option): "
-            "larger packets than the link's routers take"
+            f"(net.ipv6.conf.{interface}.mtu; accept_ra_mtu = 0 makes it ignore the option, "
+            "and accept_ra = 1 with forwarding on every RA): larger packets than the link's "
+            "routers take"
         )
     return None
 

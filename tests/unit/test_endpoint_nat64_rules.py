@@ -175,3 +175,40 @@ def test_echo4_matches_scapy_and_reads_a_reply() -> None:
     assert nat64.decode_echo4_reply(reply) == ("203.0.113.44", 0x1234, 7)
     assert nat64.decode_echo4_reply(reply[:20]) is None
     assert nat64.decode_echo4_reply(b"\x60" + bytes(40)) is None
+
+
+def silent(rdtype: str, name: str = NAME) -> DnsResult:
+    return DnsResult("2001:db8:53::53", "udp", name, rdtype, None, (), (), 1000.0, "timed out")
+
+
+def test_a_silent_aaaa_query_is_no_missing_aaaa() -> None:
+    s = nat64.synthesis(V4ONLY, [answer("A", "203.0.113.44", name=V4ONLY), silent("AAAA", V4ONLY)])
+    j = judge_nat64_reach(s, echoes={}, ipv4={}, network="v6net")
+    assert j.outcome == "not-observed"
+    trap = judge_a_only("v6only", {V4ONLY: (answer("A", "203.0.113.44"), silent("AAAA"))})
+    assert trap.outcome == "not-observed"
+
+
+def test_an_ipv6_only_host_cannot_rule_out_a_down_destination() -> None:
+    no_v4 = nat64.Echo4Result("203.0.113.44", False, "not sent: network is unreachable", ())
+    j = judge_nat64_reach(
+        synth(SYNTH), echoes={SYNTH: echo(False)}, ipv4={"203.0.113.44": no_v4}, network="v6net"
+    )
+    assert j.outcome == "fail"
+    assert j.hop == "unknown"
+    assert "answers over IPv4" not in j.diagnosis
+
+
+def test_a_name_that_does_not_exist_is_said_plainly() -> None:
+    gone = [
+        DnsResult("2001:db8:53::53", "udp", NAME, t, "NXDOMAIN", (), (), 2.0, None)
+        for t in ("A", "AAAA", "SOA", "CNAME")
+    ]
+    j = judge_name(NameView(NAME, *gone), WEB)
+    assert j.outcome == "fail"
+    assert "does not exist (NXDOMAIN)" in j.diagnosis
+
+
+def test_one_silent_query_is_no_missing_record() -> None:
+    v = NameView(NAME, answer("A", "192.0.2.80"), silent("AAAA"), answer("SOA"), answer("CNAME"))
+    assert judge_name(v, WEB).outcome == "not-observed"

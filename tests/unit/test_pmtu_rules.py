@@ -195,3 +195,15 @@ def test_no_fragmented_datagram_after_a_black_hole() -> None:
     j = judge_frag(result("silent"))
     assert j.outcome == "not-observed"
     assert "PMTU-01" in j.diagnosis
+
+
+def test_a_packet_too_big_no_smaller_than_the_packet_blames_its_router() -> None:
+    r = dataclasses.replace(result("too-big"), too_big=TooBig(ROUTER, 1500))
+    j = judge(r)
+    assert j.outcome == "fail"
+    assert j.hop == "upstream"
+    assert ROUTER in (j.fix or "")
+
+
+def test_no_fragment_verdict_when_nothing_was_learnt() -> None:
+    assert judge_frag(result("too-big", after=False)).outcome == "not-observed"

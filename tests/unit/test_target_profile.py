@@ -110,6 +110,9 @@ def test_profile_full(tmp_path: Path) -> None:
         ('[[endpoints]]\nname = "x"\npath = "a"\n', "endpoints[0].path: must be a path start"),
         ('[[endpoints]]\nname = "x"\nhost = "y"\n', "endpoints[0].host: unknown key"),
         ("ipv4_only = [1]\n", ":1: ipv4_only[0]: must be a string, not 1"),
+        ('[[endpoints]]\nname = "x"\nscheme = ["http"]\n', "endpoints[0].scheme: must be one"),
+        ('[[endpoints]]\nname = "x"\npath = "/a b"\n', "endpoints[0].path: must be a path"),
+        ('[[endpoints]]\nname = "a b"\n', "endpoints[0].name: must be a DNS name"),
     ],
 )
 def test_broken_profiles_name_the_problem(tmp_path: Path, text: str, error: str) -> None:
