@@ -127,6 +127,7 @@ class NameView:
     aaaa: dns.DnsResult
     soa: dns.DnsResult  # an SOA owned by the name itself: it is a zone apex
     cname: dns.DnsResult
+    ns: dns.DnsResult | None = None  # what the apex's NS say (evidence)
 
     @property
     def apex(self) -> bool:
@@ -139,7 +140,10 @@ class NameView:
         return tuple(rr for rr in self.cname.answer if _owner(rr) == owner and " CNAME " in rr)
 
     def lines(self) -> tuple[str, ...]:
-        return (*self.aaaa.lines(), *self.a.lines(), *self.soa.lines(), *self.cname.lines())
+        ns = self.ns.lines() if self.ns is not None and self.apex else ()
+        return (
+            *self.aaaa.lines(), *self.a.lines(), *self.soa.lines(), *ns, *self.cname.lines()
+        )  # fmt: skip
 
 
 def _owner(rr: str) -> str:
@@ -149,9 +153,9 @@ def _owner(rr: str) -> str:
 async def name_view(
     netns: Netns, servers: Sequence[str], name: str, *, timeout: float = 1.0
 ) -> NameView:
-    """A, AAAA, SOA and CNAME of ``name``, asked of every server at once; the view of the
+    """A, AAAA, SOA, CNAME and NS of ``name``, asked of every server at once; the view of the
     first (in the host's order) that answered, else the first's silence."""
-    kinds = ("A", "AAAA", "SOA", "CNAME")
+    kinds = ("A", "AAAA", "SOA", "CNAME", "NS")
     async with asyncio.TaskGroup() as tg:
         asks = {
             (s, t): tg.create_task(dns.query(netns, s, name, t, timeout=timeout))
@@ -159,7 +163,7 @@ async def name_view(
             for t in kinds
         }
     views = [
-        NameView(name, *(asks[(s, t)].result() for t in kinds))  # A, AAAA, SOA, CNAME
+        NameView(name, *(asks[(s, t)].result() for t in kinds))  # A, AAAA, SOA, CNAME, NS
         for s in servers
     ]
     definite = ("NOERROR", "NXDOMAIN")  # what says what the name has; not SERVFAIL, REFUSED
