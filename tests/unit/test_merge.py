@@ -1,0 +1,117 @@
+"""`v6conform merge`: many hosts' results.json into one JUnit file and one HTML page, the exit
+status over the fleet, names CI servers keep, and a broken file reported, never a crash."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from reports import cli
+from reports.merge import MergeError, merge
+
+
+def item(check: str, outcome: str, where: str = "v6net", detail: str = "2001:db8::1") -> dict:
+    diagnoses = (
+        [{"summary": f"{check} broke <script>alert(1)</script>", "fix": "fix it",
+          "evidence": ["seen: [2001:db8::1]:80"]}]
+        if outcome == "failed" else []
+    )  # fmt: skip
+    return {
+        "nodeid": f"suites/t.py::test_{check}[{where}]",
+        "check": check,
+        "title": f"{check} something [{where}/{detail}]",
+        "where": where,
+        "detail": detail,
+        "outcome": outcome,
+        "duration_s": 0.01,
+        "message": "",
+        "diagnoses": diagnoses,
+    }
+
+
+def results(tmp_path: Path, host: str, items: list[dict], status: int) -> Path:
+    path = tmp_path / host / "results.json"
+    path.parent.mkdir(parents=True)
+    data = {"format": 1, "properties": {"host": host, "target": "local"}, "exit_status": status,
+            "harness_failures": [], "items": items, "causes": []}  # fmt: skip
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_fleet_with_one_broken_host_exits_1_and_names_each_host_and_place(
+    tmp_path: Path,
+) -> None:
+    good = results(
+        tmp_path, "web1.example.com", [item("GW-01", "passed"), item("RT-02", "passed")], 0
+    )
+    bad = results(
+        tmp_path, "web2.example.com", [item("GW-01", "passed"), item("RT-02", "failed")], 1
+    )
+    status, _ = merge([good, bad], tmp_path / "out")
+    assert status == 1
+    tree = ET.parse(tmp_path / "out" / "junit.xml")
+    cases = list(tree.getroot().iter("testcase"))
+    assert len(cases) == 4
+    keys = [(c.get("classname"), c.get("name")) for c in cases]
+    assert len(set(keys)) == 4  # GitLab drops repeats
+    for classname, name in keys:
+        assert not set("[]:") & set(classname + name), (classname, name)
+        assert classname.startswith("v6conform.web")  # the host's dots do not nest packages
+    [failed] = [c for c in cases if c.find("failure") is not None]
+    assert "web2.example.com" in failed.get("name", "")
+    assert "v6net" in failed.get("name", "")
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "Hosts × checks" in html
+    assert "<script" not in html.lower()
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [None, "not json", json.dumps({"format": 99}), json.dumps({"format": 1, "items": 3})],
+)
+def test_a_host_without_usable_results_was_not_checked(
+    tmp_path: Path, contents: str | None
+) -> None:
+    good = results(tmp_path, "a", [item("GW-01", "passed")], 0)
+    other = tmp_path / "b" / "results.json"
+    if contents is not None:
+        other.parent.mkdir()
+        other.write_text(contents)
+    status, hosts = merge([good, other], tmp_path / "out")
+    assert status == 3
+    assert [h.checked for h in hosts] == [True, False]
+    assert "b was not checked" in (tmp_path / "out" / "junit.xml").read_text()
+
+
+def test_broken_items_do_not_break_the_page(tmp_path: Path) -> None:
+    odd = {"check": "RT-02", "outcome": "failed", "diagnoses": ["x", {"summary": 3, "evidence": 4}]}
+    path = results(tmp_path, "a", [odd, item("GW-01", "passed")], 1)
+    status, _ = merge([path], tmp_path / "out")
+    assert status == 1
+    assert "RT-02" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_the_same_host_twice_is_one_clear_error(tmp_path: Path) -> None:
+    one = results(tmp_path, "a", [item("GW-01", "passed")], 0)
+    with pytest.raises(MergeError, match="same host"):
+        merge([one, one], tmp_path / "out")
+
+
+def test_the_command_names_hosts_and_returns_the_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = results(tmp_path, "x", [item("GW-01", "failed")], 1)
+    assert cli.main(["merge", f"edge-7={path}", "-o", str(tmp_path / "out")]) == 1
+    assert "1 hosts, exit status 1" in capsys.readouterr().out
+    assert "edge-7" in (tmp_path / "out" / "junit.xml").read_text()
+    assert cli.main(["merge", f"{path}", f"{path}", "-o", str(tmp_path / "o2")]) == 3
+    assert "same host" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert "v6conform" in capsys.readouterr().out
