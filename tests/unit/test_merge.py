@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import cli
 from reports.merge import MergeError, merge
+from suites import cli
 
 
 def item(check: str, outcome: str, where: str = "v6net", detail: str = "2001:db8::1") -> dict:

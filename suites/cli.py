@@ -1,0 +1,103 @@
+"""The ``v6conform`` command.
+
+``v6conform [PYTEST ARGUMENTS]`` runs the suites (the installed ones, or a checkout's where it
+is installed in editable mode) with pytest's usual arguments (``-m gateway``, ``--lab healthy``,
+``--profile host.toml``…), with the settings a checkout's pyproject.toml gives them;
+``v6conform merge RESULTS…`` merges many hosts' results into one report; ``v6conform
+--version`` says which harness this is."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import NoReturn
+
+USAGE = """usage: v6conform [PYTEST ARGUMENTS]    check this host (or the lab) with the suites
+       v6conform merge [-o DIR] [HOST=]RESULTS.json ...
+       v6conform --version
+       v6conform --pytest-help                every option the suites take: pytest's, and
+                                              v6conform's own (--lab, --profile, --containers…)
+
+examples: v6conform                           every check against this host, reports in
+                                              ./reports/out (junit.xml, report.html, results.json)
+          v6conform -m gateway -x             the gateway checks, stop at the first failure
+          v6conform --lab healthy             the built-in lab, brought up and torn down
+Exit status: 0 the host works, 1 a check failed, 3 the harness could not look."""
+
+
+def version() -> str:
+    try:
+        return metadata.version("v6conform")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def run_suites(args: list[str]) -> NoReturn:
+    """pytest on the suites, from wherever the user stands: reports land in ./reports/out unless
+    --report-dir says otherwise, and no pytest settings of the current directory apply. pytest
+    runs in this process's place (exec), in a fresh interpreter: nothing of the harness is
+    imported before pytest rewrites its plugins' asserts, and Ctrl-C and SIGTERM reach it."""
+    where = Path(__file__).resolve().parent  # the suites' folder, installed or checked out
+    given = any(a == "--report-dir" or a.startswith("--report-dir=") for a in args)
+    report = [] if given else ["--report-dir", str(Path.cwd() / "reports" / "out")]
+    argv = ["-c", str(where / "v6conform.ini"), "--rootdir", str(where.parent), *report, *args]
+    if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in args):
+        argv.append(str(where))
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *argv])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--pytest-help"]:
+        return run_suites(["--help"])
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    if args[:1] not in (["merge"], ["--version"]):
+        return run_suites(args)
+    parser = argparse.ArgumentParser(
+        prog="v6conform",
+        description="v6conform: IPv6 conformance of Docker hosts. `merge` puts many hosts' "
+        "results.json into one JUnit file and one HTML page (a host × check matrix on top).",
+    )
+    parser.add_argument("--version", action="version", version=f"v6conform {version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser(
+        "merge",
+        help="merge hosts' results.json into one JUnit file and one HTML report",
+        description="Merge hosts' results.json files. A host is named by its run's `host` "
+        "property, or by HOST= before the file (HOST=PATH); a missing or unreadable file is a "
+        "host that was not checked. Exit status: 3 if any host was not checked, else 1 if any "
+        "host failed a check, else 0.",
+    )
+    m.add_argument("results", nargs="+", metavar="[HOST=]RESULTS.json")
+    m.add_argument(
+        "-o", "--out", type=Path, default=Path("reports/fleet"),
+        help="where junit.xml and report.html go (default reports/fleet)",
+    )  # fmt: skip
+    parsed = parser.parse_args(args)
+    from reports.merge import HARNESS_ERROR, MergeError, merge  # not before pytest (see above)
+
+    names: list[str] = []
+    paths: list[Path] = []
+    for spec in parsed.results:
+        host, sep, path = spec.partition("=")
+        names.append(host if sep else "")
+        paths.append(Path(path if sep else spec))
+    try:
+        status, hosts = merge(paths, parsed.out, names=names if any(names) else None)
+    except MergeError as exc:
+        print(f"v6conform merge: {exc}", file=sys.stderr)
+        return HARNESS_ERROR
+    print(
+        f"v6conform merge: {len(hosts)} hosts, exit status {status}: "
+        f"{parsed.out / 'junit.xml'}, {parsed.out / 'report.html'}"
+    )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
