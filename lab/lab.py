@@ -255,7 +255,13 @@ class Lab:
             self.in_ns("inet", "ip", "-6", "addr", "add", f"{a6}/128", "dev", T.SERVICES, "nodad")
         for a4 in (T.ANCHOR4, T.DNS4, T.IPV4_ONLY_HOST):
             self.in_ns("inet", "ip", "addr", "add", f"{a4}/32", "dev", T.SERVICES)
+        shop6 = T.ENDPOINT_NAMES[f"shop.{T.ZONE}"][0]
         for web in T.WEB_ADDRESSES:
+            if web == shop6 and not sc.shop_ipv6_served:
+                # a stale AAAA: the address is no one's, and packets to it vanish at the far
+                # end (a blackhole route: no error comes back, as from a host that is gone)
+                self.in_ns("inet", "ip", "-6", "route", "add", "blackhole", web + "/128")
+                continue
             plen, extra = ("/128", ["nodad"]) if ":" in web else ("/32", [])
             self.in_ns("inet", "ip", "addr", "add", web + plen, "dev", T.SERVICES, *extra)
         # routes: inet sends the documentation space back to upstream; upstream defaults to inet
@@ -363,8 +369,7 @@ class Lab:
         """The published services' web server: busybox httpd (a real one, from busybox-static),
         one process on each of the far end's web addresses (busybox listens with a backlog of 9:
         one socket for every address would drop SYNs when the checks connect all at once);
-        where shop is served over IPv4 only, none on shop's IPv6 address (its AAAA then meets a
-        refusal)."""
+        where shop's AAAA is stale, none on its IPv6 address (which no one has)."""
         _say("starting the web server (busybox httpd) in the inet namespace")
         root = self.state / "www"
         root.mkdir()

@@ -37,7 +37,7 @@ class Scenario:
     zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
     dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
     apex_aaaa: bool = True  # the zone apex (an endpoint) has its AAAA record beside its A
-    shop_ipv6_served: bool = True  # the web server answers on shop's IPv6 address too
+    shop_ipv6_served: bool = True  # shop's AAAA is served (False: stale, its address no one's)
     dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) for the NAT64 prefix
     nat64: bool = False  # a real NAT64 (tayga) translates that prefix, beside the resolver
     profile_nat64: bool = False  # the lab's profile says DNS64 must be there (dns64 = true)
@@ -300,11 +300,11 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "endpoint-v4-only",
-            f"shop.{T.ZONE} publishes a AAAA, but the web server answers its IPv6 address on no "
-            "port (it listens on IPv4 there): the endpoint works over IPv4 only",
+            f"shop.{T.ZONE} publishes a stale AAAA: its address answers nothing (no one has it; "
+            "packets to it vanish), so the endpoint works over IPv4 only",
             frozenset({"EP-02", "EP-03"}),
             shop_ipv6_served=False,
-            # one cause: the service at shop's IPv6 address, refused from the host first
+            # one cause: the service at shop's IPv6 address, silent from the host first
             root_causes=frozenset({"EP-02"}),
         ),
         Scenario(
