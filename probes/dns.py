@@ -30,6 +30,8 @@ Transport = Literal["udp", "tcp"]
 PORT = 53
 MAX_UDP = 65535
 MALFORMED = "malformed reply"  # how every reply that cannot be read is reported
+# the rcodes that say what records a name has; silence, SERVFAIL or REFUSED say nothing of them
+DEFINITE = ("NOERROR", "NXDOMAIN")
 
 
 @dataclass(frozen=True, slots=True)

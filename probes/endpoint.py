@@ -166,8 +166,7 @@ async def name_view(
         NameView(name, *(asks[(s, t)].result() for t in kinds))  # A, AAAA, SOA, CNAME, NS
         for s in servers
     ]
-    definite = ("NOERROR", "NXDOMAIN")  # what says what the name has; not SERVFAIL, REFUSED
     return next(
-        (v for v in views if v.a.rcode in definite and v.aaaa.rcode in definite),
+        (v for v in views if v.a.rcode in dns.DEFINITE and v.aaaa.rcode in dns.DEFINITE),
         next((v for v in views if v.a.answered or v.aaaa.answered), views[0]),
     )

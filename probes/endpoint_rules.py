@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from probes.dns import DEFINITE
 from probes.endpoint import Attempt, NameView
 from probes.judgement import Judgement, fact, failed, not_observed, passed
 from probes.profile import Endpoint
-
-DEFINITE = ("NOERROR", "NXDOMAIN")  # rcodes that say what a name has
 
 APEX_FIX = (
     "publish AAAA (and A) records at {name} itself; at a zone apex no CNAME may stand beside "

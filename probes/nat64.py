@@ -19,7 +19,6 @@ from probes import dns, dns64
 from probes.icmp6 import REFUSED_LOCALLY
 from probes.netns import Netns
 
-DEFINITE = ("NOERROR", "NXDOMAIN")  # answers that say what a name has (not SERVFAIL, REFUSED)
 ICMP4_ECHO_REQUEST = 8
 ICMP4_ECHO_REPLY = 0
 
@@ -115,7 +114,7 @@ class Synthesis:
     def aaaa_said(self) -> bool:
         """Whether a nameserver gave a definite answer for AAAA (NOERROR or NXDOMAIN): only
         then is "no AAAA" a finding rather than silence."""
-        return any(r.rdtype == "AAAA" and r.rcode in DEFINITE for r in self.asked)
+        return any(r.rdtype == "AAAA" and r.rcode in dns.DEFINITE for r in self.asked)
 
     @property
     def native(self) -> tuple[str, ...]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from probes.dns import DnsResult
+from probes.dns import DEFINITE, DnsResult
 from probes.icmp6 import EchoResult
 from probes.judgement import Judgement, fact, failed, not_observed, passed
-from probes.nat64 import DEFINITE, Echo4Result, Synthesis
+from probes.nat64 import Echo4Result, Synthesis
 
 DNS64_FIX = (
     "have the resolvers the containers use synthesize AAAA (DNS64, RFC 6147) with the site's "

@@ -22,7 +22,7 @@ from reports.results import HOPS, HOST, CheckInfo, CheckResult
 SEVERITY = ("error", "failed", "skipped", "passed")
 SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
 
-_ENV = jinja2.Environment(
+ENV = jinja2.Environment(  # the reports' templates: autoescaped, strict
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -204,7 +204,7 @@ def render_html(
         for i, r in enumerate(results)
         if r.outcome in ("failed", "error")
     ]
-    return _ENV.get_template("report.html.j2").render(
+    return ENV.get_template("report.html.j2").render(
         verdict=word,
         verdict_outcome=outcome,
         counts=[(o, counts[o]) for o in SEVERITY if counts[o]],

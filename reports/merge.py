@@ -21,21 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
+from reports.html import ENV, SEVERITY, SYMBOL
 
 HARNESS_ERROR = 3
 FORMAT = 1  # the results.json format this merge reads
-SEVERITY = ("error", "failed", "skipped", "passed")
-SYMBOL = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
 RATIO = "\u2236"  # looks like ":", is not one
-
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 class MergeError(Exception):
@@ -239,7 +229,7 @@ def write_html(hosts: Sequence[HostResult], path: Path) -> None:
     checks, rows = matrix(hosts)
     status = exit_status(hosts)
     failing = [h for h in hosts if h.checked and h.exit_status == 1]
-    page = _ENV.get_template("merged.html.j2").render(
+    page = ENV.get_template("merged.html.j2").render(
         hosts=hosts,
         checks=checks,
         rows=rows,

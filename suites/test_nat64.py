@@ -20,7 +20,7 @@ from probes.workloads import read_in_root
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import configured_nameservers
 from suites.plugin.networks import ipv6_networks, param_or_skip, parametrize_places
-from suites.plugin.site import Site, hold
+from suites.plugin.site import Site, hold, probe_source
 from suites.plugin.survey import Survey, surveyed
 
 pytestmark = pytest.mark.nat64
@@ -36,12 +36,6 @@ class Nat64Survey:
 
 def ipv6_only(site: Site) -> dict[str, ProbeContainer]:
     return {n: c for n, c in site.containers.items() if not c.network.enable_ipv4}
-
-
-def _source(site: Site, network: str, container: ProbeContainer) -> str | None:
-    snap = site.settled[network]
-    on = snap.on(container.interface)
-    return next((a.address for a in on if a.usable and not a.link_local), None)
 
 
 @surveyed
@@ -66,7 +60,7 @@ async def nat64_paths(survey: Survey) -> Nat64Survey:
         name: nat64.synthesis(name, [t.result() for (n, _, _), t in asked.items() if n == name])
         for name in profile.ipv4_only
     }
-    sources = {net: _source(site, net, c) for net, c in site.containers.items()}
+    sources = {net: probe_source(site, net) for net in site.containers}
     async with asyncio.TaskGroup() as tg:
         echoes = {
             (net, name, address): tg.create_task(
@@ -133,7 +127,7 @@ async def test_ipv4_only_destinations_through_nat64(
     if not site.target.profile.ipv4_only:
         pytest.skip("the profile names no IPv4-only destinations (ipv4_only = [...])")
     network = container.network.name
-    if _source(site, network, container) is None:
+    if probe_source(site, network) is None:
         pytest.skip("the container has no usable global address (GW-02)")
     reached = nat64_paths.through.get(network, {})
     hold(

@@ -22,7 +22,7 @@ from probes.judgement import worst_of
 from probes.pmtu_rules import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import host_resolv, liveness_question
-from suites.plugin.site import Site, hold
+from suites.plugin.site import Site, hold, probe_source
 from suites.plugin.survey import Survey, surveyed
 
 pytestmark = pytest.mark.pmtu
@@ -75,10 +75,7 @@ async def path_mtu(survey: Survey) -> PathMtuSurvey:
     async def one(network: str, container: ProbeContainer) -> ContainerPaths | str:
         snap = site.settled[network]
         link = snap.interface(container.interface)
-        source = next(
-            (a.address for a in snap.on(container.interface) if a.usable and not a.link_local),
-            None,
-        )
+        source = probe_source(site, network)
         if source is None:
             return "the container has no usable global address (GW-02)"
         mtu = link.mtu if link and link.mtu else 1500

@@ -287,6 +287,14 @@ async def uplink(survey: Survey) -> str | None:
     return (await find_uplink(survey.target))[0]
 
 
+def probe_source(site: Site, network: str) -> str | None:
+    """The network's probe container's usable global address (past DAD), the source its
+    probes toward the far end send from; None: it has none (GW-02's finding)."""
+    container = site.containers[network]
+    on = site.settled[network].on(container.interface)
+    return next((a.address for a in on if a.usable and not a.link_local), None)
+
+
 @pytest.fixture
 def container(site: Site, network: NetworkInfo) -> ProbeContainer:
     try:
