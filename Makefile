@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := docker.io radvd unbound tayga busybox-static iproute2 iptables nftables ndisc6 \
-                procps psmisc util-linux mount python3-venv debootstrap
+                procps psmisc util-linux mount python3-venv debootstrap \
+                openssh-client
 # only for `make test`: a real browser opens the HTML report (tests/test_browser.py), and a
 # real ND proxy daemon answers for the containers (tests/lab/test_routed_prefix_lab.py)
 DEB_TEST_PACKAGES := chromium ndppd

@@ -1,4 +1,4 @@
-"""python -m lab {up,down,scenarios,describe,workloads}: the built-in lab's command line."""
+"""python -m lab {up,down,scenarios,describe,workloads,fleet}: the built-in lab's command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from lab.dockers import DEFAULT, GENERATIONS
 from lab.errors import LabError
+from lab.fleet import DEFAULT_FLEET, DEFAULT_HOSTS, Fleet, parse_hosts
 from lab.lab import DEFAULT_NAME, Lab
 from lab.scenarios import SCENARIOS
 
@@ -64,8 +65,42 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="of them, K whose resolv.conf names a nameserver nothing serves (work-I-badresolv)",
     )
+    fleet = sub.add_parser(
+        "fleet",
+        help="a fleet of Docker hosts (each a lab of its own with Debian's sshd) and a "
+        "controller namespace that reaches them by SSH only, for Ansible",
+        description="A fleet lab: hosts NAME1..NAMEn, each a whole lab (its own upstream, far "
+        "end, dockerd and scenario) with Debian's sshd in a mount and UTS namespace of its own, "
+        "chrooted into a Debian 12 root; a controller namespace NAME-ctl reaches each over "
+        "2001:db8:c0:I::/64. `up` writes an Ansible inventory (host_vars: each host's profile), "
+        "an SSH key and known_hosts under /var/lib/v6conform-lab/fleet-NAME.",
+    )
+    fleet.add_argument(
+        "--fleet-name",
+        default=DEFAULT_FLEET,
+        help=f"fleet name, up to 7 characters: hosts are NAME1, NAME2… (default {DEFAULT_FLEET})",
+    )
+    fleet_sub = fleet.add_subparsers(dest="fleet_command", required=True)
+    fleet_up = fleet_sub.add_parser("up", help="bring the fleet up (a stale one is removed first)")
+    fleet_up.add_argument(
+        "--hosts",
+        default=",".join(DEFAULT_HOSTS),
+        metavar="SCENARIO[@DOCKER],...",
+        help="one host per entry, in that scenario and Docker generation "
+        f"(default {','.join(DEFAULT_HOSTS)}: two healthy, one broken on purpose)",
+    )
+    fleet_up.add_argument(
+        "--docker",
+        default=DEFAULT,
+        choices=list(GENERATIONS),
+        help=f"the generation of hosts that name none (default {DEFAULT})",
+    )
+    fleet_sub.add_parser("down", help="remove the fleet: every host's lab, the controller")
+    fleet_sub.add_parser("describe", help="print the running fleet as JSON")
     args = parser.parse_args(argv)
     try:
+        if args.command == "fleet":
+            return _fleet(args)
         lab = Lab(args.name)
         if args.command == "up":
             lab.up(args.scenario, args.docker)
@@ -103,6 +138,18 @@ def main(argv: list[str] | None = None) -> int:
             "lab: interrupted; run `python -m lab down` to remove what was built", file=sys.stderr
         )
         return 130
+    return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    fleet = Fleet(args.fleet_name)
+    if args.fleet_command == "up":
+        fleet.up(parse_hosts(args.hosts, args.docker))
+        print(json.dumps(fleet.description(), indent=2))
+    elif args.fleet_command == "down":
+        fleet.down()
+    else:
+        print(json.dumps(fleet.description(), indent=2))
     return 0
 
 

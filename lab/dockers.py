@@ -68,7 +68,7 @@ def _say(msg: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """One maker per root at a time: two labs coming up at once wait for each other."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as lock:
@@ -83,7 +83,7 @@ def ensure_root(gen: Generation) -> Path | None:
         return None
     if (root / READY).exists():
         return root
-    with _locked(CACHE / f"{gen.suite}.lock"):
+    with locked(CACHE / f"{gen.suite}.lock"):
         if (root / READY).exists():  # made by another lab while we waited
             return root
         _make_root(gen, root)
@@ -91,6 +91,20 @@ def ensure_root(gen: Generation) -> Path | None:
 
 
 def _make_root(gen: Generation, root: Path) -> None:
+    make_root(
+        gen.suite or "",
+        root,
+        ("docker.io", "iptables"),
+        purpose=f"a {gen.release} root for Docker {gen.name}",
+        version=("dockerd", "--version"),
+    )
+
+
+def make_root(
+    suite: str, root: Path, packages: tuple[str, ...], *, purpose: str, version: tuple[str, ...]
+) -> None:
+    """Make ``root`` with debootstrap (minbase) and ``packages`` from Debian's archive; the
+    output of ``version`` run inside it is written last, into its READY file."""
     if shutil.which("debootstrap") is None:
         raise RootError("debootstrap not found: install the lab's packages (make deps)")
     partial = root.with_name(root.name + ".partial")
@@ -99,58 +113,39 @@ def _make_root(gen: Generation, root: Path) -> None:
         if stale.exists():
             _say(f"removing the unfinished root {stale}")
             shutil.rmtree(stale)
-    _say(
-        f"making a {gen.release} root for Docker {gen.name}, once (cached in {CACHE}; "
-        "a few minutes and about 700 MB)"
-    )
+    _say(f"making {purpose}, once (cached in {root.parent}; a few minutes and up to 700 MB)")
     step = "debootstrap"
     try:
-        _stream(
-            ["debootstrap", "--variant=minbase", gen.suite or "", str(partial), MIRROR],
-            "debootstrap",
-        )
+        _stream(["debootstrap", "--variant=minbase", suite, str(partial), MIRROR], "debootstrap")
         # package scripts must not start a daemon in the root
         policy = partial / "usr/sbin/policy-rc.d"
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
         step = "apt-get update"
         _stream(["chroot", str(partial), *APT, "-q", "update"], "apt")
-        step = "apt-get install docker.io iptables"
+        step = f"apt-get install {' '.join(packages)}"
         _stream(
-            [
-                "chroot",
-                str(partial),
-                *APT,
-                "-q",
-                "-y",
-                "--no-install-recommends",
-                "install",
-                "docker.io",
-                "iptables",
-            ],
+            ["chroot", str(partial), *APT, "-q", "-y", "--no-install-recommends", "install",
+             *packages],
             "apt",
             env={"DEBIAN_FRONTEND": "noninteractive"},
-        )
-        step = "reading dockerd's version"
-        version = subprocess.run(
-            ["chroot", str(partial), "dockerd", "--version"],
-            capture_output=True,
-            text=True,
-            check=True,
+        )  # fmt: skip
+        step = f"running {' '.join(version)}"
+        said = subprocess.run(
+            ["chroot", str(partial), *version], capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise RootError(
-            f"making the {gen.release} root for Docker {gen.name} failed at {step}: {exc}; "
-            f"check that Debian's archive ({MIRROR}, or V6CONFORM_DEBIAN_MIRROR) is reachable, "
-            "then run again"
+            f"making {purpose} failed at {step}: {exc}; check that Debian's archive ({MIRROR}, "
+            "or V6CONFORM_DEBIAN_MIRROR) is reachable, then run again"
         ) from exc
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    (partial / READY).write_text(version + "\n")
+    (partial / READY).write_text(said + "\n")
     partial.rename(root)
-    _say(f"the root for Docker {gen.name} is ready: {version}")
+    _say(f"{purpose} is ready: {said}")
 
 
 def _stream(cmd: list[str], tag: str, env: dict[str, str] | None = None) -> None:
@@ -181,7 +176,9 @@ def _is_stage(line: str) -> bool:
         return not line.startswith(
             ("I: Retrieving", "I: Validating", "I: Unpacking", "I: Configuring", "I: Extracting")
         ) or line.startswith(("I: Unpacking the base", "I: Configuring the base"))
-    return line.startswith(("Setting up docker.io", "Setting up iptables", "E: "))
+    return line.startswith(
+        ("Setting up docker.io", "Setting up iptables", "Setting up openssh-server", "E: ")
+    )
 
 
 def root_version(root: Path) -> str:

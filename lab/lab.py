@@ -358,7 +358,7 @@ class Lab:
         conf = self.state / "unbound.conf"
         conf.write_text("\n".join(lines))
         run("unbound-checkconf", str(conf))
-        self._spawn(
+        self.spawn(
             "unbound", ["ip", "netns", "exec", self.ns("inet"), "unbound", "-d", "-c", str(conf)]
         )
         self._wait_for(
@@ -380,7 +380,7 @@ class Lab:
             if address == shop6 and not sc.shop_ipv6_served:
                 continue
             where = f"[{address}]:80" if ":" in address else f"{address}:80"
-            self._spawn(f"httpd-{i}", [*httpd, "-p", where])
+            self.spawn(f"httpd-{i}", [*httpd, "-p", where])
 
     def _nat64(self) -> None:
         """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
@@ -404,7 +404,7 @@ class Lab:
         self.in_ns("inet", "ip", "-6", "route", "add", T.NAT64_PREFIX, "dev", T.NAT64_DEVICE)
         self.in_ns("inet", "ip", "route", "add", T.NAT64_POOL4, "dev", T.NAT64_DEVICE)
         # -d: in the foreground (the lab holds it as it holds the other daemons), logging
-        self._spawn(
+        self.spawn(
             "tayga", ["ip", "netns", "exec", self.ns("inet"), "tayga", "-d", "-c", str(conf)]
         )
 
@@ -427,7 +427,7 @@ class Lab:
         conf = self.state / "radvd.conf"
         conf.write_text("\n".join(body) + "\n")
         conf.chmod(0o644)
-        self._spawn(
+        self.spawn(
             "radvd",
             [
                 "ip",
@@ -490,7 +490,7 @@ class Lab:
             script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
         else:
             script = dockers.chroot_script(root, self.state, resolv)
-        self._spawn(
+        self.spawn(
             "dockerd",
             [
                 "nsenter",
@@ -586,7 +586,8 @@ class Lab:
             self.in_ns("upstream", "ip6tables", "-I", "OUTPUT", *ptb)
 
     # processes ---------------------------------------------------------------------------
-    def _spawn(self, daemon: str, cmd: list[str]) -> None:
+    def spawn(self, daemon: str, cmd: list[str]) -> None:
+        """Start ``cmd`` as this lab's ``daemon``, logging to STATE/DAEMON.log, its pid recorded."""
         log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
         with log:
             proc = subprocess.Popen(

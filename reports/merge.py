@@ -47,7 +47,9 @@ class HostResult:
 
     @property
     def checked(self) -> bool:
-        return self.unreadable is None and self.exit_status != HARNESS_ERROR
+        # 0 and 1 are verdicts; 3 is a run that could not look, and anything else (pytest's
+        # 2 interrupted, 4 usage, 5 nothing collected) no verdict either
+        return self.unreadable is None and self.exit_status in (0, 1)
 
     def counts(self) -> Counter[str]:
         return Counter(str(i.get("outcome", "")) for i in self.items)
@@ -242,14 +244,20 @@ def write_html(hosts: Sequence[HostResult], path: Path) -> None:
 
 
 def merge(
-    paths: Iterable[Path], out: Path, *, names: Sequence[str] | None = None
+    paths: Iterable[Path],
+    out: Path,
+    *,
+    names: Sequence[str] | None = None,
+    not_checked: Sequence[tuple[str, str]] = (),
 ) -> tuple[int, list[HostResult]]:
     """Read every host's results and write ``out``/junit.xml and ``out``/report.html; return
-    the fleet's exit status and the hosts."""
+    the fleet's exit status and the hosts. ``not_checked`` names hosts that have no results
+    and why (unreachable, their run could not start): they are in the report as not checked."""
     paths = list(paths)
-    if not paths:
+    if not paths and not not_checked:
         raise MergeError("no results files given")
     hosts = [load(p, host=(names[i] or None) if names else None) for i, p in enumerate(paths)]
+    hosts += [HostResult(h, "", HARNESS_ERROR, unreadable=why) for h, why in not_checked]
     seen: Counter[str] = Counter(h.host for h in hosts)
     twice = sorted(n for n, c in seen.items() if c > 1)
     if twice:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 USAGE = """usage: v6conform [PYTEST ARGUMENTS]    check this host (or the lab) with the suites
-       v6conform merge [-o DIR] [HOST=]RESULTS.json ...
+       v6conform merge [-o DIR] [--not-checked HOST=REASON] [HOST=]RESULTS.json ...
        v6conform --version
        v6conform --pytest-help                every option the suites take: pytest's, and
                                               v6conform's own (--lab, --profile, --containers…)
@@ -44,9 +44,20 @@ def run_suites(args: list[str]) -> NoReturn:
     given = any(a == "--report-dir" or a.startswith("--report-dir=") for a in args)
     report = [] if given else ["--report-dir", str(Path.cwd() / "reports" / "out")]
     argv = ["-c", str(where / "v6conform.ini"), "--rootdir", str(where.parent), *report, *args]
-    if not any(not a.startswith("-") and Path(a.split("::")[0]).exists() for a in args):
+    if not any(_names_tests(a, before) for a, before in zip(args, ["", *args], strict=False)):
         argv.append(str(where))
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *argv])
+
+
+def _names_tests(arg: str, before: str) -> bool:
+    """Whether a command-line word names tests to run (a test file, a node id, a directory),
+    not an option's value: `--profile host.toml` and `--report-dir out` name files too."""
+    if arg.startswith("-"):
+        return False
+    path = Path(arg.split("::")[0])
+    if "::" in arg or path.suffix == ".py":
+        return path.exists()
+    return path.is_dir() and not before.startswith("-")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         "host that was not checked. Exit status: 3 if any host was not checked, else 1 if any "
         "host failed a check, else 0.",
     )
-    m.add_argument("results", nargs="+", metavar="[HOST=]RESULTS.json")
+    m.add_argument("results", nargs="*", metavar="[HOST=]RESULTS.json")
+    m.add_argument(
+        "--not-checked", action="append", default=[], metavar="HOST=REASON",
+        help="a host that has no results, and why (unreachable, its run could not start): "
+        "reported as not checked; repeat for each",
+    )  # fmt: skip
     m.add_argument(
         "-o", "--out", type=Path, default=Path("reports/fleet"),
         help="where junit.xml and report.html go (default reports/fleet)",
@@ -87,8 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         host, sep, path = spec.partition("=")
         names.append(host if sep else "")
         paths.append(Path(path if sep else spec))
+    missing: list[tuple[str, str]] = []
+    for spec in parsed.not_checked:
+        host, sep, why = spec.partition("=")
+        if not sep or not host:
+            parser.error(f"--not-checked {spec!r}: give HOST=REASON")
+        missing.append((host, why or "not checked"))
     try:
-        status, hosts = merge(paths, parsed.out, names=names if any(names) else None)
+        status, hosts = merge(
+            paths, parsed.out, names=names if any(names) else None, not_checked=missing
+        )
     except MergeError as exc:
         print(f"v6conform merge: {exc}", file=sys.stderr)
         return HARNESS_ERROR

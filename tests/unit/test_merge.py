@@ -115,3 +115,54 @@ def test_the_command_names_hosts_and_returns_the_status(
         cli.main(["--version"])
     assert done.value.code == 0
     assert "v6conform" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("status", [2, 4, 5, 124])
+def test_a_run_without_a_verdict_is_not_a_passing_host(tmp_path: Path, status: int) -> None:
+    # pytest's interrupted (2), usage (4), nothing collected (5), a timeout's 124: no verdict
+    path = results(tmp_path, "a", [item("GW-01", "passed")], status)
+    merged, [host] = merge([path], tmp_path / "out")
+    assert merged == 3
+    assert not host.checked
+
+
+def test_hosts_without_results_are_named_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = results(tmp_path, "a", [item("GW-01", "passed")], 0)
+    out = tmp_path / "out"
+    argv = ["merge", "-o", str(out), "--not-checked", "b=Wait for the host's SSH: timed out",
+            f"a={good}"]  # fmt: skip
+    assert cli.main(argv) == 3
+    junit = (out / "junit.xml").read_text()
+    assert "b was not checked" in junit
+    assert "timed out" in (out / "report.html").read_text()
+    # only hosts that could not be checked: still a report, and status 3
+    assert cli.main(["merge", "-o", str(tmp_path / "o2"), "--not-checked", "c=unreachable"]) == 3
+    with pytest.raises(SystemExit):
+        cli.main(["merge", "--not-checked", "no-reason-given"])
+    assert "HOST=REASON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "tests_named"),
+    [
+        (["--profile", "{profile}"], False),  # an option's value is not a test path
+        (["--report-dir", "{dir}"], False),
+        (["-m", "gateway"], False),
+        (["{dir}"], True),
+        (["{test}"], True),
+        (["{test}::test_x"], True),
+    ],
+)
+def test_the_command_adds_the_suites_unless_tests_are_named(
+    tmp_path: Path, args: list[str], tests_named: bool
+) -> None:
+    (tmp_path / "host.toml").write_text("")
+    (tmp_path / "test_a.py").write_text("")
+    words = [
+        a.format(profile=tmp_path / "host.toml", dir=tmp_path, test=tmp_path / "test_a.py")
+        for a in args
+    ]
+    named = any(cli._names_tests(a, b) for a, b in zip(words, ["", *words], strict=False))
+    assert named is tests_named
