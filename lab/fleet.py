@@ -265,6 +265,29 @@ class Fleet:
         tail = (lab.state / "sshd.log").read_text(errors="replace")[-400:].strip()
         raise LabError(f"fleet host {m.name} does not answer SSH ({last}); sshd: {tail}")
 
+    def play(
+        self, *args: str, results: Path, home: Path, bin_dir: Path
+    ) -> subprocess.CompletedProcess[str]:
+        """``ansible/v6conform-fleet`` (the playbook, exit status 0/1/3) in the controller's
+        namespace with this fleet's inventory, ``args`` given to ansible-playbook; Ansible's
+        and v6conform's commands from ``bin_dir``, Ansible's own files under ``home``."""
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "LC_ALL": "C.UTF-8",  # ansible refuses any other locale encoding
+            "ANSIBLE_HOME": str(home),
+            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+            "V6CONFORM_RESULTS": str(results),
+        }
+        script = Path(__file__).resolve().parents[1] / "ansible" / "v6conform-fleet"
+        if not script.exists():
+            raise LabError(f"{script} not found: the fleet's playbook is in a checkout only")
+        cmd = ["ip", "netns", "exec", self.controller, str(script)]
+        if not any(a in ("-i", "--inventory") for a in args):
+            cmd += ["-i", str(self.inventory)]
+        cmd += list(args)
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+
     def ssh_options(self) -> list[str]:
         keys = self.state / "keys"
         return [
@@ -322,6 +345,8 @@ class Fleet:
             f"ansible_ssh_private_key_file={d['private_key']}",
             f"ansible_ssh_common_args='{ssh_args}'",
             "ansible_python_interpreter=/usr/bin/python3",
+            "# logged in as root: nothing to become (and no sudo on the hosts)",
+            "v6conform_become=false",
             "",
         ]
         inv.write_text("\n".join(lines))

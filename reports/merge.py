@@ -153,7 +153,8 @@ def write_junit(hosts: Sequence[HostResult], path: Path) -> None:
             skipped=str(counts["skipped"]),
         )
         props = ET.SubElement(suite, "properties")
-        for name, value in {"host": h.host, "source": h.source, **h.properties}.items():
+        # the fleet's name of the host wins over what its run called itself
+        for name, value in {**h.properties, "host": h.host, "source": h.source}.items():
             ET.SubElement(props, "property", name=name, value=value)
         klass = "v6conform." + _safe(h.host).replace(".", "_")
         if not h.checked:
