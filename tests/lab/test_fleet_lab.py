@@ -17,6 +17,7 @@ import pytest
 
 from lab.fleet import Fleet
 from tests.lab.suite_run import ROOT
+from tests.lab.test_lab_lifecycle import assert_nothing_left
 
 pytestmark = pytest.mark.lab
 NAME = "v6cft"
@@ -43,6 +44,13 @@ def fleet() -> Iterator[tuple[Fleet, dict[str, Any]]]:
         yield f, f.up(HOSTS)
     finally:
         f.down()
+    # nothing of the fleet is left: no namespace, process or mount of a host or the controller
+    for i in range(1, len(HOSTS) + 1):
+        assert_nothing_left(f.member_lab(i))
+    assert not f.state.exists()
+    assert f.controller not in subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def wheel_args(wheels: Path) -> list[str]:
