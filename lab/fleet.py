@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,7 +262,7 @@ class Fleet:
             log = lab.state / "sshd.log"
             if log.exists() and "fatal" in log.read_text(errors="replace"):
                 break
-            subprocess.run(["sleep", "0.2"], check=False)
+            time.sleep(0.2)
         tail = (lab.state / "sshd.log").read_text(errors="replace")[-400:].strip()
         raise LabError(f"fleet host {m.name} does not answer SSH ({last}); sshd: {tail}")
 
