@@ -8,7 +8,7 @@ junit.xml its own run's time (what the checks took on the host, beside what the 
 took around them). As baseline in the same run: one host checked alone in the same fleet
 (`--limit` to the first host), the cost of a play with no fan-out.
 
-    .venv/bin/python bench/fleet_play.py  # as root: [--runs 3] [--hosts healthy,healthy,forward-drop]
+    sudo .venv/bin/python bench/fleet_play.py [--runs 3] [--hosts healthy,healthy,forward-drop]
 """
 
 from __future__ import annotations
