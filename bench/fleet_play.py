@@ -75,6 +75,17 @@ def main() -> int:
                             suite = ET.parse(path).getroot().find("testsuite")
                             dur = float(suite.get("time", 0)) if suite is not None else 0.0
                             own.append(f"{host['name']} {dur:.1f} s")
+                        found = results / host["name"] / "results.json"
+                        if found.exists():
+                            failed = sorted(
+                                {f"{i['check']}[{i['where']}]" for i in
+                                 json.loads(found.read_text())["items"]
+                                 if i["outcome"] in ("failed", "error")}
+                            )  # fmt: skip
+                            if set(f.split("[")[0] for f in failed) != set(
+                                host["expected_failures"]
+                            ):
+                                print(f"  {host['name']} ({host['scenario']}) failed: {failed}")
                     what = "first host alone" if limit else f"all {len(hosts)} hosts"
                     label = "install + check" if run == 0 else "check"
                     print(f"play {run} ({label}, {what}): {took:.1f} s, exit {status}; "

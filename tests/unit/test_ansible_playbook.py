@@ -25,7 +25,8 @@ def ansible_env(tmp_path: Path) -> dict[str, str]:
 
 def test_the_playbook_parses(tmp_path: Path) -> None:
     done = subprocess.run(
-        [BIN / "ansible-playbook", "--syntax-check", "-i", "nohost,", ROOT / "ansible/v6conform.yml"],
+        [BIN / "ansible-playbook", "--syntax-check", "-i", "nohost,",
+         ROOT / "ansible" / "v6conform.yml"],
         capture_output=True, text=True, env=ansible_env(tmp_path), check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
