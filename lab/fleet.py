@@ -20,9 +20,12 @@ namespace and the fleet's directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -220,25 +223,35 @@ class Fleet:
         auth.write_text((self.state / "keys" / "controller.pub").read_text())
         auth.chmod(0o600)
         (upper / "etc" / "hostname").write_text(m.name + "\n")
+        for path in (HOST_ROOT, upper, work):
+            if set(",:") & set(str(path)):
+                raise LabError(f"{path}: an overlay cannot use a path with ',' or ':' in it")
+        q = shlex.quote
         r = str(merged)
+        own = [lab.ns(role) for role in ("host", "upstream", "inet")]
+        layers = f"lowerdir={HOST_ROOT},upperdir={upper},workdir={work}"
         script = "\n".join(
             [
                 "set -e",
-                f'mount -t overlay overlay -o "lowerdir={HOST_ROOT},upperdir={upper},'
-                f'workdir={work}" "{r}"',
-                f'mount -t proc proc "{r}/proc"',
-                f'mount --rbind /sys "{r}/sys"',  # this network namespace's sysfs
-                f'mount --rbind /dev "{r}/dev"',
-                f'mount -t tmpfs tmpfs "{r}/run"',
-                f'mount -t tmpfs tmpfs "{r}/tmp"',
-                f'mkdir -p "{r}/run/sshd" "{r}/run/netns"',
-                # the lab's far end, named by the profile (RT-05 asks from there)
-                f'mount --rbind /run/netns "{r}/run/netns"',
-                f'touch "{r}/run/docker.sock"',
-                f'mount --bind "{lab.docker_socket}" "{r}/run/docker.sock"',
-                f'mount --bind "{lab.state / "resolv.conf"}" "{r}/etc/resolv.conf"',
-                f"hostname {m.name}",
-                f'exec chroot "{r}" /usr/sbin/sshd -D -e',
+                f"mount -t overlay overlay -o {q(layers)} {q(r)}",
+                f"mount -t proc proc {q(r + '/proc')}",
+                f"mount --rbind /sys {q(r + '/sys')}",  # this network namespace's sysfs
+                f"mount --rbind /dev {q(r + '/dev')}",
+                f"mount -t tmpfs tmpfs {q(r + '/run')}",
+                f"mount -t tmpfs tmpfs {q(r + '/tmp')}",
+                f"mkdir -p {q(r + '/run/sshd')} {q(r + '/run/netns')}",
+                # its own lab's namespaces only (the profile names the far end: RT-05 asks
+                # from there), not every namespace of the machine
+                *(
+                    f"touch {q(f'{r}/run/netns/{ns}')} && "
+                    f"mount --bind {q(f'/run/netns/{ns}')} {q(f'{r}/run/netns/{ns}')}"
+                    for ns in own
+                ),
+                f"touch {q(r + '/run/docker.sock')}",
+                f"mount --bind {q(str(lab.docker_socket))} {q(r + '/run/docker.sock')}",
+                f"mount --bind {q(str(lab.state / 'resolv.conf'))} {q(r + '/etc/resolv.conf')}",
+                f"hostname {q(m.name)}",
+                f"exec chroot {q(r)} /usr/sbin/sshd -D -e",
             ]
         )
         lab.spawn(
@@ -375,20 +388,52 @@ class Fleet:
             names = json.loads((self.state / "fleet.json").read_text())["members"]
             return [Lab(str(n)) for n in names]
         except (OSError, ValueError, KeyError, TypeError):
-            # no record: every name this fleet could have given a host
-            return [self.member_lab(i) for i in range(1, 10)]
+            # no record: the labs this fleet could have named that carry a fleet host's root
+            # (a lab of that name that is no fleet's is left alone)
+            labs = [self.member_lab(i) for i in range(1, 10)]
+            return [lab for lab in labs if (lab.state / "host-root").exists()]
 
     def down(self, *, quiet: bool = False) -> None:
+        """Every member's lab (its sshd and sessions with it), whatever runs in the controller's
+        namespace (an interrupted ansible-playbook, ssh control masters), the namespace, the
+        fleet's directory; one member that will not go does not keep the others up."""
         if not quiet:
             _say(f"bringing fleet {self.name!r} down")
+        errors = []
         for lab in self._members():
             if lab.exists():
-                lab.down(quiet=quiet)
+                try:
+                    lab.down(quiet=quiet)
+                except LabError as exc:
+                    errors.append(str(exc))
         if Path(f"/run/netns/{self.controller}").exists():
+            _end_processes_in(self.controller)
             run("ip", "netns", "del", self.controller, check=False)
         shutil.rmtree(self.state, ignore_errors=True)
         if self.state.exists():
-            raise LabError(f"could not remove {self.state}")
+            errors.append(f"could not remove {self.state}")
+        if errors:
+            raise LabError("; ".join(errors))
+
+
+def _end_processes_in(namespace: str) -> None:
+    """SIGTERM what runs in a named network namespace, SIGKILL what is left 5 s later; never
+    this process or its parents."""
+    spare = {os.getpid(), os.getppid()}
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = [
+            int(p) for p in run("ip", "netns", "pids", namespace, check=False).split()
+            if p.isdigit() and int(p) not in spare
+        ]  # fmt: skip
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5.0
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+            time.sleep(0.05)
+        if not pids:
+            return
 
 
 def ensure_host_root() -> Path:

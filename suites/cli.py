@@ -57,7 +57,11 @@ def _names_tests(arg: str, before: str) -> bool:
     path = Path(arg.split("::")[0])
     if "::" in arg or path.suffix == ".py":
         return path.exists()
-    return path.is_dir() and not before.startswith("-")
+    if not path.is_dir():
+        return False
+    # after an option the directory may be its value (`--report-dir out`), unless it holds tests
+    # (`-x suites`): only its own top level is looked at, never a whole tree
+    return not before.startswith("-") or any(path.glob("test_*.py"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,9 +148,11 @@ def test_hosts_without_results_are_named_with_the_reason(
     ("args", "tests_named"),
     [
         (["--profile", "{profile}"], False),  # an option's value is not a test path
-        (["--report-dir", "{dir}"], False),
+        (["--report-dir", "{empty}"], False),
         (["-m", "gateway"], False),
         (["{dir}"], True),
+        (["-x", "{dir}"], True),  # a flag before a directory of tests
+        (["--rootdir", "{empty}"], False),
         (["{test}"], True),
         (["{test}::test_x"], True),
     ],
@@ -160,9 +162,8 @@ def test_the_command_adds_the_suites_unless_tests_are_named(
 ) -> None:
     (tmp_path / "host.toml").write_text("")
     (tmp_path / "test_a.py").write_text("")
-    words = [
-        a.format(profile=tmp_path / "host.toml", dir=tmp_path, test=tmp_path / "test_a.py")
-        for a in args
-    ]
+    (tmp_path / "empty").mkdir()
+    paths = {"profile": tmp_path / "host.toml", "dir": tmp_path, "test": tmp_path / "test_a.py"}
+    words = [a.format(**paths, empty=tmp_path / "empty") for a in args]
     named = any(cli._names_tests(a, b) for a, b in zip(words, ["", *words], strict=False))
     assert named is tests_named
