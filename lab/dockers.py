@@ -95,7 +95,7 @@ def _make_root(gen: Generation, root: Path) -> None:
         gen.suite or "",
         root,
         ("docker.io", "iptables"),
-        purpose=f"a {gen.release} root for Docker {gen.name}",
+        purpose=f"the {gen.release} root for Docker {gen.name}",
         version=("dockerd", "--version"),
     )
 

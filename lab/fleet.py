@@ -446,7 +446,7 @@ def ensure_host_root() -> Path:
                 HOST_SUITE,
                 HOST_ROOT,
                 HOST_PACKAGES,
-                purpose="a Debian 12 root for the fleet lab's hosts",
+                purpose="the Debian 12 root for the fleet lab's hosts",
                 version=("dpkg-query", "-W", "-f", "openssh-server ${Version}", "openssh-server"),
             )
     return HOST_ROOT
