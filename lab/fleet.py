@@ -285,14 +285,7 @@ class Fleet:
         """``ansible/v6conform-fleet`` (the playbook, exit status 0/1/3) in the controller's
         namespace with this fleet's inventory, ``args`` given to ansible-playbook; Ansible's
         and v6conform's commands from ``bin_dir``, Ansible's own files under ``home``."""
-        env = {
-            **os.environ,
-            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            "LC_ALL": "C.UTF-8",  # ansible refuses any other locale encoding
-            "ANSIBLE_HOME": str(home),
-            "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-            "V6CONFORM_RESULTS": str(results),
-        }
+        env = ansible_env(results=results, home=home, bin_dir=bin_dir)
         script = Path(__file__).resolve().parents[1] / "ansible" / "v6conform-fleet"
         if not script.exists():
             raise LabError(f"{script} not found: the fleet's playbook is in a checkout only")
@@ -414,6 +407,19 @@ class Fleet:
             errors.append(f"could not remove {self.state}")
         if errors:
             raise LabError("; ".join(errors))
+
+
+def ansible_env(*, results: Path, home: Path, bin_dir: Path) -> dict[str, str]:
+    """The environment the fleet's wrapper runs in: Ansible's and v6conform's commands from
+    ``bin_dir``, Ansible's own files under ``home``, the results in ``results``."""
+    return {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "LC_ALL": "C.UTF-8",  # ansible refuses any other locale encoding
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "V6CONFORM_RESULTS": str(results),
+    }
 
 
 def _end_processes_in(namespace: str) -> None:

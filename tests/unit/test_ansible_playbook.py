@@ -3,31 +3,25 @@ turns a play that never reached the merge into status 3, not Ansible's own."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from lab.fleet import ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def ansible_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "LC_ALL": "C.UTF-8",
-        "ANSIBLE_HOME": str(tmp_path / "ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible" / "tmp"),
-        "V6CONFORM_RESULTS": str(tmp_path / "results"),
-    }
+def env(tmp_path: Path) -> dict[str, str]:
+    return ansible_env(results=tmp_path / "results", home=tmp_path / "ansible", bin_dir=BIN)
 
 
 def test_the_playbook_parses(tmp_path: Path) -> None:
     done = subprocess.run(
         [BIN / "ansible-playbook", "--syntax-check", "-i", "nohost,",
          ROOT / "ansible" / "v6conform.yml"],
-        capture_output=True, text=True, env=ansible_env(tmp_path), check=False,
+        capture_output=True, text=True, env=env(tmp_path), check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -38,7 +32,7 @@ def test_a_play_that_stops_before_the_merge_is_no_verdict(tmp_path: Path) -> Non
     bad.write_text("all: [unclosed\n")
     done = subprocess.run(
         [ROOT / "ansible/v6conform-fleet", "-i", str(bad)],
-        capture_output=True, text=True, env=ansible_env(tmp_path), check=False,
+        capture_output=True, text=True, env=env(tmp_path), check=False,
     )  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
     assert "before the merge: no verdict" in done.stderr
