@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 
-from probes import build, resolver
+from probes import build, ifaddr, resolver
 from probes.docker import DockerEndpoint
 from probes.errors import HarnessError
 from probes.resolv_rules import (
@@ -56,14 +56,30 @@ async def container_resolvers(survey: Survey) -> dict[str, resolver.ResolverRepo
     return {n: t.result() for n, t in asks.items()}
 
 
+async def default_bridge_ready(survey: Survey) -> None:
+    """Return once a build step's IPv6 can leave the default bridge: at once where the bridge's
+    addresses are past DAD already (they stay so while it has no carrier), else once a probe
+    container gave it carrier and its DAD is done (a fresh daemon's bridge: until then no IPv6
+    leaves a build step)."""
+    found = resolver_networks(survey.config)
+    default = [] if isinstance(found, str) else [n for n in found if n.is_default_bridge]
+    bridge = default[0].bridge if default else None
+    if bridge:
+        mine = (await ifaddr.snapshot(survey.target.netns)).on(bridge)
+        if mine and all(a.usable for a in mine):
+            return
+    await survey.get("bridges_settled")
+
+
 @surveyed
 async def build_steps(survey: Survey) -> dict[build.Builder, build.BuildResult]:
-    """Both throwaway builds (RC-02, RC-03), on the default bridge once its DAD is done (a
-    probe container gave it carrier): until then no IPv6 leaves a build step. They run while
-    the probe containers settle and are probed."""
+    """Both throwaway builds (RC-02, RC-03), on the default bridge once it is ready (see
+    :func:`default_bridge_ready`). They run while the probe containers start, settle and are
+    probed."""
     target = survey.target
     docker: DockerEndpoint = await survey.get("docker_endpoint")
-    await survey.get("bridges_settled")
+    with survey.timed("default bridge ready"):
+        await default_bridge_ready(survey)
     async with asyncio.TaskGroup() as tg:
         builds = {
             b: tg.create_task(

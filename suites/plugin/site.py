@@ -127,7 +127,9 @@ async def site(survey: Survey) -> Site:
     with _harness_failure(), survey.timed("container DAD"):
         async with asyncio.TaskGroup() as tg:
             waits = {
-                c.network.name: tg.create_task(ifaddr.settled(c.netns, c.interface, timeout=dad))
+                c.network.name: tg.create_task(
+                    ifaddr.settled_soon(c.netns, c.interface, timeout=dad)
+                )
                 for c in fleet
             }
     found = Site(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+
 import pytest
 
 from probes import ifaddr
 from probes.ifaddr import IfAddr, Interface, Route6, Snapshot
+from probes.netns import Netns
 
 LL = "fe80::42:c6ff:fe33:6402"
 GLOBAL = "2001:db8:1::242:c633:6402"
@@ -213,3 +219,72 @@ async def test_settled_returns_last_snapshot_at_deadline(monkeypatch):
     monkeypatch.setattr(ifaddr, "snapshot", fake_snapshot)
     assert await ifaddr.settled("c", "eth0", timeout=0.12) is tentative
     assert 2 <= len(calls) <= 10
+
+
+# --- DAD run again on a probe container's link-local address, in real namespaces ---------
+
+
+@pytest.fixture
+def veth_pair() -> Iterator[tuple[str, str]]:
+    """Two throwaway namespaces joined by a veth pair (vA, vB), both ends up; gone afterwards.
+    Linked to nothing else."""
+    if os.geteuid() != 0:
+        pytest.skip("creating a network namespace needs root")
+    a, b = f"dadtest-a-{os.getpid()}", f"dadtest-b-{os.getpid()}"
+    for ns in (a, b):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(
+            ["ip", "link", "add", "vA", "netns", a, "type", "veth", "peer", "vB", "netns", b],
+            check=True,
+        )
+        subprocess.run(["ip", "-n", b, "link", "set", "vB", "up"], check=True)
+        subprocess.run(["ip", "-n", a, "link", "set", "vA", "up"], check=True)
+        yield a, b
+    finally:
+        for ns in (a, b):
+            subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def _sysctls(ns: str) -> list[str]:
+    keys = ["net.ipv6.conf.vA.router_solicitation_delay", "net.ipv6.neigh.vA.retrans_time_ms"]
+    out = subprocess.run(
+        ["ip", "netns", "exec", ns, "sysctl", "-n", *keys], capture_output=True, text=True
+    )
+    return out.stdout.split()
+
+
+async def test_dad_run_again_makes_the_link_local_usable_and_restores_the_sysctls(
+    veth_pair: tuple[str, str],
+) -> None:
+    a, _ = veth_pair
+    before = await asyncio.to_thread(_sysctls, a)
+    snap = await ifaddr.settled_soon(Netns.named(a), "vA", timeout=3.0)
+    link_locals = [x for x in snap.on("vA") if x.link_local]
+    assert len(link_locals) == 1, snap.on("vA")
+    assert link_locals[0].usable, snap.on("vA")
+    assert await asyncio.to_thread(_sysctls, a) == before == ["1", "1000"]
+
+
+def _claim(a: str, b: str, address: str) -> None:
+    """The other end claims ``address`` (without DAD of its own), and ``a`` starts DAD on it."""
+    ip = ["ip", "-n"]
+    subprocess.run([*ip, b, "addr", "add", f"{address}/64", "dev", "vB", "nodad"], check=True)
+    subprocess.run([*ip, a, "addr", "del", f"{address}/64", "dev", "vA"], check=True)
+    subprocess.run([*ip, a, "addr", "add", f"{address}/64", "dev", "vA"], check=True)
+
+
+async def test_dad_run_again_still_finds_a_duplicate(veth_pair: tuple[str, str]) -> None:
+    a, b = veth_pair
+    for _ in range(100):  # the kernel adds it when the link comes up
+        first = await ifaddr.snapshot(Netns.named(a))
+        ll = next((x for x in first.on("vA") if x.link_local), None)
+        if ll is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert ll is not None, first
+    await asyncio.to_thread(_claim, a, b, ll.address)
+    snap = await ifaddr.settled_soon(Netns.named(a), "vA", timeout=3.0)
+    again = next(x for x in snap.on("vA") if x.address == ll.address)
+    assert "dadfailed" in again.flag_names(), again
+    assert not again.usable
