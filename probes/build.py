@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from aiodocker.containers import DockerContainer
 
-from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels
+from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels, to_the_end
 from probes.errors import DockerUnavailable
 from probes.resolver import Family, ResolverReport, parse_report, script_args
 
@@ -96,7 +96,24 @@ async def build_and_report(
     deadline: float = 2.0,
     timeout: float = 60.0,
 ) -> BuildResult:
-    """Build, read the step's report out of the image, remove what the build left."""
+    """Build, read the step's report out of the image, remove what the build left. A build
+    once started runs to its end (its timeout), also when the run is cancelled meanwhile: a
+    daemon may go on with a build whose client is gone and tag its image after the client's
+    clean-up ran, so a cancelled run waits for it and then removes it."""
+    return await to_the_end(
+        _build_and_report(docker, builder, names, run_id, family, deadline, timeout)
+    )
+
+
+async def _build_and_report(
+    docker: DockerEndpoint,
+    builder: Builder,
+    names: tuple[str, ...],
+    run_id: str,
+    family: Family,
+    deadline: float,
+    timeout: float,
+) -> BuildResult:
     tag = f"{BUILD_REPO}:{run_id}-{builder}"
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -119,7 +136,7 @@ async def build_and_report(
                 deadline=deadline,
             )
     finally:
-        await asyncio.shield(_remove(docker, builder, tag, cache_before, mark))
+        await _remove(docker, builder, tag, cache_before, mark)
     unsupported = error is not None and _means_unsupported(error)
     return BuildResult(builder, report, error, unsupported, loop.time() - started, log[-20:])
 
@@ -172,7 +189,7 @@ async def _read_result(docker: DockerEndpoint, tag: str, run_id: str) -> str:
         member = archive.extractfile(RESULT_FILE.lstrip("/"))
         return member.read(1 << 20).decode(errors="replace") if member else ""
     finally:
-        await asyncio.shield(docker.call(container.delete(force=True)))
+        await docker.call(container.delete(force=True))
 
 
 # the build cache ------------------------------------------------------------------------------

@@ -52,6 +52,23 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 NEWEST_KNOWN_MAJOR = 29
 
 
+async def to_the_end(aw: Awaitable[T]) -> T:
+    """Await a clean-up to its end even if the caller is cancelled meanwhile (Ctrl-C, SIGTERM):
+    ``asyncio.shield`` alone lets a cancelled caller go on at once, and what it shielded is lost
+    when the loop closes, or still runs when the next clean-up (the probe image's) needs it
+    done. The cancellation is raised again once the clean-up has ended."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
 def default_docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
 
@@ -341,7 +358,9 @@ class DockerEndpoint:
             "Labels": run_labels("probe", run_id),
             "HostConfig": {"NetworkMode": network.name},
         }
-        container = await self.call(self.client.containers.create(config, name=name))
+        # created to its end even if the run is cancelled meanwhile: a container the daemon
+        # makes after the run's clean-up listed its containers would outlive the run
+        container = await to_the_end(self.call(self.client.containers.create(config, name=name)))
         await self.call(container.start())
         info = await self.call(container.show())
         settings = (info["NetworkSettings"]["Networks"] or {}).get(network.name) or {}
@@ -356,8 +375,10 @@ class DockerEndpoint:
             gateway6=settings.get("IPv6Gateway") or None,
         )
 
-    async def remove_run(self, run_id: str) -> None:
-        filters = json.dumps({"label": [f"{RUN_LABEL}={run_id}"]})
+    async def remove_probes(self, run_id: str) -> None:
+        """Remove the run's probe containers (only those: its builds' containers are the
+        builds' own, which may be mid-step when a cancelled run gets here)."""
+        filters = json.dumps({"label": [f"{RUN_LABEL}={run_id}", f"{LABEL}=probe"]})
         found = await self.call(self.client.containers.list(all=True, filters=filters))
         async with asyncio.TaskGroup() as tg:
             for c in found:
@@ -385,12 +406,14 @@ class DockerEndpoint:
 async def probe_image(endpoint: DockerEndpoint, run_id: str) -> AsyncIterator[bool]:
     """The probe image, imported if the daemon lacks it and then removed again at the end
     (True: this run imported it)."""
-    created = await endpoint.ensure_probe_image(run_id)
+    # imported to its end even if the run is cancelled meanwhile, so that it is removed then
+    importing = asyncio.ensure_future(endpoint.ensure_probe_image(run_id))
     try:
-        yield created
+        yield await to_the_end(importing)
     finally:
-        if created:  # shielded: a cancelled run must still remove what it made
-            await asyncio.shield(endpoint.remove_probe_image())
+        imported = importing.done() and not importing.cancelled() and not importing.exception()
+        if imported and importing.result():  # a cancelled run must still remove what it made
+            await to_the_end(endpoint.remove_probe_image())
 
 
 @asynccontextmanager
@@ -412,8 +435,8 @@ async def probe_fleet(
                 tasks = [tg.create_task(endpoint.start_probe(n, run_id)) for n in networks]
             yield [t.result() for t in tasks]
         finally:
-            # shielded: a cancelled run must still remove what it started
-            await asyncio.shield(endpoint.remove_run(run_id))
+            # a cancelled run must still remove what it started
+            await to_the_end(endpoint.remove_probes(run_id))
 
 
 def run_labels(kind: str, run_id: str) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
-from probes.docker import probe_rootfs_tar
+from probes import build
+from probes.docker import DockerEndpoint, probe_image, probe_rootfs_tar
 from tests.lab.suite_run import ROOT, lab_up, run_suites
 
 pytestmark = pytest.mark.lab
@@ -81,6 +84,38 @@ def test_interrupted_run_removes_its_containers(
             proc.stdout.close()  # else a failed wait leaks the pipe into a later test's warnings
     assert proc.returncode == 2, output  # pytest's "interrupted"
     assert probe_containers(lab) == [], output
+    assert leftovers(lab) == ([], []), output  # nor the builds' containers and images
+    assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
+
+
+def leftovers(lab: Lab) -> tuple[list[str], list[str]]:
+    """What carries the harness's label: containers, and images (intermediate ones too)."""
+    containers = lab.docker("ps", "-aq", "--filter", "label=io.v6conform").split()
+    images = lab.docker("images", "-aq", "--filter", "label=io.v6conform").split()
+    return containers, images
+
+
+@pytest.mark.parametrize("after", [0.05, 0.3, 0.6])
+@pytest.mark.parametrize("builder", build.BUILDERS)
+def test_a_build_cancelled_mid_way_leaves_nothing(
+    lab: Lab, after: float, builder: build.Builder
+) -> None:
+    """A daemon goes on with a build whose client is gone, and tags its image after the client
+    cleaned up: a cancelled run waits for the build's end, then removes what it made."""
+
+    async def cancelled_build() -> None:
+        names = ("www.lab.example",)
+        async with DockerEndpoint(lab.docker_host) as endpoint, probe_image(endpoint, "cancel01"):
+            run = build.build_and_report(endpoint, builder, names, run_id="cancel01")
+            task = asyncio.create_task(run)
+            await asyncio.sleep(after)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(cancelled_build())
+    time.sleep(1.0)  # what a daemon finishing the build on its own would tag meanwhile
+    assert leftovers(lab) == ([], [])
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
 
 

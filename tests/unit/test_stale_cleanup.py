@@ -3,6 +3,7 @@ cache records a killed build left (shaped like GET /system/df of Docker 20.10, 2
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -162,3 +163,32 @@ def test_a_run_is_gone_when_its_process_is_or_another_has_its_pid() -> None:
     ended = subprocess.Popen(["true"])
     ended.wait()
     assert not docker._run_alive({**labels, docker.PID_LABEL: str(ended.pid)})
+
+
+async def test_a_cancelled_run_waits_for_its_clean_up_to_end() -> None:
+    """Ctrl-C during a clean-up: the clean-up still ends before the cancellation goes on (a
+    bare asyncio.shield would let the caller go at once, and the probe image's removal after it
+    would find the build's leftovers still there)."""
+    done: list[str] = []
+
+    async def clean_up() -> str:
+        await asyncio.sleep(0.05)
+        done.append("removed")
+        return "removed"
+
+    async def run() -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await docker.to_the_end(clean_up())
+            done.append("after")
+
+    task = asyncio.create_task(run())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    task.cancel()  # a second Ctrl-C while the clean-up runs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert done == ["removed"]  # ended; what follows the clean-up was cancelled, as asked
+    assert await docker.to_the_end(clean_up()) == "removed"
