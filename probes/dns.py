@@ -29,6 +29,9 @@ from probes.netns import Netns
 Transport = Literal["udp", "tcp"]
 PORT = 53
 MAX_UDP = 65535
+# a UDP query is sent this many times, evenly within its deadline, as a stub resolver sends it
+# again: one datagram lost on the way is not a nameserver that does not answer
+UDP_SENDS = 2
 MALFORMED = "malformed reply"  # how every reply that cannot be read is reported
 # the rcodes that say what records a name has; silence, SERVFAIL or REFUSED say nothing of them
 DEFINITE = ("NOERROR", "NXDOMAIN")
@@ -48,6 +51,7 @@ class DnsResult:
     elapsed_ms: float
     error: str | None  # why there is no reply: timeout, unreachable, malformed…
     truncated: bool = False
+    sends: int = 1  # how many times the query went out (UDP: again when no reply came)
 
     @property
     def answered(self) -> bool:
@@ -62,11 +66,12 @@ class DnsResult:
             f"{self.qname} {self.rdtype}? to {self.server} over {self.family} "
             f"{self.transport.upper()}: "
         )
+        sent = f" ({self.sends} queries sent)" if self.sends > 1 else ""
         if self.rcode is None:
-            return head + f"{self.error or 'no reply'} after {self.elapsed_ms:.0f} ms"
+            return head + f"{self.error or 'no reply'} after {self.elapsed_ms:.0f} ms{sent}"
         what = ", ".join(self.addresses) if self.addresses else "no " + self.rdtype
         tc = " (truncated)" if self.truncated else ""
-        return head + f"{self.rcode}{tc} in {self.elapsed_ms:.1f} ms: {what}"
+        return head + f"{self.rcode}{tc} in {self.elapsed_ms:.1f} ms{sent}: {what}"
 
     def lines(self) -> tuple[str, ...]:
         return (self.describe(), *(f"  {rr}" for rr in self.answer))
@@ -148,9 +153,25 @@ def why(exc: OSError) -> str:
     return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
-async def _exchange_udp(sock: socket.socket, wire: bytes, query: dns.message.Message) -> bytes:
+async def _exchange_udp(
+    sock: socket.socket, wire: bytes, query: dns.message.Message, timeout: float, sent: list[int]
+) -> bytes:
+    """Send the query, again each ``timeout / UDP_SENDS`` without a reply (the same message:
+    a reply to either is the answer); ``sent`` counts the sends."""
     loop = asyncio.get_running_loop()
-    await loop.sock_sendall(sock, wire)  # connected: replies from elsewhere never reach us
+    while True:
+        await loop.sock_sendall(sock, wire)  # connected: replies from elsewhere never reach us
+        sent[0] += 1
+        again = timeout / UDP_SENDS if sent[0] < UDP_SENDS else None
+        try:
+            async with asyncio.timeout(again):
+                return await _udp_reply(sock, query)
+        except TimeoutError:
+            continue  # the caller's deadline, not this one, ends the exchange
+
+
+async def _udp_reply(sock: socket.socket, query: dns.message.Message) -> bytes:
+    loop = asyncio.get_running_loop()
     while True:
         data = await loop.sock_recv(sock, MAX_UDP)
         try:
@@ -202,13 +223,26 @@ async def query(
     q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232, pad=pad)
     wire = q.to_wire(max_size=65535)  # not the EDNS payload: it bounds replies, not queries
 
+    sent = [0]
+
     def result(rcode: str | None, error: str | None, reading: Reading | None = None) -> DnsResult:
         elapsed = (time.monotonic() - started) * 1000
         answer, addresses, truncated = (
             (reading.answer, reading.addresses, reading.truncated) if reading else ((), (), False)
         )
+        sends = max(sent[0], 1)
         return DnsResult(
-            server, transport, qname, rdtype, rcode, answer, addresses, elapsed, error, truncated
+            server,
+            transport,
+            qname,
+            rdtype,
+            rcode,
+            answer,
+            addresses,
+            elapsed,
+            error,
+            truncated,
+            sends,
         )
 
     def open_socket() -> tuple[socket.socket, tuple[str, int] | tuple[str, int, int, int]]:
@@ -228,7 +262,7 @@ async def query(
             async with asyncio.timeout(timeout):
                 await loop.sock_connect(sock, addr)
                 if transport == "udp":
-                    data = await _exchange_udp(sock, wire, q)
+                    data = await _exchange_udp(sock, wire, q, timeout, sent)
                 else:
                     data = await _exchange_tcp(sock, wire)
         except TimeoutError:

@@ -106,6 +106,27 @@ async def test_silence_is_a_timeout_within_the_deadline(port_of: Callable[[int],
     assert not r.answered
     assert r.error == "timed out"
     assert 150 < r.elapsed_ms < 2000
+    assert r.sends == dnsprobe.UDP_SENDS  # sent again at half the deadline, then given up
+
+
+async def test_a_lost_datagram_is_sent_again_within_the_deadline(
+    port_of: Callable[[int], None],
+) -> None:
+    """A stub sends a UDP query again when no reply comes: one lost datagram is not a
+    nameserver that does not answer. The deadline stays the one deadline."""
+    seen: list[bytes] = []
+
+    def second_only(wire: bytes) -> bytes | None:
+        seen.append(wire)
+        return answer()(wire) if len(seen) == 2 else None
+
+    async for port in serve(second_only):
+        port_of(port)
+        r = await dnsprobe.query(Netns(), "::1", "www.example", timeout=0.4)
+    assert r.answered, r.describe()
+    assert r.sends == 2
+    assert seen[0] == seen[1]  # the same message again
+    assert "(2 queries sent)" in r.describe()
 
 
 async def test_junk_and_foreign_ids_are_not_answers(port_of: Callable[[int], None]) -> None:
