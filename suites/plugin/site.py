@@ -83,9 +83,14 @@ async def docker_endpoint(survey: Survey) -> DockerEndpoint:
     if NO_DOCKER in config.stash:  # Docker checks were asked for: the harness cannot run
         cannot_run(config, config.stash[NO_DOCKER])
     with _harness_failure():
-        docker = await survey.stack.enter_async_context(DockerEndpoint(survey.target.docker_host))
-        await docker.remove_stale()
-        await survey.stack.enter_async_context(probe_image(docker, survey.run_id))
+        with survey.timed("daemon"):
+            docker = await survey.stack.enter_async_context(
+                DockerEndpoint(survey.target.docker_host)
+            )
+        with survey.timed("stale removal"):
+            await docker.remove_stale()
+        with survey.timed("probe image"):
+            await survey.stack.enter_async_context(probe_image(docker, survey.run_id))
     return docker
 
 
