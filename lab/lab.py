@@ -338,13 +338,20 @@ class Lab:
         zones = {
             "ipv4only.arpa": "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA),
             T.ZONE: "".join(records),
+            # a root of the lab's own, an upstream zone too: once a zone's address records have
+            # expired from the cache while its cached NS has not (3600 s against 300 s), the
+            # iterator drops that delegation and goes to the root, whose priming can only fail
+            # here (no network): every name of the zone answered SERVFAIL ("failed to get a
+            # delegation") from five minutes into a lab's life. This root always leads back.
+            "": f"ns.root.invalid. 3600 IN AAAA {T.DNS6}\nns.root.invalid. 3600 IN A {T.DNS4}\n",
         }
         for zone, body in zones.items():
-            zonefile = self.state / f"{zone}.zone"
+            zonefile = self.state / f"{zone or 'root'}.zone"
+            apex = "ns.root.invalid." if not zone else f"{zone}."
             zonefile.write_text(
                 f"$ORIGIN {zone}.\n"
-                f"@ 3600 IN SOA {zone}. nobody.invalid. 1 3600 600 86400 300\n"
-                f"@ 3600 IN NS {zone}.\n" + body
+                f"@ 3600 IN SOA {apex} nobody.invalid. 1 3600 600 86400 300\n"
+                f"@ 3600 IN NS {apex}\n" + body
             )
             lines += [
                 "auth-zone:",
@@ -354,7 +361,14 @@ class Lab:
                 "  for-downstream: no",
                 "  fallback-enabled: no",
             ]
-        lines += ["remote-control:", "  control-enable: no", ""]
+        lines += [
+            # on a socket in the lab's directory only: what its cache holds, for a test
+            "remote-control:",
+            "  control-enable: yes",
+            f'  control-interface: "{self.state / "unbound.ctl"}"',
+            "  control-use-cert: no",
+            "",
+        ]
         conf = self.state / "unbound.conf"
         conf.write_text("\n".join(lines))
         run("unbound-checkconf", str(conf))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from lab import Lab
+from lab import topology as T
+from lab.lab import run
+from probes import dns
+from probes.netns import Netns
 from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
@@ -57,3 +62,23 @@ def test_a_malformed_host_resolv_conf_fails_dns01_with_the_line(
     assert reason in diagnosis
     if not line:  # the whole file is wrong: the evidence lists the offending lines
         assert "line 1: line has a control character" in case.text
+
+
+def test_the_zone_still_answers_once_its_glue_left_the_cache(lab: Lab) -> None:
+    """The lab's nameserver keeps answering its zone after the cache lost the apex's addresses
+    but kept its NS (as it does 300 s in: the NS lives 3600 s). Without a root of the lab's own,
+    the iterator dropped that delegation, could not prime the real root (no network) and
+    answered SERVFAIL for every name of the zone from then on."""
+    host = Netns.named(lab.ns("host"))
+
+    def ask(name: str, rdtype: str) -> str | None:
+        return asyncio.run(dns.query(host, T.DNS6, name, rdtype, timeout=2.0)).rcode
+
+    assert ask(T.ZONE, "NS") == "NOERROR"  # the NS in the cache, with the apex's addresses
+    assert ask(T.ZONE, "AAAA") == "NOERROR"
+    conf = str(lab.state / "unbound.conf")
+    for rdtype in ("A", "AAAA"):  # what expires first, gone at once
+        run("unbound-control", "-c", conf, "flush_type", f"{T.ZONE}.", rdtype)
+    assert ask(T.ZONE, "AAAA") == "NOERROR"
+    assert ask(f"v6only.{T.ZONE}", "AAAA") == "NOERROR"  # never asked before: iterated
+    assert ask(T.ZONE, "NS") == "NOERROR"
