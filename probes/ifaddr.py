@@ -157,6 +157,13 @@ async def snapshot(netns: Netns) -> Snapshot:
         raise NetnsError(str(netns), f"netlink read failed: {exc}") from exc
 
 
+def past_dad(snap: Snapshot, interface: str) -> bool:
+    """Whether ``interface`` has IPv6 addresses and none is tentative any more: DAD done, or
+    failed (dadfailed is final; the kernel leaves it flagged tentative too)."""
+    mine = snap.on(interface)
+    return bool(mine) and all(a.flags & DADFAILED or not a.flags & TENTATIVE for a in mine)
+
+
 async def settled(netns: Netns, interface: str, *, timeout: float = 3.0) -> Snapshot:
     """Wait until no IPv6 address on ``interface`` is tentative (DAD done, or failed), or the
     deadline.
@@ -167,9 +174,7 @@ async def settled(netns: Netns, interface: str, *, timeout: float = 3.0) -> Snap
     until = time.monotonic() + timeout
     while True:
         snap = await snapshot(netns)
-        mine = snap.on(interface)
-        # dadfailed is final (the kernel leaves it flagged tentative too): nothing to wait for
-        if mine and all(a.flags & DADFAILED or not a.flags & TENTATIVE for a in mine):
+        if past_dad(snap, interface):
             return snap
         if time.monotonic() >= until:
             return snap

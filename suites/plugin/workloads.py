@@ -138,6 +138,8 @@ async def workload_views(survey: Survey) -> WorkloadViews:
             macs = {(link.mac or "").lower() for link in w.links}
             ifaces = [i.name for i in snap.interfaces if _mac(i.mac) in macs]
             for iface in ifaces:
+                if ifaddr.past_dad(snap, iface):  # the usual case: read once, not twice
+                    continue
                 snap = await while_alive(
                     w, functools.partial(ifaddr.settled, netns, iface, timeout=dad)
                 )

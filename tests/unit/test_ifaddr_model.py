@@ -288,3 +288,22 @@ async def test_dad_run_again_still_finds_a_duplicate(veth_pair: tuple[str, str])
     again = next(x for x in snap.on("vA") if x.address == ll.address)
     assert "dadfailed" in again.flag_names(), again
     assert not again.usable
+
+
+@pytest.mark.parametrize(
+    ("flags", "past"),
+    [
+        ((0x80, 0x80), True),  # both permanent, past DAD
+        ((0x80, 0x40), False),  # one still tentative
+        ((0x80, 0x40 | 0x08), True),  # dadfailed stays flagged tentative: final all the same
+    ],
+)
+def test_past_dad(flags: tuple[int, int], past: bool) -> None:
+    snap = Snapshot(
+        "c",
+        (Interface("eth0", 7, MAC, True),),
+        (IfAddr("eth0", LL, 64, flags[0]), IfAddr("eth0", GLOBAL, 64, flags[1])),
+        (),
+    )
+    assert ifaddr.past_dad(snap, "eth0") is past
+    assert ifaddr.past_dad(snap, "eth1") is False  # no address there: not settled
