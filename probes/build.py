@@ -31,8 +31,9 @@ from typing import Any, Literal
 
 from aiodocker.containers import DockerContainer
 
-from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels, to_the_end
+from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels
 from probes.errors import DockerUnavailable
+from probes.netns import to_the_end
 from probes.resolver import Family, ResolverReport, parse_report, script_args
 
 Builder = Literal["classic", "buildkit"]

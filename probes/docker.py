@@ -28,7 +28,7 @@ import aiodocker
 import aiohttp
 
 from probes.errors import DockerUnavailable, HarnessError
-from probes.netns import Netns
+from probes.netns import Netns, to_the_end
 
 T = TypeVar("T")
 
@@ -50,23 +50,6 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # the newest Docker major version whose IPv6 behaviour the checks know; a newer one is judged
 # by its rules, with a note saying so
 NEWEST_KNOWN_MAJOR = 29
-
-
-async def to_the_end(aw: Awaitable[T]) -> T:
-    """Await a clean-up to its end even if the caller is cancelled meanwhile (Ctrl-C, SIGTERM):
-    ``asyncio.shield`` alone lets a cancelled caller go on at once, and what it shielded is lost
-    when the loop closes, or still runs when the next clean-up (the probe image's) needs it
-    done. The cancellation is raised again once the clean-up has ended."""
-    task = asyncio.ensure_future(aw)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return task.result()
 
 
 def default_docker_host() -> str:

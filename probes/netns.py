@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -22,6 +23,32 @@ T = TypeVar("T")
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+async def to_the_end(aw: Awaitable[T]) -> T:
+    """Await work to its end even if the caller is cancelled meanwhile (Ctrl-C, SIGTERM):
+    ``asyncio.shield`` alone lets a cancelled caller go on at once, and what it shielded is lost
+    when the loop closes, or still runs when the next clean-up needs it done. The cancellation
+    is raised again once the work has ended."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
+def _close_sockets(value: object) -> None:
+    """Close the sockets in what a cancelled call made (a socket, or a tuple holding one)."""
+    if isinstance(value, socket.socket):
+        value.close()
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _close_sockets(item)
 
 
 def _setns(fd: int) -> None:
@@ -82,8 +109,18 @@ class Netns:
         return box["value"]  # type: ignore[return-value]
 
     async def run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in this namespace without blocking the event loop."""
-        return await asyncio.to_thread(self.call, fn)
+        """Run ``fn`` in this namespace without blocking the event loop. Cancelled meanwhile,
+        it still waits for ``fn`` (a socket opened, a netlink read: milliseconds) and closes
+        the sockets it made before the cancellation goes on: left to the garbage collector,
+        they are ResourceWarnings, which the suites turn into errors (an interrupted run
+        exited 1, as if the host were broken, instead of 2)."""
+        work = asyncio.ensure_future(asyncio.to_thread(self.call, fn))
+        try:
+            return await to_the_end(work)
+        except asyncio.CancelledError:
+            if work.done() and not work.cancelled() and work.exception() is None:
+                _close_sockets(work.result())
+            raise
 
     def exists(self) -> bool:
         return self.path is None or os.path.exists(self.path)

@@ -48,9 +48,12 @@ def fleet() -> Iterator[tuple[Fleet, dict[str, Any]]]:
     for i in range(1, len(HOSTS) + 1):
         assert_nothing_left(f.member_lab(i))
     assert not f.state.exists()
-    assert f.controller not in subprocess.run(
-        ["ip", "netns", "list"], capture_output=True, text=True, check=True
-    ).stdout
+    assert (
+        f.controller
+        not in subprocess.run(
+            ["ip", "netns", "list"], capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def wheel_args(wheels: Path) -> list[str]:

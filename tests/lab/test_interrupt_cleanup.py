@@ -22,10 +22,15 @@ from tests.lab.suite_run import ROOT, lab_up, run_suites
 pytestmark = pytest.mark.lab
 NAME = "v6cint"
 # a plugin that holds the first check with probe containers long enough to interrupt it
+# a plugin that holds the first check with probe containers long enough to interrupt it, and
+# says when it does (its path in V6C_STALLED): the signal then comes at a known point, once the
+# survey is done (a run that took its time to start was signalled mid-survey, one that did not,
+# between checks)
 STALL = (
-    "import time\n\n"
+    "import os, pathlib, time\n\n"
     "def pytest_runtest_call(item):\n"
     "    if 'site' in item.fixturenames:\n"
+    "        pathlib.Path(os.environ['V6C_STALLED']).touch()\n"
     "        time.sleep(60)\n"
 )
 
@@ -46,7 +51,8 @@ def test_interrupted_run_removes_its_containers(
     lab: Lab, tmp_path: Path, sig: signal.Signals
 ) -> None:
     (tmp_path / "v6c_stall.py").write_text(STALL)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    stalled = tmp_path / "stalled"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "V6C_STALLED": str(stalled)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -70,10 +76,11 @@ def test_interrupted_run_removes_its_containers(
     )
     try:
         deadline = time.monotonic() + 60
-        while not probe_containers(lab):
+        while not stalled.exists():
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "probe containers never appeared"
-            time.sleep(0.2)
+            assert time.monotonic() < deadline, "no check with probe containers ever ran"
+            time.sleep(0.05)
+        assert probe_containers(lab), "the check runs without its probe containers"
         proc.send_signal(sig)
         output, _ = proc.communicate(timeout=60)
     finally:
@@ -88,10 +95,12 @@ def test_interrupted_run_removes_its_containers(
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
 
 
-def leftovers(lab: Lab) -> tuple[list[str], list[str]]:
-    """What carries the harness's label: containers, and images (intermediate ones too)."""
-    containers = lab.docker("ps", "-aq", "--filter", "label=io.v6conform").split()
-    images = lab.docker("images", "-aq", "--filter", "label=io.v6conform").split()
+def leftovers(lab: Lab, run: str | None = None) -> tuple[list[str], list[str]]:
+    """What carries the harness's label (of one run): containers, and images (intermediate
+    ones too)."""
+    label = f"label=io.v6conform.run={run}" if run else "label=io.v6conform"
+    containers = lab.docker("ps", "-aq", "--filter", label).split()
+    images = lab.docker("images", "-aq", "--filter", label).split()
     return containers, images
 
 
@@ -115,8 +124,7 @@ def test_a_build_cancelled_mid_way_leaves_nothing(
 
     asyncio.run(cancelled_build())
     time.sleep(1.0)  # what a daemon finishing the build on its own would tag meanwhile
-    assert leftovers(lab) == ([], [])
-    assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
+    assert leftovers(lab, "cancel01") == ([], [])
 
 
 def test_run_removes_stale_probe_containers_and_build_images_of_dead_runs(

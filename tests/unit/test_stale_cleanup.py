@@ -14,6 +14,7 @@ import pytest
 
 from probes import build, docker
 from probes.build import CacheMark, CacheRecord, records_of
+from probes.netns import to_the_end
 
 T0 = datetime(2026, 12, 1, 19, 33, 25, tzinfo=UTC).timestamp()
 RECIPE = build.dockerfile(2.0, "any", ("www.example.com",))
@@ -180,7 +181,7 @@ async def test_a_cancelled_run_waits_for_its_clean_up_to_end() -> None:
         try:
             await asyncio.sleep(10)
         finally:
-            await docker.to_the_end(clean_up())
+            await to_the_end(clean_up())
             done.append("after")
 
     task = asyncio.create_task(run())
@@ -191,4 +192,4 @@ async def test_a_cancelled_run_waits_for_its_clean_up_to_end() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert done == ["removed"]  # ended; what follows the clean-up was cancelled, as asked
-    assert await docker.to_the_end(clean_up()) == "removed"
+    assert await to_the_end(clean_up()) == "removed"
