@@ -65,7 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[LOCATE] = locate
     properties["profile"] = target.profile.source
     properties["docker_host"] = target.docker_host
-    # SIGTERM (a CI runner timing out, `kill`) tears down like Ctrl-C: containers, lab
+    _stop_on_signals()
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (a CI runner timing out, `kill`) tears down like Ctrl-C: containers, lab. A run
+    that inherited SIGINT ignored (a shell script's background job, `v6conform &`) gets Python's
+    Ctrl-C back: else SIGINT is lost, and SIGTERM with it, and the run goes on to its end."""
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
 
 
