@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import ipaddress
 import json
 import os
@@ -624,13 +625,13 @@ class Lab:
         over each family it serves (the first run on a fresh lab saw its IPv6 queries time out
         for a second, twice in a CI's 60 fresh labs, while IPv4 answered)."""
         for server in (T.DNS6, T.DNS4) if sc.dns_over_ipv6 else (T.DNS4,):
-            cmd = ["busybox", "nslookup", "-type=soa", f"{T.ZONE}.", server]
-
-            def answered(cmd: list[str] = cmd) -> bool:
-                out = self.in_ns("host", "timeout", "2", *cmd, check=False)
-                return "origin" in out.lower() or "nobody.invalid" in out
-
+            answered = functools.partial(self._soa_answered, server)
             self._wait_for(answered, f"the nameserver {server} to answer the host")
+
+    def _soa_answered(self, server: str) -> bool:
+        soa = ["busybox", "nslookup", "-type=soa", f"{T.ZONE}.", server]
+        out = self.in_ns("host", "timeout", "2", *soa, check=False)
+        return "origin" in out.lower() or "nobody.invalid" in out
 
     def _wait_for(self, ready: Any, what: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout

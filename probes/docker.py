@@ -28,7 +28,7 @@ import aiodocker
 import aiohttp
 
 from probes.errors import DockerUnavailable, HarnessError
-from probes.netns import Netns, to_the_end
+from probes.netns import Netns, outcome, to_the_end
 
 T = TypeVar("T")
 
@@ -394,8 +394,7 @@ async def probe_image(endpoint: DockerEndpoint, run_id: str) -> AsyncIterator[bo
     try:
         yield await to_the_end(importing)
     finally:
-        imported = importing.done() and not importing.cancelled() and not importing.exception()
-        if imported and importing.result():  # a cancelled run must still remove what it made
+        if outcome(importing):  # a cancelled run must still remove what it made
             await to_the_end(endpoint.remove_probe_image())
 
 

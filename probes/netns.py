@@ -42,6 +42,14 @@ async def to_the_end(aw: Awaitable[T]) -> T:
     return task.result()
 
 
+def outcome(task: asyncio.Future[T]) -> T | None:
+    """What ``task`` returned, or None if it has no value: still running, cancelled, or
+    raised (what a clean-up after a cancellation undoes)."""
+    if task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()
+    return None
+
+
 def _close_sockets(value: object) -> None:
     """Close the sockets in what a cancelled call made (a socket, or a tuple holding one)."""
     if isinstance(value, socket.socket):
@@ -118,8 +126,8 @@ class Netns:
         try:
             return await to_the_end(work)
         except asyncio.CancelledError:
-            if work.done() and not work.cancelled() and work.exception() is None:
-                _close_sockets(work.result())
+            made = outcome(work)
+            _close_sockets(made)
             raise
 
     def exists(self) -> bool:
