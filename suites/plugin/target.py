@@ -26,6 +26,7 @@ from suites.plugin.site import locate
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _stop_on_signals()  # first: a lab that is coming up comes down again
     scenario = config.getoption("lab")
     mode = config.getoption("target") or config.getini("v6conform_target")
     name = config.getoption("lab_name") or config.getini("v6conform_lab_name")
@@ -65,7 +66,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[LOCATE] = locate
     properties["profile"] = target.profile.source
     properties["docker_host"] = target.docker_host
-    _stop_on_signals()
 
 
 def _stop_on_signals() -> None:

@@ -107,6 +107,41 @@ def test_interrupted_run_removes_its_containers(
     assert "v6conform-probe" not in lab.docker("images", "--format", "{{.Repository}}")
 
 
+@pytest.mark.parametrize("after", [0.2, 1.5])
+def test_a_run_interrupted_while_its_lab_comes_up_takes_it_down(
+    tmp_path: Path, after: float
+) -> None:
+    """SIGTERM while `--lab` brings the lab up (namespaces made, daemons starting): the run
+    ends as interrupted and leaves no lab behind."""
+    name = "v6cint2"
+    cmd = [sys.executable, "-m", "pytest", "suites/", "--lab", "healthy", "--lab-name", name]
+    cmd += ["--report-dir", str(tmp_path / "out"), "-m", "gateway"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Lab(name).exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the lab never started to come up"
+            time.sleep(0.02)
+        time.sleep(after)
+        assert proc.poll() is None, "the run ended before the signal: nothing was interrupted"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        left = Lab(name).exists()
+        Lab(name).down(quiet=True)
+    assert proc.returncode == 2, output
+    assert not left, output
+    assert name not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
 def leftovers(lab: Lab, run: str | None = None) -> tuple[list[str], list[str]]:
     """What carries the harness's label (of one run): containers, and images (intermediate
     ones too)."""
