@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,43 @@ def test_a_run_interrupted_while_its_lab_comes_up_takes_it_down(
     assert proc.returncode == 2, output
     assert not left, output
     assert name not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_a_signal_while_the_lab_comes_down_lets_it_finish(tmp_path: Path) -> None:
+    """SIGTERM while the run takes its `--lab` down: the down goes on to its end (cut short,
+    it left the lab behind) and the run keeps its verdict."""
+    name = "v6cint3"
+    cmd = [sys.executable, "-m", "pytest", "suites/", "--lab", "healthy", "--lab-name", name]
+    cmd += ["--report-dir", str(tmp_path / "out"), "-m", "gateway"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(f"bringing lab {name!r} down" in line for line in lines):
+            assert proc.poll() is None or reader.is_alive(), "".join(lines)
+            assert time.monotonic() < deadline, "the run never took its lab down"
+            time.sleep(0.02)
+        time.sleep(0.2)  # into the down: its daemons are given their time to stop
+        assert proc.poll() is None, "the down was over before the signal"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        left = Lab(name).exists()
+        Lab(name).down(quiet=True)
+    output = "".join(lines)
+    assert proc.returncode == 0, output  # the healthy lab's verdict
+    assert "SIGTERM: bringing the lab down first" in output
+    assert not left, output
 
 
 def leftovers(lab: Lab, run: str | None = None) -> tuple[list[str], list[str]]:
