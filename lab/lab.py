@@ -18,9 +18,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from lab import dockers
@@ -42,6 +45,32 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 def _say(msg: str) -> None:
     print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _finishing(what: str) -> Iterator[None]:
+    """The first SIGINT or SIGTERM meanwhile lets ``what`` finish (a lab's down cut short left
+    the lab behind, half removed); a second one stops it at once. Signal handlers belong to
+    the main thread: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked: list[int] = []
+
+    def once_more(signum: int, frame: FrameType | None) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+        _say(f"{signal.Signals(signum).name}: {what} first (again to stop at once)")
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in before:
+        signal.signal(s, once_more)
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
 
 
 def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
@@ -770,9 +799,14 @@ class Lab:
 
     # down --------------------------------------------------------------------------------
     def down(self, *, quiet: bool = False) -> None:
-        """Remove every trace of this lab: containers, processes, namespaces, directories."""
+        """Remove every trace of this lab: containers, processes, namespaces, directories. The
+        first Ctrl-C or SIGTERM meanwhile lets it finish; a second one stops it."""
         if not quiet:
             _say(f"bringing lab {self.name!r} down")
+        with _finishing(f"bringing lab {self.name!r} down"):
+            self._down()
+
+    def _down(self) -> None:
         if self.docker_socket.exists():
             ids = self.docker("ps", "-aq", check=False).split()
             if ids:

@@ -4,10 +4,7 @@ with it, also on SIGTERM."""
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import sys
-from collections.abc import Iterator
 from types import FrameType
 
 import pytest
@@ -90,31 +87,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     lab = config.stash.get(LAB, None)
     if lab is not None:
-        with _finishing("bringing the lab down"):
-            lab.down()
-
-
-@contextlib.contextmanager
-def _finishing(what: str) -> Iterator[None]:
-    """The first SIGINT or SIGTERM meanwhile lets ``what`` finish (a lab's down cut short
-    left the lab behind, with a traceback); a second one stops it at once."""
-    asked: list[int] = []
-
-    def once_more(signum: int, frame: FrameType | None) -> None:
-        if asked:
-            raise KeyboardInterrupt
-        asked.append(signum)
-        name = signal.Signals(signum).name
-        print(f"v6conform: {name}: {what} first (again to stop at once)", file=sys.stderr)
-
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in before:
-        signal.signal(s, once_more)
-    try:
-        yield
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        lab.down()  # a first signal meanwhile lets it finish
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
