@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lab import Lab
 from probes import build
 from probes.docker import DockerEndpoint, probe_image, probe_rootfs_tar
-from tests.lab.suite_run import ROOT, lab_up, run_suites
+from tests.lab.suite_run import ROOT, lab_up, run_suites, suites_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6cint"
@@ -47,6 +48,23 @@ def probe_containers(lab: Lab) -> list[str]:
     return out.split()
 
 
+@contextlib.contextmanager
+def running(cmd: list[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """A process the test signals, its output on one pipe: killed if it is still running at the
+    end, its pipe closed (else a failed wait leaks it into a later test's warnings)."""
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 # how the run was started: as from a terminal, or as a shell script's background job
 # (`v6conform &`), which starts with SIGINT ignored (a SIGTERM relayed as SIGINT was lost then)
 STARTED = {"foreground": signal.SIG_DFL, "background": signal.SIG_IGN}
@@ -60,29 +78,9 @@ def test_interrupted_run_removes_its_containers(
     (tmp_path / "v6c_stall.py").write_text(STALL)
     stalled = tmp_path / "stalled"
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "V6C_STALLED": str(stalled)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/",
-            "--target",
-            "lab",
-            "--lab-name",
-            NAME,
-            "--report-dir",
-            str(tmp_path / "out"),
-            "-p",
-            "v6c_stall",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=functools.partial(signal.signal, signal.SIGINT, STARTED[started]),
-    )
-    try:
+    cmd = suites_command(tmp_path / "out", "--target", "lab", "--lab-name", NAME, "-p", "v6c_stall")
+    signal_as_started = functools.partial(signal.signal, signal.SIGINT, STARTED[started])
+    with running(cmd, env=env, preexec_fn=signal_as_started) as proc:
         deadline = time.monotonic() + 60
         while not stalled.exists():
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
@@ -96,12 +94,6 @@ def test_interrupted_run_removes_its_containers(
             proc.kill()
             output, _ = proc.communicate()
             pytest.fail(f"the run went on for 60 s after {sig.name}:\n{output}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()  # else a failed wait leaks the pipe into a later test's warnings
     assert proc.returncode == 2, output  # pytest's "interrupted"
     assert probe_containers(lab) == [], output
     assert leftovers(lab) == ([], []), output  # nor the builds' containers and images
@@ -115,27 +107,19 @@ def test_a_run_interrupted_while_its_lab_comes_up_takes_it_down(
     """SIGTERM while `--lab` brings the lab up (namespaces made, daemons starting): the run
     ends as interrupted and leaves no lab behind."""
     name = "v6cint2"
-    cmd = [sys.executable, "-m", "pytest", "suites/", "--lab", "healthy", "--lab-name", name]
-    cmd += ["--report-dir", str(tmp_path / "out"), "-m", "gateway"]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    cmd = suites_command(tmp_path / "out", "--lab", "healthy", "--lab-name", name, "-m", "gateway")
     try:
-        deadline = time.monotonic() + 60
-        while not Lab(name).exists():
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the lab never started to come up"
-            time.sleep(0.02)
-        time.sleep(after)
-        assert proc.poll() is None, "the run ended before the signal: nothing was interrupted"
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
+        with running(cmd) as proc:
+            deadline = time.monotonic() + 60
+            while not Lab(name).exists():
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "the lab never started to come up"
+                time.sleep(0.02)
+            time.sleep(after)
+            assert proc.poll() is None, "the run ended before the signal: nothing was interrupted"
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
         left = Lab(name).exists()
         Lab(name).down(quiet=True)
     assert proc.returncode == 2, output
@@ -149,34 +133,28 @@ def test_a_signal_while_the_lab_comes_down_lets_it_finish(tmp_path: Path, via: s
     to its end (cut short, it left the lab behind) and a run keeps its verdict."""
     name = "v6cint3"
     if via == "run":
-        cmd = [sys.executable, "-m", "pytest", "suites/", "--lab", "healthy", "--lab-name", name]
-        cmd += ["--report-dir", str(tmp_path / "out"), "-m", "gateway"]
+        cmd = suites_command(
+            tmp_path / "out", "--lab", "healthy", "--lab-name", name, "-m", "gateway"
+        )
     else:
         Lab(name).up()
         cmd = [sys.executable, "-m", "lab", "--name", name, "down"]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
     lines: list[str] = []
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
-    reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while not any(f"bringing lab {name!r} down" in line for line in lines):
-            assert proc.poll() is None or reader.is_alive(), "".join(lines)
-            assert time.monotonic() < deadline, "the run never took its lab down"
-            time.sleep(0.02)
-        time.sleep(0.2)  # into the down: its daemons are given their time to stop
-        assert proc.poll() is None, "the down was over before the signal"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        reader.join(timeout=10)
+        with running(cmd) as proc:
+            read = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+            read.start()
+            deadline = time.monotonic() + 120
+            while not any(f"bringing lab {name!r} down" in line for line in lines):
+                assert proc.poll() is None or read.is_alive(), "".join(lines)
+                assert time.monotonic() < deadline, "the run never took its lab down"
+                time.sleep(0.02)
+            time.sleep(0.2)  # into the down: its daemons are given their time to stop
+            assert proc.poll() is None, "the down was over before the signal"
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            read.join(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
         left = Lab(name).exists()
         Lab(name).down(quiet=True)
     output = "".join(lines)
