@@ -37,7 +37,6 @@ an RA with a bad one reaches neither a raw socket nor the kernel's ND code (seen
 from __future__ import annotations
 
 import ipaddress
-import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -207,15 +206,15 @@ class RouterAdvert:
         for p in self.prefixes:
             out.append(
                 f"prefix {p.prefix} L={int(p.on_link)} A={int(p.autonomous)}"
-                f" valid {_lifetime_text(p.valid)} preferred {_lifetime_text(p.preferred)}"
+                f" valid {lifetime_text(p.valid)} preferred {lifetime_text(p.preferred)}"
             )
         for r in self.rdnss:
             servers = ", ".join(r.servers) or "(no address)"
-            out.append(f"RDNSS length {r.length}, lifetime {_lifetime_text(r.lifetime)}: {servers}")
+            out.append(f"RDNSS length {r.length}, lifetime {lifetime_text(r.lifetime)}: {servers}")
         for d in self.dnssl:
             domains = ", ".join(d.domains) or "(no name)"
             broken = f" [encoding broken: {d.problem}]" if d.problem else ""
-            lifetime = _lifetime_text(d.lifetime)
+            lifetime = lifetime_text(d.lifetime)
             out.append(f"DNSSL length {d.length}, lifetime {lifetime}: {domains}{broken}")
         if self.other_options:
             out.append(f"options not decoded: types {', '.join(map(str, self.other_options))}")
@@ -249,7 +248,7 @@ def _or_unknown(value: int | None) -> str:
     return "unknown" if value is None else str(value)
 
 
-def _lifetime_text(seconds: int) -> str:
+def lifetime_text(seconds: int) -> str:
     return "infinity" if seconds == INFINITY else f"{seconds} s"
 
 
@@ -546,40 +545,8 @@ def _label_text(label: bytes) -> str:
     )
 
 
-# --- validators ----------------------------------------------------------------------------
-
-
-# what Linux does with an RDNSS or DNSSL option, whatever is wrong inside it (seen in the lab)
-LINUX_USER_OPTION = (
-    "Linux uses the rest of the RA and hands this option as it is to user space"
-    " (RTM_NEWNDUSEROPT), whose resolver daemon decides"
-)
-
-
-def rdnss_length_ok(opt: Rdnss) -> str | None:
-    """RFC 8106 5.1: the length is 1 + 2 per address, so odd and at least 3."""
-    if opt.length < 3:
-        problem = f"RDNSS length {opt.length} leaves no room for an address"
-    elif opt.length % 2 == 0:
-        problem = f"RDNSS length {opt.length} is even: the last address is cut in half"
-    else:
-        return None
-    return f"{problem} (RFC 8106 5.1: odd, >= 3); {LINUX_USER_OPTION}"
-
-
-def rdnss_addresses_unicast(opt: Rdnss) -> str | None:
-    """RFC 8106 5.1 (and RFC 4291 2.4): a DNS server address is a unicast address.
-
-    Link-local is fine (hosts pair it with the interface the RA came in on); multicast,
-    unspecified and loopback addresses cannot be anyone's server.
-    """
-    wrong = [f"{server} ({kind})" for server in opt.servers if (kind := _not_unicast(server))]
-    if wrong:
-        return f"RDNSS lists {', '.join(wrong)}: DNS servers must be unicast (RFC 8106 5.1)"
-    return None
-
-
-def _not_unicast(server: str) -> str | None:
+def not_unicast(server: str) -> str | None:
+    """Why ``server`` cannot be anyone's nameserver (RFC 4291 2.4), None for a unicast one."""
     try:
         address = ipaddress.IPv6Address(server)
     except ValueError:
@@ -591,217 +558,6 @@ def _not_unicast(server: str) -> str | None:
     if address.is_loopback:
         return "loopback"
     return None
-
-
-def rdnss_lifetime_ok(opt: Rdnss, max_interval: float | None) -> str | None:
-    """RFC 8106 5.1: lifetime 0 withdraws the servers; it SHOULD be >= 3 * MaxRtrAdvInterval.
-
-    A shorter lifetime lets the servers expire between two adverts when one is lost.
-    ``max_interval`` is in seconds; None skips the second rule. RFC 8106 sets no upper bound
-    and no 1800 s figure of its own: MaxRtrAdvInterval is RFC 4861's, which RFC 8319 lets go
-    up to 65535 s, so 3 * 65535 s (within the 32-bit lifetime) can be what is due.
-    """
-    return _lifetime_problem(opt.lifetime, max_interval, "servers", "RFC 8106 5.1")
-
-
-def dnssl_encoding_ok(opt: Dnssl) -> str | None:
-    """RFC 8106 5.2: length >= 2 (one name at least) and names as in RFC 1035 3.1, uncompressed."""
-    if opt.length < 2:
-        problem = f"DNSSL length {opt.length} leaves no room for a name (RFC 8106 5.2: >= 2)"
-    elif opt.problem is not None:
-        problem = opt.problem
-    else:
-        return None
-    return f"{problem}; {LINUX_USER_OPTION}"
-
-
-def dnssl_lifetime_ok(opt: Dnssl, max_interval: float | None) -> str | None:
-    """RFC 8106 5.2: as for RDNSS, lifetime 0 withdraws the domains, >= 3 * MaxRtrAdvInterval."""
-    return _lifetime_problem(opt.lifetime, max_interval, "domains", "RFC 8106 5.2")
-
-
-def _lifetime_problem(
-    lifetime: int, max_interval: float | None, things: str, section: str
-) -> str | None:
-    if lifetime == 0:
-        return f"lifetime 0: the router withdraws these {things} ({section})"
-    if lifetime == INFINITY or max_interval is None or not math.isfinite(max_interval):
-        return None
-    least = 3 * max_interval
-    if lifetime < least:
-        return (
-            f"lifetime {lifetime} s is below 3 * MaxRtrAdvInterval = {least:g} s: the {things}"
-            f" may expire between adverts ({section}: SHOULD be at least that)"
-        )
-    return None
-
-
-def prefix_lifetimes_ok(p: PrefixInfo) -> str | None:
-    """RFC 4862 5.5.3 c): a preferred lifetime above the valid lifetime voids the option.
-
-    Linux ignores all of it, the on-link part too (no route, no address: seen in the lab).
-    """
-    if p.preferred > p.valid:
-        return (
-            f"prefix {p.prefix}: preferred lifetime {_lifetime_text(p.preferred)} exceeds valid"
-            f" lifetime {_lifetime_text(p.valid)}: hosts ignore the option (RFC 4862 5.5.3 c;"
-            " Linux adds neither the on-link route nor an address)"
-        )
-    return None
-
-
-def prefix_flags_ok(p: PrefixInfo) -> str | None:
-    """What the option asks hosts to do with the prefix, judged by RFC 4861 4.6.2 and 4862 5.5.3.
-
-    A prefix length over 128 is meaningless (RFC 4861 4.6.2); a link-local prefix is ignored
-    (RFC 4861 6.3.4, RFC 4862 5.5.3 b); with neither L nor A the option says nothing; and for
-    SLAAC (A) the prefix must be a /64 on Ethernet (RFC 4862 5.5.3 d, RFC 4291 2.5.1), or
-    hosts form no address from it.
-    """
-    address_text, _, length_text = p.prefix.partition("/")
-    try:
-        address = ipaddress.IPv6Address(address_text)
-        length = int(length_text)
-    except ValueError:
-        return f"prefix '{p.prefix[:60]}' is not an IPv6 prefix with a length"
-    if not 0 <= length <= 128:
-        return f"prefix {p.prefix}: length {length} is over 128 (RFC 4861 4.6.2)"
-    if address in LINK_LOCAL:
-        return f"prefix {p.prefix} is link-local: hosts ignore it (RFC 4862 5.5.3 b)"
-    if not p.on_link and not p.autonomous:
-        return f"prefix {p.prefix} has neither L nor A set: the option tells hosts nothing"
-    if p.autonomous and length != SLAAC_PREFIX_LENGTH:
-        return (
-            f"prefix {p.prefix} has A set but is a /{length}: SLAAC needs a /64 on Ethernet"
-            " (RFC 4862 5.5.3 d, RFC 4291 2.5.1), so hosts form no address from it"
-        )
-    return None
-
-
-def managed_other_ok(ra: RouterAdvert, managed: bool | None, other: bool | None) -> str | None:
-    """RFC 4861 4.2: M says addresses come from DHCPv6, O other configuration does.
-
-    ``managed`` and ``other`` are what the profile expects; None means no expectation.
-    """
-    wrong = [
-        f"{name}={int(got)} where {int(wanted)} is expected"
-        for name, got, wanted in (("M", ra.managed, managed), ("O", ra.other, other))
-        if wanted is not None and got != wanted
-    ]
-    if wrong:
-        return f"RA flags {' and '.join(wrong)} (RFC 4861 4.2: M = DHCPv6 addresses, O = other)"
-    return None
-
-
-def router_lifetime_ok(ra: RouterAdvert, max_interval: float | None = None) -> str | None:
-    """RFC 4861 6.2.1 as updated by RFC 8319: a router lifetime is 0 or between
-    MaxRtrAdvInterval and 65535 s, so any non-zero 16-bit value is in range at the top.
-
-    Zero is sound here: it says "not a default router", which the caller judges. Below
-    MaxRtrAdvInterval (in seconds; None: unknown, not judged) the default route expires
-    between two periodic adverts. RFC 4861 alone capped the lifetime at 9000 s; its 4.2 told
-    receivers to handle any value all the same, and Linux does: the lab's kernel keeps a
-    default route of 65535 s. Only a host that enforces the old cap would clamp or refuse one.
-    """
-    lifetime = ra.router_lifetime  # a 16-bit field: never over MAX_ROUTER_LIFETIME
-    if lifetime and max_interval is not None and lifetime < max_interval:
-        return (
-            f"router lifetime {lifetime} s is below MaxRtrAdvInterval = {max_interval:g} s: the"
-            " default route expires between adverts (RFC 4861 6.2.1 as updated by RFC 8319:"
-            " 0 or between MaxRtrAdvInterval and 65535 s)"
-        )
-    return None
-
-
-def max_interval_ok(ra: RouterAdvert) -> str | None:
-    """The Advertisement Interval option's MaxRtrAdvInterval within bounds: at most 65535 s
-    (RFC 4861 6.2.1 as updated by RFC 8319; RFC 4861 alone said 1800 s), at least 70 ms
-    (RFC 6275 7.5: the option is Mobile IPv6's, which lowers RFC 4861's 4 s). None without one.
-    """
-    ms = ra.adv_interval_ms
-    if ms is None:
-        return None
-    if ms > MAX_RTR_ADV_INTERVAL * 1000:
-        return (
-            f"advertisement interval {ms} ms is over MaxRtrAdvInterval's {MAX_RTR_ADV_INTERVAL} s"
-            " (RFC 4861 6.2.1 as updated by RFC 8319)"
-        )
-    if ms < MIN_RTR_ADV_INTERVAL_MS:
-        return (
-            f"advertisement interval {ms} ms is under MaxRtrAdvInterval's"
-            f" {MIN_RTR_ADV_INTERVAL_MS} ms floor (RFC 6275 7.5)"
-        )
-    return None
-
-
-def mtu_ok(
-    ra: RouterAdvert,
-    link_mtu: int | None,
-    ipv6_mtu: int | None = None,
-    interface: str = "the uplink",
-) -> str | None:
-    """RFC 4861 6.3.4: hosts take the MTU option only from the IPv6 minimum (1280, RFC 8200 5)
-    up to the link's own MTU; Linux ignores any other value (seen in the lab). ``link_mtu``:
-    the interface's MTU, None if unknown (then only the minimum is judged). ``ipv6_mtu``: what
-    the host sends IPv6 with on the link after the RA: above a usable announced MTU, the host
-    did not take it (accept_ra_mtu = 0) and sends packets the link's routers cannot forward."""
-    if ra.mtu is None:
-        return None
-    if ra.mtu < MIN_LINK_MTU:
-        return (
-            f"MTU {ra.mtu} is below IPv6's minimum of {MIN_LINK_MTU} (RFC 8200 5, RFC 4861"
-            " 6.3.4): Linux ignores it"
-        )
-    if link_mtu is not None and ra.mtu > link_mtu:
-        return (
-            f"MTU {ra.mtu} is above the link's MTU of {link_mtu} (RFC 4861 6.3.4): Linux ignores it"
-        )
-    if ipv6_mtu is not None and ipv6_mtu > ra.mtu:
-        return (
-            f"MTU {ra.mtu} is announced, but the host sends IPv6 on {interface} at {ipv6_mtu} "
-            f"(net.ipv6.conf.{interface}.mtu; accept_ra_mtu = 0 makes it ignore the option, "
-            "and accept_ra = 1 with forwarding on every RA): larger packets than the link's "
-            "routers take"
-        )
-    return None
-
-
-def hop_limit_ok(ra: RouterAdvert | MalformedAdvert) -> str | None:
-    """RFC 4861 6.1.2: an RA must arrive with IP hop limit 255, or it may come from off-link.
-
-    None when the hop limit is unknown (the socket gave no ancillary data).
-    """
-    if ra.hop_limit is not None and ra.hop_limit != ND_HOP_LIMIT:
-        return (
-            f"RA arrived with IP hop limit {ra.hop_limit}, not {ND_HOP_LIMIT}: it may come from"
-            " off-link, and hosts must discard it (RFC 4861 6.1.2)"
-        )
-    return None
-
-
-def source_ok(ra: RouterAdvert | MalformedAdvert) -> str | None:
-    """RFC 4861 6.1.2: an RA's IP source is the router's link-local address, or hosts discard
-    it (routers are known by their link-local addresses, RFC 4861 6.1.2, 8.1)."""
-    try:
-        link_local = ipaddress.IPv6Address(ra.source.split("%")[0]) in LINK_LOCAL
-    except ValueError:
-        link_local = False
-    if not link_local:
-        return (
-            f"RA came from {ra.source[:60]}, not a link-local address: hosts must discard it"
-            " (RFC 4861 6.1.2)"
-        )
-    return None
-
-
-def hosts_discard(ra: RouterAdvert | MalformedAdvert) -> str | None:
-    """Why hosts discard this RA whole (RFC 4861 6.1.2, and Linux), None if they take it.
-
-    An RA we failed to decode (``internal``) is not judged here: that is our fault.
-    """
-    if isinstance(ra, MalformedAdvert) and not ra.internal:
-        return ra.reason
-    return source_ok(ra) or hop_limit_ok(ra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -816,10 +572,10 @@ class AnnouncedServer:
     @property
     def used(self) -> bool:
         """A host takes it as a nameserver: a unicast address with a non-zero lifetime."""
-        return self.lifetime > 0 and _not_unicast(self.server) is None
+        return self.lifetime > 0 and not_unicast(self.server) is None
 
     def text(self) -> str:
-        lifetime = _lifetime_text(self.lifetime)
+        lifetime = lifetime_text(self.lifetime)
         return f"{self.server} announced by {self.router} (lifetime {lifetime})"
 
 
@@ -833,12 +589,3 @@ def announced_servers(adverts: Iterable[RouterAdvert]) -> tuple[AnnouncedServer,
                 if key not in seen or seen[key].lifetime < opt.lifetime:
                     seen[key] = AnnouncedServer(server, ra.source, opt.lifetime)
     return tuple(seen.values())
-
-
-def max_interval_of(ra: RouterAdvert, configured: float | None) -> float | None:
-    """MaxRtrAdvInterval in seconds: the router's own Advertisement Interval option (RFC 6275
-    7.3, milliseconds) when it sends a sound one, else what the profile configures. (A broken
-    or out-of-bounds option is reported by :func:`max_interval_ok` and the option's owner.)"""
-    if ra.adv_interval_ms is not None and max_interval_ok(ra) is None:
-        return ra.adv_interval_ms / 1000
-    return configured

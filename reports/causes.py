@@ -2,7 +2,7 @@
 group the failures by cause.
 
 Each failed item's diagnosis says which facts it found false (``breaks``) and which facts its
-verdict rests on (``needs``; probes.judgement.FACTS). A failure that needs a fact another
+verdict rests on (``needs``; rules.judgement.FACTS). A failure that needs a fact another
 failure broke is a symptom of it, unless that one also needs what this one broke (then neither
 explains the other). Following those ties to the end gives the failures nothing explains: the
 causes. Causes that broke the same identity fact (one firewall rule, one nameserver, one
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from probes.judgement import fact_matches, fact_text, is_identity
 from reports.results import CheckInfo, CheckResult
+from rules.judgement import fact_matches, fact_text, is_identity
 
 
 @dataclass(frozen=True, slots=True)

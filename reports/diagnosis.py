@@ -32,7 +32,7 @@ class Diagnosis:
     evidence: tuple[str, ...]  # what was sent and seen, one decoded line each
     fix: str | None  # what usually fixes it
     hop: str | None = None  # where on the path it breaks (reports.results.HOPS), if the check knows
-    # the facts it found false and those it rests on (probes.judgement.FACTS): reports.causes
+    # the facts it found false and those it rests on (rules.judgement.FACTS): reports.causes
     # ties a symptom to its cause by them
     breaks: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
@@ -96,7 +96,7 @@ def explain(
     ``hop`` names where on the path (container, bridge, host, uplink, upstream, far end) the
     check saw it break, when that differs from where the check's failures usually break;
     "unknown" when its evidence cannot tell. ``breaks`` and ``needs``: the facts it found false
-    and those its verdict rests on (probes.judgement.FACTS)."""
+    and those its verdict rests on (rules.judgement.FACTS)."""
     diagnosis = Diagnosis(
         " ".join(summary.split()), tuple(evidence), fix, hop, tuple(breaks), tuple(needs)
     )

@@ -1,6 +1,6 @@
 """DNS checks DNS-*: do the configured nameservers answer over IPv6, do names resolve to AAAA.
 
-The judgement is in probes.dns_rules; a check here gets what was seen and holds it to the rule."""
+The judgement is in rules.dns; a check here gets what was seen and holds it to the rule."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from dataclasses import dataclass
 import pytest
 
 from probes import dns, dns64, resolver
-from probes.dns_rules import (
+from probes.docker import ProbeContainer
+from probes.errors import HarnessError
+from probes.profile import ExpectedName
+from probes.target import Target, privileged
+from rules.dns import (
     judge_announced_nameservers,
     judge_container_lookups,
     judge_dns64,
@@ -19,10 +23,6 @@ from probes.dns_rules import (
     judge_resolv_line,
     wanted_types,
 )
-from probes.docker import ProbeContainer
-from probes.errors import HarnessError
-from probes.profile import ExpectedName
-from probes.target import Target, privileged
 from suites.plugin.facts import lookup_path
 from suites.plugin.keys import HOST_RESOLV
 from suites.plugin.nameservers import (

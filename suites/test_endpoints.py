@@ -2,7 +2,7 @@
 are dual-stack in DNS, sound at a zone apex, and answer on every address from the host and from
 each network's container, so "works over IPv4 only" shows at once.
 
-The judgement is in probes.endpoint_rules."""
+The judgement is in rules.ep."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from probes import endpoint as ep
 from probes.docker import NetworkInfo
-from probes.endpoint_rules import judge_name, judge_reach
 from probes.profile import Endpoint
+from rules.ep import judge_name, judge_reach
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import configured_nameservers
 from suites.plugin.site import Site, cannot_run, hold

@@ -1,6 +1,6 @@
 """Gateway checks GW-01..GW-03: the containers' link-local gateway, their route, its answer.
 
-The judgement is in probes.gateway; a check here gets what was seen and holds it to the rule."""
+The judgement is in rules.gw; a check here gets what was seen and holds it to the rule."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from probes import icmp6, ifaddr, ndp
 from probes.docker import NetworkInfo, ProbeContainer
-from probes.gateway import (
+from rules.gw import (
     NO_SOLICIT_SOURCE,
     GatewayExchange,
     gateways_to_probe,
@@ -20,7 +20,7 @@ from probes.gateway import (
     judge_gateway_answers,
     solicit_source,
 )
-from probes.judgement import fact
+from rules.judgement import fact
 from suites.plugin.facts import of_container
 from suites.plugin.site import Site, hold
 from suites.plugin.survey import Survey, surveyed

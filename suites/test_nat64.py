@@ -2,7 +2,7 @@
 DNS64 and NAT64, end to end) and DNS-05 (the A-only trap: on an IPv6-only network, which names
 resolve only through A).
 
-The judgement is in probes.nat64_rules; the probes in probes.nat64."""
+The judgement is in rules.nat64; the probes in probes.nat64."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 
 from probes import dns, icmp6, nat64
 from probes.docker import NetworkInfo, ProbeContainer
-from probes.judgement import worst_of
-from probes.nat64_rules import judge_a_only, judge_nat64_reach
 from probes.resolvconf import parse_resolv_conf
 from probes.workloads import read_in_root
+from rules.judgement import worst_of
+from rules.nat64 import judge_a_only, judge_nat64_reach
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import configured_nameservers
 from suites.plugin.networks import ipv6_networks, param_or_skip, parametrize_places

@@ -3,7 +3,7 @@ exchanges then complete (the IPv6 black hole: small pings work, large transfers 
 
 Sent from each network's probe container only: the probe leaves a learnt path MTU in the route
 cache of the namespace it runs in, which is the harness's own to change, never a workload's.
-The judgement is in probes.pmtu_rules."""
+The judgement is in rules.pmtu."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from probes import dns, pmtu
 from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
 from probes.errors import NetnsError
-from probes.judgement import worst_of
-from probes.pmtu_rules import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
+from rules.judgement import worst_of
+from rules.pmtu import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
 from suites.plugin.facts import container_path
 from suites.plugin.nameservers import host_resolv, liveness_question
 from suites.plugin.site import Site, hold, probe_source

@@ -4,7 +4,7 @@ The nameservers a container gets are not the host's: Docker filters them (loopba
 IPv6 on a network without IPv6), may fall back to public resolvers when nothing is left, and the
 two builders do it differently. These checks read each probe container's and each build step's
 resolv.conf, ask every listed server from inside, and time the resolver itself. The judgement is
-in probes.resolv_rules; a check here gets what was seen and holds it to the rule.
+in rules.rc; a check here gets what was seen and holds it to the rule.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import pytest
 from probes import build, ifaddr, resolver
 from probes.docker import DockerEndpoint
 from probes.errors import HarnessError
-from probes.resolv_rules import (
+from probes.target import Target
+from rules.rc import (
     BUILD_NETWORK,
     build_unavailable,
     judge_build_step,
     judge_container_resolv,
     judge_fallback,
 )
-from probes.target import Target
 from suites.plugin.facts import copied_from_host, lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about

@@ -1,12 +1,12 @@
 """The facts of an item that its rule does not know — which container, on which network — for
-the root-cause step (probes.judgement.FACTS, reports.causes)."""
+the root-cause step (rules.judgement.FACTS, reports.causes)."""
 
 from __future__ import annotations
 
 from probes.docker import ProbeContainer
-from probes.judgement import fact
 from probes.resolvconf import ResolvConf
 from probes.resolver import EMBEDDED_DNS
+from rules.judgement import fact
 
 
 def of_container(kind: str, container: ProbeContainer) -> str:

@@ -14,6 +14,7 @@ from probes import dns, router_advert
 from probes.router_advert import AnnouncedServer, RouterAdvert
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import privileged
+from rules.ra import kept_adverts
 from suites.plugin.nameservers import liveness_question
 from suites.plugin.site import cannot_run, find_uplink
 from suites.plugin.survey import Survey, surveyed
@@ -28,12 +29,7 @@ class RouterRound:
     @property
     def kept(self) -> tuple[RouterAdvert, ...]:
         """Each router's latest RA, where hosts keep it (RFC 4861 6.1.2, and Linux)."""
-        s = self.solicitation
-        return tuple(
-            a
-            for a in (s.latest(r) for r in s.routers)
-            if isinstance(a, RouterAdvert) and router_advert.hosts_discard(a) is None
-        )
+        return kept_adverts(self.solicitation)
 
     @property
     def announced(self) -> tuple[AnnouncedServer, ...]:
@@ -83,5 +79,4 @@ def _with_zone(server: str, uplink: str) -> str:
 
 def _askable(server: str) -> bool:
     """Only unicast servers are asked: a multicast or loopback one is RA-02's finding."""
-    opt = router_advert.Rdnss(3, 1, (server,))
-    return router_advert.rdnss_addresses_unicast(opt) is None
+    return router_advert.not_unicast(server) is None

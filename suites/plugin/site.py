@@ -20,7 +20,6 @@ from probes.docker import (
     probe_image,
 )
 from probes.errors import HarnessError, harness_errors, one_line
-from probes.judgement import Judgement
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
 from reports.diagnosis import explain, proved
@@ -30,6 +29,7 @@ from reports.results import (
     Place,
     harness_problem,
 )
+from rules.judgement import Judgement
 from suites.plugin.keys import NO_DOCKER, T
 from suites.plugin.nameservers import host_resolv
 from suites.plugin.networks import resolver_networks

@@ -28,8 +28,9 @@ from scapy.layers.inet6 import (
 from lab import Lab
 from lab import topology as T
 from probes.netns import Netns
-from probes.router_advert import RouterAdvert, decode_router_advert, hosts_discard
+from probes.router_advert import RouterAdvert, decode_router_advert
 from probes.router_solicit import solicit_routers
+from rules.ra import hosts_discard
 from tests.lab.ra_responder import (
     CRAFTED_GLOBAL,
     CRAFTED_ROUTER,

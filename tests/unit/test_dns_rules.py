@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from probes import dns, dns64
-from probes.dns_rules import (
+from probes.profile import ExpectedName
+from probes.resolvconf import parse_resolv_conf
+from probes.resolver import Lookup, ResolverReport, ServerAnswer
+from probes.router_advert import AnnouncedServer
+from rules.dns import (
     judge_announced_nameservers,
     judge_container_lookups,
     judge_dns64,
@@ -12,11 +16,7 @@ from probes.dns_rules import (
     judge_resolv_line,
     wanted_types,
 )
-from probes.judgement import Judgement
-from probes.profile import ExpectedName
-from probes.resolvconf import parse_resolv_conf
-from probes.resolver import Lookup, ResolverReport, ServerAnswer
-from probes.router_advert import AnnouncedServer
+from rules.judgement import Judgement
 
 NS6 = "2001:db8:53::53"
 NS6B = "2001:db8:53::54"

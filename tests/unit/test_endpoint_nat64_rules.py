@@ -8,10 +8,10 @@ from scapy.layers.inet import ICMP, IP
 from probes import nat64
 from probes.dns import DnsResult
 from probes.endpoint import Attempt, NameView
-from probes.endpoint_rules import judge_name, judge_reach
 from probes.icmp6 import EchoResult
-from probes.nat64_rules import judge_a_only, judge_nat64_reach
 from probes.profile import Endpoint
+from rules.ep import judge_name, judge_reach
+from rules.nat64 import judge_a_only, judge_nat64_reach
 
 NAME = "example.com"
 WEB = Endpoint(NAME, 80)

@@ -1286,7 +1286,7 @@ BACKTICKED = re.compile(r"`([^`]*)`")
 
 
 def fixes_for(text: str, docker: str = "28.5.2+dfsg4") -> str:
-    from probes.routing_rules import forward_fix
+    from rules.rt import forward_fix
 
     parsed = parse_nft_json(text) if text.startswith("{") else parse_ip6tables_save(text)
     drops = forward_drops(parsed, subnets=[V6NET], bridges=["br-v6net"], uplink="uplink0")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from probes import icmp6, ndp
 from probes.docker import DaemonInfo, NetworkInfo, ProbeContainer
-from probes.gateway import (
+from probes.ifaddr import DADFAILED, TENTATIVE, IfAddr, Route6, Snapshot
+from probes.profile import Profile
+from rules.gw import (
     GatewayExchange,
     gateways_to_probe,
     judge_bridge,
@@ -12,8 +14,6 @@ from probes.gateway import (
     judge_gateway_answers,
     solicit_source,
 )
-from probes.ifaddr import DADFAILED, TENTATIVE, IfAddr, Route6, Snapshot
-from probes.profile import Profile
 
 PERMANENT = 0x80
 DOCKER20 = DaemonInfo("20.10.24", "1.41")

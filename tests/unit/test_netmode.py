@@ -23,8 +23,8 @@ from probes.netmode import (
     Ipv6Mode,
     firewall_backend,
     ipv6_mode,
-    judge_mode,
 )
+from rules.rt_mode import judge_mode
 
 DATA = Path(__file__).parent / "data" / "docker"
 UPLINK = "eth0"
@@ -329,7 +329,7 @@ def test_ula_network() -> None:
     assert f"v6net: IPv6 subnets {ULA_SUBNET} (ULA)" in found.evidence()
     verdict = judge_mode(found, "routed", daemon_version="28.5.2")
     assert verdict.outcome == "fail"
-    assert "never reachable from the internet without NAT" in verdict.reason
+    assert "never reachable from the internet without NAT" in verdict.diagnosis
     assert verdict.fix is not None
     assert "default-address-pools" in verdict.fix
     assert "gateway_mode_ipv6=routed" in verdict.fix  # it is masqueraded too
@@ -372,7 +372,7 @@ def test_masquerade_off_by_option() -> None:
     assert f"without -o {MASQUERADE_OPTION}=false" in nat.fix
     routed = judge_mode(found, "routed", daemon_version="28.5.2")
     assert routed.outcome == "fail"
-    assert "gateway mode nat with masquerade off" in routed.reason
+    assert "gateway mode nat with masquerade off" in routed.diagnosis
     # the rule is still there: the firewall wins, and the rule is not Docker's
     kept = ipv6_mode(off, daemon_major=28, ruleset=ruleset_of("d28"))
     assert kept.masqueraded is True
@@ -391,7 +391,7 @@ def test_host_rule_masquerades_a_routed_network() -> None:
     assert any(n.startswith("the option says routed, yet `-A POSTROUTING") for n in found.notes)
     verdict = judge_mode(found, "routed", daemon_version="28.5.2")
     assert verdict.outcome == "fail"
-    assert "-A POSTROUTING -s 2001:db8::/32 -o eth0 -j MASQUERADE" in verdict.reason
+    assert "-A POSTROUTING -s 2001:db8::/32 -o eth0 -j MASQUERADE" in verdict.diagnosis
     assert verdict.fix is not None
     assert "remove `-A POSTROUTING -s 2001:db8::/32" in verdict.fix
 
@@ -409,8 +409,8 @@ def test_unreadable_firewall(ruleset: str | None) -> None:
         for wanted in ("routed", "nat"):
             verdict = judge_mode(found, wanted, daemon_version="28.5.2")
             assert verdict.outcome == "not-observed"
-            assert "could not tell whether" in verdict.reason
-            assert "firewall not read" in verdict.reason
+            assert "could not tell whether" in verdict.diagnosis
+            assert "firewall not read" in verdict.diagnosis
 
 
 def test_firewall_dumps_that_could_not_be_parsed() -> None:
@@ -528,17 +528,17 @@ def test_judge_matrix(name: str, wanted: str | None) -> None:
     found = FOUND[name]
     verdict = judge_mode(found, wanted, daemon_version="28.5.2+dfsg4")
     expected = EXPECTED[name][wanted] if wanted in ("routed", "nat") else "not-observed"
-    assert verdict.outcome == expected, verdict.reason
+    assert verdict.outcome == expected, verdict.diagnosis
     assert (verdict.fix is not None) == (verdict.outcome == "fail")
     assert verdict.evidence == found.evidence()
     if wanted in (None, "any"):
-        assert verdict.reason == f"the profile states no ipv6_mode; found: {found.summary}"
+        assert verdict.diagnosis == f"the profile states no ipv6_mode; found: {found.summary}"
 
 
 def test_routed_wanted_on_a_masqueraded_network_names_mode_rule_and_version() -> None:
     verdict = judge_mode(FOUND["nat-masq"], "routed", daemon_version="28.5.2+dfsg4")
-    assert "gateway mode nat" in verdict.reason
-    assert MASQ_V6NET in verdict.reason
+    assert "gateway mode nat" in verdict.diagnosis
+    assert MASQ_V6NET in verdict.diagnosis
     assert verdict.fix is not None
     assert verdict.fix.startswith("on Docker 27+ the gateway mode is fixed when a network is")
     assert (
@@ -578,7 +578,7 @@ def test_routed_wanted_on_docker_26() -> None:
 def test_nat_wanted_on_a_routed_network(version: str, start: str) -> None:
     verdict = judge_mode(FOUND["routed"], "nat", daemon_version=version)
     assert verdict.outcome == "fail"
-    assert "containers are reachable directly from outside: the site wants NAT" in verdict.reason
+    assert "containers are reachable directly from outside: the site wants NAT" in verdict.diagnosis
     assert verdict.fix is not None
     assert verdict.fix.startswith(start)
     if version.startswith("2") and int(version.split(".")[0]) >= 27:

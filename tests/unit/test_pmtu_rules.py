@@ -13,7 +13,7 @@ from probes import icmp6
 from probes.capture import Frame, decode_frame
 from probes.dns import DnsResult
 from probes.pmtu import PathMtu, TooBig
-from probes.pmtu_rules import (
+from rules.pmtu import (
     UplinkSight,
     judge_fragments,
     judge_tcp_exchange,

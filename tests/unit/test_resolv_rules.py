@@ -4,7 +4,9 @@ fixtures, no builds."""
 from __future__ import annotations
 
 from probes import build
-from probes.resolv_rules import (
+from probes.resolvconf import ResolvConf, parse_resolv_conf
+from probes.resolver import Lookup, ResolverReport, ServerAnswer
+from rules.rc import (
     BUILD_NETWORK,
     build_unavailable,
     dropped_nameservers,
@@ -13,8 +15,6 @@ from probes.resolv_rules import (
     judge_fallback,
     unusable_reason,
 )
-from probes.resolvconf import ResolvConf, parse_resolv_conf
-from probes.resolver import Lookup, ResolverReport, ServerAnswer
 
 NS6 = "2001:db8:53::53"
 NS4 = "203.0.113.53"

@@ -19,7 +19,7 @@ from probes import icmp6
 from probes.capture import Frame, decode_frame
 from probes.errors import MalformedPacket
 from probes.ndproxy import ProxyState
-from probes.routed_prefix import judge_prefix, solicitations, uplink_view
+from rules.rt_prefix import judge_prefix, solicitations, uplink_view
 
 ROUTER = "fe80::1:2"
 ROUTER_MAC = "02:00:00:00:01:02"

@@ -22,7 +22,6 @@ from probes import icmp6, router_solicit
 from probes.netns import Netns
 from probes.router_advert import (
     INFINITY,
-    LINUX_USER_OPTION,
     MAX_MESSAGE,
     AnnouncedServer,
     BrokenOption,
@@ -34,6 +33,9 @@ from probes.router_advert import (
     announced_servers,
     decode_router_advert,
     decode_search_list,
+)
+from rules.ra import (
+    LINUX_USER_OPTION,
     dnssl_encoding_ok,
     dnssl_lifetime_ok,
     hop_limit_ok,

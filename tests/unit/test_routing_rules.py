@@ -5,14 +5,14 @@ from __future__ import annotations
 from probes import icmp6
 from probes.docker import NetworkInfo
 from probes.firewall import assess_forward, parse_ip6tables_save
-from probes.routing_rules import (
+from probes.sysctl import ForwardingState
+from rules.rt import (
     broken_hop,
     judge_anchors,
     judge_far_end,
     judge_firewall,
     judge_forwarding,
 )
-from probes.sysctl import ForwardingState
 
 NET = NetworkInfo(
     "v6net", "abc", "bridge", True, "br-v6net", ("2001:db8:1:1::/64",), ("2001:db8:1:1::1",)

@@ -11,10 +11,10 @@ import pytest
 
 from probes.docker import NetworkInfo
 from probes.errors import ProfileError
-from probes.gateway import bridge_expectation, container_gateway
 from probes.netns import Netns
 from probes.profile import ExpectedName, Profile, load_profile, profile_from_dict
 from probes.target import Target
+from rules.gw import bridge_expectation, container_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = NetworkInfo(

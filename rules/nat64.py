@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from probes.dns import DEFINITE, DnsResult
 from probes.icmp6 import EchoResult
-from probes.judgement import Judgement, fact, failed, not_observed, passed
 from probes.nat64 import Echo4Result, Synthesis
+from rules.judgement import Judgement, fact, failed, not_observed, passed
 
 DNS64_FIX = (
     "have the resolvers the containers use synthesize AAAA (DNS64, RFC 6147) with the site's "

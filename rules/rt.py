@@ -1,6 +1,6 @@
 """Judgement of the routed-prefix checks RT-01, RT-02, RT-04 and RT-05: pure functions over
 what the probes saw (sysctls, echoes, the uplink capture, the firewall walk), each returning a
-Judgement. RT-03's is probes.routed_prefix.judge_prefix, RT-06's probes.netmode.judge_mode."""
+Judgement. RT-03's is rules.rt_prefix.judge_prefix, RT-06's rules.rt_mode.judge_mode."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from probes import icmp6
 from probes.capture import Frame
 from probes.docker import NetworkInfo
 from probes.firewall import Drop, ForwardAssessment, dropped_traffic, drops_diagnosis
-from probes.judgement import Judgement, fact
 from probes.netmode import Ipv6Mode
 from probes.sysctl import ForwardingState, accept_ra_trap
+from rules.judgement import Judgement, fact
 
 TROUBLESHOOT = (
     "see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 (firewall)"

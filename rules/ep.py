@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from probes.dns import DEFINITE
 from probes.endpoint import Attempt, NameView
-from probes.judgement import Judgement, fact, failed, not_observed, passed
 from probes.profile import Endpoint
+from rules.judgement import Judgement, fact, failed, not_observed, passed
 
 APEX_FIX = (
     "publish AAAA (and A) records at {name} itself; at a zone apex no CNAME may stand beside "

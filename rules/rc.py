@@ -10,7 +10,8 @@ two builders do it differently.
 from __future__ import annotations
 
 from probes import build, resolver
-from probes.judgement import (
+from probes.resolvconf import Nameserver, ResolvConf
+from rules.judgement import (
     Judgement,
     fact,
     failed,
@@ -19,7 +20,6 @@ from probes.judgement import (
     not_observed,
     passed,
 )
-from probes.resolvconf import Nameserver, ResolvConf
 
 # RC-03: what a build step's network is called in the reasons a host nameserver was dropped
 BUILD_NETWORK = "the build network (default bridge)"

@@ -7,7 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from probes import dns, dns64, resolver
 from probes.errors import ProbeError
-from probes.judgement import (
+from probes.profile import ExpectedName
+from probes.resolvconf import ResolvConf
+from probes.router_advert import AnnouncedServer
+from rules.judgement import (
     Judgement,
     fact,
     failed,
@@ -16,10 +19,7 @@ from probes.judgement import (
     not_observed,
     passed,
 )
-from probes.profile import ExpectedName
-from probes.resolv_rules import resolver_needs
-from probes.resolvconf import ResolvConf
-from probes.router_advert import AnnouncedServer
+from rules.rc import resolver_needs
 
 # DNS-02: one query of a name, by (name, type, server, transport)
 NameKey = tuple[str, str, str, str]

@@ -1,4 +1,4 @@
-"""Is the container prefix routed to this host? The diagnosis of RT-03, from what the uplink saw.
+"""RT-03's rule: is the container prefix routed to this host? Judged, from what the uplink saw.
 
 On a routed (not masqueraded) network, replies to a container come back to the container's own
 address. If the upstream router has a route for the container prefix via this host, it forwards
@@ -16,11 +16,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from probes import icmp6
 from probes.capture import Frame
 from probes.ndproxy import ProxyState
+from rules.judgement import Judgement, failed, not_observed, passed
 
 MAX_EVIDENCE_FRAMES = 30
 
@@ -36,18 +36,6 @@ class Solicitation:
     @property
     def answered(self) -> bool:
         return self.answer is not None
-
-
-@dataclass(frozen=True, slots=True)
-class PrefixVerdict:
-    outcome: Literal["pass", "fail", "not-observed"]
-    diagnosis: str  # for a pass, what proved it; for not-observed, why nothing could be judged
-    fix: str
-    evidence: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "pass"
 
 
 def _key(addr: str) -> ipaddress.IPv6Address:
@@ -114,7 +102,7 @@ def judge_prefix(
     uplink_addresses: Sequence[str],
     uplink_prefixes: Sequence[str],
     proxy: ProxyState,
-) -> PrefixVerdict:
+) -> Judgement:
     """Judge one network's container addresses against what the uplink saw and the ND proxy.
 
     ``frames``: ICMPv6 on the uplink while traffic to and from the containers ran;
@@ -152,13 +140,12 @@ def judge_prefix(
             if proxy.enabled and missing
             else config or "the prefix is not routed here"
         )
-        return PrefixVerdict(
-            "fail",
+        return failed(
             f"upstream router {first.ns.src} sent NS for {first.target}"
             + (f" (and {len(unanswered) - 1} more)" if len(unanswered) > 1 else "")
             + f"; no NA from this host: {why}; route it to {host} or add ND proxy entries",
-            fix,
-            tuple(evidence),
+            evidence,
+            fix=fix,
         )
     wanted = {_key(a) for a in addresses}
     arrived = [f for f in frames if not f.outgoing and _key(f.dst) in wanted]
@@ -173,39 +160,32 @@ def judge_prefix(
             "ndppd, or the addresses are on the uplink itself)"
         )
         slowest = max((s.answer.at - s.ns.at) * 1000 for s in seen if s.answer is not None)
-        return PrefixVerdict(
-            "pass",
+        return passed(
             f"every NS from the upstream for {len(seen)} container address(es) of {subnet} was "
             f"answered on {uplink} by {by}, within {slowest:.1f} ms",
-            "",
             noted,
         )
     if arrived:
         first_in = arrived[0]
-        return PrefixVerdict(
-            "pass",
+        return passed(
             f"traffic for container address {first_in.dst} arrived from the upstream on "
             f"{uplink} ({first_in.describe(since)}): {subnet} is routed to this host",
-            "",
             noted,
         )
     if left:
-        return PrefixVerdict(
-            "fail",
+        return failed(
             f"{len(left)} packet(s) from container addresses of {subnet} left on {uplink}, and "
             "nothing addressed to them came back from the upstream (no reply, no Neighbor "
             f"Solicitation): the prefix is not routed to {host}, or the upstream drops what "
             "comes back" + (f"; {config}" if config else ""),
-            fix,
-            tuple(evidence),
+            evidence,
+            fix=fix,
         )
-    return PrefixVerdict(
-        "not-observed",
+    return not_observed(
         f"nothing from or for the container addresses of {subnet} crossed {uplink} while the "
         "echoes ran (the host did not send them out: see RT-01, RT-04), so whether the prefix "
         "is routed here could not be seen" + (f"; {config}" if config else ""),
-        fix,
-        tuple(evidence),
+        evidence,
     )
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from probes import icmp6
 from probes.capture import Frame
 from probes.dns import DnsResult
-from probes.judgement import Judgement, fact, failed, not_observed, passed
 from probes.pmtu import PathMtu
+from rules.judgement import Judgement, fact, failed, not_observed, passed
 
 RFC_4890 = "RFC 4890 §4.3.1: Packet Too Big must not be dropped"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from probes import icmp6, ndp
 from probes.docker import DaemonInfo, NetworkInfo, ProbeContainer
 from probes.ifaddr import IfAddr, Snapshot
-from probes.judgement import Judgement, failed, not_observed, passed
 from probes.profile import Profile
+from rules.judgement import Judgement, failed, not_observed, passed
 
 LINK_LOCAL_GATEWAY = "fe80::1"
 

@@ -1,7 +1,7 @@
 """What a judgement rule returns: pass, fail or not observed, with the reason and the evidence.
 
-A rule (``probes.gateway``, ``probes.dns_rules``, ``probes.resolv_rules``,
-``probes.routing_rules``) is a plain function over frozen probe results and the profile values
+A rule (``rules.gw``, ``rules.dns``, ``rules.rc``,
+``rules.rt``) is a plain function over frozen probe results and the profile values
 it needs; the check in ``suites/`` turns a ``fail`` into its assertion (diagnosis, evidence,
 fix, hop) and a ``not-observed`` into a skip with the diagnosis as the reason, never a pass.
 """

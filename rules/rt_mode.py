@@ -1,0 +1,229 @@
+"""RT-06's rule: is each network's IPv6 mode (routed, masqueraded…) the one the site wants?
+
+What the mode is comes from ``probes.netmode.ipv6_mode`` (the network's options, the daemon's
+settings and the firewall's NAT rules); this judges it against the profile's ``ipv6_mode`` and
+gives the Docker-native fix for the daemon's version."""
+
+from __future__ import annotations
+
+from probes.docker import DaemonInfo
+from probes.netmode import (
+    DAEMON_JSON,
+    FIRST_WITH_GATEWAY_MODES,
+    GATEWAY_MODE_OPTION,
+    MASQUERADE_OPTION,
+    WANTED,
+    Ipv6Mode,
+)
+from rules.judgement import Judgement, failed, not_observed, passed
+
+# --- judging it (RT-06) --------------------------------------------------------------------
+
+
+def judge_mode(found: Ipv6Mode, wanted: str | None, *, daemon_version: str) -> Judgement:
+    """RT-06 "IPv6 mode as intended": ``wanted`` is the profile's ipv6_mode, "routed", "nat",
+    or "any" / None (not stated: report, judge nothing). Anything else raises ValueError."""
+    if wanted not in (*WANTED, None):
+        raise ValueError(f"ipv6_mode must be one of {', '.join(WANTED)}, not {wanted!r}")
+    major = DaemonInfo(daemon_version, "").major or found.daemon_major
+    evidence = found.evidence()
+    if wanted in (None, "any"):
+        reason = f"the profile states no ipv6_mode; found: {found.summary}"
+        return not_observed(reason, evidence)
+    if found.internal or found.mode == "isolated":
+        reason = f"{found.summary}: neither routed nor NAT applies to it"
+        return not_observed(reason, evidence)
+    if wanted == "routed":
+        return _judge_routed(found, major, evidence)
+    return _judge_nat(found, major, evidence)
+
+
+def _first_rule(found: Ipv6Mode) -> str:
+    return f"`{found.rules[0]}`" if found.rules else "a masquerade rule"
+
+
+UNDECIDED_NOTES = (
+    "firewall not read",
+    "a masquerade rule may",
+    "no IPv6 subnet",
+)
+
+
+def _undecided(found: Ipv6Mode, evidence: tuple[str, ...]) -> Judgement:
+    why = next((n for n in found.notes if n.startswith(UNDECIDED_NOTES)), None)
+    reason = f"could not tell whether {found.network} is masqueraded"
+    reason += f": {why}" if why else ""
+    reason += f"; by its options: {found.basis}"
+    return not_observed(reason, evidence)
+
+
+def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Judgement:
+    name = found.network
+    if found.ula:
+        reason = (
+            f"{name}'s prefix {', '.join(found.subnets)} is ULA (fc00::/7): a ULA prefix "
+            "(fdxx::/64) is never reachable from the internet without NAT; the site wants "
+            "routed IPv6"
+        )
+        fix = _global_prefix_fix(found, major)
+        if found.masqueraded:
+            reason += f"; it is masqueraded too, by {_first_rule(found)}"
+            fix += "; and " + _routed_fix(found, major)
+        return failed(reason, evidence, fix=fix)
+    if found.masqueraded is None:
+        return _undecided(found, evidence)
+    if found.masqueraded:
+        reason = (
+            f"{name} is masqueraded (NAT66, {found._mode_phrase}) by {_first_rule(found)}: the "
+            "far end sees the host's address, not the containers'; the site wants routed IPv6"
+        )
+        return failed(reason, evidence, fix=_routed_fix(found, major))
+    if found.mode in ("routed", "nat-unprotected"):
+        return passed(f"as the site wants: {found.summary}", evidence)
+    if found.mode == "nat":
+        reason = (
+            f"{name} is in gateway mode nat with masquerade off: its containers' addresses "
+            "leave the host, but Docker treats it as NAT (from 28 on it drops direct access to "
+            "unpublished ports); the site wants routed IPv6"
+        )
+        return failed(reason, evidence, fix=_routed_fix(found, major))
+    reason = f"{name} is not masqueraded, but its gateway mode is unknown ({found.basis})"
+    return not_observed(reason, evidence)
+
+
+def _judge_nat(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Judgement:
+    name = found.network
+    if found.masqueraded is None:
+        return _undecided(found, evidence)
+    if found.masqueraded:
+        reason = f"as the site wants: {name} is masqueraded (NAT66, {found._mode_phrase}) by "
+        reason += _first_rule(found)
+        return passed(reason, evidence)
+    if found.mode in ("routed", "unknown"):
+        reason = (
+            f"{name} is routed ({found.basis}), not masqueraded: containers are reachable "
+            "directly from outside: the site wants NAT"
+        )
+    else:
+        reason = (
+            f"{name} has {found._mode_phrase} but no masquerade rule covers it: its "
+            "containers' own addresses leave the host: the site wants NAT"
+        )
+    return failed(reason, evidence, fix=_nat_fix(found, major))
+
+
+# --- fixes: Docker's own settings, each naming the versions it applies to -------------------
+
+
+def _create_command(found: Ipv6Mode, mode: str) -> str:
+    subnets = " ".join(f"--subnet {s}" for s in found.subnets) or "--subnet <its IPv6 prefix>"
+    ipv4 = " --ipv4=false" if found.ipv6_only else ""
+    return (
+        f"docker network rm {found.network} && docker network create --ipv6{ipv4} {subnets} "
+        f"-o {GATEWAY_MODE_OPTION}={mode} {found.network}"
+    )
+
+
+def _foreign_rule(found: Ipv6Mode, major: int) -> str | None:
+    """Why the masquerade rule cannot be Docker's, if it cannot."""
+    if major >= FIRST_WITH_GATEWAY_MODES and found.option == "routed":
+        return "the network's gateway mode is routed"
+    if not found.ip_masquerade:
+        return f"{MASQUERADE_OPTION}=false"
+    if found.ip6tables is False:
+        return "ip6tables is off"
+    return None
+
+
+def _routed_fix(found: Ipv6Mode, major: int) -> str:
+    foreign = _foreign_rule(found, major)
+    if foreign is not None:
+        return (
+            f"the masquerade rule is not Docker's ({foreign}): remove {_first_rule(found)} "
+            "from the host's own firewall configuration and persist the change"
+        )
+    if major >= FIRST_WITH_GATEWAY_MODES:
+        if found.default_bridge:
+            cannot = "on Docker 27 and 28 the default bridge's gateway mode cannot be set"
+            if major > 28:
+                cannot += f" (not verified on {major})"
+            return (
+                f'{cannot}: either set "ip-masq": false in {DAEMON_JSON} and restart dockerd '
+                "(this also stops IPv4 masquerade on docker0), or run the containers on a "
+                "user-defined network "
+                f"created with -o {GATEWAY_MODE_OPTION}=routed"
+            )
+        fix = (
+            f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
+            f"{found.network} in routed mode (disconnect its containers first; keep its other "
+            f"options): {_create_command(found, 'routed')}; then reconnect them. The upstream "
+            "must route the prefix to this host (RT-03)"
+        )
+        if major >= 28:
+            fix += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
+        return fix
+    if 20 <= major <= 26:  # 20.10 brought the experimental ip6tables option, and its NAT66
+        return (
+            f'Docker {major} has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
+            "Docker's IPv6 NAT (the host firewall is then the site's own to manage), or upgrade "
+            f"to Docker 27+ and create the network with -o {GATEWAY_MODE_OPTION}=routed"
+        )
+    return (
+        f"Docker {major or '(version unknown)'} has no gateway modes: the masquerade rule is "
+        f"not Docker's own here: remove {_first_rule(found)} from the host's firewall "
+        f"configuration, or upgrade to Docker 27+ and use -o {GATEWAY_MODE_OPTION}=routed"
+    )
+
+
+def _global_prefix_fix(found: Ipv6Mode, major: int) -> str:
+    if found.default_bridge:
+        return (
+            f'give docker0 a global prefix routed to this host: "fixed-cidr-v6": '
+            f'"<global /64>" in {DAEMON_JSON}, then restart dockerd'
+        )
+    mode = f" -o {GATEWAY_MODE_OPTION}=routed" if major >= FIRST_WITH_GATEWAY_MODES else ""
+    return (
+        f"give {found.network} a global prefix routed to this host: docker network create "
+        f"--ipv6 --subnet <global /64>{mode} {found.network}, or give the daemon a global IPv6 "
+        f'pool in {DAEMON_JSON}: "default-address-pools": [{{"base": "<global /48>", '
+        '"size": 64}] (with no IPv6 pool configured, Docker 27+ picks ULA subnets)'
+    )
+
+
+def _nat_fix(found: Ipv6Mode, major: int) -> str:
+    if major >= FIRST_WITH_GATEWAY_MODES:
+        if found.ip6tables is False:
+            return (
+                f'"ip6tables": true in {DAEMON_JSON} (the default since Docker 27), then '
+                "restart dockerd: with it off Docker writes no IPv6 NAT rule"
+            )
+        if not found.ip_masquerade:
+            if found.default_bridge:
+                return (
+                    f'remove "ip-masq": false from {DAEMON_JSON} (masquerade is the default), '
+                    "then restart dockerd"
+                )
+            return (
+                f"recreate {found.network} without -o {MASQUERADE_OPTION}=false (disconnect its "
+                f"containers first): {_create_command(found, 'nat')}; then reconnect them"
+            )
+        if found.default_bridge:
+            return (
+                f'"ip6tables": true and "ip-masq": true in {DAEMON_JSON} (both the default on '
+                "Docker 27+), then restart dockerd"
+            )
+        return (
+            f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
+            f"{found.network} in nat mode (disconnect its containers first; keep its other "
+            f"options): {_create_command(found, 'nat')} (nat is the default: leaving the option "
+            "out does the same); then reconnect them"
+        )
+    if 20 <= major <= 26:
+        return (
+            f'"ip6tables": true and "experimental": true in {DAEMON_JSON} (Docker {major}\'s '
+            "IPv6 NAT is experimental, from 20.10 on), then restart dockerd"
+        )
+    return (
+        f"Docker {major or '(version unknown)'} has no IPv6 NAT of its own: upgrade to Docker "
+        "27+, where gateway mode nat is the default"
+    )
