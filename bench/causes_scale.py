@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reports.causes import find_causes
-from reports.diagnosis import Diagnosis
 from reports.results import CheckResult, Place
+from rules.judgement import Judgement
 
 DROP = "rule:ip6tables filter FORWARD: policy DROP"
 NS = "nameserver:2001:db8:53::53"
@@ -27,7 +27,7 @@ NS = "nameserver:2001:db8:53::53"
 def failure(check: str, where: str, breaks: tuple[str, ...], needs: tuple[str, ...] = ()):
     r = CheckResult(f"suites/x.py::{check}[{where}]", check, where, Place("v6net", where))
     r.outcome = "failed"
-    r.diagnoses = [Diagnosis(f"{check} on {where}", (), None, None, breaks, needs)]
+    r.diagnoses = [Judgement("fail", f"{check} on {where}", (), None, None, breaks, needs)]
     return r
 
 

@@ -56,7 +56,7 @@ class Cause:
 
     def line(self, catalog: dict[str, CheckInfo]) -> str:
         """One line for a CI log: "RT-04 firewall forwards container traffic [v6net]: …"."""
-        summary = self.primary.diagnoses[-1].summary if self.primary.diagnoses else ""
+        summary = self.primary.diagnoses[-1].diagnosis if self.primary.diagnoses else ""
         return f"{self.primary.title(catalog)}: {summary}"
 
 

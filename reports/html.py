@@ -15,8 +15,8 @@ from pathlib import Path
 import jinja2
 
 from reports.causes import Cause
-from reports.diagnosis import HOP_WORDS
 from reports.results import HOPS, HOST, CheckInfo, CheckResult
+from rules.judgement import HOP_WORDS
 
 # worst first: a cell shows the worst outcome among its items
 SEVERITY = ("error", "failed", "skipped", "passed")

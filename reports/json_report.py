@@ -29,7 +29,7 @@ def _item(r: CheckResult, catalog: dict[str, CheckInfo]) -> dict[str, Any]:
         "message": r.message if r.outcome in ("skipped", "error") else "",
         "diagnoses": [
             {
-                "summary": d.summary,
+                "summary": d.diagnosis,
                 "evidence": list(d.evidence),
                 "fix": d.fix,
                 "hop": d.hop,

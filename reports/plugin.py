@@ -34,7 +34,7 @@ import pytest
 from probes.errors import harness_errors, leaves, one_line
 from reports import json_report, junit, prometheus
 from reports.causes import find_causes
-from reports.diagnosis import Diagnosis, sink, verdict_of
+from reports.diagnosis import sink, verdict_of
 from reports.html import render_html
 from reports.results import (
     CATALOG,
@@ -46,11 +46,12 @@ from reports.results import (
     CheckResult,
     Place,
 )
+from rules.judgement import Judgement
 
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
-DIAGNOSES = pytest.StashKey[list[Diagnosis]]()
-PROOFS = pytest.StashKey[list[Diagnosis]]()
+DIAGNOSES = pytest.StashKey[list[Judgement]]()
+PROOFS = pytest.StashKey[list[Judgement]]()
 RESULTS = pytest.StashKey[list[CheckResult]]()
 REPORT_DIR = pytest.StashKey[Path]()
 AREA_MARKERS = {
@@ -156,9 +157,9 @@ def pytest_runtest_makereport(
     brief = ""
     proofs = item.stash.get(PROOFS, [])
     if report.when == "call" and report.passed and proofs:
-        item.user_properties.append(("proof", proofs[-1].summary))
+        item.user_properties.append(("proof", proofs[-1].diagnosis))
     if report.failed and verdict is not None:
-        item.user_properties.append(("diagnosis", verdict.summary))
+        item.user_properties.append(("diagnosis", verdict.diagnosis))
         # the verdict, its evidence and the fix say more than a Python traceback
         report.longrepr = "\n".join(d.render() for d in diagnoses)
     elif report.failed and call.excinfo is not None:
@@ -173,7 +174,7 @@ def pytest_runtest_makereport(
 WARNING = "warning"  # the user property a check notes a warning with (suites/plugin/nameservers.py)
 
 
-def _verdict(call: pytest.CallInfo[None], diagnoses: list[Diagnosis]) -> Diagnosis | None:
+def _verdict(call: pytest.CallInfo[None], diagnoses: list[Judgement]) -> Judgement | None:
     """What a check judged, if its failure is a verdict: its own assertion (or ``pytest.fail``)
     with the message :func:`reports.diagnosis.explain` built. Any other exception, an
     ``AssertionError`` raised inside a probe or a parser among them, means the check broke."""
@@ -209,7 +210,7 @@ def _record(
     item: pytest.Item,
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
-    diagnoses: list[Diagnosis],
+    diagnoses: list[Judgement],
     *,
     judged: bool,
     brief: str,
@@ -222,7 +223,7 @@ def _record(
     result.place = place  # where it ran may be known better once the fixtures have run
     result.warnings = [str(v) for k, v in item.user_properties if k == WARNING]
     if report.when == "call" and report.passed and item.stash.get(PROOFS, []):
-        result.proof = item.stash[PROOFS][-1].summary
+        result.proof = item.stash[PROOFS][-1].diagnosis
     result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from reports.diagnosis import Diagnosis
+from rules.judgement import Judgement
 
 # the path from a container to what it must reach, as the picture draws it
 HOPS = ("container", "bridge", "host", "uplink", "upstream", "far end")
@@ -46,7 +46,7 @@ class CheckResult:
     duration: float = 0.0
     message: str = ""  # pytest's report: the skip reason, the failure text
     brief: str = ""  # one line: the exception, where the harness broke
-    diagnoses: list[Diagnosis] = field(default_factory=list)
+    diagnoses: list[Judgement] = field(default_factory=list)
     # what the check noted without failing: a resolv.conf line the C library ignores, …
     warnings: list[str] = field(default_factory=list)
     proof: str = ""  # for a pass a rule judged: the line of evidence it rests on

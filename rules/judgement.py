@@ -1,9 +1,11 @@
-"""What a judgement rule returns: pass, fail or not observed, with the reason and the evidence.
+"""The one verdict type: what a rule returns and what the reports read.
 
-A rule (``rules.gw``, ``rules.dns``, ``rules.rc``,
-``rules.rt``) is a plain function over frozen probe results and the profile values
-it needs; the check in ``suites/`` turns a ``fail`` into its assertion (diagnosis, evidence,
-fix, hop) and a ``not-observed`` into a skip with the diagnosis as the reason, never a pass.
+A rule (``rules.gw``, ``rules.rt``, ``rules.dns``…) is a plain function over frozen probe
+results and the profile values it needs, returning a :class:`Judgement`: pass, fail or not
+observed, with the reason, the evidence, the facts it found broken and rests on, the hop its
+evidence points to and the fix as data (:class:`Fix`). The check in ``suites/`` holds it
+(``suites.plugin.site.hold``): a fail fails the item with it, a not-observed skips with the
+reason, never a pass; the reports render it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,31 @@ from typing import Literal
 
 Outcome = Literal["pass", "fail", "not-observed"]
 
+# what each hop of the path picture is, for the failure text
+HOP_WORDS = {
+    "container": "in the container",
+    "bridge": "at the Docker bridge",
+    "host": "on this host (its forwarding, firewall or routes)",
+    "uplink": "on the uplink",
+    "upstream": "beyond the uplink (the upstream router or its route to this host)",
+    "far end": "at the far end",
+    "unknown": "not known: this check's evidence cannot tell (nothing came back to say where)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """What heals the host, as data: what to change in words, the commands where there are
+    any, and the Docker version and firewall backend they are for (None: any)."""
+
+    text: str
+    commands: tuple[str, ...] = ()
+    docker: str | None = None
+    backend: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
@@ -21,21 +48,43 @@ class Judgement:
 
     ``diagnosis``: for a fail, what is wrong (one sentence); for a pass, what proved it; for
     not-observed, why nothing could be judged. ``hop``: where on the path it breaks, when the
-    rule knows better than the check's usual place (reports.results.HOPS).
+    rule knows better than the check's usual place (reports.results.HOPS). ``breaks`` and
+    ``needs``: for a fail, the facts it found false and the facts its verdict rests on (FACTS).
     """
 
     outcome: Outcome
     diagnosis: str
     evidence: tuple[str, ...]
-    fix: str | None = None
+    remedy: Fix | None = None
     hop: str | None = None
-    # for a fail: the facts it found false, and the facts its verdict rests on (see FACTS)
     breaks: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.outcome == "pass"
+
+    @property
+    def fix(self) -> str | None:
+        """The fix in words (``remedy.text``)."""
+        return self.remedy.text if self.remedy is not None else None
+
+    def render(self) -> str:
+        """The judgement as a failure's text: a CI log shows this alone, so it says where, as
+        the report's path picture does."""
+        lines = [self.diagnosis]
+        if self.hop:
+            lines.append(f"where it breaks: {HOP_WORDS.get(self.hop, self.hop)}")
+        if self.evidence:
+            lines.append("evidence:")
+            lines += [f"  {line}" for line in self.evidence]
+        if self.fix:
+            lines.append(f"fix: {self.fix}")
+        return "\n".join(lines)
+
+
+def _remedy(fix: str | Fix | None) -> Fix | None:
+    return Fix(fix) if isinstance(fix, str) else fix
 
 
 def passed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -46,12 +95,14 @@ def failed(
     diagnosis: str,
     evidence: Iterable[str] = (),
     *,
-    fix: str | None,
+    fix: str | Fix | None,
     hop: str | None = None,
     breaks: Iterable[str] = (),
     needs: Iterable[str] = (),
 ) -> Judgement:
-    return Judgement("fail", diagnosis, tuple(evidence), fix, hop, tuple(breaks), tuple(needs))
+    return Judgement(
+        "fail", diagnosis, tuple(evidence), _remedy(fix), hop, tuple(breaks), tuple(needs)
+    )
 
 
 def not_observed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -69,7 +120,7 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
             others = [line for k in judgements if k is not j for line in k.evidence]
             diagnosis = first_of([x.diagnosis for x in hit]) if outcome == "fail" else j.diagnosis
             return Judgement(
-                j.outcome, diagnosis, (*j.evidence, *others), j.fix, j.hop,
+                j.outcome, diagnosis, (*j.evidence, *others), j.remedy, j.hop,
                 tuple(dict.fromkeys(b for x in hit for b in x.breaks)), j.needs,
             )  # fmt: skip
     return Judgement(
@@ -80,9 +131,7 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
 
 
 def first_of(problems: Sequence[str]) -> str:
-    """The first problem, and how many more there are: a diagnosis stays one line.
-
-    The same words as ``reports.diagnosis.first_of``, which probes may not import."""
+    """The first problem, and how many more there are: a diagnosis stays one line."""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{problems[0]}{more}"
 

@@ -12,7 +12,7 @@ from probes.docker import NetworkInfo
 from probes.firewall import Drop, ForwardAssessment, dropped_traffic, drops_diagnosis
 from probes.netmode import Ipv6Mode
 from probes.sysctl import ForwardingState, accept_ra_trap
-from rules.judgement import Judgement, fact
+from rules.judgement import Judgement, fact, failed, not_observed, passed
 
 TROUBLESHOOT = (
     "see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 (firewall)"
@@ -34,8 +34,7 @@ def judge_forwarding(
         *(f"  {r}" for r in default_routes or ["(none)"]),
     )
     if state.forwarding != "1":
-        return Judgement(
-            "fail",
+        return failed(
             f"IPv6 forwarding is off on this host (net.ipv6.conf.all.forwarding = "
             f"{state.forwarding}): containers' packets are not routed beyond the bridge",
             evidence,
@@ -45,13 +44,10 @@ def judge_forwarding(
             breaks=(fact("sysctl", "net.ipv6.conf.all.forwarding"), fact("path", "*")),
         )
     if uplink is None or state.uplink_accept_ra is None:
-        return Judgement(
-            "pass", "IPv6 forwarding is on (no uplink to judge accept_ra on)", evidence
-        )
+        return passed("IPv6 forwarding is on (no uplink to judge accept_ra on)", evidence)
     trap = accept_ra_trap(state, list(default_protocols))
     if trap is not None:
-        return Judgement(
-            "fail",
+        return failed(
             trap,
             evidence,
             fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
@@ -60,9 +56,7 @@ def judge_forwarding(
             # the default route learnt from RAs goes: nothing is forwarded beyond the uplink
             breaks=(fact("sysctl", f"net.ipv6.conf.{uplink}.accept_ra"), fact("path", "*")),
         )
-    return Judgement(
-        "pass", f"IPv6 forwarding is on; accept_ra on {uplink} fits its routes", evidence
-    )
+    return passed(f"IPv6 forwarding is on; accept_ra on {uplink} fits its routes", evidence)
 
 
 def broken_hop(
@@ -103,10 +97,9 @@ def judge_anchors(
         capture
     )
     if not silent:
-        return Judgement("pass", f"every anchor answered {source}", evidence)
+        return passed(f"every anchor answered {source}", evidence)
     why = "; ".join(f"{r.target}: {r.error or 'no reply'}" for r in silent)
-    return Judgement(
-        "fail",
+    return failed(
         f"from {source} (container {container}) {len(silent)} of {len(results)} anchors did "
         f"not answer: {why}",
         evidence,
@@ -120,9 +113,8 @@ def judge_far_end(
 ) -> Judgement:
     """RT-05: the far end reaches the container's global address directly."""
     if result.answered:
-        return Judgement("pass", f"the far end ({far_end}) reached {source}", result.evidence)
-    return Judgement(
-        "fail",
+        return passed(f"the far end ({far_end}) reached {source}", result.evidence)
+    return failed(
         f"the far end ({far_end}) cannot reach container {container} at {source}: "
         f"{result.error or 'no reply'}",
         result.evidence,
@@ -153,8 +145,7 @@ def judge_firewall(
             lines = ip6tables_text.splitlines()
             evidence += ["ip6tables-save (as read):", *(f"  {line}" for line in lines[:60])]
         on = f"{network.name} ({', '.join(network.subnets6)})"
-        return Judgement(
-            "fail",
+        return failed(
             drops_diagnosis(verdict.drops, on),
             (*(d.describe() for d in verdict.drops), *evidence),
             fix=forward_fix(verdict.drops, network, uplink, docker),
@@ -162,12 +153,11 @@ def judge_firewall(
             breaks=drop_facts(verdict.drops, network.name),
         )
     if verdict.doubtful:
-        return Judgement(
-            "not-observed",
+        return not_observed(
             "cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]),
             tuple(evidence),
         )
-    return Judgement("pass", f"no rule or policy drops {network.name}'s traffic", tuple(evidence))
+    return passed(f"no rule or policy drops {network.name}'s traffic", tuple(evidence))
 
 
 def drop_facts(drops: Sequence[Drop], network: str) -> tuple[str, ...]:

@@ -5,8 +5,8 @@ cause, independent faults stay apart, and nothing is hidden or re-judged."""
 from __future__ import annotations
 
 from reports.causes import find_causes
-from reports.diagnosis import Diagnosis
 from reports.results import CheckInfo, CheckResult, Place
+from rules.judgement import Fix, Judgement
 
 ORDER = ["GW-02", "RT-01", "RT-02", "RT-04", "RT-05", "DNS-01", "DNS-03", "RA-03", "RC-01"]
 CATALOG = {c: CheckInfo(c.lower(), "") for c in ORDER}
@@ -19,7 +19,9 @@ def failure(
 ) -> CheckResult:
     r = CheckResult(f"suites/t.py::{check}[{where}]", check, f"t[{where}]", Place(where, where))
     r.outcome = "failed"
-    r.diagnoses = [Diagnosis(f"{check} broke on {where}", (), "fix it", None, breaks, needs)]
+    r.diagnoses = [
+        Judgement("fail", f"{check} broke on {where}", (), Fix("fix it"), None, breaks, needs)
+    ]
     return r
 
 
