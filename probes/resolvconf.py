@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from probes.errors import ProbeError
+
 Severity = Literal["breaks", "warning"]
 
 MAX_BYTES = 1 << 20  # a resolv.conf is a few hundred bytes; more is junk, not configuration
@@ -194,6 +196,16 @@ class ResolvConf:
     # "# Based on host file: '/etc/resolv.conf' (legacy)", "# Used default nameservers.",
     # "# Overrides: [...]", "# Invalid nameservers: [...]", "# NO EXTERNAL NAMESERVERS DEFINED"
     docker_notes: tuple[str, ...] = ()
+    # the parser's own failure (a bug of this harness, not the file's): nothing of the file was
+    # read, so nothing of it may be judged; :meth:`checked` makes it a harness error
+    unread: str | None = None
+
+    def checked(self) -> ResolvConf:
+        """This file, or (the parser failed on it) a :class:`ProbeError`: the run cannot
+        vouch for what it could not read, and a parser bug is never the host's fault."""
+        if self.unread is not None:
+            raise ProbeError(self.source, self.unread)
+        return self
 
     @property
     def docker_used_defaults(self) -> bool:
@@ -293,7 +305,8 @@ def glibc_wait_seconds(timeout: int, index: int, count: int) -> int:
 
 
 def parse_resolv_conf(data: bytes | str, *, source: str = "resolv.conf") -> ResolvConf:
-    """Parse a resolv.conf the way glibc and musl read it; never raises.
+    """Parse a resolv.conf the way glibc and musl read it; never raises (a bug of the parser's
+    own is ``unread``, not a problem of the file).
 
     ``data`` is the file's content; bytes are decoded as UTF-8 with replacement characters.
     Everything the libraries would reject, ignore or read surprisingly is in ``problems``.
@@ -302,7 +315,7 @@ def parse_resolv_conf(data: bytes | str, *, source: str = "resolv.conf") -> Reso
         return _Parser(source).parse(data)
     except Exception as exc:  # the contract is "never raises": a parser bug must not crash a run
         reason = f"internal error in the resolv.conf parser: {type(exc).__name__}: {exc}"
-        return ResolvConf(source=source, problems=(Problem(0, "", reason),))
+        return ResolvConf(source=source, unread=reason)
 
 
 class _Parser:

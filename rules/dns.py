@@ -37,7 +37,9 @@ def resolv_evidence(conf: ResolvConf) -> list[str]:
 # DNS-01 -----------------------------------------------------------------------------------------
 def judge_resolv_line(host: ResolvConf, *, line: int, problem: str | None) -> Judgement:
     """DNS-01 for a line of the host's resolv.conf that fails to be a nameserver (``line`` 0: the
-    file as a whole): always a failure, the file's whole summary as the evidence."""
+    file as a whole): always a failure, the file's whole summary as the evidence; a file the
+    parser itself failed on is no verdict but a harness error (ProbeError)."""
+    host.checked()
     return failed(
         f"{host.source}" + (f" line {line}" if line else "") + f": {problem}",
         resolv_evidence(host),

@@ -104,7 +104,7 @@ async def _a_only(
         raw = await asyncio.to_thread(read_in_root, container.pid)
     except OSError as exc:
         return f"{container.name}'s resolv.conf cannot be read: {exc.strerror or exc}"
-    conf = parse_resolv_conf(raw, source=f"{container.name}: /etc/resolv.conf")
+    conf = parse_resolv_conf(raw, source=f"{container.name}: /etc/resolv.conf").checked()
     if not conf.used_nameservers:
         return f"{container.name}'s resolv.conf lists no nameserver (RC-01)"
     server = str(conf.used_nameservers[0])

@@ -64,7 +64,9 @@ def configured_nameservers(config: pytest.Config) -> list[NameserverItem]:
         if all(u.id != item.id for u in unique):
             unique.append(item)
     breaking = conf.breaking  # what the C library ignores harmlessly is a warning, no item
-    if breaking:
+    if conf.unread is not None:  # the parser failed: an item that says so (a harness error)
+        unique.append(NameserverItem(None, conf.source, 0, conf.unread))
+    elif breaking:
         first = breaking[0]
         more = f" (and {len(breaking) - 1} more problems)" if len(breaking) > 1 else ""
         unique.append(

@@ -217,6 +217,9 @@ async def workload_resolvers(
             )
             return
         conf = parse_resolv_conf(raw, source=f"{w.name}:/etc/resolv.conf")
+        if conf.unread is not None:  # the parser's bug, not the workload's file
+            out[key] = ProbeError(conf.source, conf.unread)
+            return
         servers = [ns.address for ns in conf.used_nameservers][: resolver.MAX_SERVERS]
         async with asyncio.TaskGroup() as tg:
             asks = [

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from probes.errors import ProbeError
 from probes.resolvconf import (
     MAX_BYTES,
     MAX_LINE,
@@ -624,10 +625,39 @@ def test_more_than_a_mebibyte() -> None:
     assert_sane(conf)
 
 
-def test_wrong_input_type_is_a_problem_not_a_crash() -> None:
+def test_a_parser_bug_is_unread_never_a_problem_of_the_file() -> None:
+    """A bug of the parser's own (here: input of a type it never gets) is not a broken line of
+    the host's file: nothing of the file was read, and checked() makes it a harness error."""
     conf = parse_resolv_conf(None)  # type: ignore[arg-type]
     assert conf.nameservers == ()
-    assert "internal error" in conf.problems[0].reason
+    assert conf.problems == ()
+    assert conf.breaking == ()
+    assert conf.unread is not None
+    assert "internal error" in conf.unread
+    with pytest.raises(ProbeError, match=r"internal error in the resolv\.conf parser"):
+        conf.checked()
+    sound = parse_resolv_conf(VALID)
+    assert sound.unread is None
+    assert sound.checked() is sound
+
+
+def test_a_parser_bug_is_a_harness_error_in_dns01_not_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS-01 on the host's resolv.conf: the parser breaking on it is exit 3 (a harness error,
+    ProbeError), not a failed check (exit 1, "the host is broken"); the item stays, to say so."""
+    from rules.dns import judge_resolv_line
+    from suites.plugin.nameservers import NameserverItem
+
+    def broken(self: object, data: object) -> None:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr("probes.resolvconf._Parser.parse", broken)
+    host = parse_resolv_conf(VALID, source="/etc/resolv.conf")
+    with pytest.raises(ProbeError, match="IndexError: a bug"):
+        judge_resolv_line(host, line=0, problem=host.unread)
+    item = NameserverItem(None, host.source, 0, host.unread)
+    assert item.address is None  # DNS-01 judges it: the rule above raises, never fails
 
 
 def test_summary_lines() -> None:
