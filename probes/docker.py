@@ -165,6 +165,7 @@ class DockerEndpoint:
     def __init__(self, url: str | None = None, *, timeout: float = 10.0) -> None:
         self.url = url or default_docker_host()
         self.timeout = timeout
+        self.calls_made = 0  # Docker API calls made through call(): what a run costs the daemon
         self._client: aiodocker.Docker | None = None
         self.daemon: DaemonInfo | None = None
 
@@ -197,12 +198,9 @@ class DockerEndpoint:
             raise RuntimeError("not connected: use `async with DockerEndpoint(...)`")
         return self._client
 
-    # Docker API calls made through call() in this process: what a run costs the daemon
-    calls_made = 0
-
     async def call(self, op: Awaitable[T], timeout: float | None = None) -> T:
         """Await a Docker API call with a deadline, translating its errors into ours."""
-        DockerEndpoint.calls_made += 1
+        self.calls_made += 1
         try:
             async with asyncio.timeout(timeout or self.timeout):
                 return await op

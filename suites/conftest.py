@@ -6,47 +6,32 @@ from __future__ import annotations
 
 from suites.plugin.networks import any_network, network
 from suites.plugin.params import pytest_generate_tests
-from suites.plugin.routers import routers
-from suites.plugin.site import (
-    bridges_settled,
-    container,
-    docker_endpoint,
-    probe_containers,
-    site,
-    uplink,
-)
-from suites.plugin.survey import survey
+from suites.plugin.parts import ALL, survey
+from suites.plugin.parts.routing import modes
+from suites.plugin.site import container
 from suites.plugin.target import (
     pytest_configure,
     pytest_report_header,
     pytest_unconfigure,
     target,
 )
-from suites.plugin.workloads import (
-    any_container,
-    resolv_seat,
-    workload_resolvers,
-    workload_views,
-)
+from suites.plugin.workloads import any_container, resolv_seat
+
+# each survey part's session fixture, under the part's name (site, routers, ruleset…)
+globals().update({part.name: part.fixture for part in ALL})
 
 __all__ = [
     "any_container",
     "any_network",
-    "bridges_settled",
     "container",
-    "docker_endpoint",
+    "modes",
     "network",
-    "probe_containers",
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_report_header",
     "pytest_unconfigure",
     "resolv_seat",
-    "routers",
-    "site",
     "survey",
     "target",
-    "uplink",
-    "workload_resolvers",
-    "workload_views",
+    *(part.name for part in ALL),
 ]

@@ -4,28 +4,19 @@ The judgement is in rules.gw; a check here gets what was seen and holds it to th
 
 from __future__ import annotations
 
-import asyncio
-import functools
-
 import pytest
 
-from probes import icmp6, ifaddr, ndp
 from probes.docker import NetworkInfo, ProbeContainer
 from rules.gw import (
-    NO_SOLICIT_SOURCE,
     GatewayExchange,
-    gateways_to_probe,
     judge_bridge,
     judge_container_address,
     judge_gateway_answers,
-    solicit_source,
 )
 from rules.judgement import fact
 from suites.plugin.facts import of_container
 from suites.plugin.site import Site, hold
-from suites.plugin.survey import Survey, surveyed
-from suites.plugin.workloads import WorkloadViews, looked_at, snapshot_of
-from suites.plugin.workloads import guarded as _guarded
+from suites.plugin.workloads import WorkloadViews, snapshot_of
 
 pytestmark = pytest.mark.gateway
 
@@ -51,64 +42,6 @@ async def test_container_address_and_route(
         judge_container_address(any_container, snap, profile=site.target.profile),
         breaks=[of_container("route", any_container)],
     )
-
-
-@surveyed
-async def gateway_exchanges(survey: Survey) -> dict[str, list[GatewayExchange] | str]:
-    """NS and echo to each container's gateways, for every container at once.
-
-    Probing all containers together keeps a broken site's verdict about as fast as a healthy
-    one: the timeouts overlap instead of adding up item by item. Per network: the exchanges,
-    or why none could be made.
-    """
-    site: Site = await survey.get("site")
-    views: WorkloadViews = await survey.get("workload_views")
-    everyone = looked_at(site, views)
-    async with asyncio.TaskGroup() as tg:
-        tasks = {
-            k: tg.create_task(_guarded(views, c, functools.partial(_exchange, site, c, snap)))
-            for k, (c, snap) in everyone.items()
-        }
-    return {k: t.result() for k, t in tasks.items()}
-
-
-async def _exchange(
-    site: Site, container: ProbeContainer, snap: ifaddr.Snapshot
-) -> list[GatewayExchange] | str:
-    network = container.network
-    profile = site.target.profile
-    link_local = solicit_source(snap.on(container.interface))
-    if link_local is None:
-        return NO_SOLICIT_SOURCE
-    iface = snap.interface(container.interface)
-    gateways = gateways_to_probe(site.daemon_major, network, profile)
-    async with asyncio.TaskGroup() as tg:
-        pending = [
-            (
-                gw,
-                tg.create_task(
-                    ndp.solicit(
-                        container.netns,
-                        gw,
-                        source=link_local.address,
-                        interface=container.interface,
-                        source_mac=iface.mac if iface else None,
-                        timeout=profile.timeout,
-                    )
-                ),
-                tg.create_task(
-                    icmp6.echo(
-                        container.netns,
-                        gw,
-                        interface=container.interface,
-                        timeout=profile.timeout,
-                        count=2,
-                    )
-                ),
-            )
-            for gw in gateways
-        ]
-    return [GatewayExchange(gw, ns.result(), echo.result()) for gw, ns, echo in pending]
 
 
 @pytest.mark.check("GW-03")

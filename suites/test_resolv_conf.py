@@ -9,12 +9,9 @@ in rules.rc; a check here gets what was seen and holds it to the rule.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from probes import build, ifaddr, resolver
-from probes.docker import DockerEndpoint
+from probes import build, resolver
 from probes.errors import HarnessError
 from probes.target import Target
 from rules.rc import (
@@ -28,73 +25,10 @@ from suites.plugin.facts import copied_from_host, lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
 from suites.plugin.networks import resolver_networks
-from suites.plugin.site import Site, cannot_run, caught, hold, resolver_deadline, seen
-from suites.plugin.survey import Survey, surveyed
+from suites.plugin.site import Site, cannot_run, hold, seen
 from suites.plugin.workloads import Seat
 
 pytestmark = pytest.mark.resolvconf
-
-
-def lookup_names(target: Target) -> tuple[str, ...]:
-    """What a build step resolves: the profile's names, else what a build resolves first."""
-    return tuple(n.name for n in target.profile.names) or ("registry-1.docker.io",)
-
-
-@surveyed
-async def container_resolvers(survey: Survey) -> dict[str, resolver.ResolverReport | HarnessError]:
-    """Every probe container's resolver at work (RC-01, RC-03), by network, all at once."""
-    names = lookup_names(survey.target)
-    wait = resolver_deadline(survey.target)
-    site: Site = await survey.get("site")
-    async with asyncio.TaskGroup() as tg:
-        asks = {
-            net: tg.create_task(
-                caught(resolver.in_container(c, names, family="any", deadline=wait))
-            )
-            for net, c in site.every_container.items()
-        }
-    return {n: t.result() for n, t in asks.items()}
-
-
-async def default_bridge_ready(survey: Survey) -> None:
-    """Return once a build step's IPv6 can leave the default bridge: at once where the bridge's
-    addresses are past DAD already (they stay so while it has no carrier), else once a probe
-    container gave it carrier and its DAD is done (a fresh daemon's bridge: until then no IPv6
-    leaves a build step)."""
-    found = resolver_networks(survey.config)
-    default = [] if isinstance(found, str) else [n for n in found if n.is_default_bridge]
-    bridge = default[0].bridge if default else None
-    if bridge:
-        mine = (await ifaddr.snapshot(survey.target.netns)).on(bridge)
-        if mine and all(a.usable for a in mine):
-            return
-    await survey.get("bridges_settled")
-
-
-@surveyed
-async def build_steps(survey: Survey) -> dict[build.Builder, build.BuildResult]:
-    """Both throwaway builds (RC-02, RC-03), on the default bridge once it is ready (see
-    :func:`default_bridge_ready`). They run while the probe containers start, settle and are
-    probed."""
-    target = survey.target
-    docker: DockerEndpoint = await survey.get("docker_endpoint")
-    with survey.timed("default bridge ready"):
-        await default_bridge_ready(survey)
-    async with asyncio.TaskGroup() as tg:
-        builds = {
-            b: tg.create_task(
-                build.build_and_report(
-                    docker,
-                    b,
-                    lookup_names(target),
-                    run_id=survey.run_id,
-                    deadline=resolver_deadline(target),
-                    timeout=target.profile.build_timeout,
-                )
-            )
-            for b in build.BUILDERS
-        }
-    return {b: t.result() for b, t in builds.items()}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

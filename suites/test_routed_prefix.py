@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-from dataclasses import dataclass
-
 import pytest
 
-from probes import icmp6, ifaddr
-from probes.capture import Frame, LinkCapture
 from probes.docker import NetworkInfo, ProbeContainer
-from probes.errors import NetnsError
 from probes.firewall import (
-    FirewallUnreadable,
     Ruleset,
     assess_forward,
-    read_ruleset,
 )
-from probes.ndproxy import ProxyState, proxy_state
-from probes.netmode import Ipv6Mode, ipv6_mode
-from probes.netns import Netns
+from probes.netmode import Ipv6Mode
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from rules.gw import in_subnets
@@ -34,11 +22,10 @@ from rules.rt import (
     judge_forwarding,
 )
 from rules.rt_mode import judge_mode
-from rules.rt_prefix import judge_prefix, uplink_view
+from rules.rt_prefix import judge_prefix
 from suites.plugin.facts import container_path, of_container
+from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
 from suites.plugin.site import Site, cannot_run, find_uplink, hold
-from suites.plugin.survey import Survey, surveyed
-from suites.plugin.workloads import WorkloadViews, guarded, looked_at
 
 pytestmark = pytest.mark.routing
 
@@ -59,99 +46,6 @@ async def test_forwarding_and_accept_ra(target: Target, pytestconfig: pytest.Con
             default_protocols=[r.protocol for r in defaults],
         )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerReach:
-    """Echo results of one container: to each anchor (RT-02), from the far end (RT-05)."""
-
-    source: str | None  # the container's global address; None: it has none (GW-02)
-    to_anchors: tuple[icmp6.EchoResult, ...]
-    from_far_end: icmp6.EchoResult | None  # None: no far-end vantage configured
-
-
-@dataclass(frozen=True, slots=True)
-class Reachability:
-    """Every echo of RT-02 and RT-05, and what the host's uplink saw meanwhile (RT-03)."""
-
-    # by seat key: a network's name for its probe container, NAME@NETWORK for a workload; a
-    # string says why a workload has none (it exited during the run)
-    containers: dict[str, ContainerReach | str]
-    uplink: str | None
-    frames: tuple[Frame, ...]  # ICMPv6 on the uplink during the echoes
-    capture_error: str | None  # why there is no capture, if there is none
-    started: float = 0.0  # monotonic time the capture and echoes began
-
-
-def _global_address(snap: ifaddr.Snapshot, container: ProbeContainer) -> str | None:
-    return next(
-        (
-            a.address
-            for a in snap.on(container.interface)
-            if not a.link_local and a.usable and in_subnets(a.address, container.network.subnets6)
-        ),
-        None,
-    )
-
-
-@surveyed
-async def reachability(survey: Survey) -> Reachability:
-    """All echoes for every container at once (timeouts overlap), with the uplink captured."""
-    site: Site = await survey.get("site")
-    views: WorkloadViews = await survey.get("workload_views")
-    uplink: str | None = await survey.get("uplink")
-    profile = site.target.profile
-    far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
-    rules: Ruleset | str = await survey.get("ruleset")
-
-    def reached_from_outside(container: ProbeContainer) -> bool:
-        """Whether RT-05 will judge the far end's echo: not on a masqueraded network, where it
-        can only go unanswered and would hold the run for its whole timeout."""
-        mode = ipv6_mode(
-            container.network, daemon_major=site.daemon_major, ruleset=rules, uplink=uplink
-        )
-        return mode.inbound_reachable is not False
-
-    async def one(container: ProbeContainer, snap: ifaddr.Snapshot) -> ContainerReach:
-        source = _global_address(snap, container)
-        if source is None:
-            return ContainerReach(None, (), None)
-        async with asyncio.TaskGroup() as tg:
-            anchors = [
-                tg.create_task(
-                    icmp6.echo(
-                        container.netns, anchor, source=source, timeout=profile.timeout, count=2
-                    )
-                )
-                for anchor in profile.anchors
-            ]
-            back = (
-                tg.create_task(icmp6.echo(far_end, source, timeout=profile.timeout, count=2))
-                # RT-05 is judged on probe containers only, where they can be reached
-                if far_end and not container.workload and reached_from_outside(container)
-                else None
-            )
-        return ContainerReach(
-            source, tuple(t.result() for t in anchors), back.result() if back else None
-        )
-
-    async def everyone() -> dict[str, ContainerReach | str]:
-        async with asyncio.TaskGroup() as tg:
-            tasks = {
-                k: tg.create_task(guarded(views, c, functools.partial(one, c, snap)))
-                for k, (c, snap) in looked_at(site, views).items()
-            }
-        return {k: t.result() for k, t in tasks.items()}
-
-    if uplink is None:
-        return Reachability(await everyone(), None, (), "no uplink: no IPv6 default route")
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            capture = await stack.enter_async_context(LinkCapture(site.target.netns, uplink))
-        except NetnsError as exc:  # judge reachability all the same; RT-03 skips with why
-            return Reachability(await everyone(), uplink, (), str(exc))
-        found = await everyone()
-    return Reachability(found, uplink, tuple(capture.frames), None, capture.started)
 
 
 def _hop(reachability: Reachability, container: str, *, outbound: bool) -> str | None:
@@ -199,29 +93,6 @@ async def test_anchors_answer(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class UplinkState:
-    name: str
-    addresses: tuple[str, ...]  # global addresses: where a route for the prefix should point
-    prefixes: tuple[str, ...]  # on-link prefixes
-    proxy: ProxyState
-
-
-@surveyed
-async def uplink_state(survey: Survey) -> UplinkState | str:
-    """The uplink's addresses, on-link prefixes and ND proxy; or why it cannot be read."""
-    site: Site = await survey.get("site")
-    reachability: Reachability = await survey.get("reachability")
-    if reachability.uplink is None:
-        return "no uplink: the host has no IPv6 default route and none was named (--uplink)"
-    name = reachability.uplink
-    snap = await ifaddr.snapshot(site.target.netns)
-    pairs = [(a.address, a.prefixlen) for a in snap.on(name)]
-    routes = {r.dst: r.gateway for r in snap.routes if r.interface == name}
-    addresses, prefixes = uplink_view(pairs, routes)
-    return UplinkState(name, addresses, prefixes, await proxy_state(site.target.netns, name))
-
-
 @pytest.mark.check("RT-03")
 async def test_prefix_routed_to_host(
     site: Site,
@@ -260,27 +131,6 @@ async def test_prefix_routed_to_host(
     onlink = [p for p in uplink_state.prefixes if in_subnets(source, (p,))]
     prefix = fact("prefix", onlink[0] if onlink else subnet)
     hold(verdict, breaks=[prefix, fact("path", net), fact("inbound", net)])
-
-
-@surveyed
-async def ruleset(survey: Survey) -> Ruleset | str:
-    """The host's ip6tables and nftables rules, read once; or why they cannot be read."""
-    site: Site = await survey.get("site")
-    try:
-        return await read_ruleset(site.target.netns, timeout=site.target.profile.timeout * 2)
-    except FirewallUnreadable as exc:
-        return str(exc)
-
-
-@pytest.fixture(scope="session")
-def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, Ipv6Mode]:
-    """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall."""
-    return {
-        c.network.name: ipv6_mode(
-            c.network, daemon_major=site.daemon_major, ruleset=ruleset, uplink=uplink
-        )
-        for c in site.containers.values()
-    }
 
 
 def _skip_if_masqueraded(mode: Ipv6Mode, what: str) -> None:

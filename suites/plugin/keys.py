@@ -1,8 +1,10 @@
-"""What the suites keep in pytest's stash: one key per thing found once a run."""
+"""What the suites keep: in pytest's stash, one key per thing found once a run; in the survey,
+one typed key per part (``await survey.get(SITE)`` is a Site)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pytest
 
@@ -11,6 +13,21 @@ from probes.docker import NetworkInfo
 from probes.resolvconf import ResolvConf
 from probes.target import Target
 from probes.workloads import Selector, Workload
+
+if TYPE_CHECKING:
+    from probes import build, ifaddr, resolver
+    from probes.docker import DockerEndpoint, ProbeContainer
+    from probes.errors import HarnessError
+    from probes.firewall import Ruleset
+    from rules.gw import GatewayExchange
+    from suites.plugin.parts.dns import Answers
+    from suites.plugin.parts.endpoints import EndpointsSeen
+    from suites.plugin.parts.nat64 import Nat64Survey
+    from suites.plugin.parts.pmtu import PathMtuSurvey
+    from suites.plugin.parts.routing import Reachability, UplinkState
+    from suites.plugin.routers import RouterRound
+    from suites.plugin.site import Site
+    from suites.plugin.workloads import WorkloadViews
 
 T = TypeVar("T")
 TARGET = pytest.StashKey[Target]()
@@ -22,3 +39,34 @@ HOST_RESOLV = pytest.StashKey[ResolvConf]()  # the host's resolv.conf, parsed at
 NO_DOCKER = pytest.StashKey[str]()  # why the Docker daemon could not be asked, if it could not
 SELECTOR = pytest.StashKey[Selector]()  # which of the host's own containers to check
 WORKLOADS = pytest.StashKey[list[Workload]]()  # those found at collection
+
+
+@dataclass(frozen=True, slots=True)
+class PartKey(Generic[T]):
+    """A survey part's name, typed by what it finds (suites.plugin.survey)."""
+
+    name: str
+
+
+Reports = dict[str, "resolver.ResolverReport | HarnessError"]
+DOCKER_ENDPOINT: PartKey[DockerEndpoint] = PartKey("docker_endpoint")
+PROBE_CONTAINERS: PartKey[list[ProbeContainer]] = PartKey("probe_containers")
+BRIDGES_SETTLED: PartKey[dict[str, ifaddr.Snapshot]] = PartKey("bridges_settled")
+SITE_PART: PartKey[Site] = PartKey("site")
+UPLINK: PartKey[str | None] = PartKey("uplink")
+ROUTERS: PartKey[RouterRound] = PartKey("routers")
+WORKLOAD_VIEWS: PartKey[WorkloadViews] = PartKey("workload_views")
+WORKLOAD_RESOLVERS: PartKey[dict[str, resolver.ResolverReport | str | HarnessError]] = PartKey(
+    "workload_resolvers"
+)
+ANSWERS: PartKey[Answers] = PartKey("answers")
+CONTAINER_LOOKUPS: PartKey[Reports] = PartKey("container_lookups")
+ENDPOINTS_SEEN: PartKey[EndpointsSeen] = PartKey("endpoints_seen")
+GATEWAY_EXCHANGES: PartKey[dict[str, list[GatewayExchange] | str]] = PartKey("gateway_exchanges")
+NAT64_PATHS: PartKey[Nat64Survey] = PartKey("nat64_paths")
+PATH_MTU: PartKey[PathMtuSurvey] = PartKey("path_mtu")
+CONTAINER_RESOLVERS: PartKey[Reports] = PartKey("container_resolvers")
+BUILD_STEPS: PartKey[dict[build.Builder, build.BuildResult]] = PartKey("build_steps")
+REACHABILITY: PartKey[Reachability] = PartKey("reachability")
+UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
+RULESET: PartKey[Ruleset | str] = PartKey("ruleset")

@@ -15,6 +15,7 @@ from probes.router_advert import AnnouncedServer, RouterAdvert
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import privileged
 from rules.ra import kept_adverts
+from suites.plugin.keys import ROUTERS
 from suites.plugin.nameservers import liveness_question
 from suites.plugin.site import cannot_run, find_uplink
 from suites.plugin.survey import Survey, surveyed
@@ -37,7 +38,7 @@ class RouterRound:
         return router_advert.announced_servers(self.kept)
 
 
-@surveyed
+@surveyed(ROUTERS)
 async def routers(survey: Survey) -> RouterRound:
     """One Router Solicitation on the uplink, what answered within the window, and each
     advertised RDNSS server asked the question DNS-01 asks."""

@@ -30,7 +30,15 @@ from reports.results import (
     harness_problem,
 )
 from rules.judgement import Judgement
-from suites.plugin.keys import NO_DOCKER, T
+from suites.plugin.keys import (
+    BRIDGES_SETTLED,
+    DOCKER_ENDPOINT,
+    NO_DOCKER,
+    PROBE_CONTAINERS,
+    SITE_PART,
+    UPLINK,
+    T,
+)
 from suites.plugin.nameservers import host_resolv
 from suites.plugin.networks import resolver_networks
 from suites.plugin.survey import Survey, surveyed
@@ -71,7 +79,7 @@ class Site:
 SITE = pytest.StashKey[Site]()
 
 
-@surveyed
+@surveyed(DOCKER_ENDPOINT)
 async def docker_endpoint(survey: Survey) -> DockerEndpoint:
     """The target's Docker daemon, held for the run: a stale run's leftovers removed, the probe
     image in place (builds need no more; the probe containers need it too)."""
@@ -94,12 +102,12 @@ async def docker_endpoint(survey: Survey) -> DockerEndpoint:
     return docker
 
 
-@surveyed
+@surveyed(PROBE_CONTAINERS)
 async def probe_containers(survey: Survey) -> list[ProbeContainer]:
     """A probe container on every IPv6 network and on the default bridge, started (not yet
     past DAD); removed at the end, always."""
     networks = resolver_networks(survey.config)
-    docker: DockerEndpoint = await survey.get("docker_endpoint")
+    docker: DockerEndpoint = await survey.get(DOCKER_ENDPOINT)
     if isinstance(networks, str):
         pytest.skip(networks)
     with _harness_failure(), survey.timed("container start"):
@@ -107,12 +115,12 @@ async def probe_containers(survey: Survey) -> list[ProbeContainer]:
         return await survey.stack.enter_async_context(fleet)
 
 
-@surveyed
+@surveyed(BRIDGES_SETTLED)
 async def bridges_settled(survey: Survey) -> dict[str, ifaddr.Snapshot]:
     """The host's view of each IPv6 bridge once its DAD is done: a bridge gets carrier (and
     starts DAD) when the first container attaches, and while its addresses are tentative the
     host neither answers nor sends Neighbor Solicitations there, for probes and builds alike."""
-    every: list[ProbeContainer] = await survey.get("probe_containers")
+    every: list[ProbeContainer] = await survey.get(PROBE_CONTAINERS)
     bridges = {c.network.bridge for c in every if c.network.enable_ipv6 and c.network.bridge}
     netns, dad = survey.target.netns, survey.target.profile.dad_timeout
     with _harness_failure(), survey.timed("bridge DAD"):
@@ -121,12 +129,12 @@ async def bridges_settled(survey: Survey) -> dict[str, ifaddr.Snapshot]:
     return {b: t.result() for b, t in waits.items()}
 
 
-@surveyed
+@surveyed(SITE_PART)
 async def site(survey: Survey) -> Site:
     """Probe containers on every IPv6 network, each past DAD, both ends of its link."""
     config, target = survey.config, survey.target
-    docker: DockerEndpoint = await survey.get("docker_endpoint")
-    every: list[ProbeContainer] = await survey.get("probe_containers")
+    docker: DockerEndpoint = await survey.get(DOCKER_ENDPOINT)
+    every: list[ProbeContainer] = await survey.get(PROBE_CONTAINERS)
     fleet = [c for c in every if c.network.enable_ipv6]
     dad = target.profile.dad_timeout
     with _harness_failure(), survey.timed("container DAD"):
@@ -142,7 +150,7 @@ async def site(survey: Survey) -> Site:
         docker,
         {c.network.name: c for c in fleet},
         {n: t.result() for n, t in waits.items()},
-        await survey.get("bridges_settled"),
+        await survey.get(BRIDGES_SETTLED),
         {c.network.name: c for c in every if not c.network.enable_ipv6},
         survey.run_id,
     )
@@ -288,7 +296,7 @@ async def find_uplink(target: Target) -> tuple[str | None, ifaddr.Snapshot]:
     return (devs[0] if devs else None), snap
 
 
-@surveyed
+@surveyed(UPLINK)
 async def uplink(survey: Survey) -> str | None:
     """The uplink, found once for the checks that watch or model it."""
     return (await find_uplink(survey.target))[0]

@@ -24,7 +24,7 @@ from probes.netns import Netns
 from probes.resolvconf import parse_resolv_conf
 from probes.target import Target
 from probes.workloads import Workload, read_in_root
-from suites.plugin.keys import WORKLOADS, T
+from suites.plugin.keys import WORKLOAD_RESOLVERS, WORKLOAD_VIEWS, WORKLOADS, T
 from suites.plugin.networks import (
     ipv6_networks,
     param_or_skip,
@@ -107,7 +107,7 @@ def _mac(raw: bytes | None) -> str:
     return ":".join(f"{b:02x}" for b in raw) if raw else ""
 
 
-@surveyed
+@surveyed(WORKLOAD_VIEWS)
 async def workload_views(survey: Survey) -> WorkloadViews:
     """Each workload's namespace read once its addresses are past DAD: its addresses and
     routes, and which interface carries each of its networks (by MAC address)."""
@@ -188,13 +188,13 @@ def probe_name(target: Target) -> tuple[str, str]:
     return (names[0].name, "AAAA") if names else (".", "NS")
 
 
-@surveyed
+@surveyed(WORKLOAD_RESOLVERS)
 async def workload_resolvers(
     survey: Survey,
 ) -> dict[str, resolver.ResolverReport | str | HarnessError]:
     """RC-01 for each workload, from outside: its resolv.conf read through /proc/PID/root, each
     nameserver it uses asked from its namespace; or why there is nothing to judge."""
-    views: WorkloadViews = await survey.get("workload_views")
+    views: WorkloadViews = await survey.get(WORKLOAD_VIEWS)
     target = survey.target
     qname, qtype = probe_name(target)
     deadline = target.profile.timeout

@@ -25,7 +25,8 @@ from probes.errors import (
     leaves,
     one_line,
 )
-from suites.plugin.survey import PARTS, Survey
+from suites.plugin.parts import ALL
+from suites.plugin.survey import Survey
 
 NETWORK = NetworkInfo("bridge", "n0", "bridge", True, "docker0", ("2001:db8:1::/64",), ())
 NSENTER_SAYS = "nsenter: cannot open /proc/123/ns/mnt: No such file or directory"
@@ -206,12 +207,12 @@ def site_setup(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     async def first(*errors: BaseException) -> object:
         monkeypatch.setattr(suites_conftest, "probe_fleet", failing_fleet(*errors))
         async with contextlib.AsyncExitStack() as stack:
-            survey = Survey(config, target, stack)  # type: ignore[arg-type]
 
             async def docker(_: Survey) -> FakeDocker:
                 return FakeDocker(target.docker_host)
 
-            monkeypatch.setitem(PARTS, "docker_endpoint", docker)
+            parts = {p.name: p.probe for p in ALL} | {"docker_endpoint": docker}
+            survey = Survey(config, target, stack, parts=parts)  # type: ignore[arg-type, dict-item]
             async with asyncio.TaskGroup() as tg:
                 survey.group = tg
                 site = survey.start("site")

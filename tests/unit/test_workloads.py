@@ -191,7 +191,7 @@ async def test_a_live_workload_that_cannot_be_looked_at_is_a_harness_error_for_i
 
     from probes.errors import NetnsError
     from suites.plugin import workloads as plugin
-    from suites.plugin.survey import PARTS, Survey
+    from suites.plugin.survey import Survey
 
     w = workload_from_inspect(_inspect(), {"v6net": V6NET})
     assert w is not None
@@ -204,7 +204,7 @@ async def test_a_live_workload_that_cannot_be_looked_at_is_a_harness_error_for_i
     target = SimpleNamespace(profile=SimpleNamespace(dad_timeout=0.1))
     async with contextlib.AsyncExitStack() as stack:
         survey = Survey(SimpleNamespace(stash=pytest.Stash()), target, stack)  # type: ignore[arg-type]
-        views = await PARTS["workload_views"](survey)
+        views = await plugin.workload_views.probe(survey)
     assert list(views.unreadable) == ["web-1@v6net"]
     assert "setns failed" in str(views.unreadable["web-1@v6net"])
     assert not views.containers
