@@ -1,43 +1,28 @@
 """A check's verdict carried from the test to the reports: the judgement, kept whole.
 
-``suites.plugin.site.hold`` fails an item with ``pytest.fail(explain(...))``: the message is a
-:class:`Verdict`, a ``str`` (for pytest) that carries its :class:`~rules.judgement.Judgement`
-(diagnosis, evidence, fix, hop, facts) for the reports. Only such a failure is a verdict on the
-host (:func:`verdict_of`): an ``AssertionError`` whose message explain() did not build (a
-probe's or a parser's own ``assert``) means the check broke.
+A check holds its rule's judgement with the ``hold`` fixture (:class:`Hold`, the reports
+plugin's): a pass is recorded with what proved it, a not-observed is skipped with the reason,
+and a fail fails the item with ``pytest.fail(explain(...))`` whose message is a
+:class:`Verdict`: a ``str`` (for pytest) that carries its :class:`~rules.judgement.Judgement`
+(diagnosis, evidence, fix, hop, facts) to the reports. Only such a failure is a verdict on the
+host (:func:`verdict_of`): any other exception, a probe's or a parser's own ``assert`` among
+them, means the check broke.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+
+import pytest
 
 from rules.judgement import Fix, Judgement
 
-
-class _Sink:
-    """Where explain() records: the running test item's list, set by the plugin.
-
-    A plain module-level slot, not a ContextVar: checks run one at a time, and the event loop
-    that runs async checks may carry a context captured before the item started.
-    """
-
-    diagnoses: list[Judgement] | None = None
-    proofs: list[Judgement] | None = None  # what proved a pass
-
-
-sink = _Sink()
-
-
-def proved(summary: str, evidence: Iterable[str] = ()) -> None:
-    """Record what proved the running check's pass: the reports carry it (JUnit property
-    ``proof``), so a pass says what it rests on as a failure does."""
-    if sink.proofs is not None:
-        sink.proofs.append(Judgement("pass", " ".join(summary.split()), tuple(evidence)))
+PROOFS = pytest.StashKey[list[Judgement]]()  # what proved an item's pass, by Hold
 
 
 class Verdict(str):
-    """What :func:`explain` returns: the rendered judgement (a ``str``, for ``assert`` and
-    ``pytest.fail``), which knows it is a check's verdict and carries its judgement."""
+    """What :func:`explain` returns: the rendered judgement (a ``str``, for ``pytest.fail``),
+    which knows it is a check's verdict and carries its judgement."""
 
     diagnosis: Judgement
 
@@ -56,34 +41,63 @@ def explain(
     breaks: Iterable[str] = (),
     needs: Iterable[str] = (),
 ) -> Verdict:
-    """Record a failed judgement for the running check and return it rendered as a message.
+    """A failed judgement rendered as a failure's message (``pytest.fail(explain(...))``).
 
     ``hop`` names where on the path (container, bridge, host, uplink, upstream, far end) the
     check saw it break, when that differs from where the check's failures usually break;
     "unknown" when its evidence cannot tell. ``breaks`` and ``needs``: the facts it found false
     and those its verdict rests on (rules.judgement.FACTS)."""
-    diagnosis = Judgement(
-        "fail",
-        " ".join(summary.split()),
-        tuple(evidence),
-        Fix(fix) if isinstance(fix, str) else fix,
-        hop,
-        tuple(breaks),
-        tuple(needs),
+    return Verdict(
+        Judgement(
+            "fail",
+            " ".join(summary.split()),
+            tuple(evidence),
+            Fix(fix) if isinstance(fix, str) else fix,
+            hop,
+            tuple(breaks),
+            tuple(needs),
+        )
     )
-    if sink.diagnoses is not None:
-        sink.diagnoses.append(diagnosis)
-    return Verdict(diagnosis)
 
 
-def verdict_of(exc: BaseException, recorded: Sequence[Judgement]) -> Judgement | None:
-    """The judgement a check's failure carries: ``exc``'s message is a :class:`Verdict`, or
-    begins with the diagnosis of one :func:`explain` recorded while the check ran (pytest's
-    assertion rewriting rebuilds the message as a plain ``str``; its first line stays the
-    diagnosis). None for any other failure, an ``assert`` inside a probe or a parser among
-    them: that is the harness breaking, not a verdict on the host."""
+class Hold:
+    """Binds a rule's judgement to the running item (the ``hold`` fixture): a pass passes with
+    what proved it (the reports carry it), a fail fails with its diagnosis, and what could not
+    be observed is skipped with the reason. ``breaks`` and ``needs``: facts of the item the rule
+    does not know (its network, its container), added to the rule's own for the root-cause
+    step."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.item = item
+
+    def __call__(
+        self, judgement: Judgement, *, breaks: Iterable[str] = (), needs: Iterable[str] = ()
+    ) -> None:
+        if judgement.outcome == "not-observed":
+            pytest.skip(judgement.diagnosis)
+        if judgement.ok:
+            proof = Judgement("pass", " ".join(judgement.diagnosis.split()), judgement.evidence)
+            self.item.stash.setdefault(PROOFS, []).append(proof)
+            return
+        # pytest.fail without a traceback: the verdict replaces it in every report anyway, and
+        # formatting one (pytest parses the test's source for each) costs ~35 ms a failure,
+        # seconds when a broken host fails a hundred containers' items
+        pytest.fail(
+            explain(
+                judgement.diagnosis,
+                judgement.evidence,
+                fix=judgement.remedy,
+                hop=judgement.hop,
+                breaks=dict.fromkeys((*judgement.breaks, *breaks)),
+                needs=dict.fromkeys((*judgement.needs, *needs)),
+            ),
+            pytrace=False,
+        )
+
+
+def verdict_of(exc: BaseException) -> Judgement | None:
+    """The judgement a check's failure carries: ``exc``'s message is a :class:`Verdict`. None
+    for any other failure, an ``assert`` inside a probe or a parser among them: that is the
+    harness breaking, not a verdict on the host."""
     message = exc.args[0] if exc.args else None
-    if isinstance(message, Verdict):
-        return message.diagnosis
-    first = str(exc).split("\n", 1)[0]
-    return next((d for d in reversed(recorded) if d.diagnosis == first), None)
+    return message.diagnosis if isinstance(message, Verdict) else None

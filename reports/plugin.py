@@ -34,7 +34,7 @@ import pytest
 from probes.errors import harness_errors, leaves, one_line
 from reports import json_report, junit, prometheus
 from reports.causes import find_causes
-from reports.diagnosis import sink, verdict_of
+from reports.diagnosis import PROOFS, Hold, verdict_of
 from reports.html import render_html
 from reports.results import (
     CATALOG,
@@ -50,8 +50,6 @@ from rules.judgement import Judgement
 
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
-DIAGNOSES = pytest.StashKey[list[Judgement]]()
-PROOFS = pytest.StashKey[list[Judgement]]()
 RESULTS = pytest.StashKey[list[CheckResult]]()
 REPORT_DIR = pytest.StashKey[Path]()
 AREA_MARKERS = {
@@ -134,15 +132,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("nodeid", item.nodeid))
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    item.stash[DIAGNOSES] = []
-    item.stash[PROOFS] = []
-    sink.diagnoses, sink.proofs = item.stash[DIAGNOSES], item.stash[PROOFS]
-    try:
-        return (yield)
-    finally:
-        sink.diagnoses = sink.proofs = None
+@pytest.fixture
+def hold(request: pytest.FixtureRequest) -> Hold:
+    """Bind a rule's judgement to this check: ``hold(judge_…(…))`` (reports.diagnosis.Hold)."""
+    return Hold(request.node)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -152,8 +145,8 @@ def pytest_runtest_makereport(
     report = yield
     if check_id(item) is None:
         return report
-    diagnoses = item.stash.get(DIAGNOSES, [])
-    verdict = _verdict(call, diagnoses) if report.when == "call" else None
+    verdict = _verdict(call) if report.when == "call" else None
+    diagnoses = [verdict] if verdict is not None else []
     brief = ""
     proofs = item.stash.get(PROOFS, [])
     if report.when == "call" and report.passed and proofs:
@@ -174,14 +167,14 @@ def pytest_runtest_makereport(
 WARNING = "warning"  # the user property a check notes a warning with (suites/plugin/nameservers.py)
 
 
-def _verdict(call: pytest.CallInfo[None], diagnoses: list[Judgement]) -> Judgement | None:
+def _verdict(call: pytest.CallInfo[None]) -> Judgement | None:
     """What a check judged, if its failure is a verdict: its own assertion (or ``pytest.fail``)
     with the message :func:`reports.diagnosis.explain` built. Any other exception, an
     ``AssertionError`` raised inside a probe or a parser among them, means the check broke."""
     excinfo = call.excinfo
     if excinfo is None or not excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
         return None
-    return verdict_of(excinfo.value, diagnoses)
+    return verdict_of(excinfo.value)
 
 
 def _broke(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -11,6 +11,7 @@ from probes.docker import ProbeContainer
 from probes.errors import HarnessError
 from probes.profile import ExpectedName
 from probes.target import Target
+from reports.diagnosis import Hold
 from rules.dns import (
     judge_announced_nameservers,
     judge_container_lookups,
@@ -28,13 +29,14 @@ from suites.plugin.nameservers import (
 )
 from suites.plugin.parts.dns import Answers
 from suites.plugin.routers import RouterRound
-from suites.plugin.site import Site, hold, seen
+from suites.plugin.site import Site, seen
 
 pytestmark = pytest.mark.dns
 
 
 @pytest.mark.check("DNS-01")
 async def test_nameserver_answers_over_ipv6(
+    hold: Hold,
     target: Target,
     nameserver: NameserverItem | None,
     answers: Answers,
@@ -56,7 +58,7 @@ async def test_nameserver_answers_over_ipv6(
 
 @pytest.mark.check("DNS-01")
 async def test_announced_nameservers_answer(
-    routers: RouterRound, pytestconfig: pytest.Config
+    hold: Hold, routers: RouterRound, pytestconfig: pytest.Config
 ) -> None:
     """The nameservers the routers announce (RDNSS) answer over IPv6 as well: hosts that take
     DNS from RAs use them. Asked once, by the RA exchange (RA-03 judges the same answers)."""
@@ -68,7 +70,7 @@ async def test_announced_nameservers_answer(
 
 @pytest.mark.check("DNS-02")
 async def test_name_resolves_to_aaaa(
-    target: Target, expected_name: ExpectedName | None, answers: Answers
+    hold: Hold, target: Target, expected_name: ExpectedName | None, answers: Answers
 ) -> None:
     """The profile's name resolves to AAAA (and A if dual-stack) over UDP and TCP."""
     if expected_name is None:
@@ -78,6 +80,7 @@ async def test_name_resolves_to_aaaa(
 
 @pytest.mark.check("DNS-03")
 async def test_container_resolves_names(
+    hold: Hold,
     target: Target,
     site: Site,
     container: ProbeContainer,
@@ -107,6 +110,6 @@ async def test_container_resolves_names(
 
 
 @pytest.mark.check("DNS-04")
-async def test_dns64_as_expected(target: Target, answers: Answers) -> None:
+async def test_dns64_as_expected(hold: Hold, target: Target, answers: Answers) -> None:
     """DNS64 (RFC 7050 discovery via ipv4only.arpa) is there exactly when the profile says."""
     hold(judge_dns64(list(answers.dns64.values()), expected=target.profile.dns64))

@@ -10,10 +10,11 @@ import pytest
 
 from probes.docker import NetworkInfo
 from probes.profile import Endpoint
+from reports.diagnosis import Hold
 from rules.ep import judge_name, judge_reach
 from suites.plugin.facts import container_path
 from suites.plugin.parts.endpoints import EndpointsSeen
-from suites.plugin.site import Site, hold
+from suites.plugin.site import Site
 
 pytestmark = pytest.mark.endpoints
 
@@ -26,7 +27,7 @@ def _endpoint(endpoint: Endpoint | None) -> Endpoint:
 
 @pytest.mark.check("EP-01")
 async def test_endpoint_name_is_dual_stack(
-    endpoint: Endpoint | None, endpoints_seen: EndpointsSeen
+    hold: Hold, endpoint: Endpoint | None, endpoints_seen: EndpointsSeen
 ) -> None:
     """The endpoint's name has both A and AAAA records; at a zone apex, no CNAME beside the
     SOA and NS."""
@@ -36,7 +37,7 @@ async def test_endpoint_name_is_dual_stack(
 
 @pytest.mark.check("EP-02")
 async def test_endpoint_answers_from_host(
-    endpoint: Endpoint | None, endpoints_seen: EndpointsSeen
+    hold: Hold, endpoint: Endpoint | None, endpoints_seen: EndpointsSeen
 ) -> None:
     """Every address of the endpoint's name answers from the host: a TCP connect, and for
     http(s) a status line."""
@@ -47,7 +48,11 @@ async def test_endpoint_answers_from_host(
 
 @pytest.mark.check("EP-03")
 async def test_endpoint_answers_from_containers(
-    site: Site, endpoint: Endpoint | None, endpoints_seen: EndpointsSeen, network: NetworkInfo
+    hold: Hold,
+    site: Site,
+    endpoint: Endpoint | None,
+    endpoints_seen: EndpointsSeen,
+    network: NetworkInfo,
 ) -> None:
     """Every address of the endpoint's name answers from the network's probe container (the
     AAAA only where the network has no IPv4)."""

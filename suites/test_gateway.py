@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from probes.docker import NetworkInfo, ProbeContainer
+from reports.diagnosis import Hold
 from rules.gw import (
     GatewayExchange,
     judge_bridge,
@@ -15,14 +16,14 @@ from rules.gw import (
 )
 from rules.judgement import fact
 from suites.plugin.facts import of_container
-from suites.plugin.site import Site, hold
+from suites.plugin.site import Site
 from suites.plugin.workloads import WorkloadViews, snapshot_of
 
 pytestmark = pytest.mark.gateway
 
 
 @pytest.mark.check("GW-01")
-async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
+async def test_bridge_carries_gateway(hold: Hold, site: Site, network: NetworkInfo) -> None:
     """The network's bridge carries the expected gateway address, past DAD."""
     # read with a probe container attached: without carrier a bridge's addresses stay tentative
     snap = site.bridges.get(network.bridge) if network.bridge is not None else None
@@ -34,7 +35,7 @@ async def test_bridge_carries_gateway(site: Site, network: NetworkInfo) -> None:
 
 @pytest.mark.check("GW-02")
 async def test_container_address_and_route(
-    site: Site, any_container: ProbeContainer, workload_views: WorkloadViews
+    hold: Hold, site: Site, any_container: ProbeContainer, workload_views: WorkloadViews
 ) -> None:
     """The container has a global address in its subnet and a link-local, and the right route."""
     snap = snapshot_of(site, workload_views, any_container)
@@ -46,7 +47,9 @@ async def test_container_address_and_route(
 
 @pytest.mark.check("GW-03")
 async def test_gateway_answers(
-    gateway_exchanges: dict[str, list[GatewayExchange] | str], any_container: ProbeContainer
+    hold: Hold,
+    gateway_exchanges: dict[str, list[GatewayExchange] | str],
+    any_container: ProbeContainer,
 ) -> None:
     """From inside the container, the gateway answers Neighbor Solicitation and echo."""
     exchanges = gateway_exchanges[any_container.key]

@@ -9,19 +9,20 @@ from __future__ import annotations
 import pytest
 
 from probes.docker import NetworkInfo, ProbeContainer
+from reports.diagnosis import Hold
 from rules.judgement import worst_of
 from rules.nat64 import judge_a_only, judge_nat64_reach
 from suites.plugin.facts import container_path
 from suites.plugin.networks import ipv6_networks, param_or_skip, parametrize_places
 from suites.plugin.parts.nat64 import Nat64Survey
-from suites.plugin.site import Site, hold, probe_source
+from suites.plugin.site import Site, probe_source
 
 pytestmark = pytest.mark.nat64
 
 
 @pytest.mark.check("NAT64-01")
 async def test_ipv4_only_destinations_through_nat64(
-    site: Site, nat64_paths: Nat64Survey, container: ProbeContainer
+    hold: Hold, site: Site, nat64_paths: Nat64Survey, container: ProbeContainer
 ) -> None:
     """Each of the profile's IPv4-only destinations (ipv4_only) gets a AAAA synthesized from its
     A record, and that address answers echo from the container through the NAT64."""
@@ -68,7 +69,7 @@ def v6only_network(request: pytest.FixtureRequest) -> NetworkInfo:
 @pytest.mark.dns
 @pytest.mark.check("DNS-05")
 async def test_ipv6_only_network_resolves_to_aaaa(
-    nat64_paths: Nat64Survey, v6only_network: NetworkInfo
+    hold: Hold, nat64_paths: Nat64Survey, v6only_network: NetworkInfo
 ) -> None:
     """On an IPv6-only network, every name the profile cares about resolves to AAAA (native or
     synthesized) through the container's own nameserver; a name only A gives is named."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import pytest
 
 from probes.docker import ProbeContainer
+from reports.diagnosis import Hold
 from rules.judgement import worst_of
 from rules.pmtu import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
 from suites.plugin.facts import container_path
 from suites.plugin.parts.pmtu import ContainerPaths, PathMtuSurvey
-from suites.plugin.site import Site, hold
+from suites.plugin.site import Site
 
 pytestmark = pytest.mark.pmtu
 
@@ -28,7 +29,7 @@ def _paths(survey: PathMtuSurvey, container: ProbeContainer) -> ContainerPaths:
 
 @pytest.mark.check("PMTU-01")
 async def test_packet_too_big_reaches_container(
-    site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
+    hold: Hold, site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
 ) -> None:
     """A packet as large as the container's link, toward each anchor, is answered or draws a
     Packet Too Big that reaches the container, whose kernel then keeps the smaller MTU."""
@@ -52,7 +53,7 @@ async def test_packet_too_big_reaches_container(
 
 @pytest.mark.check("PMTU-02")
 async def test_large_tcp_exchange_completes(
-    path_mtu: PathMtuSurvey, container: ProbeContainer
+    hold: Hold, path_mtu: PathMtuSurvey, container: ProbeContainer
 ) -> None:
     """A DNS query padded to several full-size TCP segments, to the host's first IPv6
     nameserver, is answered where a small one is."""
@@ -72,7 +73,7 @@ async def test_large_tcp_exchange_completes(
 
 @pytest.mark.check("PMTU-03")
 async def test_fragmented_datagrams_get_through(
-    site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
+    hold: Hold, site: Site, path_mtu: PathMtuSurvey, container: ProbeContainer
 ) -> None:
     """An echo twice the container's link size, fragmented by its kernel at the MTU it holds
     toward each anchor, is answered."""

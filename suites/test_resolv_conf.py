@@ -14,6 +14,7 @@ import pytest
 from probes import build, resolver
 from probes.errors import HarnessError
 from probes.target import Target
+from reports.diagnosis import Hold
 from rules.rc import (
     BUILD_NETWORK,
     build_unavailable,
@@ -25,7 +26,7 @@ from suites.plugin.facts import copied_from_host, lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
 from suites.plugin.networks import resolver_networks
-from suites.plugin.site import Site, cannot_run, hold, seen
+from suites.plugin.site import Site, cannot_run, seen
 from suites.plugin.workloads import Seat
 
 pytestmark = pytest.mark.resolvconf
@@ -43,6 +44,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.mark.check("RC-01")
 async def test_container_nameservers_reachable(
+    hold: Hold,
     site: Site,
     resolv_seat: Seat,
     container_resolvers: dict[str, resolver.ResolverReport | HarnessError],
@@ -72,6 +74,7 @@ async def test_container_nameservers_reachable(
 
 @pytest.mark.check("RC-02")
 async def test_build_step_resolves(
+    hold: Hold,
     target: Target,
     builder: build.Builder,
     build_steps: dict[build.Builder, build.BuildResult],
@@ -92,6 +95,7 @@ async def test_build_step_resolves(
 
 @pytest.mark.check("RC-03")
 async def test_no_public_fallback(
+    hold: Hold,
     place: str,
     build_steps: dict[build.Builder, build.BuildResult],
     container_resolvers: dict[str, resolver.ResolverReport | HarnessError],

@@ -12,6 +12,7 @@ from probes.firewall import (
 from probes.netmode import Ipv6Mode
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
+from reports.diagnosis import Hold
 from rules.gw import in_subnets
 from rules.judgement import fact
 from rules.rt import (
@@ -25,13 +26,15 @@ from rules.rt_mode import judge_mode
 from rules.rt_prefix import judge_prefix
 from suites.plugin.facts import container_path, of_container
 from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
-from suites.plugin.site import Site, cannot_run, find_uplink, hold
+from suites.plugin.site import Site, cannot_run, find_uplink
 
 pytestmark = pytest.mark.routing
 
 
 @pytest.mark.check("RT-01")
-async def test_forwarding_and_accept_ra(target: Target, pytestconfig: pytest.Config) -> None:
+async def test_forwarding_and_accept_ra(
+    hold: Hold, target: Target, pytestconfig: pytest.Config
+) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
     if target.netns.path is not None and not privileged():
         cannot_run(pytestconfig, "not root: reading another namespace's sysctls needs setns")
@@ -68,7 +71,7 @@ def _global_source(reach: ContainerReach) -> str:
 
 @pytest.mark.check("RT-02")
 async def test_anchors_answer(
-    site: Site, reachability: Reachability, any_container: ProbeContainer
+    hold: Hold, site: Site, reachability: Reachability, any_container: ProbeContainer
 ) -> None:
     """Every reachability anchor answers echo from the container's global address."""
     if not site.target.profile.anchors:
@@ -95,6 +98,7 @@ async def test_anchors_answer(
 
 @pytest.mark.check("RT-03")
 async def test_prefix_routed_to_host(
+    hold: Hold,
     site: Site,
     reachability: Reachability,
     uplink_state: UplinkState | str,
@@ -142,6 +146,7 @@ def _skip_if_masqueraded(mode: Ipv6Mode, what: str) -> None:
 
 @pytest.mark.check("RT-04")
 async def test_firewall_forwards_container_traffic(
+    hold: Hold,
     site: Site,
     ruleset: Ruleset | str,
     uplink: str | None,
@@ -176,7 +181,7 @@ async def test_firewall_forwards_container_traffic(
 
 @pytest.mark.check("RT-06")
 async def test_ipv6_mode_as_intended(
-    site: Site, modes: dict[str, Ipv6Mode], network: NetworkInfo
+    hold: Hold, site: Site, modes: dict[str, Ipv6Mode], network: NetworkInfo
 ) -> None:
     """The network's IPv6 mode (routed, masqueraded…) is what the profile says the site wants."""
     mode = modes.get(network.name)
@@ -191,7 +196,11 @@ async def test_ipv6_mode_as_intended(
 
 @pytest.mark.check("RT-05")
 async def test_far_end_reaches_container(
-    site: Site, reachability: Reachability, modes: dict[str, Ipv6Mode], container: ProbeContainer
+    hold: Hold,
+    site: Site,
+    reachability: Reachability,
+    modes: dict[str, Ipv6Mode],
+    container: ProbeContainer,
 ) -> None:
     """The far end reaches the container's global address directly (where it is not NATed)."""
     _skip_if_masqueraded(modes[container.network.name], "reaching it from the far end")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -22,14 +22,12 @@ from probes.docker import (
 from probes.errors import HarnessError, harness_errors, one_line
 from probes.resolvconf import ResolvConf
 from probes.target import Target, privileged
-from reports.diagnosis import explain, proved
 from reports.results import (
     HOST,
     PATHS,
     Place,
     harness_problem,
 )
-from rules.judgement import Judgement
 from suites.plugin.keys import (
     BRIDGES_SETTLED,
     DOCKER_ENDPOINT,
@@ -187,32 +185,6 @@ def seen(config: pytest.Config, found: T | HarnessError) -> T:
     if isinstance(found, HarnessError):
         cannot_run(config, f"harness error: {found}")
     return found
-
-
-def hold(judgement: Judgement, *, breaks: Iterable[str] = (), needs: Iterable[str] = ()) -> None:
-    """Bind a rule's judgement to the running check: a pass passes, a fail fails with its
-    diagnosis, and what could not be observed is skipped with the reason. ``breaks`` and
-    ``needs``: facts of the item the rule does not know (its network, its container), added to
-    the rule's own for the root-cause step."""
-    if judgement.outcome == "not-observed":
-        pytest.skip(judgement.diagnosis)
-    if judgement.ok:
-        proved(judgement.diagnosis, judgement.evidence)
-    if not judgement.ok:
-        # pytest.fail without a traceback: the verdict replaces it in every report anyway, and
-        # formatting one (pytest parses the test's source for each) costs ~35 ms a failure,
-        # seconds when a broken host fails a hundred containers' items
-        pytest.fail(
-            explain(
-                judgement.diagnosis,
-                judgement.evidence,
-                fix=judgement.fix,
-                hop=judgement.hop,
-                breaks=dict.fromkeys((*judgement.breaks, *breaks)),
-                needs=dict.fromkeys((*judgement.needs, *needs)),
-            ),
-            pytrace=False,
-        )
 
 
 def cannot_run(config: pytest.Config, reason: str) -> NoReturn:
