@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.dns_corpus import FUZZ_SEED, fuzz_inputs  # noqa: E402
 from probes import dns as dnsprobe  # noqa: E402
-from tests.unit.test_dns_fuzz import FUZZ_SEED, fuzz_inputs  # noqa: E402
 
 
 def reason_kind(error: str) -> str:

@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.suite_run import SuiteRun, run_suites, suites_command  # noqa: E402
 from lab import Lab  # noqa: E402
 from lab.dockers import GENERATIONS  # noqa: E402
-from tests.lab.suite_run import SuiteRun, run_suites, suites_command  # noqa: E402
 
 
 def healthy_runs(lab: Lab, runs: int) -> None:

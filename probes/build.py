@@ -12,7 +12,7 @@ build leaves is removed afterwards: its image (and with it the classic builder's
 images) and the BuildKit cache records that appeared during the build. A BuildKit build is
 preceded by a created, never started container labelled with the run and a :class:`CacheMark`:
 what the build's cache records will look like. If the run is killed before it removes them, a
-later run's :meth:`~probes.docker.DockerEndpoint.remove_stale` finds the mark of a run that is
+later run's :func:`~probes.stale.remove_stale` finds the mark of a run that is
 gone and removes those records (:func:`remove_stale_cache`), and only those.
 """
 

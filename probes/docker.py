@@ -3,7 +3,7 @@
 Everything the harness creates carries the label ``io.v6conform`` (``probe`` on probe containers,
 ``build`` on what a throwaway build makes, ``image`` on the imported probe image) plus the run that
 made it (:func:`run_labels`), and is removed when that run ends; a later run removes what a run
-that is gone left (:meth:`DockerEndpoint.remove_stale`).
+that is gone left (:func:`probes.stale.remove_stale`).
 """
 
 from __future__ import annotations
@@ -259,9 +259,9 @@ class DockerEndpoint:
     async def remove_probe_image(self) -> None:
         """Remove the probe image, unless a container still uses it: another run's, which found
         it here (a later run removes it once its importer is gone and nothing uses it)."""
-        await self._remove_unused_image(IMAGE)
+        await self.remove_unused_image(IMAGE)
 
-    async def _remove_unused_image(self, ref: str) -> bool:
+    async def remove_unused_image(self, ref: str) -> bool:
         """Remove an image that no container uses (nor one of an image built from it); False if
         one does, or the image is gone or has images built from it (left for a later run)."""
         filters = json.dumps({"ancestor": [ref]})
@@ -272,9 +272,9 @@ class DockerEndpoint:
             if "HTTP 404" in exc.reason or "HTTP 400" in exc.reason:
                 return False  # no such image (any more)
             raise
-        return await self._delete_image(ref)
+        return await self.delete_image(ref)
 
-    async def _delete_image(self, ref: str) -> bool:
+    async def delete_image(self, ref: str) -> bool:
         try:
             async with asyncio.timeout(self.timeout):
                 await self.client.images.delete(ref, force=True)
@@ -287,48 +287,6 @@ class DockerEndpoint:
         except TimeoutError as exc:
             raise DockerUnavailable(self.url, f"no answer within {self.timeout} s") from exc
         return True
-
-    # what runs that are gone left ----------------------------------------------------------
-    async def remove_stale(self) -> list[str]:
-        """Remove what runs that are gone (crashed, killed outright) left: their probe and build
-        containers, their build images, the BuildKit cache records of their builds and the probe
-        image a gone run imported, unless a container still uses it. Only what the harness
-        labelled, only where the run that labelled it is gone: never a live run's, nor a user's
-        (a user's container from the probe image inherits its labels, ``io.v6conform=image``)."""
-        removed = []
-        found = await self.call(
-            self.client.containers.list(all=True, filters=json.dumps({"label": [LABEL]}))
-        )
-        marks = []
-        for c in found:
-            labels = c._container.get("Labels") or {}
-            if labels.get(LABEL) not in ("probe", "build") or _run_alive(labels):
-                continue
-            if CACHE_LABEL in labels:  # a BuildKit build's record of its cache: read first
-                marks.append((c, labels[CACHE_LABEL]))
-                continue
-            await self.call(c.delete(force=True))
-            removed.append(c.id[:12])
-        if marks:
-            from probes import build  # build uses this module: imported where it is needed
-
-            removed += await build.remove_stale_cache(self, marks)
-        images = await self.call(self.client.images.list(filters={"label": [LABEL]}))
-        for image in images:
-            labels = image.get("Labels") or {}
-            stale = labels.get(LABEL) == "build" and not _run_alive(labels)
-            if stale and await self._delete_image(str(image["Id"])):
-                removed.append(str(image["Id"])[7:19])
-        for image in images:
-            labels = image.get("Labels") or {}
-            # the probe image (`probe`: as imported before it said `image`), once its importer
-            # is gone and nothing uses it; a live run that found it here has containers from it
-            ours = labels.get(LABEL) in ("image", "probe") and IMAGE in (
-                image.get("RepoTags") or []
-            )
-            if ours and not _run_alive(labels) and await self._remove_unused_image(image["Id"]):
-                removed.append(str(image["Id"])[7:19])
-        return removed
 
     async def start_probe(self, network: NetworkInfo, run_id: str) -> ProbeContainer:
         name = f"v6conform-{run_id}-{network.name}"
@@ -430,7 +388,7 @@ def run_labels(kind: str, run_id: str) -> dict[str, str]:
     return labels
 
 
-def _run_alive(labels: Mapping[str, str]) -> bool:
+def run_alive(labels: Mapping[str, str]) -> bool:
     """Whether the harness run that labelled a resource is still running on this host: its
     process is there, and is the same process (its start time, where the labels give it)."""
     pid = labels.get(PID_LABEL, "")

@@ -208,11 +208,6 @@ class ResolvConf:
         return self
 
     @property
-    def docker_used_defaults(self) -> bool:
-        """Docker 26+ says it put its public default nameservers in (the host had none left)."""
-        return any(n.startswith("Used default nameservers") for n in self.docker_notes)
-
-    @property
     def breaking(self) -> tuple[Problem, ...]:
         """The problems that break or slow resolution: a check fails on these."""
         return tuple(p for p in self.problems if p.breaks)

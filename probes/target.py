@@ -68,10 +68,6 @@ class Target:
             description,
         )
 
-    @property
-    def is_lab(self) -> bool:
-        return self.lab is not None
-
 
 def privileged() -> bool:
     """Raw sockets and entering namespaces need root (CAP_NET_RAW, CAP_SYS_ADMIN)."""

@@ -21,6 +21,7 @@ from probes.docker import (
 )
 from probes.errors import HarnessError, harness_errors, one_line
 from probes.resolvconf import ResolvConf
+from probes.stale import remove_stale
 from probes.target import Target, privileged
 from reports.results import (
     HOST,
@@ -94,7 +95,7 @@ async def docker_endpoint(survey: Survey) -> DockerEndpoint:
                 DockerEndpoint(survey.target.docker_host)
             )
         with survey.timed("stale removal"):
-            await docker.remove_stale()
+            await remove_stale(docker)
         with survey.timed("probe image"):
             await survey.stack.enter_async_context(probe_image(docker, survey.run_id))
     return docker

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import Case, run_suites
 from lab import SCENARIOS
 from lab.dockers import GENERATIONS
-from tests.lab.suite_run import Case, run_suites
 from tests.report_reading import assert_reports_hold
 from tests.test_catalog import implemented_in_suites
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import lab_up, run_suites
 from lab import Lab
 from lab import topology as T
 from lab.lab import run
 from probes import dns
 from probes.netns import Netns
-from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cdn"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import ROOT
 from lab import Lab, LabError
 from lab.dockers import GENERATIONS
-from tests.lab.suite_run import ROOT
 from tests.lab.test_lab_lifecycle import assert_nothing_left, lab_cli
 
 pytestmark = pytest.mark.lab

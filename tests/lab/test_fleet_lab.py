@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from bench.suite_run import ROOT
 from lab.fleet import Fleet
-from tests.lab.suite_run import ROOT
 from tests.lab.test_lab_lifecycle import assert_nothing_left
 
 pytestmark = pytest.mark.lab

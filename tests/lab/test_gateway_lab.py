@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import lab_up, run_suites
 from lab import Lab
-from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cgw"

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from bench.suite_run import ROOT, lab_up, run_suites, suites_command
 from lab import Lab
 from probes import build
 from probes.docker import DockerEndpoint, probe_image, probe_rootfs_tar
-from tests.lab.suite_run import ROOT, lab_up, run_suites, suites_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6cint"

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
+from bench.suite_run import ROOT, lab_command, run_suites, suites_command
 from lab import Lab
+from probes import stale
 from probes.docker import DockerEndpoint, probe_rootfs_tar
-from tests.lab.suite_run import ROOT, lab_command, run_suites, suites_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6cdk"
@@ -163,7 +164,7 @@ def test_run_after_kill9_removes_what_the_killed_run_left(lab: Lab, tmp_path: Pa
 def remove_stale(lab: Lab) -> list[str]:
     async def go() -> list[str]:
         async with DockerEndpoint(lab.docker_host) as docker:
-            return await docker.remove_stale()
+            return await stale.remove_stale(docker)
 
     return asyncio.run(go())
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import lab_command
 from lab import Lab
 from lab.lab import DAEMONS
-from tests.lab.suite_run import lab_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6cdx"

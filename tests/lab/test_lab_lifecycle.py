@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import lab_command
 from lab import Lab, LabError
 from lab.lab import STATE_ROOT
-from tests.lab.suite_run import lab_command
 
 pytestmark = pytest.mark.lab
 NAME = "v6ctl"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from bench.suite_run import lab_command, lab_up, run_suites
 from lab import SCENARIOS, Lab, LabError
 from lab.workloads import BAD_NAMESERVER, COMPOSE_LABEL, COMPOSE_PROJECT, LABEL, plan
 from probes.docker import LABEL as HARNESS_LABEL
-from tests.lab.suite_run import lab_command, lab_up, run_suites
 from tests.lab.test_lab_lifecycle import assert_nothing_left
 
 pytestmark = pytest.mark.lab

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from scapy.layers.inet6 import ICMPv6ND_RA, ICMPv6NDOptRDNSS
 
+from bench.suite_run import lab_up, run_suites
 from lab import topology as T
 from tests.lab.ra_responder import CRAFTED_ROUTER, ROGUE, crafted_router
-from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6crll"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import run_suites
 from tests.browser import chromium_available, open_page
-from tests.lab.suite_run import run_suites
 from tests.report_reading import assert_reports_hold
 
 pytestmark = pytest.mark.lab

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.suite_run import lab_up, run_suites
+from bench.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6crc"

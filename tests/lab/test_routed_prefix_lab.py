@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.suite_run import lab_up, run_suites
 from lab import Lab
 from lab import topology as T
-from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6crt"

@@ -25,6 +25,7 @@ from scapy.layers.inet6 import (
     ICMPv6NDOptRDNSS,
 )
 
+from bench.suite_run import lab_up, run_suites
 from lab import Lab
 from lab import topology as T
 from probes.netns import Netns
@@ -38,7 +39,6 @@ from tests.lab.ra_responder import (
     crafted_router,
     kernel_view,
 )
-from tests.lab.suite_run import lab_up, run_suites
 
 pytestmark = pytest.mark.lab
 NAME = "v6cra"

@@ -173,9 +173,6 @@ class FakeDocker:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def remove_stale(self) -> None:
-        return None
-
 
 def failing_fleet(*errors: BaseException) -> Callable[..., Any]:
     """A probe fleet whose containers fail to start, concurrently, as probe_fleet's do."""
@@ -199,6 +196,11 @@ def failing_fleet(*errors: BaseException) -> Callable[..., Any]:
 @pytest.fixture
 def site_setup(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setattr(suites_conftest, "resolver_networks", lambda config: [NETWORK])
+
+    async def nothing_stale(docker: object) -> list[str]:
+        return []
+
+    monkeypatch.setattr(suites_conftest, "remove_stale", nothing_stale)
     target = SimpleNamespace(
         docker_host="unix:///run/nowhere.sock", profile=SimpleNamespace(dad_timeout=0.1)
     )

@@ -151,19 +151,19 @@ def test_labels_name_the_run_its_process_and_host() -> None:
     assert labels[docker.PID_LABEL] == str(os.getpid())
     assert labels[docker.START_LABEL] == str(docker.proc_start(os.getpid()))
     assert labels[docker.HOST_LABEL] == socket.gethostname()
-    assert docker._run_alive(labels)
+    assert docker.run_alive(labels)
 
 
 def test_a_run_is_gone_when_its_process_is_or_another_has_its_pid() -> None:
     labels = docker.run_labels("probe", "r1")
-    assert not docker._run_alive({**labels, docker.START_LABEL: "1"})  # pid reused since
-    assert docker._run_alive({k: v for k, v in labels.items() if k != docker.START_LABEL})
-    assert not docker._run_alive({**labels, docker.HOST_LABEL: "elsewhere"})
-    assert not docker._run_alive({**labels, docker.PID_LABEL: "0"})
-    assert not docker._run_alive({docker.LABEL: "probe"})
+    assert not docker.run_alive({**labels, docker.START_LABEL: "1"})  # pid reused since
+    assert docker.run_alive({k: v for k, v in labels.items() if k != docker.START_LABEL})
+    assert not docker.run_alive({**labels, docker.HOST_LABEL: "elsewhere"})
+    assert not docker.run_alive({**labels, docker.PID_LABEL: "0"})
+    assert not docker.run_alive({docker.LABEL: "probe"})
     ended = subprocess.Popen(["true"])
     ended.wait()
-    assert not docker._run_alive({**labels, docker.PID_LABEL: str(ended.pid)})
+    assert not docker.run_alive({**labels, docker.PID_LABEL: str(ended.pid)})
 
 
 async def test_a_cancelled_run_waits_for_its_clean_up_to_end() -> None:

@@ -56,7 +56,7 @@ def test_target_from_lab_uses_the_labs_namespace_socket_and_profile(tmp_path: Pa
     assert target.uplink == "uplink0"
     assert target.resolv_conf == "/var/lib/v6conform-lab/v6c/resolv.conf"
     assert target.profile.anchors == ("2001:db8:f00d::1",)
-    assert target.is_lab
+    assert target.lab is not None
 
 
 def test_local_target_is_our_own_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +65,7 @@ def test_local_target_is_our_own_namespace(monkeypatch: pytest.MonkeyPatch) -> N
     assert target.netns.path is None
     assert target.label.startswith("local:")
     assert target.docker_host == "unix:///run/other.sock"
-    assert not target.is_lab
+    assert target.lab is None
     assert Target.local(docker_host="unix:///a.sock").docker_host == "unix:///a.sock"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from lab import Lab
 from lab.dockers import DEFAULT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
