@@ -20,6 +20,11 @@ works:
 
 Lines with control characters (a NUL byte, say), lines over 4096 characters and everything
 after the first MiB are not read at all: they are reported and skipped.
+
+Why one module of some 750 lines: the line parser and the C libraries' word readers (addresses
+with inet_aton and zones, options with atoi and glibc's caps) are one model of one file; each
+rule of the parser is read against the word reader it calls, so split they would only be read
+together.
 """
 
 from __future__ import annotations
