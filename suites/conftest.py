@@ -4,7 +4,7 @@ what they need from suites.plugin."""
 
 from __future__ import annotations
 
-from suites.plugin.networks import any_network, network
+from suites.plugin.networks import any_network, network, v6only_network
 from suites.plugin.params import pytest_generate_tests
 from suites.plugin.parts import ALL, survey
 from suites.plugin.parts.routing import modes
@@ -33,5 +33,6 @@ __all__ = [
     "resolv_seat",
     "survey",
     "target",
+    "v6only_network",
     *(part.name for part in ALL),
 ]

@@ -13,7 +13,6 @@ from reports.diagnosis import Hold
 from rules.judgement import worst_of
 from rules.nat64 import judge_a_only, judge_nat64_reach
 from suites.plugin.facts import container_path
-from suites.plugin.networks import ipv6_networks, param_or_skip, parametrize_places
 from suites.plugin.parts.nat64 import Nat64Survey
 from suites.plugin.site import Site, probe_source
 
@@ -46,24 +45,6 @@ async def test_ipv4_only_destinations_through_nat64(
         ),
         needs=container_path(container),
     )
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """DNS-05 is asked on IPv6-only networks only (Docker 28's --ipv4=false)."""
-    if "v6only_network" in metafunc.fixturenames:
-        found = ipv6_networks(metafunc.config)
-        nets: list[NetworkInfo] | str = (
-            found if isinstance(found, str) else [n for n in found if not n.enable_ipv4]
-        )
-        if isinstance(nets, list) and not nets:
-            nets = "no IPv6-only network on this host (Docker 28 makes them: --ipv4=false)"
-        ids = [] if isinstance(nets, str) else [n.name for n in nets]
-        parametrize_places(metafunc, "v6only_network", nets, ids, "no-ipv6-only-network")
-
-
-@pytest.fixture
-def v6only_network(request: pytest.FixtureRequest) -> NetworkInfo:
-    return param_or_skip(request, NetworkInfo)
 
 
 @pytest.mark.dns

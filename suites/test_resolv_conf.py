@@ -25,21 +25,10 @@ from rules.rc import (
 from suites.plugin.facts import copied_from_host, lookup_path
 from suites.plugin.keys import PLAIN_BRIDGE
 from suites.plugin.nameservers import host_resolv, warn_about
-from suites.plugin.networks import resolver_networks
 from suites.plugin.site import Site, cannot_run, seen
 from suites.plugin.workloads import Seat
 
 pytestmark = pytest.mark.resolvconf
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "builder" in metafunc.fixturenames:
-        metafunc.parametrize("builder", build.BUILDERS)
-    if "place" in metafunc.fixturenames:
-        found = resolver_networks(metafunc.config)
-        nets = [] if isinstance(found, str) else [n.name for n in found]
-        places = [*nets, *(f"build-{b}" for b in build.BUILDERS)]
-        metafunc.parametrize("place", places)
 
 
 @pytest.mark.check("RC-01")

@@ -120,3 +120,9 @@ def network(request: pytest.FixtureRequest) -> NetworkInfo:
 def any_network(request: pytest.FixtureRequest) -> NetworkInfo:
     """One of the IPv6 networks, or the default bridge where it has no IPv6."""
     return _network_param(request)
+
+
+@pytest.fixture
+def v6only_network(request: pytest.FixtureRequest) -> NetworkInfo:
+    """An IPv6-only network (DNS-05), or skip with the reason there is none."""
+    return param_or_skip(request, NetworkInfo)
