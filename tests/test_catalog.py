@@ -31,6 +31,30 @@ def test_readme_marks_exactly_the_implemented_checks() -> None:
     assert {i for i, status in catalog.items() if status == "implemented"} == implemented
 
 
+def test_each_check_names_the_rule_its_check_holds_and_the_probes_it_reads() -> None:
+    """From the catalog a reader reaches a check's rule in one hop, and the probes it reads in
+    one more: the rule exists, the check in suites/ calls it, the probe modules exist."""
+    import importlib
+
+    rows = re.findall(
+        r"^\| ([A-Z][A-Z0-9]*-\d\d) \| .* \| `rules/(\w+)\.py` `(\w+)` ← (.*) \| implemented \|$",
+        (ROOT / "README.md").read_text(),
+        flags=re.M,
+    )
+    assert {r[0] for r in rows} == implemented_in_suites()
+    checks = {}
+    for path in (ROOT / "suites").glob("test_*.py"):
+        for block in re.split(r'(?=@pytest\.mark\.check\(")', path.read_text())[1:]:
+            check = re.match(r'@pytest\.mark\.check\("([^"]+)"\)', block)
+            assert check is not None
+            checks[check.group(1)] = checks.get(check.group(1), "") + block
+    for check, module, rule, probes in rows:
+        assert callable(getattr(importlib.import_module(f"rules.{module}"), rule)), check
+        assert re.search(rf"\b{rule}\(", checks[check]), f"{check} does not call {rule}"
+        for probe in re.findall(r"`probes/(\w+)\.py`", probes):
+            assert (ROOT / "probes" / f"{probe}.py").is_file(), (check, probe)
+
+
 def test_every_expected_failure_is_in_the_catalog() -> None:
     from lab import SCENARIOS
 
