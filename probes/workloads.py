@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from probes import inroot
 from probes.docker import LABEL, DockerEndpoint, NetworkInfo, ProbeContainer, proc_start
 from probes.errors import HarnessError
 
@@ -26,7 +24,6 @@ SelectorKind = Literal["all", "none", "names", "label", "compose"]
 COMPOSE_PROJECT = "com.docker.compose.project"
 RESOLV_CONF = "/etc/resolv.conf"
 MAX_RESOLV_BYTES = 2 * 1024 * 1024
-MAX_LINKS = 40  # symbolic links followed in one path, as the kernel does
 
 
 class SelectorError(HarnessError):
@@ -201,40 +198,7 @@ async def find_workloads(
 def read_in_root(
     pid: int, path: str = RESOLV_CONF, *, limit: int = MAX_RESOLV_BYTES, root: str | None = None
 ) -> bytes:
-    """A file of a container's own file system, read through ``/proc/PID/root`` with every
-    symbolic link resolved inside that root: an absolute link in the container (resolv.conf
-    often is one) must never lead to the host's file of that name. Raises OSError."""
-    root = root or f"/proc/{pid}/root"
-    parts = list(PurePosixPath(path).parts[1:])
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()  # never above the container's root
-            continue
-        here = os.path.join(root, *resolved, part)
-        info = os.lstat(here)
-        if stat.S_ISLNK(info.st_mode):
-            hops += 1
-            if hops > MAX_LINKS:
-                raise OSError(40, f"too many levels of symbolic links in {path}")
-            target = PurePosixPath(os.readlink(here))
-            if target.is_absolute():
-                resolved = []
-                parts = list(target.parts[1:]) + parts
-            else:
-                parts = list(target.parts) + parts
-            continue
-        resolved.append(part)
-    final = os.path.join(root, *resolved)
-    fd = os.open(final, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(21, f"{path} is not a regular file")
-        return os.read(fd, limit)
-    finally:
-        os.close(fd)
+    """A file of a container's own file system, read through ``/proc/PID/root`` as container
+    runtimes read one (probes.inroot): resolved inside that root, read only if it is a regular
+    file, up to ``limit`` bytes. Raises OSError, which says what was found instead."""
+    return inroot.read_in_root(root or f"/proc/{pid}/root", path, limit=limit)

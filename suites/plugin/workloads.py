@@ -10,6 +10,7 @@ run is reported as gone, never as broken.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable
@@ -20,8 +21,9 @@ import pytest
 from probes import dns, ifaddr, resolver
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.errors import HarnessError, ProbeError
+from probes.inroot import NotRegular
 from probes.netns import Netns
-from probes.resolvconf import parse_resolv_conf
+from probes.resolvconf import Problem, parse_resolv_conf
 from probes.target import Target
 from probes.workloads import Workload, read_in_root
 from suites.plugin.keys import WORKLOAD_RESOLVERS, WORKLOAD_VIEWS, WORKLOADS, T
@@ -205,8 +207,11 @@ async def workload_resolvers(
             out[key] = views.gone.get(key) or views.unreadable[key]
             return
         container, snap = views.containers[key], views.snapshots[key]
+        unread: Problem | None = None
         try:
             raw = await asyncio.to_thread(read_in_root, w.pid)
+        except NotRegular as exc:  # a device, a FIFO…: never opened, and the resolver's loss
+            raw, unread = b"", Problem(0, "", exc.strerror or str(exc))
         except OSError as exc:  # unread is unjudged: a harness error while it still runs
             out[key] = (
                 f"container {w.name} {GONE}"
@@ -217,6 +222,8 @@ async def workload_resolvers(
             )
             return
         conf = parse_resolv_conf(raw, source=f"{w.name}:/etc/resolv.conf")
+        if unread is not None:
+            conf = dataclasses.replace(conf, problems=(unread, *conf.problems))
         if conf.unread is not None:  # the parser's bug, not the workload's file
             out[key] = ProbeError(conf.source, conf.unread)
             return

@@ -4,6 +4,7 @@ them, and reading a file inside a container's root without ever leaving it."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -143,8 +144,94 @@ def test_a_link_loop_is_an_error_not_a_hang(rootfs: Path) -> None:
 
 def test_not_a_regular_file(rootfs: Path) -> None:
     (rootfs / "etc" / "resolv.conf").mkdir()
-    with pytest.raises(OSError, match="not a regular file"):
+    with pytest.raises(OSError, match="is a directory: not read"):
         read_in_root(1, root=str(rootfs))
+
+
+@pytest.fixture(params=["openat2", "walk"])
+def resolver_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test below runs with the kernel's openat2 and with the fallback walk."""
+    from probes import inroot
+
+    monkeypatch.setattr(inroot, "_openat2_missing", request.param == "walk")
+    return str(request.param)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a device node needs root")
+def test_a_device_node_is_never_opened(rootfs: Path, resolver_kind: str) -> None:
+    """A container may mknod its resolv.conf as any device: the harness, root on the host,
+    must not open it (opening the wrong device can rewind a tape or reset hardware)."""
+    # /dev/null's numbers: harmless should the harness ever open it (the spy tells if it does)
+    os.mknod(rootfs / "etc" / "resolv.conf", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        opened.append(f"{path} {'O_PATH' if flags & os.O_PATH else 'OPENED'}")
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "open", spy)
+        with pytest.raises(OSError, match="is a character device: not read"):
+            read_in_root(1, root=str(rootfs))
+    assert not any(o.endswith("OPENED") for o in opened), opened  # only O_PATH: nothing opened
+
+
+def test_a_fifo_is_said_and_never_waited_on(rootfs: Path, resolver_kind: str) -> None:
+    os.mkfifo(rootfs / "etc" / "resolv.conf")
+    with pytest.raises(OSError, match="is a FIFO: not read"):
+        read_in_root(1, root=str(rootfs))
+
+
+def test_links_resolve_inside_the_root_either_way(
+    rootfs: Path, tmp_path: Path, resolver_kind: str
+) -> None:
+    (rootfs / "etc" / "resolv.conf").symlink_to("../run/../../../run/resolve/stub.conf")
+    assert read_in_root(1, root=str(rootfs)) == b"nameserver 2001:db8:53::53\n"
+    (rootfs / "etc" / "resolv.conf").unlink()
+    (rootfs / "etc" / "resolv.conf").symlink_to("/proc/self/root/etc/passwd")  # a magic link
+    with pytest.raises(OSError, match=r"\S"):  # ELOOP or ENOENT: never the host's file
+        read_in_root(1, root=str(rootfs))
+
+
+def test_swapping_a_directory_for_a_link_mid_read_never_reads_the_host(
+    tmp_path: Path, resolver_kind: str
+) -> None:
+    """A container that swaps its /etc for a link to / while the harness reads: every read is
+    the container's file or an error, never the host's (was: 4,889 of 20,000 simulated)."""
+    import threading
+
+    host = tmp_path / "host"
+    (host / "etc").mkdir(parents=True)
+    (host / "etc" / "resolv.conf").write_text("HOST\n")
+    root = tmp_path / "root"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "resolv.conf").write_text("CONTAINER\n")
+    (root / "etc").symlink_to("real")
+    stop = threading.Event()
+
+    def swap() -> None:
+        while not stop.is_set():
+            tmp = root / "etc.new"
+            tmp.symlink_to(str(host / "etc"))  # an absolute link out of the root
+            os.replace(tmp, root / "etc")
+            tmp.symlink_to("real")
+            os.replace(tmp, root / "etc")
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    seen: set[bytes] = set()
+    try:
+        for _ in range(2000):
+            try:
+                seen.add(read_in_root(1, root=str(root)))
+            except OSError:
+                seen.add(b"error")
+    finally:
+        stop.set()
+        swapper.join()
+    assert b"HOST\n" not in seen, seen
+    assert b"CONTAINER\n" in seen
 
 
 def test_a_huge_file_is_read_up_to_the_limit(rootfs: Path) -> None:
