@@ -11,10 +11,12 @@ them, means the check broke.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
 
+from reports.text import visible, visible_line
 from rules.judgement import Fix, Judgement
 
 PROOFS = pytest.StashKey[list[Judgement]]()  # what proved an item's pass, by Hold
@@ -47,17 +49,28 @@ def explain(
     check saw it break, when that differs from where the check's failures usually break;
     "unknown" when its evidence cannot tell. ``breaks`` and ``needs``: the facts it found false
     and those its verdict rests on (rules.judgement.FACTS)."""
+    if isinstance(fix, str):
+        fix = Fix(fix)
+    if fix is not None:  # what a peer sent may be in it too (a name, an address's text)
+        fix = dataclasses.replace(
+            fix, text=visible(fix.text), commands=tuple(visible(c) for c in fix.commands)
+        )
     return Verdict(
         Judgement(
             "fail",
-            " ".join(summary.split()),
-            tuple(evidence),
-            Fix(fix) if isinstance(fix, str) else fix,
+            visible_line(" ".join(summary.split())),
+            _lines(evidence),
+            fix,
             hop,
-            tuple(breaks),
-            tuple(needs),
+            tuple(visible_line(b) for b in breaks),
+            tuple(visible_line(n) for n in needs),
         )
     )
+
+
+def _lines(evidence: Iterable[str]) -> tuple[str, ...]:
+    """Evidence lines as the reports may show them: what a peer sent, made visible."""
+    return tuple(visible_line(line) for line in evidence)
 
 
 class Hold:
@@ -74,9 +87,9 @@ class Hold:
         self, judgement: Judgement, *, breaks: Iterable[str] = (), needs: Iterable[str] = ()
     ) -> None:
         if judgement.outcome == "not-observed":
-            pytest.skip(judgement.diagnosis)
+            pytest.skip(visible(judgement.diagnosis))
         if judgement.ok:
-            proof = Judgement("pass", " ".join(judgement.diagnosis.split()), judgement.evidence)
+            proof = Judgement("pass", visible_line(judgement.diagnosis), _lines(judgement.evidence))
             self.item.stash.setdefault(PROOFS, []).append(proof)
             return
         # pytest.fail without a traceback: the verdict replaces it in every report anyway, and

@@ -82,4 +82,8 @@ def document(
 
 
 def write(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+        errors="backslashreplace",
+    )

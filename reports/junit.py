@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reports.causes import Cause
 from reports.results import CheckInfo, CheckResult
+from reports.text import visible
 
 
 def rewrite(
@@ -48,7 +49,19 @@ def rewrite(
                         f"cause: {cause.line(catalog)}\n"
                         f"  tied by: {symptom.explanation(catalog)}\n\n{failure.text or ''}"
                     )
+    _make_safe(tree.getroot())
     tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _make_safe(root: ET.Element) -> None:
+    """Every text and attribute XML 1.0 can hold: what a peer sent is shown escaped."""
+    for element in root.iter():
+        if element.text:
+            element.text = visible(element.text)
+        if element.tail:
+            element.tail = visible(element.tail)
+        for name, value in element.attrib.items():
+            element.set(name, visible(value))
 
 
 def _properties(parent: ET.Element) -> ET.Element:
@@ -99,4 +112,5 @@ def write_harness_error(path: Path, message: str, properties: dict[str, str]) ->
     _suite_properties(suite, properties)
     case = ET.SubElement(suite, "testcase", classname="v6conform", name="harness could not run")
     ET.SubElement(case, "error", message=message).text = message
+    _make_safe(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

@@ -241,7 +241,7 @@ def write_html(hosts: Sequence[HostResult], path: Path) -> None:
         failing=failing,
         unchecked=[h for h in hosts if not h.checked],
     )
-    path.write_text(page, encoding="utf-8")
+    path.write_text(page, encoding="utf-8", errors="backslashreplace")
 
 
 def merge(

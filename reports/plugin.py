@@ -46,6 +46,7 @@ from reports.results import (
     CheckResult,
     Place,
 )
+from reports.text import visible, visible_line
 from rules.judgement import Judgement
 
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
@@ -156,10 +157,13 @@ def pytest_runtest_makereport(
         # the verdict, its evidence and the fix say more than a Python traceback
         report.longrepr = "\n".join(d.render() for d in diagnoses)
     elif report.failed and call.excinfo is not None:
-        brief = _broke(item, call.excinfo)
+        brief = visible_line(_broke(item, call.excinfo))
         if harness_errors(call.excinfo.value):
             # what the harness could not do, in one line; a traceback would say less
             report.longrepr = brief
+    if report.skipped and isinstance(report.longrepr, tuple):  # the reason may quote a peer
+        where, line, reason = report.longrepr
+        report.longrepr = (where, line, visible(reason))
     _record(item, report, call, diagnoses, judged=verdict is not None, brief=brief)
     return report
 
@@ -294,7 +298,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         exitstatus=int(session.exitstatus),
         causes=causes,
     )
-    (out / "report.html").write_text(html, encoding="utf-8")
+    (out / "report.html").write_text(html, encoding="utf-8", errors="backslashreplace")
     doc = json_report.document(
         results,
         catalog,
@@ -330,7 +334,7 @@ def abort(config: pytest.Config, message: str) -> NoReturn:
             harness_failures=[message],
             exitstatus=HARNESS_ERROR,
         )
-        (out / "report.html").write_text(html, encoding="utf-8")
+        (out / "report.html").write_text(html, encoding="utf-8", errors="backslashreplace")
         doc = json_report.document(
             [], {}, properties, [], exitstatus=HARNESS_ERROR, harness_failures=[message]
         )
@@ -363,14 +367,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if causes:
             terminalreporter.write_sep("-", "v6conform: causes (each with what it explains)")
             for cause in causes:
-                terminalreporter.write_line(f"  {cause.line(catalog)}")
+                terminalreporter.write_line(visible_line(f"  {cause.line(catalog)}"))
                 for symptom in cause.symptoms:
-                    terminalreporter.write_line(f"      explains {symptom.result.title(catalog)}")
+                    explains = f"      explains {symptom.result.title(catalog)}"
+                    terminalreporter.write_line(visible_line(explains))
         problems = harness_failures(config)
         if problems:
             terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
             for line in problems:
-                terminalreporter.write_line(f"  {line}")
+                terminalreporter.write_line(visible_line(f"  {line}"))
             terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:

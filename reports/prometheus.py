@@ -75,5 +75,5 @@ def render(
 def write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole: a temporary file beside it, then a rename."""
     part = path.with_name(f".{path.name}.{os.getpid()}")
-    part.write_text(text, encoding="utf-8")
+    part.write_text(text, encoding="utf-8", errors="backslashreplace")
     os.replace(part, path)

@@ -548,3 +548,50 @@ def test_a_prometheus_textfile_has_one_series_per_check_and_place(
     assert "v6conform_exit_status{" in text
     assert text.endswith("\n")
     assert not list(r.path.parent.glob(".v6conform.prom.*"))  # written whole, then renamed
+
+
+HOSTILE = """
+import pytest
+from rules.judgement import failed, not_observed, passed
+
+PEER = "HTTP/1.1 200 \\x1b[2J\\x1b]0;pwned\\x07 OK\\x00 \\udcff \\ufffe <b>&"
+
+@pytest.mark.check("XX-01")
+def test_passes(hold):
+    hold(passed(f"answered: {PEER}", [f"saw {PEER}"]))
+
+@pytest.mark.check("XX-02")
+def test_fails(hold):
+    hold(failed(f"the endpoint said {PEER}", [f"saw {PEER}"], fix=f"ask {PEER}"))
+
+@pytest.mark.check("XX-03")
+def test_skips(hold):
+    hold(not_observed(f"nothing to judge: {PEER}"))
+"""
+
+
+def test_what_a_peer_sent_reaches_every_report_as_visible_text(pytester: pytest.Pytester) -> None:
+    """Escape codes, NUL, a lone surrogate and an XML noncharacter in a peer's text: junit.xml
+    stays well-formed, the terminal gets no control character, results.json, the HTML and the
+    Prometheus file are all written, and the run's exit is the verdict's (1), not a crash."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    r = run(pytester, checks=HOSTILE)
+    assert r.result.ret == 1
+    out = r.path.parent
+    ET.parse(out / "junit.xml")  # well-formed
+    junit = (out / "junit.xml").read_text()
+    assert "\\x1b[2J" in junit
+    assert "\\udcff" in junit
+    assert "\x1b" not in junit
+    text = "\n".join(r.result.outlines + r.result.errlines)
+    assert not any(c in text for c in "\x1b\x00\x07"), text
+    assert "\\x1b[2J" in text
+    doc = json.loads((out / "results.json").read_text())
+    failed = next(i for i in doc["items"] if i["check"] == "XX-02")
+    assert "\\x1b[2J" in failed["diagnoses"][0]["summary"]
+    assert "\\x00" in failed["diagnoses"][0]["fix"]
+    assert "\\udcff" in r.html
+    assert "&lt;b&gt;" in r.html
+    assert (out / "v6conform.prom").read_text()
