@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from reports.html import ENV, SEVERITY, SYMBOL
+from reports.text import visible
 
 HARNESS_ERROR = 3
 FORMAT = 1  # the results.json format this merge reads
 RATIO = "\u2236"  # looks like ":", is not one
+MAX_RESULTS_BYTES = 64 * 2**20  # a host's results.json is a few hundred KiB
+MAX_TEXT = 64 * 1024  # characters of one text from a host's file
 
 
 class MergeError(Exception):
@@ -55,6 +58,13 @@ class HostResult:
         return Counter(str(i.get("outcome", "")) for i in self.items)
 
 
+def _text(value: object) -> str:
+    """A value from a host's file as text the reports can hold (one line, made visible), of a
+    bounded length: what a host wrote is input."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int | float) else ""
+    return visible(text[:MAX_TEXT])
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -62,22 +72,30 @@ def _list(value: Any) -> list[Any]:
 def _host_name(data: dict[str, Any], path: Path) -> str:
     """The host: the run's ``host`` property, else the results file's directory (the fleet's
     playbook fetches each host's files into a directory of its inventory name)."""
-    props = data.get("properties") or {}
-    return str(props.get("host") or path.parent.name or path.stem)
+    props = data.get("properties")
+    host = props.get("host") if isinstance(props, dict) else None
+    return _text(host or path.parent.name or path.stem)
 
 
 def load(path: Path, *, host: str | None = None) -> HostResult:
     """One host's results; a file that is missing or not one of ours gives a host that was not
     checked, with the reason, never an exception."""
-    name = host or path.parent.name or path.stem
+    name = _text(host or path.parent.name or path.stem)
     try:
-        data = json.loads(path.read_bytes())
+        with path.open("rb") as f:
+            raw = f.read(MAX_RESULTS_BYTES + 1)
+        if len(raw) > MAX_RESULTS_BYTES:
+            why = f"larger than {MAX_RESULTS_BYTES // 2**20} MiB: not a results file of ours"
+            return HostResult(name, str(path), HARNESS_ERROR, unreadable=why)
+        data = json.loads(raw)
     except FileNotFoundError:
         return HostResult(name, str(path), HARNESS_ERROR, unreadable="no results file")
     except OSError as exc:
         return HostResult(name, str(path), HARNESS_ERROR, unreadable=f"unreadable: {exc.strerror}")
+    except RecursionError:
+        return HostResult(name, str(path), HARNESS_ERROR, unreadable="not JSON: nested too deep")
     except ValueError as exc:
-        return HostResult(name, str(path), HARNESS_ERROR, unreadable=f"not JSON: {exc}")
+        return HostResult(name, str(path), HARNESS_ERROR, unreadable=_text(f"not JSON: {exc}"))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return HostResult(
             name,
@@ -91,17 +109,17 @@ def load(path: Path, *, host: str | None = None) -> HostResult:
     status = data.get("exit_status")
     props = data.get("properties")
     return HostResult(
-        host or _host_name(data, path),
-        str(path),
-        status if isinstance(status, int) else HARNESS_ERROR,
-        {str(k): str(v) for k, v in props.items()} if isinstance(props, dict) else {},
+        _text(host) if host else _host_name(data, path),
+        _text(str(path)),
+        status if isinstance(status, int) and not isinstance(status, bool) else HARNESS_ERROR,
+        {_text(k): _text(v) for k, v in props.items()} if isinstance(props, dict) else {},
         tuple(_clean(i) for i in items),
         tuple(
-            {"line": str(c.get("line", ""))}
+            {"line": _text(c.get("line", ""))}
             for c in _list(data.get("causes"))
             if isinstance(c, dict)
         ),
-        tuple(str(f) for f in _list(data.get("harness_failures"))),
+        tuple(_text(f) for f in _list(data.get("harness_failures"))),
     )
 
 
@@ -109,18 +127,19 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
     """An item with the fields the reports read, each of the type they expect: a results file
     is input from a host, and a broken one must not break the fleet's page."""
     out: dict[str, Any] = {
-        k: str(item.get(k, "")) for k in ("check", "title", "where", "detail", "outcome")
+        k: _text(item.get(k, "")) for k in ("check", "title", "where", "detail", "outcome")
     }
-    out["message"] = str(item.get("message", ""))
-    out["nodeid"] = str(item.get("nodeid", ""))
+    out["message"] = _text(item.get("message", ""))
+    out["nodeid"] = _text(item.get("nodeid", ""))
     duration = item.get("duration_s", 0)
-    out["duration_s"] = duration if isinstance(duration, int | float) else 0
+    ok = isinstance(duration, int | float) and not isinstance(duration, bool)
+    out["duration_s"] = duration if ok and 0 <= duration < 1e9 else 0
     diagnoses = item.get("diagnoses")
     out["diagnoses"] = [
         {
-            "summary": str(d.get("summary", "")),
-            "fix": str(d.get("fix") or ""),
-            "evidence": [str(e) for e in _list(d.get("evidence")) if isinstance(e, str)],
+            "summary": _text(d.get("summary", "")),
+            "fix": _text(d.get("fix") or ""),
+            "evidence": [_text(e) for e in _list(d.get("evidence")) if isinstance(e, str)],
         }
         for d in (diagnoses if isinstance(diagnoses, list) else [])
         if isinstance(d, dict)
@@ -225,7 +244,7 @@ def matrix(hosts: Sequence[HostResult]) -> tuple[list[str], list[tuple[HostResul
 
 def _check_key(check: str) -> tuple[str, int]:
     family, _, number = check.rpartition("-")
-    return (family, int(number) if number.isdigit() else 0)
+    return (family, int(number) if number.isascii() and number.isdigit() else 0)
 
 
 def write_html(hosts: Sequence[HostResult], path: Path) -> None:
