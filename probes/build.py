@@ -328,7 +328,10 @@ def records_of(mark: CacheMark, records: Iterable[CacheRecord]) -> set[str]:
 
 
 async def _cache_records(docker: DockerEndpoint) -> list[CacheRecord]:
-    df = await docker.call(docker.client._query_json("system/df"), 60)
+    # the build cache alone: a bare /system/df also sizes every container, and on Docker 29 it
+    # fails (HTTP 500, "rw layer snapshot not found") while one of them is being removed
+    query = docker.client._query_json("system/df", params={"type": "build-cache"})
+    df = await docker.call(query, 60)
     return [CacheRecord.from_api(r) for r in (df.get("BuildCache") or []) if isinstance(r, dict)]
 
 

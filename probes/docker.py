@@ -56,6 +56,18 @@ def default_docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
 
 
+def not_docker(version: Mapping[str, object]) -> str | None:
+    """The engine behind a Docker-compatible API that is not Docker, from ``GET /version``
+    (Podman names its "Podman Engine" component, and its version is Podman's, not Docker's:
+    read as Docker, 5.x would be judged by Docker 5's rules); None for Docker."""
+    components = version.get("Components")
+    for c in components if isinstance(components, list) else ():
+        name = c.get("Name") if isinstance(c, dict) else None
+        if isinstance(name, str) and "podman" in name.lower():
+            return f"{name} {c.get('Version', '')}".strip()
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class DaemonInfo:
     version: str
@@ -182,6 +194,15 @@ class DockerEndpoint:
             await self._client.close()
             self._client = None
             raise
+        engine = not_docker(version)
+        if engine is not None:
+            await self._client.close()
+            self._client = None
+            raise DockerUnavailable(
+                self.url,
+                f"this endpoint is {engine}, not Docker (its Docker-compatible API says so in "
+                "/version): v6conform judges Docker hosts only, so nothing here was judged",
+            )
         self.daemon = DaemonInfo(str(version.get("Version")), str(version.get("ApiVersion")))
         return self
 

@@ -325,3 +325,18 @@ def test_real_docker_28_networks():
     assert nets["bridge"].options["com.docker.network.bridge.enable_ip_masquerade"] == "true"
     assert [n.name for n in nets.values() if n.is_default_bridge] == ["bridge"]
     assert all(n.enable_ipv4 and not n.internal for n in nets.values())
+
+
+def test_podman_is_named_never_judged_as_docker_5() -> None:
+    """Podman's Docker-compatible /version names its engine; its version is Podman's own."""
+    from probes.docker import not_docker
+
+    podman = {
+        "Version": "5.2.2",
+        "ApiVersion": "1.41",
+        "Components": [{"Name": "Podman Engine", "Version": "5.2.2"}],
+    }
+    assert not_docker(podman) == "Podman Engine 5.2.2"
+    docker = {"Version": "29.7.2", "Components": [{"Name": "Engine", "Version": "29.7.2"}]}
+    assert not_docker(docker) is None
+    assert not_docker({"Components": "junk"}) is None
