@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from probes import firewall
 from probes.docker import NetworkInfo
 from probes.errors import HarnessError
 from probes.firewall import (
@@ -34,6 +33,7 @@ from probes.firewall import (
     parse_nft_json,
     read_ruleset,
 )
+from probes.firewall import _read as firewall_read
 from probes.netmode import ipv6_mode
 from probes.netns import Netns
 
@@ -646,7 +646,7 @@ async def test_read_ruleset_finds_the_policy_drop(fwtest_netns: str) -> None:
 async def test_read_ruleset_records_a_missing_tool(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("nft-not-installed-here", "-j"))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("nft-not-installed-here", "-j"))
     ruleset = await read_ruleset(Netns.named(fwtest_netns), timeout=10.0)
     assert ruleset.unread == ("nft-not-installed-here is not installed",)
     assert forward_drops(ruleset, subnets=[SUBNET], bridges=["docker0"], uplink="eth0")
@@ -655,8 +655,8 @@ async def test_read_ruleset_records_a_missing_tool(
 async def test_read_ruleset_raises_when_nothing_is_readable(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("nft-not-installed-here",))
-    monkeypatch.setattr(firewall, "IP6TABLES_SAVE", ("ip6tables-save-not-here",))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("nft-not-installed-here",))
+    monkeypatch.setattr(firewall_read, "IP6TABLES_SAVE", ("ip6tables-save-not-here",))
     with pytest.raises(FirewallUnreadable, match="not installed") as caught:
         await read_ruleset(Netns.named(fwtest_netns), timeout=10.0)
     assert isinstance(caught.value, HarnessError)
@@ -665,7 +665,7 @@ async def test_read_ruleset_raises_when_nothing_is_readable(
 async def test_read_ruleset_is_bounded_by_its_timeout(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("sleep", "5"))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("sleep", "5"))
     with pytest.raises(FirewallUnreadable, match=r"in time|took over"):
         await read_ruleset(Netns.named(fwtest_netns), timeout=0.5)
 

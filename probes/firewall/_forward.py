@@ -1,0 +1,392 @@
+"""RT-04: the forward walk, one packet per traffic class the containers need."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv6Network
+from typing import Literal
+
+from probes.firewall._ip6tables import Ip6tablesSave
+from probes.firewall._model import (
+    DNS,
+    EPHEMERAL,
+    HTTPS,
+    MAX_CHAIN_DEPTH,
+    Chain,
+    CtState,
+    Packet,
+    Ports,
+    Rule,
+    Table,
+    Transport,
+)
+from probes.firewall._nft import NftRuleset
+from probes.firewall._ruleset import Ruleset, _ruleset_of
+
+OUTSIDE = "2001:db8:f00d::1"  # a global address beyond the uplink, from documentation space
+
+
+@dataclass(frozen=True, slots=True)
+class _Ends:
+    """One subnet's two ends: its bridge, and the outside beyond the uplink."""
+
+    subnet: IPv6Network
+    outside: IPv6Network
+    bridge: str
+    uplink: str | None
+    bridges: tuple[str, ...]
+
+    def packet(
+        self,
+        direction: Literal["outbound", "inbound"],
+        state: CtState,
+        protocol: Transport,
+        consequence: str,
+        *,
+        ports: tuple[Ports, Ports] | None = None,
+        icmp: tuple[int, int | None] | None = None,
+    ) -> Packet:
+        sport, dport = ports if ports else (None, None)
+        icmp_type, icmp_code = icmp if icmp else (None, None)
+        outbound = direction == "outbound"
+        src, dst = (self.subnet, self.outside) if outbound else (self.outside, self.subnet)
+        iif, oif = (self.bridge, self.uplink) if outbound else (self.uplink, self.bridge)
+        return Packet(
+            direction, state, src, dst, iif, oif, self.bridges, protocol, sport, dport,
+            icmp_type, icmp_code, consequence,
+        )  # fmt: skip
+
+
+def _packets(
+    subnet: IPv6Network,
+    bridge: str,
+    uplink: str | None,
+    outside: IPv6Network,
+    bridges: tuple[str, ...],
+) -> tuple[Packet, ...]:
+    """The traffic classes routed IPv6 needs to pass, for one subnet: what containers open
+    (echo, TCP to 443, UDP to 53), the replies, the ICMPv6 errors that come back for that
+    traffic (conntrack RELATED), and echo from outside (NEW: only ICMPv6, since Docker 28's
+    routed mode admits from outside ICMPv6 and published ports only, and a published port is
+    the site's own choice).
+
+    Neighbor Discovery (RS/RA, NS/NA, redirects) and MLD are not among them, on purpose: they
+    are link-local (hop limit 255, never routed), so the host sends and receives them on each
+    link through its input and output hooks; they never cross the forward hook this walk
+    judges. A firewall that drops them breaks GW-03 and RA-*, not forwarding.
+    """
+    ends = _Ends(subnet, outside, bridge, uplink, bridges)
+    p = ends.packet
+    return (
+        p("outbound", "new", "icmpv6", "containers cannot ping out", icmp=(128, 0)),
+        p("outbound", "new", "tcp", "containers cannot open TCP connections: HTTPS, registries",
+          ports=(EPHEMERAL, HTTPS)),
+        p("outbound", "new", "udp", "containers cannot ask DNS servers", ports=(EPHEMERAL, DNS)),
+        p("inbound", "new", "icmpv6", "the far end cannot ping the containers", icmp=(128, 0)),
+        p("inbound", "established", "icmpv6", "echo replies are lost: containers' pings go "
+          "unanswered", icmp=(129, 0)),
+        p("inbound", "established", "tcp", "TCP replies are lost: containers' connections never "
+          "complete", ports=(HTTPS, EPHEMERAL)),
+        p("inbound", "established", "udp", "DNS replies are lost: lookups time out",
+          ports=(DNS, EPHEMERAL)),
+        p("inbound", "related", "icmpv6", "path MTU discovery breaks: large transfers hang",
+          icmp=(2, 0)),
+        p("inbound", "related", "icmpv6", "unreachable errors are lost: connections to a dead "
+          "end hang until they time out instead of failing at once", icmp=(1, None)),
+        p("inbound", "related", "icmpv6", "hop-limit errors are lost: traceroute shows nothing, "
+          "routing loops go unseen", icmp=(3, None)),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A rule or policy that drops a modelled container packet, with its chain."""
+
+    source: str  # "ip6tables" or "nftables"
+    table: str  # "filter", "inet filter"
+    chain: str  # the chain holding the rule (or the base chain, for a policy)
+    rule: str  # the rule as the tool printed it, or "policy DROP"
+    direction: str  # "outbound" or "inbound"
+    state: str  # conntrack state of the packet: "new", "established" or "related"
+    packet: str  # the modelled packet, one line
+    path: tuple[str, ...] = ()  # chains from the base chain to ``chain``
+    uncertain: tuple[str, ...] = ()  # rules we could not evaluate that might change this
+    traffic: str = ""  # the packet's class: "inbound related ICMPv6 packet-too-big"
+    consequence: str = ""  # what breaks when that class is dropped
+
+    @property
+    def proven(self) -> bool:
+        return not self.uncertain
+
+    @property
+    def is_policy(self) -> bool:
+        return self.rule.startswith("policy ")
+
+    @property
+    def by_docker(self) -> bool:
+        """In a chain or table Docker writes (DOCKER, DOCKER-ISOLATION-STAGE-2, Docker 29's
+        ``docker-bridges``): Docker puts it back, so deleting it is no fix. DOCKER-USER is the
+        site's own."""
+        chain = self.chain.upper()
+        own_chain = chain.startswith("DOCKER") and chain != "DOCKER-USER"
+        return own_chain or self.table.endswith("docker-bridges")
+
+    def removal(self) -> str:
+        """How to delete the dropping rule (not a policy), as a command to run."""
+        if self.source == "ip6tables" and self.rule.startswith("-A "):
+            return f"`ip6tables -D {self.rule[3:]}`"
+        return (
+            f"`nft -a list chain {self.table} {self.chain}` shows its handle, then "
+            f"`nft delete rule {self.table} {self.chain} handle HANDLE`"
+        )
+
+    def describe(self) -> str:
+        what = (
+            f"{self.rule} (no rule accepts container traffic before it)"
+            if self.is_policy
+            else f"rule `{self.rule}`"
+        )
+        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
+        line = f"{self.source} {self.table} {self.chain}: {what}{via} drops {self.packet}"
+        if self.uncertain:
+            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardAssessment:
+    """The verdict for all modelled packets: proven drops, doubtful ones, and why."""
+
+    drops: tuple[Drop, ...]  # proven: every rule on the way was understood
+    doubtful: tuple[Drop, ...]  # would drop unless a rule we could not evaluate decides first
+    uncertain: tuple[str, ...]  # every rule met that we could not evaluate, with why
+    packets: tuple[str, ...]  # the packets modelled
+    problems: tuple[str, ...] = ()  # what could not be read or parsed
+    skipped: tuple[str, ...] = ()  # tables left out (iptables-nft copies)
+    left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
+
+
+_Verdict = tuple[Literal["accept", "drop"], Chain, Rule, tuple[str, ...]]  # with the jump path
+
+
+@dataclass(slots=True)
+class _Walk:
+    """One packet through one base chain; collects what it could not decide on the way."""
+
+    table: Table
+    packet: Packet
+    doubts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    maybe: list[Drop] = field(default_factory=list)
+
+    def run(self, name: str, path: tuple[str, ...]) -> _Verdict | None:
+        """The verdict ("accept"/"drop") with its chain and rule, or None: fell off the end."""
+        chain = self.table.chains.get(name)
+        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
+            problem = "no such chain" if chain is None else "chain loop or too deep"
+            self._doubt(f"jump to {name}: {problem}")
+            return None
+        for rule in chain.rules:
+            hit, why = rule.test(self.packet)
+            if hit is False:
+                continue
+            if hit is None:
+                self._uncertain_rule(chain, rule, why, path)
+                continue
+            verdict = self._take(chain, rule, path)
+            if verdict == "return":
+                return None
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _take(
+        self, chain: Chain, rule: Rule, path: tuple[str, ...]
+    ) -> _Verdict | Literal["return"] | None:
+        """Apply a matching rule's action: a verdict, a return, or go on (None)."""
+        kind, target = rule.action.kind, rule.action.target
+        if kind == "accept":
+            return "accept", chain, rule, path
+        if kind in ("drop", "reject"):
+            return "drop", chain, rule, path
+        if kind == "return":
+            return "return"
+        if kind in ("jump", "goto") and target is not None:
+            verdict = self.run(target, (*path, target))
+            if verdict is not None or kind == "jump":
+                return verdict
+            return "return"  # a goto's chain ending returns past the chain that went there
+        if kind == "unknown":
+            self._doubt(f"{rule.text} — target {target} decides in ways we do not model")
+        return None
+
+    def _uncertain_rule(
+        self, chain: Chain, rule: Rule, why: tuple[str, ...], path: tuple[str, ...]
+    ) -> None:
+        note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+        self.notes.append(note)
+        if rule.action.kind == "continue":
+            return  # matching or not, it decides nothing
+        self.doubts.append(note)
+        if rule.action.kind in ("drop", "reject"):
+            self.maybe.append(self.drop(chain, rule.text, path))
+
+    def _doubt(self, note: str) -> None:
+        self.notes.append(note)
+        self.doubts.append(note)
+
+    def drop(self, chain: Chain, rule: str, path: tuple[str, ...]) -> Drop:
+        return Drop(
+            self.table.source,
+            self.table.label,
+            chain.name,
+            rule,
+            self.packet.direction,
+            self.packet.state,
+            self.packet.describe(),
+            path,
+            tuple(self.doubts),
+            self.packet.traffic,
+            self.packet.consequence,
+        )
+
+
+def _judge_base_chain(table: Table, chain: Chain, packet: Packet) -> _Walk:
+    """Walk one base chain; a verdict of drop, or the policy at its end, becomes a Drop."""
+    walk = _Walk(table, packet)
+    if table.incomplete:
+        walk.doubts.append(table.incomplete)
+    verdict = walk.run(chain.name, (chain.name,))
+    if verdict is not None and verdict[0] == "drop":
+        _, where, rule, path = verdict
+        walk.maybe.append(walk.drop(where, rule.text, path))
+    elif verdict is None and (chain.policy or "").lower() == "drop":
+        walk.maybe.append(walk.drop(chain, f"policy {chain.policy}", (chain.name,)))
+    return walk
+
+
+def _pairs(subnets: Sequence[str], bridges: Sequence[str]) -> list[tuple[IPv6Network, str]]:
+    """Which bridge carries which subnet: one bridge for all, or subnets[i] on bridges[i].
+
+    IPv4 subnets (dual-stack networks list both) are left out; a malformed one is the
+    caller's mistake and raises ValueError.
+    """
+    if len(bridges) != 1 and len(bridges) != len(subnets):
+        raise ValueError("give one bridge for all subnets, or one bridge per subnet")
+    carriers = bridges if len(bridges) != 1 else [bridges[0]] * len(subnets)
+    pairs = [
+        (ipaddress.ip_network(s, strict=False), b) for s, b in zip(subnets, carriers, strict=True)
+    ]
+    return [(n, b) for n, b in pairs if isinstance(n, IPv6Network)]
+
+
+# Why assess_forward(inbound_new=False) leaves a packet out; the check shows it as evidence.
+INBOUND_NEW_LEFT_OUT = (
+    "left out: new inbound traffic is not expected to reach a masqueraded (NAT) network "
+    "(Docker 28 drops it on purpose)"
+)
+
+
+def assess_forward(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnets: Sequence[str],
+    bridges: Sequence[str],
+    uplink: str | None,
+    outside: str = OUTSIDE,
+    inbound_new: bool = True,
+) -> ForwardAssessment:
+    """Walk every forward base chain with each container subnet's packets.
+
+    Each subnet gets one packet per traffic class (see ``_packets``): outbound NEW ICMPv6 echo,
+    TCP to 443 and UDP to 53; their ESTABLISHED replies; the RELATED ICMPv6 errors (packet too
+    big, destination unreachable, time exceeded) coming back; and inbound NEW echo. Every base
+    chain on the hook sees a packet unless an earlier one dropped it, so a drop in any of them
+    loses it; we judge each on its own and report all of them, each drop naming its class
+    (``Drop.traffic``). With ``inbound_new=False`` (a masqueraded network, where nothing from
+    outside is meant to open a connection to a container) the inbound NEW packets are left out,
+    and ``left_out`` says so.
+    """
+    ruleset = _ruleset_of(ruleset)
+    beyond = IPv6Network(outside)
+    bridge_names = tuple(bridges)
+    modelled = [
+        p
+        for subnet, bridge in _pairs(subnets, bridges)
+        for p in _packets(subnet, bridge, uplink, beyond, bridge_names)
+    ]
+    unwanted = [] if inbound_new else [p for p in modelled if _inbound_new(p)]
+    packets = [p for p in modelled if p not in unwanted]
+    drops: list[Drop] = []
+    notes: list[str] = []
+    for table in ruleset.tables():
+        for chain in table.forward_chains():
+            for packet in packets:
+                walk = _judge_base_chain(table, chain, packet)
+                drops.extend(walk.maybe)
+                notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
+    unique = list(dict.fromkeys(drops))
+    return ForwardAssessment(
+        tuple(d for d in unique if d.proven),
+        tuple(d for d in unique if not d.proven),
+        tuple(dict.fromkeys(notes)),
+        tuple(p.describe() for p in packets),
+        ruleset.problems,
+        ruleset.skipped,
+        tuple(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+    )
+
+
+def _inbound_new(packet: Packet) -> bool:
+    return packet.direction == "inbound" and packet.state == "new"
+
+
+def forward_drops(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnets: Sequence[str],
+    bridges: Sequence[str],
+    uplink: str | None,
+) -> tuple[Drop, ...]:
+    """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
+    return assess_forward(ruleset, subnets=subnets, bridges=bridges, uplink=uplink).drops
+
+
+def dropped_traffic(drops: Sequence[Drop]) -> tuple[str, ...]:
+    """The traffic classes the drops lose, each once, in the order they were modelled."""
+    return tuple(dict.fromkeys(d.traffic for d in drops))
+
+
+def traffic_phrase(drops: Sequence[Drop]) -> str:
+    """The classes dropped, for a diagnosis: each with what breaks when there are few
+    (``inbound related ICMPv6 packet-too-big (path MTU discovery breaks: large transfers
+    hang)``), grouped by direction and state when there are many."""
+    classes = dict(zip((d.traffic for d in drops), (d.consequence for d in drops), strict=True))
+    if len(classes) <= 3:
+        return ", ".join(f"{t} ({c})" if c else t for t, c in classes.items())
+    groups: dict[str, list[str]] = {}
+    for traffic in classes:
+        direction, state, what = traffic.split(" ", 2)
+        groups.setdefault(f"{direction} {state}", []).append(what)
+    return "; ".join(f"{group} ({', '.join(what)})" for group, what in groups.items())
+
+
+def drops_diagnosis(drops: Sequence[Drop], on: str) -> str:
+    """One line: the first dropping rule, the classes it drops ``on`` a network, and the
+    classes other rules drop besides."""
+    first = drops[0]
+    by_first = [d for d in drops if (d.source, d.table, d.chain, d.rule) == (
+        first.source, first.table, first.chain, first.rule)]  # fmt: skip
+    line = (
+        f"{first.source} {first.table} {first.chain}: {first.rule} drops "
+        f"{traffic_phrase(by_first)} on {on}"
+    )
+    named = set(dropped_traffic(by_first))
+    rest = [d for d in drops if d.traffic not in named]
+    if rest:
+        rules = len({(d.source, d.table, d.chain, d.rule) for d in rest})
+        line += f"; {rules} other rule{'s' if rules > 1 else ''} drop{'' if rules > 1 else 's'} "
+        line += ", ".join(dropped_traffic(rest))
+    return line

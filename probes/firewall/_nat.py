@@ -1,0 +1,278 @@
+"""RT-06's half: is a container subnet source-NATed (masqueraded) on its way out?"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from ipaddress import IPv6Network
+from typing import Literal
+
+from probes.firewall._ip6tables import Ip6tablesSave
+from probes.firewall._model import MAX_CHAIN_DEPTH, Action, Chain, Packet, Rule, Table
+from probes.firewall._nft import NftRuleset
+from probes.firewall._ruleset import Ruleset, _ruleset_of
+
+SNAT_TARGETS = frozenset({"MASQUERADE", "SNAT", "NETMAP"})
+# Where masqueraded traffic goes in our model: global unicast, the internet. A rule that NATs
+# only towards some of it (``-d 2001:db8:f00d::/48``) covers part of the traffic: doubtful.
+INTERNET = "2000::/3"
+
+
+@dataclass(frozen=True, slots=True)
+class NatRule:
+    """A MASQUERADE / SNAT rule that an outbound container packet reaches, with its chain."""
+
+    source: str  # "ip6tables" or "nftables"
+    table: str  # "nat", "ip6 docker-bridges"
+    chain: str  # the chain holding the rule
+    rule: str  # the rule as the tool printed it
+    target: str  # "MASQUERADE", "SNAT", "NETMAP"
+    path: tuple[str, ...] = ()  # chains from the base chain to ``chain``
+    uncertain: tuple[str, ...] = ()  # what we could not evaluate that might change this
+
+    @property
+    def proven(self) -> bool:
+        return not self.uncertain
+
+    def describe(self) -> str:
+        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
+        line = f"{self.source} {self.table} {self.chain}: {self.rule}{via}"
+        if self.uncertain:
+            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class NatFinding:
+    """Whether one container subnet is source-NATed on its way out, and what says so."""
+
+    subnet: str
+    rules: tuple[NatRule, ...]  # proven: every rule on the way was understood
+    doubtful: tuple[NatRule, ...]  # would NAT, unless a rule we could not evaluate decides
+    read: tuple[str, ...]  # which nat chains were walked, or why there were none: evidence
+    uncertain: tuple[str, ...] = ()  # rules met that we could not evaluate, with why
+    problems: tuple[str, ...] = ()  # what could not be read or parsed
+    readable: bool = True  # False: neither view of the firewall could be read
+    # Targets on the way we do not model (a verdict map we could not read, ``-j SOMETHING``):
+    # any of them might NAT, so with no NAT rule found they leave the answer open.
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def masqueraded(self) -> bool | None:
+        """True: a rule NATs it; False: nothing read does; None: we cannot tell."""
+        if self.rules:
+            return True
+        if self.doubtful or self.unresolved or not self.readable:
+            return None
+        return False
+
+    def evidence(self) -> tuple[str, ...]:
+        lines = [f"read: {r}" for r in self.read]
+        lines += [r.describe() for r in (*self.rules, *self.doubtful)]
+        lines += [f"undecided: {u}" for u in self.unresolved]
+        lines += [f"not evaluated: {u}" for u in self.uncertain if u not in self.unresolved]
+        lines += [f"not read: {p}" for p in self.problems]
+        return tuple(lines)
+
+
+_NatVerdict = NatRule | Literal["stop", "return"] | None
+
+
+def _snat_target(action: Action) -> str | None:
+    if action.kind == "unknown" and action.target in SNAT_TARGETS:
+        return action.target
+    return None
+
+
+@dataclass(slots=True)
+class _NatWalk:
+    """The outbound packet through one nat base chain: the SNAT rule it meets, if any.
+
+    ACCEPT (or DROP) in a nat chain ends that chain with no NAT; RETURN, jump and goto work as
+    in the forward walk. Rules we cannot evaluate that could end the chain make any NAT found
+    after them doubtful; a NAT rule we cannot evaluate is itself doubtful.
+    """
+
+    table: Table
+    packet: Packet
+    doubts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    maybe: list[NatRule] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+    def run(self, name: str, path: tuple[str, ...]) -> NatRule | Literal["stop"] | None:
+        chain = self.table.chains.get(name)
+        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
+            problem = "no such chain" if chain is None else "chain loop or too deep"
+            self._unresolved(f"jump to {name}: {problem}")
+            return None
+        for rule in chain.rules:
+            hit, why = rule.test(self.packet)
+            if hit is False:
+                continue
+            if hit is None:
+                note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+                self._unsure(chain, rule, path, note)
+                continue
+            verdict = self._take(chain, rule, rule.action, path)
+            if verdict == "return":
+                return None
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _take(self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...]) -> _NatVerdict:
+        target = _snat_target(action)
+        if target is not None:
+            return self._found(chain, rule, target, path)
+        if action.kind in ("accept", "drop", "reject"):
+            return "stop"
+        if action.kind == "return":
+            return "return"
+        if action.kind in ("jump", "goto") and action.target is not None:
+            verdict = self.run(action.target, (*path, action.target))
+            if verdict is not None or action.kind == "jump":
+                return verdict
+            return "return"  # a goto's chain ending returns past the chain that went there
+        if action.branches:
+            return self._vmap(chain, rule, path)
+        if action.kind == "unknown":
+            what = f"target {action.target} decides in ways we do not model"
+            self._unresolved(f"{chain.name}: {rule.text} — {what}")
+        return None
+
+    def _vmap(self, chain: Chain, rule: Rule, path: tuple[str, ...]) -> _NatVerdict:
+        """A map lookup takes at most one element: the one whose key the packet has."""
+        for match, action in rule.action.branches:
+            hit = match.test(self.packet)
+            if hit is True:
+                return self._take(chain, rule, action, path)
+            if hit is None:
+                note = f"{chain.name}: {rule.text} — cannot evaluate its key: {match.why_unknown()}"
+                self.notes.append(note)
+                self._maybe_take(chain, rule, action, path, note)
+        return None
+
+    def _unsure(self, chain: Chain, rule: Rule, path: tuple[str, ...], note: str) -> None:
+        self.notes.append(note)
+        if rule.action.kind != "continue":
+            self._maybe_take(chain, rule, rule.action, path, note)
+
+    def _maybe_take(
+        self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...], note: str
+    ) -> None:
+        """Follow a rule that may or may not apply: NAT found there is only possible, and a
+        chain it may end makes what comes after it doubtful. (A NAT rule that may apply does
+        not: matching or not, a NAT rule after it still NATs the packet.)"""
+        target = _snat_target(action)
+        if target is not None:
+            self.maybe.append(self._found(chain, rule, target, path, (note,)))
+            return
+        self.doubts.append(note)
+        verdict = self._take(chain, rule, action, path)
+        if isinstance(verdict, NatRule):
+            self.maybe.append(verdict)
+
+    def _unresolved(self, note: str) -> None:
+        self.notes.append(note)
+        self.doubts.append(note)
+        self.unresolved.append(note)
+
+    def _found(
+        self,
+        chain: Chain,
+        rule: Rule,
+        target: str,
+        path: tuple[str, ...],
+        extra: tuple[str, ...] = (),
+    ) -> NatRule:
+        return NatRule(
+            self.table.source,
+            self.table.label,
+            chain.name,
+            rule.text,
+            target,
+            path,
+            tuple(dict.fromkeys((*self.doubts, *extra))),
+        )
+
+
+def _nat_tables(ruleset: Ruleset) -> tuple[tuple[Table, ...], list[str]]:
+    """The tables to search for NAT, and what was not searched and why (for the evidence)."""
+    read: list[str] = []
+    tables: list[Table] = []
+    if ruleset.ip6tables is not None:
+        if ruleset.ip6tables.nat is not None:
+            tables.append(ruleset.ip6tables.nat)
+        else:
+            seen = ", ".join(ruleset.ip6tables.tables_seen) or "none"
+            read.append(f"ip6tables-save: no nat table (tables in it: {seen})")
+    nft_tables = ruleset.nft.tables if ruleset.nft is not None else ()
+    for table in nft_tables:
+        if not ruleset._xtables_copy(table):
+            tables.append(table)
+        elif table.nat_chains():
+            read.append(f"nftables {table.label}: iptables-nft's copy, read from ip6tables-save")
+    if ruleset.nft is not None and not any(t.nat_chains() for t in nft_tables):
+        read.append("nft: no ip6 or inet chain of type nat on the postrouting hook")
+    return tuple(tables), read
+
+
+def find_masquerade(
+    ruleset: Ruleset | Ip6tablesSave | NftRuleset,
+    *,
+    subnet: str,
+    bridge: str | None,
+    uplink: str | None = None,
+) -> NatFinding:
+    """Does a MASQUERADE / SNAT rule on the postrouting hook cover ``subnet``'s traffic out?
+
+    Models one new outbound packet from the whole subnet (in ``bridge``, out ``uplink``) to the
+    internet (2000::/3) and walks every nat base chain on the postrouting hook: ip6tables' nat
+    POSTROUTING and each nft ip6/inet chain of type nat there (Docker 29's ``ip6 docker-bridges``
+    and anyone else's), following jumps, gotos and readable verdict maps. A rule for a prefix
+    that holds the subnet covers it (``-s 2001:db8::/32`` for a /64); one for another subnet
+    does not; one for part of it is doubtful. The packet is an ICMPv6 echo, so a rule only for
+    TCP or UDP is not seen (unlike the forward walk, which models each traffic class).
+    ``subnet`` must be IPv6 (ValueError otherwise).
+    """
+    rs = _ruleset_of(ruleset)
+    network = ipaddress.ip_network(subnet, strict=False)
+    if not isinstance(network, IPv6Network):
+        raise ValueError(f"{subnet} is not an IPv6 subnet")
+    bridges = (bridge,) if bridge else ()
+    packet = Packet(
+        "outbound", "new", network, IPv6Network(INTERNET), bridge, uplink, bridges,
+        "icmpv6", icmp_type=128, icmp_code=0,
+    )  # fmt: skip
+    tables, not_searched = _nat_tables(rs)
+    read: list[str] = []
+    found: list[NatRule] = []
+    notes: list[str] = []
+    unresolved: list[str] = []
+    for table in tables:
+        for chain in table.nat_chains():
+            read.append(
+                f"{table.source} {table.label} {chain.name} (type nat, hook postrouting, "
+                f"{len(chain.rules)} rules)"
+            )
+            walk = _NatWalk(table, packet)
+            if table.incomplete:
+                walk.doubts.append(table.incomplete)
+            verdict = walk.run(chain.name, (chain.name,))
+            if isinstance(verdict, NatRule):
+                found.append(verdict)
+            found.extend(walk.maybe)
+            notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
+            unresolved.extend(f"{table.source} {table.label} {n}" for n in walk.unresolved)
+    unique = list(dict.fromkeys(found))
+    return NatFinding(
+        str(network),
+        tuple(r for r in unique if r.proven),
+        tuple(r for r in unique if not r.proven),
+        (*read, *not_searched),
+        tuple(dict.fromkeys(notes)),
+        rs.problems,
+        rs.ip6tables is not None or rs.nft is not None,
+        tuple(dict.fromkeys(unresolved)),
+    )
