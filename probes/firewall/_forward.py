@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Literal
 
@@ -13,7 +13,7 @@ from probes.firewall._model import (
     DNS,
     EPHEMERAL,
     HTTPS,
-    MAX_CHAIN_DEPTH,
+    Action,
     Chain,
     CtState,
     Packet,
@@ -24,6 +24,7 @@ from probes.firewall._model import (
 )
 from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
+from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
 
 OUTSIDE = "2001:db8:f00d::1"  # a global address beyond the uplink, from documentation space
 
@@ -148,11 +149,8 @@ class Drop:
             if self.is_policy
             else f"rule `{self.rule}`"
         )
-        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
-        line = f"{self.source} {self.table} {self.chain}: {what}{via} drops {self.packet}"
-        if self.uncertain:
-            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
-        return line
+        where = f"{self.source} {self.table} {self.chain}"
+        return f"{where}: {what}{via(self.path)} drops {self.packet}{unproven(self.uncertain)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,102 +166,47 @@ class ForwardAssessment:
     left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
 
 
-_Verdict = tuple[Literal["accept", "drop"], Chain, Rule, tuple[str, ...]]  # with the jump path
+def _drop(
+    walk: Walk[Drop], chain: Chain, rule: str, path: Path, extra: tuple[str, ...] = ()
+) -> Drop:
+    packet = walk.packet
+    return Drop(
+        walk.table.source,
+        walk.table.label,
+        chain.name,
+        rule,
+        packet.direction,
+        packet.state,
+        packet.describe(),
+        path,
+        (*walk.doubts, *extra),
+        packet.traffic,
+        packet.consequence,
+    )
 
 
-@dataclass(slots=True)
-class _Walk:
-    """One packet through one base chain; collects what it could not decide on the way."""
-
-    table: Table
-    packet: Packet
-    doubts: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    maybe: list[Drop] = field(default_factory=list)
-
-    def run(self, name: str, path: tuple[str, ...]) -> _Verdict | None:
-        """The verdict ("accept"/"drop") with its chain and rule, or None: fell off the end."""
-        chain = self.table.chains.get(name)
-        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
-            problem = "no such chain" if chain is None else "chain loop or too deep"
-            self._doubt(f"jump to {name}: {problem}")
-            return None
-        for rule in chain.rules:
-            hit, why = rule.test(self.packet)
-            if hit is False:
-                continue
-            if hit is None:
-                self._uncertain_rule(chain, rule, why, path)
-                continue
-            verdict = self._take(chain, rule, path)
-            if verdict == "return":
-                return None
-            if verdict is not None:
-                return verdict
+def _dropping_rule(
+    walk: Walk[Drop], chain: Chain, rule: Rule, action: Action, path: Path, extra: tuple[str, ...]
+) -> Drop | None:
+    if action.kind not in ("drop", "reject"):
         return None
-
-    def _take(
-        self, chain: Chain, rule: Rule, path: tuple[str, ...]
-    ) -> _Verdict | Literal["return"] | None:
-        """Apply a matching rule's action: a verdict, a return, or go on (None)."""
-        kind, target = rule.action.kind, rule.action.target
-        if kind == "accept":
-            return "accept", chain, rule, path
-        if kind in ("drop", "reject"):
-            return "drop", chain, rule, path
-        if kind == "return":
-            return "return"
-        if kind in ("jump", "goto") and target is not None:
-            verdict = self.run(target, (*path, target))
-            if verdict is not None or kind == "jump":
-                return verdict
-            return "return"  # a goto's chain ending returns past the chain that went there
-        if kind == "unknown":
-            self._doubt(f"{rule.text} — target {target} decides in ways we do not model")
-        return None
-
-    def _uncertain_rule(
-        self, chain: Chain, rule: Rule, why: tuple[str, ...], path: tuple[str, ...]
-    ) -> None:
-        note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
-        self.notes.append(note)
-        if rule.action.kind == "continue":
-            return  # matching or not, it decides nothing
-        self.doubts.append(note)
-        if rule.action.kind in ("drop", "reject"):
-            self.maybe.append(self.drop(chain, rule.text, path))
-
-    def _doubt(self, note: str) -> None:
-        self.notes.append(note)
-        self.doubts.append(note)
-
-    def drop(self, chain: Chain, rule: str, path: tuple[str, ...]) -> Drop:
-        return Drop(
-            self.table.source,
-            self.table.label,
-            chain.name,
-            rule,
-            self.packet.direction,
-            self.packet.state,
-            self.packet.describe(),
-            path,
-            tuple(self.doubts),
-            self.packet.traffic,
-            self.packet.consequence,
-        )
+    return _drop(walk, chain, rule.text, path, extra)
 
 
-def _judge_base_chain(table: Table, chain: Chain, packet: Packet) -> _Walk:
+# The forward walk: a DROP or REJECT is what it looks for. A rule it cannot evaluate is only
+# noted (its jump not followed, a vmap not read), and casts doubt on every drop after it.
+DROPS = Search(
+    _dropping_rule, unknown_target="{rule} — target {target} decides in ways we do not model"
+)
+
+
+def _judge_base_chain(table: Table, chain: Chain, packet: Packet) -> Walk[Drop]:
     """Walk one base chain; a verdict of drop, or the policy at its end, becomes a Drop."""
-    walk = _Walk(table, packet)
-    if table.incomplete:
-        walk.doubts.append(table.incomplete)
-    verdict = walk.run(chain.name, (chain.name,))
-    if verdict is not None and verdict[0] == "drop":
-        _, where, rule, path = verdict
-        walk.maybe.append(walk.drop(where, rule.text, path))
-    elif verdict is None and (chain.policy or "").lower() == "drop":
-        walk.maybe.append(walk.drop(chain, f"policy {chain.policy}", (chain.name,)))
+    walk, end = walk_base_chain(table, chain, packet, DROPS)
+    if isinstance(end, Drop):
+        walk.maybe.append(end)
+    elif end is None and (chain.policy or "").lower() == "drop":
+        walk.maybe.append(_drop(walk, chain, f"policy {chain.policy}", (chain.name,)))
     return walk
 
 

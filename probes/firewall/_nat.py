@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv6Network
-from typing import Literal
 
 from probes.firewall._ip6tables import Ip6tablesSave
-from probes.firewall._model import MAX_CHAIN_DEPTH, Action, Chain, Packet, Rule, Table
+from probes.firewall._model import Action, Chain, Packet, Rule, Table
 from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
+from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
 
 SNAT_TARGETS = frozenset({"MASQUERADE", "SNAT", "NETMAP"})
 # Where masqueraded traffic goes in our model: global unicast, the internet. A rule that NATs
@@ -35,11 +35,8 @@ class NatRule:
         return not self.uncertain
 
     def describe(self) -> str:
-        via = f" (via {' → '.join(self.path)})" if len(self.path) > 1 else ""
-        line = f"{self.source} {self.table} {self.chain}: {self.rule}{via}"
-        if self.uncertain:
-            line += f"; not proven, it depends on: {'; '.join(self.uncertain)}"
-        return line
+        where = f"{self.source} {self.table} {self.chain}"
+        return f"{where}: {self.rule}{via(self.path)}{unproven(self.uncertain)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,126 +72,40 @@ class NatFinding:
         return tuple(lines)
 
 
-_NatVerdict = NatRule | Literal["stop", "return"] | None
-
-
 def _snat_target(action: Action) -> str | None:
     if action.kind == "unknown" and action.target in SNAT_TARGETS:
         return action.target
     return None
 
 
-@dataclass(slots=True)
-class _NatWalk:
-    """The outbound packet through one nat base chain: the SNAT rule it meets, if any.
-
-    ACCEPT (or DROP) in a nat chain ends that chain with no NAT; RETURN, jump and goto work as
-    in the forward walk. Rules we cannot evaluate that could end the chain make any NAT found
-    after them doubtful; a NAT rule we cannot evaluate is itself doubtful.
-    """
-
-    table: Table
-    packet: Packet
-    doubts: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    maybe: list[NatRule] = field(default_factory=list)
-    unresolved: list[str] = field(default_factory=list)
-
-    def run(self, name: str, path: tuple[str, ...]) -> NatRule | Literal["stop"] | None:
-        chain = self.table.chains.get(name)
-        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
-            problem = "no such chain" if chain is None else "chain loop or too deep"
-            self._unresolved(f"jump to {name}: {problem}")
-            return None
-        for rule in chain.rules:
-            hit, why = rule.test(self.packet)
-            if hit is False:
-                continue
-            if hit is None:
-                note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
-                self._unsure(chain, rule, path, note)
-                continue
-            verdict = self._take(chain, rule, rule.action, path)
-            if verdict == "return":
-                return None
-            if verdict is not None:
-                return verdict
+def _nat_rule(
+    walk: Walk[NatRule],
+    chain: Chain,
+    rule: Rule,
+    action: Action,
+    path: Path,
+    extra: tuple[str, ...],
+) -> NatRule | None:
+    target = _snat_target(action)
+    if target is None:
         return None
+    return NatRule(
+        walk.table.source,
+        walk.table.label,
+        chain.name,
+        rule.text,
+        target,
+        path,
+        tuple(dict.fromkeys((*walk.doubts, *extra))),
+    )
 
-    def _take(self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...]) -> _NatVerdict:
-        target = _snat_target(action)
-        if target is not None:
-            return self._found(chain, rule, target, path)
-        if action.kind in ("accept", "drop", "reject"):
-            return "stop"
-        if action.kind == "return":
-            return "return"
-        if action.kind in ("jump", "goto") and action.target is not None:
-            verdict = self.run(action.target, (*path, action.target))
-            if verdict is not None or action.kind == "jump":
-                return verdict
-            return "return"  # a goto's chain ending returns past the chain that went there
-        if action.branches:
-            return self._vmap(chain, rule, path)
-        if action.kind == "unknown":
-            what = f"target {action.target} decides in ways we do not model"
-            self._unresolved(f"{chain.name}: {rule.text} — {what}")
-        return None
 
-    def _vmap(self, chain: Chain, rule: Rule, path: tuple[str, ...]) -> _NatVerdict:
-        """A map lookup takes at most one element: the one whose key the packet has."""
-        for match, action in rule.action.branches:
-            hit = match.test(self.packet)
-            if hit is True:
-                return self._take(chain, rule, action, path)
-            if hit is None:
-                note = f"{chain.name}: {rule.text} — cannot evaluate its key: {match.why_unknown()}"
-                self.notes.append(note)
-                self._maybe_take(chain, rule, action, path, note)
-        return None
-
-    def _unsure(self, chain: Chain, rule: Rule, path: tuple[str, ...], note: str) -> None:
-        self.notes.append(note)
-        if rule.action.kind != "continue":
-            self._maybe_take(chain, rule, rule.action, path, note)
-
-    def _maybe_take(
-        self, chain: Chain, rule: Rule, action: Action, path: tuple[str, ...], note: str
-    ) -> None:
-        """Follow a rule that may or may not apply: NAT found there is only possible, and a
-        chain it may end makes what comes after it doubtful. (A NAT rule that may apply does
-        not: matching or not, a NAT rule after it still NATs the packet.)"""
-        target = _snat_target(action)
-        if target is not None:
-            self.maybe.append(self._found(chain, rule, target, path, (note,)))
-            return
-        self.doubts.append(note)
-        verdict = self._take(chain, rule, action, path)
-        if isinstance(verdict, NatRule):
-            self.maybe.append(verdict)
-
-    def _unresolved(self, note: str) -> None:
-        self.notes.append(note)
-        self.doubts.append(note)
-        self.unresolved.append(note)
-
-    def _found(
-        self,
-        chain: Chain,
-        rule: Rule,
-        target: str,
-        path: tuple[str, ...],
-        extra: tuple[str, ...] = (),
-    ) -> NatRule:
-        return NatRule(
-            self.table.source,
-            self.table.label,
-            chain.name,
-            rule.text,
-            target,
-            path,
-            tuple(dict.fromkeys((*self.doubts, *extra))),
-        )
+# The NAT search: a MASQUERADE / SNAT rule is what it looks for; ACCEPT (or DROP) in a nat chain
+# ends that chain with no NAT. Rules we cannot evaluate that could end the chain make any NAT
+# found after them doubtful, and are followed as if they matched (their jumps, readable verdict
+# maps), so NAT they may lead to is seen as possible; a NAT rule we cannot evaluate is itself
+# doubtful, and casts no doubt on NAT after it.
+NAT_RULES = Search(_nat_rule, follow_doubtful=True, doubtful_find_doubts=False, read_vmaps=True)
 
 
 def _nat_tables(ruleset: Ruleset) -> tuple[tuple[Table, ...], list[str]]:
@@ -256,12 +167,9 @@ def find_masquerade(
                 f"{table.source} {table.label} {chain.name} (type nat, hook postrouting, "
                 f"{len(chain.rules)} rules)"
             )
-            walk = _NatWalk(table, packet)
-            if table.incomplete:
-                walk.doubts.append(table.incomplete)
-            verdict = walk.run(chain.name, (chain.name,))
-            if isinstance(verdict, NatRule):
-                found.append(verdict)
+            walk, end = walk_base_chain(table, chain, packet, NAT_RULES)
+            if isinstance(end, NatRule):
+                found.append(end)
             found.extend(walk.maybe)
             notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
             unresolved.extend(f"{table.source} {table.label} {n}" for n in walk.unresolved)
