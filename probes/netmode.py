@@ -25,9 +25,10 @@ from probes.firewall import (
     NatFinding,
     NatRule,
     Ruleset,
-    Table,
     assess_forward,
     find_masquerade,
+    firewall_backend,
+    unpublished_ports_drop,
 )
 
 Mode = Literal["routed", "nat", "nat-unprotected", "isolated", "unknown"]
@@ -126,28 +127,6 @@ class Ipv6Mode:
 def _is_ula(subnet: str) -> bool:
     network = ipaddress.ip_network(subnet, strict=False)
     return isinstance(network, IPv6Network) and network.subnet_of(ULA)
-
-
-def firewall_backend(ruleset: Ruleset | str | None) -> str:
-    """Which firewall Docker's IPv6 rules are in, from what was read: ``"iptables"``,
-    ``"nftables (table ip6 docker-bridges)"``, ``"none"`` (read, and no Docker rule for IPv6 in
-    it) or ``"unknown"`` (not read)."""
-    if not isinstance(ruleset, Ruleset) or (ruleset.ip6tables is None and ruleset.nft is None):
-        return "unknown"
-    nft_tables = ruleset.nft.tables if ruleset.nft is not None else ()
-    native = [t.label for t in nft_tables if t.name == "docker-bridges"]
-    if native:
-        return f"nftables ({', '.join(f'table {label}' for label in native)})"
-    xtables = [ruleset.ip6tables.filter, ruleset.ip6tables.nat] if ruleset.ip6tables else []
-    # read from nft alone, iptables-nft's copies show the same DOCKER chains
-    xtables += [t for t in nft_tables if t.name in ("filter", "nat")]
-    if any(_has_docker_chain(t) for t in xtables if t is not None):
-        return "iptables"
-    return "none"
-
-
-def _has_docker_chain(table: Table) -> bool:
-    return any(name.startswith("DOCKER") for name in table.chains)
 
 
 # --- finding the mode ----------------------------------------------------------------------
@@ -269,7 +248,7 @@ def _inbound_new_drops(
 
 def _drop_line(drop: Drop, bridge: str | None, major: int) -> str:
     why = "drops new inbound traffic from outside"
-    if drop.rule == f"-A DOCKER ! -i {bridge} -o {bridge} -j DROP":
+    if drop.rule == unpublished_ports_drop(bridge):
         why += ": Docker 28+ blocks direct access to unpublished ports in nat mode"
     elif drop.is_policy and major == 26:
         why += ": Docker 26 sets this policy when ip6tables is on"

@@ -21,9 +21,18 @@ One private module per concern; import from the package:
 - ``_ruleset``: both views as read, and what could not be read;
 - ``_walk``: the one chain walker, which the forward walk (``_forward``, RT-04) and the NAT
   search (``_nat``, RT-06) both use, each saying what it looks for;
+- ``_docker``: Docker's own chains and tables, recognised in one place;
 - ``_read``: reading them from a namespace.
 """
 
+from probes.firewall._docker import (
+    CHAIN_PREFIX,
+    NFT_TABLE,
+    SITE_CHAIN,
+    firewall_backend,
+    unpublished_ports_drop,
+    written_by_docker,
+)
 from probes.firewall._forward import (
     INBOUND_NEW_LEFT_OUT,
     OUTSIDE,
@@ -101,6 +110,7 @@ from probes.firewall._ruleset import (
 
 __all__ = [
     "BUILTIN_TARGETS",
+    "CHAIN_PREFIX",
     "DNS",
     "EPHEMERAL",
     "HTTPS",
@@ -113,11 +123,13 @@ __all__ = [
     "NFT_FAMILIES",
     "NFT_NAT_STATEMENTS",
     "NFT_PASSIVE",
+    "NFT_TABLE",
     "NFT_VERDICTS",
     "NON_TERMINATING_TARGETS",
     "OUTSIDE",
     "PROTOCOL_NAMES",
     "SERVICES",
+    "SITE_CHAIN",
     "SNAT_TARGETS",
     "TCP_FLAGS",
     "XTABLES_TABLES",
@@ -155,9 +167,12 @@ __all__ = [
     "dropped_traffic",
     "drops_diagnosis",
     "find_masquerade",
+    "firewall_backend",
     "forward_drops",
     "parse_ip6tables_save",
     "parse_nft_json",
     "read_ruleset",
     "traffic_phrase",
+    "unpublished_ports_drop",
+    "written_by_docker",
 ]

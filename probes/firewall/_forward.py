@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Literal
 
+from probes.firewall._docker import written_by_docker
 from probes.firewall._ip6tables import Ip6tablesSave
 from probes.firewall._model import (
     DNS,
@@ -130,9 +131,7 @@ class Drop:
         """In a chain or table Docker writes (DOCKER, DOCKER-ISOLATION-STAGE-2, Docker 29's
         ``docker-bridges``): Docker puts it back, so deleting it is no fix. DOCKER-USER is the
         site's own."""
-        chain = self.chain.upper()
-        own_chain = chain.startswith("DOCKER") and chain != "DOCKER-USER"
-        return own_chain or self.table.endswith("docker-bridges")
+        return written_by_docker(self.table, self.chain)
 
     def removal(self) -> str:
         """How to delete the dropping rule (not a policy), as a command to run."""
