@@ -21,6 +21,7 @@ from typing import Literal
 
 from probes.docker import DaemonInfo, NetworkInfo
 from probes.firewall import (
+    OUTSIDE,
     Drop,
     NatFinding,
     NatRule,
@@ -177,7 +178,11 @@ class _Firewall:
 
 
 def _read_firewall(
-    network: NetworkInfo, ruleset: Ruleset | str | None, uplink: str | None, major: int
+    network: NetworkInfo,
+    ruleset: Ruleset | str | None,
+    uplink: str | None,
+    major: int,
+    destinations: Sequence[str],
 ) -> _Firewall:
     if not isinstance(ruleset, Ruleset):
         why = ruleset if isinstance(ruleset, str) and ruleset else "no rule set was given"
@@ -189,7 +194,7 @@ def _read_firewall(
         for s in network.subnets6
     ]
     backend = firewall_backend(ruleset)
-    drops = _inbound_new_drops(ruleset, network, uplink)
+    drops = _inbound_new_drops(ruleset, network, uplink, destinations)
     lines = [f"firewall backend: {_backend_phrase(backend)}"]
     lines += [line for f in findings for line in f.evidence()]
     lines += [_drop_line(d, network.bridge, major) for d in drops]
@@ -235,13 +240,17 @@ def _backend_phrase(backend: str) -> str:
 
 
 def _inbound_new_drops(
-    ruleset: Ruleset, network: NetworkInfo, uplink: str | None
+    ruleset: Ruleset, network: NetworkInfo, uplink: str | None, destinations: Sequence[str]
 ) -> tuple[Drop, ...]:
     """The proven drops of new inbound traffic: Docker 28's unpublished-port DROP, a policy."""
     if not network.bridge:
         return ()
     verdict = assess_forward(
-        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
+        ruleset,
+        subnets=network.subnets6,
+        bridges=[network.bridge],
+        uplink=uplink,
+        destinations=destinations,
     )
     return tuple(d for d in verdict.drops if d.direction == "inbound" and d.state == "new")
 
@@ -265,6 +274,7 @@ def ipv6_mode(
     ruleset: Ruleset | str | None,
     ip6tables_enabled: bool | None = None,
     uplink: str | None = None,
+    destinations: Sequence[str] = (OUTSIDE,),
 ) -> Ipv6Mode:
     """The network's IPv6 mode: what its options and Docker's version ask for, corrected by
     what the firewall does.
@@ -273,12 +283,14 @@ def ipv6_mode(
     ``ip6tables_enabled`` is the daemon's setting where the caller knows it; when it does not, a
     firewall with no Docker rule for IPv6 in it means it is off. ``uplink`` names the interface
     traffic leaves by; without it, rules that match on interfaces may stay undecided.
+    ``destinations``, the profile's anchors, are where new inbound traffic comes from (see
+    ``assess_forward``).
     """
     options = network.options
     option = options.get(GATEWAY_MODE_OPTION)
     ip_masquerade = options.get(MASQUERADE_OPTION, "true").lower() != "false"
     asked = _configured(option, daemon_major)
-    fw = _read_firewall(network, ruleset, uplink, daemon_major)
+    fw = _read_firewall(network, ruleset, uplink, daemon_major, destinations)
     ip6tables = ip6tables_enabled
     notes: list[str] = []
     if ip6tables is None and fw.backend == "none":

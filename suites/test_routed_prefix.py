@@ -278,7 +278,11 @@ def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, I
     """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall."""
     return {
         c.network.name: ipv6_mode(
-            c.network, daemon_major=site.daemon_major, ruleset=ruleset, uplink=uplink
+            c.network,
+            daemon_major=site.daemon_major,
+            ruleset=ruleset,
+            uplink=uplink,
+            destinations=site.target.profile.anchors,
         )
         for c in site.containers.values()
     }
@@ -311,7 +315,7 @@ async def test_firewall_forwards_container_traffic(
     inbound = mode is None or mode.inbound_reachable is not False
     verdict = assess_forward(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
-        inbound_new=inbound,
+        destinations=site.target.profile.anchors, inbound_new=inbound,
     )  # fmt: skip
     hold(
         judge_firewall(

@@ -57,6 +57,7 @@ from probes.firewall._model import (
     ICMPV6_CODES,
     ICMPV6_NAMES,
     ICMPV6_TYPES,
+    INTERNET,
     MAX_CHAIN_DEPTH,
     PROTOCOL_NAMES,
     SERVICES,
@@ -86,7 +87,6 @@ from probes.firewall._model import (
     UnknownMatch,
 )
 from probes.firewall._nat import (
-    INTERNET,
     SNAT_TARGETS,
     NatFinding,
     NatRule,

@@ -14,6 +14,7 @@ from probes.firewall._model import (
     DNS,
     EPHEMERAL,
     HTTPS,
+    INTERNET,
     Action,
     Chain,
     CtState,
@@ -27,7 +28,9 @@ from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
 from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
 
-OUTSIDE = "2001:db8:f00d::1"  # a global address beyond the uplink, from documentation space
+# The lab's own anchor, from documentation space: where the packets go when a caller names no
+# destinations at all (the crafted rule sets of the tests); the suites name the profile's.
+OUTSIDE = "2001:db8:f00d::1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +240,7 @@ def assess_forward(
     subnets: Sequence[str],
     bridges: Sequence[str],
     uplink: str | None,
-    outside: str = OUTSIDE,
+    destinations: Sequence[str] = (OUTSIDE,),
     inbound_new: bool = True,
 ) -> ForwardAssessment:
     """Walk every forward base chain with each container subnet's packets.
@@ -250,14 +253,20 @@ def assess_forward(
     (``Drop.traffic``). With ``inbound_new=False`` (a masqueraded network, where nothing from
     outside is meant to open a connection to a container) the inbound NEW packets are left out,
     and ``left_out`` says so.
+
+    ``destinations`` are where the containers' traffic goes and comes back from: the profile's
+    anchors, each with its own packets, so that a rule for some addresses is judged against the
+    ones this host's containers must reach. An empty list means anywhere global (see
+    ``_destinations``); an address that is not IPv6 raises ValueError.
     """
     ruleset = _ruleset_of(ruleset)
-    beyond = IPv6Network(outside)
+    beyond = _destinations(destinations)
     bridge_names = tuple(bridges)
     modelled = [
         p
         for subnet, bridge in _pairs(subnets, bridges)
-        for p in _packets(subnet, bridge, uplink, beyond, bridge_names)
+        for outside in beyond
+        for p in _packets(subnet, bridge, uplink, outside, bridge_names)
     ]
     unwanted = [] if inbound_new else [p for p in modelled if _inbound_new(p)]
     packets = [p for p in modelled if p not in unwanted]
@@ -281,6 +290,18 @@ def assess_forward(
     )
 
 
+def _destinations(addresses: Sequence[str]) -> tuple[IPv6Network, ...]:
+    """Each destination once; with none named, the whole global unicast space (2000::/3): a
+    rule for some destinations only is then doubtful, one for all of them still proven."""
+    networks: list[IPv6Network] = []
+    for address in addresses:
+        network = ipaddress.ip_network(address, strict=False)
+        if not isinstance(network, IPv6Network):
+            raise ValueError(f"{address} is not an IPv6 address")
+        networks.append(network)
+    return tuple(dict.fromkeys(networks)) or (IPv6Network(INTERNET),)
+
+
 def _inbound_new(packet: Packet) -> bool:
     return packet.direction == "inbound" and packet.state == "new"
 
@@ -291,9 +312,12 @@ def forward_drops(
     subnets: Sequence[str],
     bridges: Sequence[str],
     uplink: str | None,
+    destinations: Sequence[str] = (OUTSIDE,),
 ) -> tuple[Drop, ...]:
     """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
-    return assess_forward(ruleset, subnets=subnets, bridges=bridges, uplink=uplink).drops
+    return assess_forward(
+        ruleset, subnets=subnets, bridges=bridges, uplink=uplink, destinations=destinations
+    ).drops
 
 
 def dropped_traffic(drops: Sequence[Drop]) -> tuple[str, ...]:

@@ -37,6 +37,8 @@ PROTOCOL_NAMES: dict[Transport, str] = {"icmpv6": "ICMPv6", "tcp": "TCP", "udp":
 EPHEMERAL: Ports = (32768, 60999)
 HTTPS: Ports = (443, 443)  # where the modelled TCP goes: registries, package mirrors, APIs
 DNS: Ports = (53, 53)  # where the modelled UDP goes
+# Where traffic goes when no address is named: global unicast, the internet.
+INTERNET = "2000::/3"
 
 ICMPV6_TYPES = {
     "destination-unreachable": 1,

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 
 from probes.firewall._ip6tables import Ip6tablesSave
-from probes.firewall._model import Action, Chain, Packet, Rule, Table
+from probes.firewall._model import INTERNET, Action, Chain, Packet, Rule, Table
 from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
 from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
 
 SNAT_TARGETS = frozenset({"MASQUERADE", "SNAT", "NETMAP"})
-# Where masqueraded traffic goes in our model: global unicast, the internet. A rule that NATs
-# only towards some of it (``-d 2001:db8:f00d::/48``) covers part of the traffic: doubtful.
-INTERNET = "2000::/3"
+# Masqueraded traffic goes to INTERNET in our model: a rule that NATs only towards some of it
+# (``-d 2001:db8:f00d::/48``) covers part of the traffic: doubtful.
 
 
 @dataclass(frozen=True, slots=True)
