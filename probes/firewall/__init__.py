@@ -7,12 +7,12 @@ with ``policy DROP`` or a stray rule silently eats container traffic while IPv4 
 
 We read the rules as text (``ip6tables-save``, ``nft -j list ruleset``), model one packet of
 each traffic class containers need (their own ICMPv6 echo, TCP and UDP, the replies, the ICMPv6
-errors that come back for them, echo from outside), and walk the forward-hook chains as the
-kernel would, so a rule that drops only container TCP, DNS replies or Packet Too Big is seen.
-The walk is three-valued: a match we do not understand neither matches nor fails, so a drop
-reached past such a rule is reported as doubtful, never as proven. The NAT search walks the nat
-chains on the postrouting hook the same way, with one outbound packet, looking for MASQUERADE /
-SNAT.
+errors that come back for them, echo from outside) to and from each of the profile's anchors,
+and walk the forward-hook chains as the kernel would, so a rule that drops only container TCP,
+DNS replies or Packet Too Big is seen. The walk is three-valued: a match we do not understand
+neither matches nor fails, so a drop reached past such a rule is reported as doubtful, never as
+proven. The NAT search walks the nat chains on the postrouting hook the same way, with one
+outbound packet, looking for MASQUERADE / SNAT.
 
 One private module per concern; import from the package:
 

@@ -1,4 +1,5 @@
-"""RT-04: the forward walk, one packet per traffic class the containers need."""
+"""RT-04: the forward walk, one packet per traffic class the containers need, to and from each
+of the profile's anchors."""
 
 from __future__ import annotations
 
