@@ -21,13 +21,15 @@ from typing import Literal
 
 from probes.docker import NetworkInfo
 from probes.firewall import (
+    OUTSIDE,
     Drop,
     NatFinding,
     NatRule,
     Ruleset,
-    Table,
     assess_forward,
     find_masquerade,
+    firewall_backend,
+    unpublished_ports_drop,
 )
 
 Mode = Literal["routed", "nat", "nat-unprotected", "isolated", "unknown"]
@@ -128,28 +130,6 @@ def _is_ula(subnet: str) -> bool:
     return isinstance(network, IPv6Network) and network.subnet_of(ULA)
 
 
-def firewall_backend(ruleset: Ruleset | str | None) -> str:
-    """Which firewall Docker's IPv6 rules are in, from what was read: ``"iptables"``,
-    ``"nftables (table ip6 docker-bridges)"``, ``"none"`` (read, and no Docker rule for IPv6 in
-    it) or ``"unknown"`` (not read)."""
-    if not isinstance(ruleset, Ruleset) or (ruleset.ip6tables is None and ruleset.nft is None):
-        return "unknown"
-    nft_tables = ruleset.nft.tables if ruleset.nft is not None else ()
-    native = [t.label for t in nft_tables if t.name == "docker-bridges"]
-    if native:
-        return f"nftables ({', '.join(f'table {label}' for label in native)})"
-    xtables = [ruleset.ip6tables.filter, ruleset.ip6tables.nat] if ruleset.ip6tables else []
-    # read from nft alone, iptables-nft's copies show the same DOCKER chains
-    xtables += [t for t in nft_tables if t.name in ("filter", "nat")]
-    if any(_has_docker_chain(t) for t in xtables if t is not None):
-        return "iptables"
-    return "none"
-
-
-def _has_docker_chain(table: Table) -> bool:
-    return any(name.startswith("DOCKER") for name in table.chains)
-
-
 # --- finding the mode ----------------------------------------------------------------------
 
 
@@ -198,7 +178,11 @@ class _Firewall:
 
 
 def _read_firewall(
-    network: NetworkInfo, ruleset: Ruleset | str | None, uplink: str | None, major: int
+    network: NetworkInfo,
+    ruleset: Ruleset | str | None,
+    uplink: str | None,
+    major: int,
+    destinations: Sequence[str],
 ) -> _Firewall:
     if not isinstance(ruleset, Ruleset):
         why = ruleset if isinstance(ruleset, str) and ruleset else "no rule set was given"
@@ -210,7 +194,7 @@ def _read_firewall(
         for s in network.subnets6
     ]
     backend = firewall_backend(ruleset)
-    drops = _inbound_new_drops(ruleset, network, uplink)
+    drops = _inbound_new_drops(ruleset, network, uplink, destinations)
     lines = [f"firewall backend: {_backend_phrase(backend)}"]
     lines += [line for f in findings for line in f.evidence()]
     lines += [_drop_line(d, network.bridge, major) for d in drops]
@@ -256,20 +240,24 @@ def _backend_phrase(backend: str) -> str:
 
 
 def _inbound_new_drops(
-    ruleset: Ruleset, network: NetworkInfo, uplink: str | None
+    ruleset: Ruleset, network: NetworkInfo, uplink: str | None, destinations: Sequence[str]
 ) -> tuple[Drop, ...]:
     """The proven drops of new inbound traffic: Docker 28's unpublished-port DROP, a policy."""
     if not network.bridge:
         return ()
     verdict = assess_forward(
-        ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink
+        ruleset,
+        subnets=network.subnets6,
+        bridges=[network.bridge],
+        uplink=uplink,
+        destinations=destinations,
     )
     return tuple(d for d in verdict.drops if d.direction == "inbound" and d.state == "new")
 
 
 def _drop_line(drop: Drop, bridge: str | None, major: int) -> str:
     why = "drops new inbound traffic from outside"
-    if drop.rule == f"-A DOCKER ! -i {bridge} -o {bridge} -j DROP":
+    if drop.rule == unpublished_ports_drop(bridge):
         why += ": Docker 28+ blocks direct access to unpublished ports in nat mode"
     elif drop.is_policy and major == 26:
         why += ": Docker 26 sets this policy when ip6tables is on"
@@ -286,6 +274,7 @@ def ipv6_mode(
     ruleset: Ruleset | str | None,
     ip6tables_enabled: bool | None = None,
     uplink: str | None = None,
+    destinations: Sequence[str] = (OUTSIDE,),
 ) -> Ipv6Mode:
     """The network's IPv6 mode: what its options and Docker's version ask for, corrected by
     what the firewall does.
@@ -294,12 +283,14 @@ def ipv6_mode(
     ``ip6tables_enabled`` is the daemon's setting where the caller knows it; when it does not, a
     firewall with no Docker rule for IPv6 in it means it is off. ``uplink`` names the interface
     traffic leaves by; without it, rules that match on interfaces may stay undecided.
+    ``destinations``, the profile's anchors, are where new inbound traffic comes from (see
+    ``assess_forward``).
     """
     options = network.options
     option = options.get(GATEWAY_MODE_OPTION)
     ip_masquerade = options.get(MASQUERADE_OPTION, "true").lower() != "false"
     asked = _configured(option, daemon_major)
-    fw = _read_firewall(network, ruleset, uplink, daemon_major)
+    fw = _read_firewall(network, ruleset, uplink, daemon_major, destinations)
     ip6tables = ip6tables_enabled
     notes: list[str] = []
     if ip6tables is None and fw.backend == "none":

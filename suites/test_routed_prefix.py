@@ -165,7 +165,7 @@ async def test_firewall_forwards_container_traffic(
     inbound = mode is None or mode.inbound_reachable is not False
     verdict = assess_forward(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
-        inbound_new=inbound,
+        destinations=site.target.profile.anchors, inbound_new=inbound,
     )  # fmt: skip
     hold(
         judge_firewall(

@@ -51,8 +51,10 @@ def test_each_check_names_the_rule_its_check_holds_and_the_probes_it_reads() -> 
     for check, module, rule, probes in rows:
         assert callable(getattr(importlib.import_module(f"rules.{module}"), rule)), check
         assert re.search(rf"\b{rule}\(", checks[check]), f"{check} does not call {rule}"
-        for probe in re.findall(r"`probes/(\w+)\.py`", probes):
-            assert (ROOT / "probes" / f"{probe}.py").is_file(), (check, probe)
+        for probe in re.findall(r"`probes/(\w+)(?:\.py|/)`", probes):
+            module = ROOT / "probes" / f"{probe}.py"
+            package = ROOT / "probes" / probe / "__init__.py"
+            assert module.is_file() or package.is_file(), (check, probe)
 
 
 def test_every_expected_failure_is_in_the_catalog() -> None:

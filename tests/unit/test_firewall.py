@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from probes import firewall
 from probes.docker import NetworkInfo
 from probes.errors import HarnessError
 from probes.firewall import (
@@ -34,6 +33,7 @@ from probes.firewall import (
     parse_nft_json,
     read_ruleset,
 )
+from probes.firewall import _read as firewall_read
 from probes.netmode import ipv6_mode
 from probes.netns import Netns
 
@@ -646,7 +646,7 @@ async def test_read_ruleset_finds_the_policy_drop(fwtest_netns: str) -> None:
 async def test_read_ruleset_records_a_missing_tool(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("nft-not-installed-here", "-j"))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("nft-not-installed-here", "-j"))
     ruleset = await read_ruleset(Netns.named(fwtest_netns), timeout=10.0)
     assert ruleset.unread == ("nft-not-installed-here is not installed",)
     assert forward_drops(ruleset, subnets=[SUBNET], bridges=["docker0"], uplink="eth0")
@@ -655,8 +655,8 @@ async def test_read_ruleset_records_a_missing_tool(
 async def test_read_ruleset_raises_when_nothing_is_readable(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("nft-not-installed-here",))
-    monkeypatch.setattr(firewall, "IP6TABLES_SAVE", ("ip6tables-save-not-here",))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("nft-not-installed-here",))
+    monkeypatch.setattr(firewall_read, "IP6TABLES_SAVE", ("ip6tables-save-not-here",))
     with pytest.raises(FirewallUnreadable, match="not installed") as caught:
         await read_ruleset(Netns.named(fwtest_netns), timeout=10.0)
     assert isinstance(caught.value, HarnessError)
@@ -665,7 +665,7 @@ async def test_read_ruleset_raises_when_nothing_is_readable(
 async def test_read_ruleset_is_bounded_by_its_timeout(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(firewall, "NFT_LIST", ("sleep", "5"))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("sleep", "5"))
     with pytest.raises(FirewallUnreadable, match=r"in time|took over"):
         await read_ruleset(Netns.named(fwtest_netns), timeout=0.5)
 
@@ -1356,3 +1356,69 @@ def test_forward_fix_deletes_only_rules_that_are_not_dockers() -> None:
     replies = 'oifname "br-v6net" ct state established,related accept'
     assert f"`nft insert rule inet filter forward {replies}`" in nft_fix
     assert "ip6tables" not in nft_fix  # an nftables drop is undone in its own chain
+
+
+# --- where the modelled packets go: the profile's anchors ----------------------------------
+
+ANCHOR = "2001:db8:ffff::1"  # a real host's anchor: not the lab's 2001:db8:f00d::1
+
+
+def test_drops_are_judged_toward_the_profiles_anchors() -> None:
+    """A rule for the anchors' addresses drops the containers' traffic to them; one for the
+    lab's documentation address, which this host never talks to, drops none of it."""
+    toward_anchor = parse_ip6tables_save(save("-A FORWARD -d 2001:db8:ffff::/48 -j DROP"))
+    found = assess_forward(toward_anchor, subnets=[SUBNET], bridges=["docker0"],
+                           uplink="eth0", destinations=[ANCHOR])  # fmt: skip
+    assert dropped_traffic(found.drops) == OUTBOUND_NEW
+    assert all(d.proven for d in found.drops)
+    assert f"{SUBNET} → {ANCHOR}/128" in found.drops[0].describe()
+    assert all(f"{ANCHOR}/128" in p for p in found.packets)
+    elsewhere = parse_ip6tables_save(save("-A FORWARD -d 2001:db8:f00d::/48 -j DROP"))
+    assert forward_drops(elsewhere, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                         destinations=[ANCHOR]) == ()  # fmt: skip
+    # the replies and errors come back from the anchor
+    from_anchor = parse_ip6tables_save(save(f"-A FORWARD -s {ANCHOR} -j DROP"))
+    drops = forward_drops(from_anchor, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                          destinations=[ANCHOR])  # fmt: skip
+    assert dropped_traffic(drops) == (*INBOUND_NEW, *REPLIES, *ERRORS)
+
+
+def test_each_anchor_gets_its_own_packets() -> None:
+    two = ("2001:db8:ffff::1", "2001:db8:eeee::1")
+    parsed = parse_ip6tables_save(save("-A FORWARD -d 2001:db8:eeee::1 -j REJECT"))
+    found = assess_forward(parsed, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                           destinations=two)  # fmt: skip
+    assert len(found.packets) == 2 * len(CLASSES)
+    assert dropped_traffic(found.drops) == OUTBOUND_NEW
+    assert all("→ 2001:db8:eeee::1/128" in d.packet for d in found.drops)
+    with pytest.raises(ValueError, match="not an IPv6"):
+        assess_forward(parsed, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                       destinations=["192.0.2.1"])  # fmt: skip
+
+
+def test_no_anchor_means_any_global_address() -> None:
+    """With no anchor named the packets go to the whole global unicast space (2000::/3): a
+    rule for some destinations only is doubtful there, a rule for all of it still proven."""
+    some = parse_ip6tables_save(save("-A FORWARD -d 2001:db8:ffff::/48 -j DROP"))
+    found = assess_forward(some, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                           destinations=())  # fmt: skip
+    assert found.drops == ()
+    assert dropped_traffic(found.doubtful) == OUTBOUND_NEW
+    assert all(f"{SUBNET} → 2000::/3" in p or f"2000::/3 → {SUBNET}" in p for p in found.packets)
+    every = parse_ip6tables_save(save("-A FORWARD -o eth0 -j DROP"))
+    drops = forward_drops(every, subnets=[SUBNET], bridges=["docker0"], uplink="eth0",
+                          destinations=())  # fmt: skip
+    assert dropped_traffic(drops) == OUTBOUND_NEW
+
+
+def test_the_mode_judges_inbound_drops_from_the_anchors() -> None:
+    """RT-06's evidence of new inbound drops comes from the same walk, toward the same
+    anchors."""
+    v6net = NetworkInfo.from_api(json.loads((DOCKER_DATA / "d28.networks.json").read_text())[0])
+    rule = f"-A FORWARD -s 2001:db8:ffff::/48 -o {v6net.bridge} -j DROP"
+    ruleset = Ruleset.parse(ip6tables_save=save(rule))
+    toward = ipv6_mode(v6net, daemon_major=28, ruleset=ruleset, uplink="eth0",
+                       destinations=[ANCHOR])  # fmt: skip
+    assert any(rule in line for line in toward.firewall)
+    lab = ipv6_mode(v6net, daemon_major=28, ruleset=ruleset, uplink="eth0")
+    assert not any(rule in line for line in lab.firewall)

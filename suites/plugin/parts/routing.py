@@ -169,7 +169,11 @@ def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, I
     """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall."""
     return {
         c.network.name: ipv6_mode(
-            c.network, daemon_major=site.daemon_major, ruleset=ruleset, uplink=uplink
+            c.network,
+            daemon_major=site.daemon_major,
+            ruleset=ruleset,
+            uplink=uplink,
+            destinations=site.target.profile.anchors,
         )
         for c in site.containers.values()
     }
