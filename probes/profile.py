@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import math
 import re
 import tomllib
 from collections.abc import Iterator
@@ -95,6 +96,9 @@ IPV6_MODES = ("routed", "nat", "any")
 # IP family (0: either), None: any text. Anchors are pinged with ICMPv6 (RT-02): IPv6 only.
 _STRINGS = {"anchors": 6, "nameservers": 0, "rdnss": 6, "dnssl": None, "ipv4_only": None}
 RA_MAX_INTERVAL = (4, 65535)  # MaxRtrAdvInterval's range, seconds (RFC 8319 2)
+# the timings' ceiling: a deadline must end (inf, or 1e308, would wait for ever, and a number too
+# large for a float cannot be one); an hour is far past any probe, build or lookup we make
+MAX_SECONDS = 3600
 _FLOATS = {"timeout", "dad_timeout", "resolve_threshold", "build_timeout", "ra_max_interval"}
 _BOOLS = {"dns64", "ra_managed", "ra_other"}
 _STRS = {"link_local_gateway": 6, "default_gateway_v6": 6, "far_end_namespace": None}
@@ -102,13 +106,24 @@ _KNOWN = sorted({f.name for f in fields(Profile)} - {"source"})
 _NAME_KEYS = ["a", "aaaa", "dual_stack", "name"]
 _ENDPOINT_KEYS = ["name", "path", "port", "scheme"]
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")  # how tomllib ends its messages
+# A profile is a few flat keys, lists of addresses and [[names]]/[[endpoints]] tables. tomllib
+# recurses once per nesting level (RecursionError past some 900) and takes time quadratic in a
+# dotted key's parts (20,000 parts: 9 s), so the text is held to these before tomllib reads it.
+MAX_PROFILE_BYTES = 1 << 20  # a profile is a few KiB
+MAX_NESTING = 16  # [ and { open at once, table headers included
+MAX_KEY_PARTS = 16  # of one dotted key (ipv6_mode.v6net is 2)
+_DOTTED = re.compile(r"""(?:[A-Za-z0-9_+-]+|"")(?:[ \t]*\.[ \t]*(?:[A-Za-z0-9_+-]+|""))*""")
 
 
 def load_profile(path: str | Path) -> Profile:
     """Read a profile; every error is one line: `file:line: key: what is wrong`."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_PROFILE_BYTES + 1)
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError(f"{path}: not a profile: larger than {MAX_PROFILE_BYTES} bytes")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such profile file") from None
     except OSError as exc:  # a directory, no permission
@@ -118,15 +133,61 @@ def load_profile(path: str | Path) -> Profile:
         raise ProfileError(
             f"{path}: not valid TOML: not UTF-8 text (byte 0x{bad} at offset {exc.start})"
         ) from None
+    return parse_profile(text, source=str(path))
+
+
+def parse_profile(text: str, *, source: str) -> Profile:
+    """A profile from its TOML text; every error is a ProfileError of one line naming
+    ``source`` (the file, with the line where it can be found)."""
+    shape = _shape_problem(text)
+    if shape is not None:
+        line, what = shape
+        raise ProfileError(f"{source}:{line}: not a profile: {what}")
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except RecursionError:  # _shape_problem should have stopped it; never a crash
+        raise ProfileError(f"{source}: not a profile: nested too deep") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits
         # Python 3.11 has no exc.lineno: the position is only in the message's last words
         at = _TOML_AT.search(str(exc))
-        where = f"{path}:{at[1]}:{at[2]}" if at else str(path)
-        what = _TOML_AT.sub("", str(exc))
+        where = f"{source}:{at[1]}:{at[2]}" if at else source
+        what = _TOML_AT.sub("", str(exc))[:200]
         raise ProfileError(_one_line(f"{where}: not valid TOML: {what}")) from None
-    return profile_from_dict(data, source=str(path), text=text)
+    return profile_from_dict(data, source=source, text=text)
+
+
+def _shape_problem(text: str) -> tuple[int, str] | None:
+    """(line, why) when the text nests deeper than :data:`MAX_NESTING` or has a dotted key of
+    more than :data:`MAX_KEY_PARTS` parts; one pass, strings and comments stepped over."""
+    bare: list[str] = []  # the text with every string as "" and no comments
+    depth, line, i = 0, 1, 0
+    while i < len(text):
+        c = text[i]
+        if c == "#":
+            i = _find(text, "\n", i)
+            continue
+        if c in "\"'":
+            end = _string_end(text, i)
+            line, i = line + text.count("\n", i, end), end
+            bare.append('""')
+            continue
+        if c == "\n":
+            line += 1
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, f"nested more than {MAX_NESTING} deep"
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        bare.append(c)
+        i += 1
+    flat = "".join(bare)
+    for m in _DOTTED.finditer(flat):
+        parts = m[0].count(".") + 1
+        if parts > MAX_KEY_PARTS:
+            at = flat.count("\n", 0, m.start()) + 1
+            return at, f"a dotted key of {parts} parts (at most {MAX_KEY_PARTS})"
+    return None
 
 
 def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = None) -> Profile:
@@ -137,13 +198,17 @@ def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = N
         if key not in _KNOWN:
             check.fail(_unknown(key, _KNOWN), key)
         elif key in _FLOATS:
-            positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-            check.expect(positive, value, "a positive number of seconds", key)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
             if key == "ra_max_interval":  # RFC 4861 6.2.1 as updated by RFC 8319
-                bounded = RA_MAX_INTERVAL[0] <= value <= RA_MAX_INTERVAL[1]
+                low, high = RA_MAX_INTERVAL
+                bounded = number and low <= value <= high  # NaN is no number between them
                 check.expect(
                     bounded, value, "4 to 65535 seconds (RFC 8319: MaxRtrAdvInterval)", key
                 )
+            else:  # compared as they are: float() of a huge integer raises
+                bounded = number and 0 < value <= MAX_SECONDS
+                what = f"a positive number of seconds, at most {MAX_SECONDS}"
+                check.expect(bounded, value, what, key)
             values[key] = float(value)
         elif key in _BOOLS:
             check.expect(isinstance(value, bool), value, "true or false", key)
@@ -283,7 +348,14 @@ def _unknown(key: str, known: list[str]) -> str:
 
 def _show(value: Any) -> str:
     """The value much as TOML writes it, cut to about 40 characters."""
-    shown = json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # inf, -inf, nan: as TOML writes them (JSON has no such numbers)
+    try:
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # an integer of over 4300 digits; nesting
+        if isinstance(value, int):
+            return f"an integer of some {int(value.bit_length() * 0.30103)} digits"
+        return f"a {type(value).__name__} too large to show"
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 

@@ -284,8 +284,10 @@ def _server_verdict(rc: str, output: str) -> tuple[str | None, str]:
     if rc in ("137", "143"):
         return None, "no answer before the deadline"
     if "can't connect to remote host" in output:
-        cause = output.split("can't connect to remote host:", 1)[-1].strip().splitlines()[0]
-        return None, f"cannot send to it ({cause.lower()}): no route from here"
+        # busybox names the errno after the colon; a cut output may end at the colon
+        said = output.split("can't connect to remote host:", 1)[-1].strip().splitlines()
+        cause = printable(said[0].lower(), 80) if said else "no reason given"
+        return None, f"cannot send to it ({cause}): no route from here"
     if "Connection refused" in output:
         return None, "refused (ICMP port unreachable: nothing listens there)"
     if "no servers could be reached" in output:

@@ -86,6 +86,9 @@ def test_a_cut_short_report_says_so_and_keeps_every_name() -> None:
             None,
             "cannot send to it (cannot assign requested address)",
         ),
+        # found by the fuzz (test_fuzz_parsers): output cut at the colon raised IndexError
+        ("1", "nslookup: can't connect to remote host:", None, "(no reason given): no route"),
+        ("1", "nslookup: can't connect to remote host: \x1b[2J", None, "(\\x1b[2j): no route"),
         ("1", "nslookup: read: Connection refused\n", None, "refused"),
         ("1", ";; connection timed out; no servers could be reached\n", None, "timed out"),
         ("137", "", None, "deadline"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -89,8 +90,14 @@ def test_profile_full(tmp_path: Path) -> None:
         ("anchorz = []\n", ":1: anchorz: unknown key (did you mean anchors?"),
         ('anchors = "2001:db8::1"\n', ':1: anchors: must be a list of strings, not "2001:db8::1"'),
         ("anchors = [1]\n", ":1: anchors[0]: must be a string, not 1"),
-        ("timeout = -1\n", ":1: timeout: must be a positive number of seconds, not -1"),
-        ("timeout = true\n", ":1: timeout: must be a positive number of seconds, not true"),
+        (
+            "timeout = -1\n",
+            ":1: timeout: must be a positive number of seconds, at most 3600, not -1",
+        ),
+        (
+            "timeout = true\n",
+            ":1: timeout: must be a positive number of seconds, at most 3600, not true",
+        ),
         (
             "ra_max_interval = 3\n",
             ":1: ra_max_interval: must be 4 to 65535 seconds (RFC 8319: MaxRtrAdvInterval), not 3",
@@ -128,9 +135,9 @@ BROKEN = [
     # (file content, bytes, or None for a directory; what follows the path; a part of the rest)
     ("# profile\n\nanchros = []\n", ":3: anchros:", "unknown key (did you mean anchors? known"),
     ('timeout = 2\ncolour = "blue"\n', ":2: colour:", "unknown key (known keys: anchors, build"),
-    ('dns64 = false\n"timeout" = "fast"\n', ":2: timeout:", 'seconds, not "fast"'),
+    ('dns64 = false\n"timeout" = "fast"\n', ":2: timeout:", '3600, not "fast"'),
     ("\n'dns64' = 1\n", ":2: dns64:", "must be true or false, not 1"),
-    ("dns64 = true\ntimeout.fast = 1\n", ":2: timeout:", 'seconds, not {"fast": 1}'),
+    ("dns64 = true\ntimeout.fast = 1\n", ":2: timeout:", '3600, not {"fast": 1}'),
     ("timeout = 1\n\n[colour]\nshade = 1\n", ":3: colour:", "unknown key (known keys:"),
     ("anchors = []\n[[names]]\naaaa = []\n", ":2: names[0]:", "missing key name"),
     (
@@ -419,3 +426,54 @@ def test_endpoints_take_their_scheme_s_port() -> None:
     ]
     assert p.endpoints[2].label == "mail.example.com tcp/25"
     assert p.ipv4_only == ("legacy.example.com",)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            "timeout = inf\n",
+            ":1: timeout: must be a positive number of seconds, at most 3600, not inf",
+        ),
+        ("dad_timeout = 1e400\n", ":1: dad_timeout: must be a positive number of seconds"),
+        ("build_timeout = nan\n", ":1: build_timeout: must be a positive number of seconds"),
+        ("timeout = 3601\n", ":1: timeout: must be a positive number of seconds, at most 3600"),
+        ("ra_max_interval = nan\n", ":1: ra_max_interval: must be 4 to 65535 seconds"),
+        ("timeout = " + "9" * 400 + "\n", ":1: timeout: must be a positive number of seconds"),
+        ("timeout = " + "9" * 5000 + "\n", ": not valid TOML: Exceeds the limit (4300 digits)"),
+        ("anchors = [" + "9" * 5000 + "]\n", ": not valid TOML: Exceeds the limit"),
+        ("anchors = " + "[" * 2000 + "]" * 2000 + "\n", ":1: not a profile: nested more than 16"),
+        ('[[names]]\nname = "x"\naaaa = ' + "[" * 20 + "\n", ":3: not a profile: nested more"),
+        ("a" + ".a" * 20_000 + " = 1\n", ":1: not a profile: a dotted key of 20001 parts"),
+        ("timeout" + ".a" * 20_000 + " = 1\n", ":1: not a profile: a dotted key of 20001 parts"),
+        ("[a" + ".a" * 20_000 + "]\n", ":1: not a profile: a dotted key of 20001 parts"),
+    ],
+)
+def test_what_escaped_the_profile_error_is_one(tmp_path: Path, text: str, error: str) -> None:
+    """Found by the fuzz (tests/unit/test_fuzz_parsers.py): infinite or huge timings were taken
+    or crashed the loader (OverflowError, ValueError), deep nesting raised RecursionError, and
+    a dotted key of 20,000 parts took tomllib 9 s. Each is now a one-line ProfileError, at once."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    started = time.monotonic()
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert time.monotonic() - started < 1.0
+    assert error in str(info.value)
+    assert "\n" not in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_a_profile_larger_than_a_mebibyte_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_bytes(b"# " + b"x" * (1 << 20) + b"\n")
+    with pytest.raises(ProfileError, match="not a profile: larger than 1048576 bytes"):
+        load_profile(path)
+
+
+def test_dotted_keys_and_floats_a_profile_uses_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text('ipv6_mode.v6net = "routed"\ntimeout = 1.5\nanchors = ["2001:db8::1"]\n')
+    profile = load_profile(path)
+    assert profile.timeout == 1.5
+    assert profile.wanted_mode("v6net") == "routed"
