@@ -209,18 +209,25 @@ async def query(
     transport: Transport = "udp",
     timeout: float = 1.0,
     pad: int = 0,
+    edns: bool = False,
 ) -> DnsResult:
     """Ask ``server`` for ``qname``/``rdtype`` from inside ``netns``; never raises for the network
     or the server (a malformed reply is a result saying so), only :class:`ProbeError` when the
     harness itself broke reading a reply.
 
-    Recursion desired (we ask resolvers as a host's stub would); EDNS0 with a 1232-byte buffer
-    (the DNS flag day 2020 size) so large answers need no TCP fallback over UDP. ``pad``: the
-    query is padded (EDNS(0) Padding, RFC 7830) to a multiple of that many bytes, so that it
-    takes several full-size TCP segments (the path MTU checks' large exchange).
+    Asked as the C library's stub resolver asks (we stand in for an application's lookup):
+    recursion desired, and no EDNS unless ``edns`` (glibc sends an OPT record only with
+    ``options edns0`` in resolv.conf, musl never), so a server or a middlebox that mishandles
+    EDNS serves the probe as it serves applications. With ``edns``: EDNS0 with a 1232-byte
+    buffer (the DNS flag day 2020 size). ``pad``: the query is padded (EDNS(0) Padding, RFC
+    7830, so with EDNS) to a multiple of that many bytes, so that it takes several full-size
+    TCP segments (the path MTU checks' large exchange, no application's lookup).
     """
     started = time.monotonic()
-    q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232, pad=pad)
+    if edns or pad:
+        q = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232, pad=pad)
+    else:
+        q = dns.message.make_query(qname, rdtype, use_edns=False)
     wire = q.to_wire(max_size=65535)  # not the EDNS payload: it bounds replies, not queries
 
     sent = [0]

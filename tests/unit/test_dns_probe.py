@@ -7,6 +7,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator, Callable
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
@@ -164,3 +165,28 @@ async def test_an_unknown_zone_is_reported_not_raised() -> None:
     r = await dnsprobe.query(Netns(), "fe80::1%no-such-if0", "www.example")
     assert r.error is not None
     assert r.error.startswith("cannot ask fe80::1%no-such-if0")
+
+
+async def test_the_probe_asks_as_the_c_library_does(port_of: Callable[[int], None]) -> None:
+    """No EDNS unless asked (glibc sends OPT only with `options edns0`, musl never): a server
+    or a middlebox that answers FORMERR to EDNS serves applications, and so the probe too."""
+    seen: list[dns.message.Message] = []
+
+    def edns_hating(wire: bytes) -> bytes:
+        q = dns.message.from_wire(wire)
+        seen.append(q)
+        if q.edns >= 0:  # as some old middleboxes do with an OPT record
+            r = dns.message.make_response(q)
+            r.set_rcode(dns.rcode.FORMERR)
+            return r.to_wire()
+        return answer()(wire)
+
+    async for port in serve(edns_hating):
+        port_of(port)
+        plain = await dnsprobe.query(Netns(), "::1", "www.example")
+        with_edns = await dnsprobe.query(Netns(), "::1", "www.example", edns=True)
+    assert plain.rcode == "NOERROR"
+    assert plain.addresses == ("2001:db8::80",)
+    assert seen[0].edns == -1
+    assert seen[0].flags & dns.flags.RD
+    assert with_edns.rcode == "FORMERR"
