@@ -87,7 +87,9 @@ class Hold:
         self, judgement: Judgement, *, breaks: Iterable[str] = (), needs: Iterable[str] = ()
     ) -> None:
         if judgement.outcome == "not-observed":
-            pytest.skip(visible(judgement.diagnosis))
+            skip = pytest.skip.Exception(visible(judgement.diagnosis))
+            skip._use_item_location = True  # the report names the check, not this line
+            raise skip
         if judgement.ok:
             proof = Judgement("pass", visible_line(judgement.diagnosis), _lines(judgement.evidence))
             self.item.stash.setdefault(PROOFS, []).append(proof)

@@ -20,6 +20,7 @@ from rules.dns import (
     judge_nameserver,
     judge_resolv_line,
 )
+from rules.isolation import isolated
 from suites.plugin.facts import lookup_path
 from suites.plugin.keys import HOST_RESOLV
 from suites.plugin.nameservers import (
@@ -89,6 +90,13 @@ async def test_container_resolves_names(
 ) -> None:
     """Inside each probe container, its own resolver (libc, resolv.conf) finds the names' AAAA,
     within the resolution threshold."""
+    if (
+        isolation := isolated(
+            container.network,
+            "resolving names beyond the host",
+        )
+    ) is not None:
+        hold(isolation)
     if not target.profile.names:
         pytest.skip("the profile lists no names to resolve ([[names]])")
     report = seen(pytestconfig, container_lookups[container.network.name])

@@ -12,6 +12,7 @@ from probes.docker import NetworkInfo
 from probes.profile import Endpoint
 from reports.diagnosis import Hold
 from rules.ep import judge_name, judge_reach
+from rules.isolation import isolated
 from suites.plugin.facts import container_path
 from suites.plugin.parts.endpoints import EndpointsSeen
 from suites.plugin.site import Site
@@ -56,6 +57,9 @@ async def test_endpoint_answers_from_containers(
 ) -> None:
     """Every address of the endpoint's name answers from the network's probe container (the
     AAAA only where the network has no IPv4)."""
+    isolation = isolated(network, "reaching the site's published endpoints")
+    if isolation is not None:
+        hold(isolation)
     e = _endpoint(endpoint)
     container = site.containers.get(network.name)
     if container is None:

@@ -10,6 +10,7 @@ import pytest
 
 from probes.docker import NetworkInfo, ProbeContainer
 from reports.diagnosis import Hold
+from rules.isolation import isolated
 from rules.judgement import worst_of
 from rules.nat64 import judge_a_only, judge_nat64_reach
 from suites.plugin.facts import container_path
@@ -25,6 +26,10 @@ async def test_ipv4_only_destinations_through_nat64(
 ) -> None:
     """Each of the profile's IPv4-only destinations (ipv4_only) gets a AAAA synthesized from its
     A record, and that address answers echo from the container through the NAT64."""
+    if (
+        isolation := isolated(container.network, "reaching IPv4-only destinations through NAT64")
+    ) is not None:
+        hold(isolation)
     if not site.target.profile.ipv4_only:
         pytest.skip("the profile names no IPv4-only destinations (ipv4_only = [...])")
     network = container.network.name

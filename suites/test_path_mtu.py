@@ -11,6 +11,7 @@ import pytest
 
 from probes.docker import ProbeContainer
 from reports.diagnosis import Hold
+from rules.isolation import isolated
 from rules.judgement import worst_of
 from rules.pmtu import judge_fragments, judge_tcp_exchange, judge_too_big, sighting
 from suites.plugin.facts import container_path
@@ -33,6 +34,10 @@ async def test_packet_too_big_reaches_container(
 ) -> None:
     """A packet as large as the container's link, toward each anchor, is answered or draws a
     Packet Too Big that reaches the container, whose kernel then keeps the smaller MTU."""
+    if (
+        isolation := isolated(container.network, "path MTU discovery toward the anchors")
+    ) is not None:
+        hold(isolation)
     paths = _paths(path_mtu, container)
     hold(
         worst_of(
@@ -57,6 +62,8 @@ async def test_large_tcp_exchange_completes(
 ) -> None:
     """A DNS query padded to several full-size TCP segments, to the host's first IPv6
     nameserver, is answered where a small one is."""
+    if (isolation := isolated(container.network, "a large exchange beyond the host")) is not None:
+        hold(isolation)
     paths = _paths(path_mtu, container)
     if not paths.toward:
         pytest.skip("no anchor was probed")
@@ -77,6 +84,10 @@ async def test_fragmented_datagrams_get_through(
 ) -> None:
     """An echo twice the container's link size, fragmented by its kernel at the MTU it holds
     toward each anchor, is answered."""
+    if (
+        isolation := isolated(container.network, "sending fragmented datagrams toward the anchors")
+    ) is not None:
+        hold(isolation)
     paths = _paths(path_mtu, container)
     network = container.network.name
     judged = [

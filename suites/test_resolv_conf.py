@@ -15,6 +15,7 @@ from probes import build, resolver
 from probes.errors import HarnessError
 from probes.target import Target
 from reports.diagnosis import Hold
+from rules.isolation import isolated
 from rules.rc import (
     BUILD_NETWORK,
     build_unavailable,
@@ -43,6 +44,9 @@ async def test_container_nameservers_reachable(
 ) -> None:
     """Each container's resolv.conf (the probe containers' and the host's own containers')
     lists only nameservers it can reach, and they answer."""
+    isolation = isolated(resolv_seat.network, "answering for names beyond the host")
+    if isolation is not None:
+        hold(isolation)
     if resolv_seat.workload is None:
         report = seen(pytestconfig, container_resolvers[resolv_seat.key])
     elif isinstance(found := workload_resolvers[resolv_seat.key], str):

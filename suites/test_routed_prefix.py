@@ -14,6 +14,7 @@ from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import Hold
 from rules.gw import in_subnets
+from rules.isolation import isolated
 from rules.judgement import fact
 from rules.rt import (
     broken_hop,
@@ -74,6 +75,9 @@ async def test_anchors_answer(
     hold: Hold, site: Site, reachability: Reachability, any_container: ProbeContainer
 ) -> None:
     """Every reachability anchor answers echo from the container's global address."""
+    isolation = isolated(any_container.network, "reaching the anchors")
+    if isolation is not None:
+        hold(isolation)
     if not site.target.profile.anchors:
         pytest.skip("the profile names no reachability anchors (anchors = [...])")
     container = any_container
@@ -157,6 +161,9 @@ async def test_firewall_forwards_container_traffic(
     """No ip6tables / nftables forward rule or policy drops the traffic the network's mode
     needs, class by class: outbound ICMPv6 echo, TCP and UDP and their replies, and the ICMPv6
     errors for them (packet too big…) always; inbound new only where it is not masqueraded."""
+    isolation = isolated(network, "forwarding its traffic beyond the uplink")
+    if isolation is not None:
+        hold(isolation)
     if isinstance(ruleset, str):  # asked and not seen: the run cannot say the host is fine
         cannot_run(pytestconfig, f"the firewall could not be read: {ruleset}")
     if network.bridge is None or not network.subnets6:

@@ -284,3 +284,34 @@ def test_the_gateways_to_probe_add_fe80_1_where_gw01_expects_it() -> None:
     assert gateways_to_probe(28, DOCKER0, DEFAULTS) == ("2001:db8:1::1",)
     bare = NetworkInfo("bare", "id3", "bridge", True, "br-bare", (), ())
     assert gateways_to_probe(20, bare, DEFAULTS) == ("fe80::1",)
+
+
+def test_gw02_on_an_internal_network_needs_no_default_route() -> None:
+    """Docker 28 gives an internal network's containers no default route: isolation is the
+    site's intent, not a broken route; everything else is judged as anywhere."""
+    from dataclasses import replace
+
+    internal = replace(CONTAINER, network=replace(DOCKER0, internal=True))
+    j = judge_container_address(internal, inside(LINK_LOCAL, GLOBAL, routes=()), profile=DEFAULTS)
+    assert j.outcome == "pass", j
+    assert "no default route (the network is internal" in j.diagnosis
+    ordinary = judge_container_address(
+        CONTAINER, inside(LINK_LOCAL, GLOBAL, routes=()), profile=DEFAULTS
+    )
+    assert ordinary.outcome == "fail"
+    missing = judge_container_address(internal, inside(LINK_LOCAL, routes=()), profile=DEFAULTS)
+    assert missing.outcome == "fail"  # its addresses are still held to the rule
+
+
+def test_what_needs_the_outside_is_not_observed_on_an_internal_network() -> None:
+    from dataclasses import replace
+
+    from rules.isolation import isolated
+
+    assert isolated(DOCKER0, "reaching the anchors") is None
+    j = isolated(replace(DOCKER0, internal=True), "reaching the anchors")
+    assert j is not None
+    assert j.outcome == "not-observed"
+    assert j.fix is None  # nothing that would open it
+    assert "bridge is internal (--internal)" in j.diagnosis
+    assert j.diagnosis.endswith("so reaching the anchors does not apply")
