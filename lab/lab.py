@@ -13,17 +13,11 @@ import functools
 import ipaddress
 import json
 import os
-import select
 import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from lab import dockers
@@ -32,53 +26,27 @@ from lab import workloads as workload_containers
 from lab.dockers import Generation, RootError
 from lab.engine import engine_request
 from lab.errors import LabError
+from lab.processes import (
+    HeldProcess,
+    PidRecord,
+    ancestry,
+    argv_of,
+    finishing,
+    mounts_under,
+    names_path,
+    net_ns_of,
+    signal_all,
+    spawn,
+)
 from lab.scenarios import SCENARIOS, Scenario
+from lab.shell import run, say
 from probes.docker import NEWEST_KNOWN_MAJOR
+
+__all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Daemon", "Lab", "run"]
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
 DAEMONS = ("dockerd", "radvd", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
-# daemons this process started, kept so they are reaped (not left as zombies or unwaited
-# Popen objects) when a lab is brought down from the same process, as the tests do
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _say(msg: str) -> None:
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _finishing(what: str) -> Iterator[None]:
-    """The first SIGINT or SIGTERM meanwhile lets ``what`` finish (a lab's down cut short left
-    the lab behind, half removed); a second one stops it at once. Signal handlers belong to
-    the main thread: elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    asked: list[int] = []
-
-    def once_more(signum: int, frame: FrameType | None) -> None:
-        if asked:
-            raise KeyboardInterrupt
-        asked.append(signum)
-        _say(f"{signal.Signals(signum).name}: {what} first (again to stop at once)")
-
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in before:
-        signal.signal(s, once_more)
-    try:
-        yield
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-
-
-def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
-    """Run a command; on failure raise LabError with its stderr."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, input=input, check=False)
-    if check and proc.returncode != 0:
-        raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return proc.stdout
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +152,7 @@ class Lab:
         except RootError as exc:
             raise LabError(str(exc)) from None
         if self.exists():
-            _say(f"removing a stale lab {self.name!r} first")
+            say(f"removing a stale lab {self.name!r} first")
         self.down(quiet=True)
         started = time.monotonic()
         try:
@@ -209,19 +177,19 @@ class Lab:
                 )
             description["workloads"] = self.workloads()
         except BaseException:
-            _say("bringing the lab up failed; removing what was built")
+            say("bringing the lab up failed; removing what was built")
             self.down(quiet=True)
             raise
-        _say(
+        say(
             f"{self.name} is up in scenario {scenario.name} with Docker {daemon.version} "
             f"({time.monotonic() - started:.1f} s)"
         )
         if daemon.note:
-            _say(daemon.note)
+            say(daemon.note)
         return description
 
     def _links(self, sc: Scenario) -> None:
-        _say("creating namespaces and links")
+        say("creating namespaces and links")
         for role in ("host", "upstream", "inet"):
             run("ip", "netns", "add", self.ns(role))
             self.in_ns(role, "ip", "link", "set", "lo", "up")
@@ -329,7 +297,7 @@ class Lab:
         self.in_ns(role, "ip", "link", "set", dev, "up")
 
     def _dns(self, sc: Scenario) -> None:
-        _say("starting unbound in the inet namespace")
+        say("starting unbound in the inet namespace")
         lines = [
             "server:",
             f'  directory: "{self.state}"',
@@ -415,7 +383,7 @@ class Lab:
         one process on each of the far end's web addresses (busybox listens with a backlog of 9:
         one socket for every address would drop SYNs when the checks connect all at once);
         where shop's AAAA is stale, none on its IPv6 address (which no one has)."""
-        _say("starting the web server (busybox httpd) in the inet namespace")
+        say("starting the web server (busybox httpd) in the inet namespace")
         root = self.state / "www"
         root.mkdir()
         (root / "index.html").write_text("v6conform lab\n")
@@ -430,7 +398,7 @@ class Lab:
     def _nat64(self) -> None:
         """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
         NAT64 prefix to IPv4 from its own pool (TEST-NET-1), which routes back to it."""
-        _say("starting tayga (NAT64) in the inet namespace")
+        say("starting tayga (NAT64) in the inet namespace")
         data = self.state / "tayga"
         data.mkdir()
         conf = self.state / "tayga.conf"
@@ -454,7 +422,7 @@ class Lab:
         )
 
     def _router(self, sc: Scenario) -> None:
-        _say("starting radvd in the upstream namespace")
+        say("starting radvd in the upstream namespace")
         body = [
             f"interface {T.UPLINK_PEER} {{",
             "  AdvSendAdvert on;",
@@ -499,7 +467,7 @@ class Lab:
 
     def _docker(self, sc: Scenario, gen: Generation, root: Path | None) -> Daemon:
         where = f"from {root}" if root else "(this machine's own)"
-        _say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
+        say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
         for sub in ("data", "exec"):
             (self.state / sub).mkdir()
         resolv = self.state / "resolv.conf"
@@ -633,21 +601,7 @@ class Lab:
     # processes ---------------------------------------------------------------------------
     def spawn(self, daemon: str, cmd: list[str]) -> None:
         """Start ``cmd`` as this lab's ``daemon``, logging to STATE/DAEMON.log, its pid recorded."""
-        log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
-        with log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        _CHILDREN[proc.pid] = proc
-        # the pid and the process's start time, read now that it runs: a pid alone names
-        # whatever process gets it next once the daemon is gone (`down` checks both)
-        start = proc_start(proc.pid)
-        if start is not None:  # else it is gone already, and poll() below says so
-            (self.state / f"{daemon}.lab-pid").write_text(PidRecord(proc.pid, start).dump())
-        time.sleep(0.05)
-        if proc.poll() is not None:
-            tail = (self.state / f"{daemon}.log").read_text(errors="replace")[-600:]
-            raise LabError(f"{daemon} exited at once ({proc.returncode}): {tail.strip()}")
+        spawn(self.state, daemon, cmd)
 
     def _dns_answers(self, sc: Scenario) -> None:
         """Up means the host's first question is answered: the nameserver asked from the host
@@ -802,8 +756,8 @@ class Lab:
         """Remove every trace of this lab: containers, processes, namespaces, directories. The
         first Ctrl-C or SIGTERM meanwhile lets it finish; a second one stops it."""
         if not quiet:
-            _say(f"bringing lab {self.name!r} down")
-        with _finishing(f"bringing lab {self.name!r} down"):
+            say(f"bringing lab {self.name!r} down")
+        with finishing(f"bringing lab {self.name!r} down"):
             self._down()
 
     def _down(self) -> None:
@@ -812,20 +766,20 @@ class Lab:
             if ids:
                 self.docker("rm", "-f", *ids, check=False)
         # the daemons the pid files name, each only if it still is that daemon of this lab
-        self._signal_all(self._recorded_daemons(), signal.SIGTERM, grace=10.0)
+        signal_all(self._recorded_daemons(), signal.SIGTERM, grace=10.0)
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
-        self._signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
+        signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
         for role in ("host", "upstream", "inet"):
             if Path(f"/run/netns/{self.ns(role)}").exists():
                 run("ip", "netns", "del", self.ns(role), check=False)
-        for mount in _mounts_under(self.state):
+        for mount in mounts_under(self.state):
             run("umount", "-l", mount, check=False)
         shutil.rmtree(self.state, ignore_errors=True)
         if self.state.exists():
             raise LabError(f"could not remove {self.state}")
 
-    def _recorded_daemons(self) -> list[_Process]:
+    def _recorded_daemons(self) -> list[HeldProcess]:
         """The processes the ``*.lab-pid`` files name that still are this lab's daemons: the
         same process (pid and start time) with this lab's state directory in its arguments.
         A pid file outlives its daemon (a lab left after a crash or a reboot), and by then its
@@ -840,21 +794,21 @@ class Lab:
                 continue
             if record is None:
                 continue
-            proc = _Process.open(record.pid)
+            proc = HeldProcess.open(record.pid)
             if proc is None:
                 continue
             same = record.start is None or record.start == proc.start
-            if same and names_path(_argv(record.pid), marker):
+            if same and names_path(argv_of(record.pid), marker):
                 found.append(proc)
                 continue
             proc.close()
-            _say(
+            say(
                 f"{path.name} names pid {record.pid}, which is no longer {daemon} of lab "
                 f"{self.name}: left alone"
             )
         return found
 
-    def _stragglers(self) -> list[_Process]:
+    def _stragglers(self) -> list[HeldProcess]:
         """Every process inside this lab's namespaces, or with an argument naming this lab's
         state directory or a path under it (exactly: lab v6c's directory is a prefix of lab
         v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
@@ -865,189 +819,19 @@ class Lab:
                 st = os.stat(f"/run/netns/{self.ns(role)}")
                 namespaces.add((st.st_dev, st.st_ino))
         marker = os.fsencode(self.state)
-        spare = _ancestry(os.getpid())
+        spare = ancestry(os.getpid())
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) in spare:
                 continue
-            proc = _Process.open(int(entry.name))
+            proc = HeldProcess.open(int(entry.name))
             if proc is None:
                 continue
-            if _net_ns(proc.pid) in namespaces or names_path(_argv(proc.pid), marker):
+            if net_ns_of(proc.pid) in namespaces or names_path(argv_of(proc.pid), marker):
                 found.append(proc)
             else:
                 proc.close()
         return found
-
-    @staticmethod
-    def _signal_all(procs: list[_Process], sig: signal.Signals, grace: float) -> None:
-        """Send ``sig``, wait up to ``grace`` seconds for each to end, SIGKILL the rest."""
-        for proc in procs:
-            proc.signal(sig)
-        waiting = list(procs)
-        deadline = time.monotonic() + grace
-        while waiting and time.monotonic() < deadline:
-            for proc in list(waiting):
-                if proc.gone():
-                    waiting.remove(proc)
-            if waiting:
-                time.sleep(0.05)
-        for proc in waiting:
-            proc.signal(signal.SIGKILL)
-            child = _CHILDREN.pop(proc.pid, None)
-            if child is not None:
-                child.wait()
-        for proc in procs:
-            proc.close()
-        # reap every daemon of ours that has ended, also one that was gone before it was looked
-        # for (then it was no process to signal, only a zombie)
-        for pid, child in list(_CHILDREN.items()):
-            if child.poll() is not None:
-                del _CHILDREN[pid]
-
-
-# processes: who is who -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PidRecord:
-    """What a ``*.lab-pid`` file says: "PID START", START being the process's start time
-    (field 22 of /proc/PID/stat, clock ticks after boot). Pid files written before start
-    times were recorded hold the pid alone: START is None."""
-
-    pid: int
-    start: int | None
-
-    def dump(self) -> str:
-        return f"{self.pid}\n" if self.start is None else f"{self.pid} {self.start}\n"
-
-    @classmethod
-    def parse(cls, text: str) -> PidRecord | None:
-        words = text.split()
-        if not 1 <= len(words) <= 2 or not all(w.isdigit() for w in words) or words[0] == "0":
-            return None
-        return cls(int(words[0]), int(words[1]) if len(words) == 2 else None)
-
-
-def proc_start(pid: int) -> int | None:
-    """The start time of process ``pid`` (field 22 of /proc/PID/stat); None if there is no
-    such process or it is a zombie (it has ended)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    return stat_start(stat.decode(errors="replace"))
-
-
-def stat_start(stat: str) -> int | None:
-    """Field 22 of a /proc/PID/stat line, None for a zombie. The command name (field 2, in
-    parentheses) may hold spaces and parentheses itself: fields are counted after its end."""
-    fields = stat.rpartition(")")[2].split()
-    if len(fields) < 20 or fields[0] in ("Z", "X") or not fields[19].isdigit():
-        return None
-    return int(fields[19])
-
-
-def names_path(argv: list[bytes], path: bytes) -> bool:
-    """Whether an argument names ``path`` or a file under it: ``path`` followed by "/" or by
-    the end of the argument. It may stand anywhere in the argument (``--data-root=…``,
-    ``unix://…``, a shell script), but /var/lib/v6conform-lab/v6c is not named by
-    /var/lib/v6conform-lab/v6cmx/docker.sock."""
-    for arg in argv:
-        at = arg.find(path)
-        while at != -1:
-            end = at + len(path)
-            if end == len(arg) or arg[end : end + 1] == b"/":
-                return True
-            at = arg.find(path, at + 1)
-    return False
-
-
-def _argv(pid: int) -> list[bytes]:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return cmdline.split(b"\0")[:-1] if cmdline.endswith(b"\0") else cmdline.split(b"\0")
-
-
-def _net_ns(pid: int) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"/proc/{pid}/ns/net")
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _ancestry(pid: int) -> set[int]:
-    """``pid`` and its parents, up to init."""
-    found = set()
-    while pid > 0 and pid not in found:
-        found.add(pid)
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            break
-        ppid = next(
-            (line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "0"
-        )
-        pid = int(ppid) if ppid.isdigit() else 0
-    return found
-
-
-class _Process:
-    """A process to signal, held by a pidfd where the kernel has them: a signal then reaches
-    the process that was checked or nothing, never one that got its pid since."""
-
-    def __init__(self, pid: int, start: int, fd: int | None) -> None:
-        self.pid = pid
-        self.start = start
-        self._fd = fd
-
-    @classmethod
-    def open(cls, pid: int) -> _Process | None:
-        fd: int | None = None
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return None
-        except OSError:
-            fd = None  # no pidfds (an old kernel, a seccomp filter): the start time guards
-        start = proc_start(pid)  # read after the pidfd is open: it is that process's or a
-        if start is None:  # later one's, and then the pidfd's process is gone
-            if fd is not None:
-                os.close(fd)
-            return None
-        return cls(pid, start, fd)
-
-    def signal(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            if self._fd is not None:
-                signal.pidfd_send_signal(self._fd, sig)
-            elif proc_start(self.pid) == self.start:
-                os.kill(self.pid, sig)
-
-    def gone(self) -> bool:
-        """It has ended (a zombie counts: it only waits for its parent)."""
-        if self._fd is not None:
-            poller = select.poll()
-            poller.register(self._fd, select.POLLIN)
-            return bool(poller.poll(0))
-        return proc_start(self.pid) != self.start
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _mounts_under(path: Path) -> list[str]:
-    prefix = str(path)
-    mounts = []
-    with open("/proc/self/mountinfo") as info:
-        for line in info:
-            point = line.split()[4]
-            if point == prefix or point.startswith(prefix + "/"):
-                mounts.append(point)
-    return sorted(mounts, reverse=True)
 
 
 def _profile_toml(d: dict[str, Any]) -> str:
