@@ -44,7 +44,6 @@ from lab.processes import (
 )
 from lab.scenarios import SCENARIOS
 from lab.shell import run, say
-from lab.site import HostChanges
 
 __all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Lab", "run"]
 
@@ -148,15 +147,10 @@ class Lab:
                 far_end.start_nat64(self)
             upstream.start(self, site.router)
             daemon = docker_daemon.start(self, gen, root, site.host, site.addressing)
-            networks = docker_networks.healthy(site.addressing.net6)
-            for fault in scenario.faults:
-                fault.networks(networks, daemon.major)
-            docker_networks.create(self, networks)
+            docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)
-            changes = HostChanges(site.host.docker_writes_ip6tables(daemon.major))
-            for fault in scenario.faults:
-                fault.host(changes, site)
-            host.finish(self, site, changes)
+            writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
+            host.finish(self, site, scenario.host_changes(site, writes_ip6tables))
             description = describe(self, scenario, site, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(profile_toml(description))

@@ -8,18 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from lab import topology as T
 from lab.engine import engine_request
-from lab.site import Network, Networks, Profile
+from lab.site import Networks, Profile
 
 if TYPE_CHECKING:
     from lab.lab import Lab
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv6"
-
-
-def healthy(net6: str | None) -> Networks:
-    """What the lab creates on a healthy site: v6net, IPv6 from ``net6`` (None: Docker's pool)."""
-    return Networks([Network(T.USER_NETWORK, T.USER_BRIDGE, net6, T.NET4)])
 
 
 def create(lab: Lab, networks: Networks) -> None:

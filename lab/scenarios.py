@@ -38,7 +38,7 @@ from lab.faults import (
     WorkloadContainers,
     ZoneWithoutAaaa,
 )
-from lab.site import Site
+from lab.site import HostChanges, Networks, Site
 
 ALL_GENERATIONS = frozenset(GENERATIONS)
 NEWER = ("26", "28")  # the generations that write resolv.conf with Docker's own parser
@@ -73,6 +73,21 @@ class Scenario:
         for fault in self.faults:
             fault.site(site)
         return site
+
+    def networks(self, site: Site, docker_major: int) -> Networks:
+        """The networks the lab creates on a dockerd of ``docker_major``: v6net, then each
+        fault's changes."""
+        networks = site.networks()
+        for fault in self.faults:
+            fault.networks(networks, docker_major)
+        return networks
+
+    def host_changes(self, site: Site, docker_writes_ip6tables: bool) -> HostChanges:
+        """The host's (and upstream's) last changes, once dockerd has made its own."""
+        changes = HostChanges(docker_writes_ip6tables)
+        for fault in self.faults:
+            fault.host(changes, site)
+        return changes
 
     @property
     def workloads(self) -> int:

@@ -112,6 +112,10 @@ class Site:
     profile: Profile = field(default_factory=Profile)
     workloads: Workloads = field(default_factory=Workloads)
 
+    def networks(self) -> Networks:
+        """The networks a healthy site creates on its dockerd: v6net."""
+        return Networks([Network(T.USER_NETWORK, T.USER_BRIDGE, self.addressing.net6, T.NET4)])
+
 
 @dataclass
 class Network:

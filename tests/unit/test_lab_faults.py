@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from lab import SCENARIOS, Lab
-from lab import networks as docker_networks
 from lab import topology as T
 from lab.daemon import dockerd_args
 from lab.dns import unbound_conf
@@ -21,12 +20,7 @@ MAJORS = {"20.10": 20, "26": 26, "28": 28}
 def built(sc: Scenario, major: int, writes_ip6tables: bool) -> tuple[Site, Networks, HostChanges]:
     """What the lab would build for ``sc`` on a dockerd of ``major``, without building it."""
     site = sc.site()
-    networks = docker_networks.healthy(site.addressing.net6)
-    changes = HostChanges(writes_ip6tables)
-    for fault in sc.faults:
-        fault.networks(networks, major)
-        fault.host(changes, site)
-    return site, networks, changes
+    return site, sc.networks(site, major), sc.host_changes(site, writes_ip6tables)
 
 
 @pytest.mark.parametrize("name", sorted(set(SCENARIOS) - {"healthy"}))
