@@ -3,121 +3,53 @@
 Everything a lab creates carries its name: namespaces ``NAME-host``, ``NAME-upstream`` and
 ``NAME-inet``, and the directory ``/var/lib/v6conform-lab/NAME`` (configs, pid files, logs, the
 Docker socket, data-root and exec-root). ``down`` removes exactly that, whatever state it is in.
+
+``up`` builds the scenario's site (lab.site: the healthy settings, changed by its faults) one
+component at a time, each from its own module: the wiring (lab.links), the DNS server (lab.dns),
+the far end's other services (lab.far_end), the upstream router (lab.upstream), the Docker
+daemon (lab.daemon) and its networks (lab.networks), the host's last settings (lab.host).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import functools
-import ipaddress
 import json
 import os
-import select
 import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from lab import dockers
-from lab import topology as T
+from lab import daemon as docker_daemon
+from lab import dns, dockers, far_end, host, links, upstream
+from lab import networks as docker_networks
 from lab import workloads as workload_containers
-from lab.dockers import Generation, RootError
-from lab.engine import engine_request
+from lab.describe import describe, profile_toml
+from lab.dockers import RootError
 from lab.errors import LabError
-from lab.scenarios import SCENARIOS, Scenario
-from probes.docker import NEWEST_KNOWN_MAJOR
+from lab.processes import (
+    HeldProcess,
+    PidRecord,
+    ancestry,
+    argv_of,
+    finishing,
+    mounts_under,
+    names_path,
+    net_ns_of,
+    signal_all,
+    spawn,
+)
+from lab.scenarios import SCENARIOS
+from lab.shell import run, say
+
+__all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Lab", "run"]
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
 DAEMONS = ("dockerd", "radvd", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
-# daemons this process started, kept so they are reaped (not left as zombies or unwaited
-# Popen objects) when a lab is brought down from the same process, as the tests do
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _say(msg: str) -> None:
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _finishing(what: str) -> Iterator[None]:
-    """The first SIGINT or SIGTERM meanwhile lets ``what`` finish (a lab's down cut short left
-    the lab behind, half removed); a second one stops it at once. Signal handlers belong to
-    the main thread: elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    asked: list[int] = []
-
-    def once_more(signum: int, frame: FrameType | None) -> None:
-        if asked:
-            raise KeyboardInterrupt
-        asked.append(signum)
-        _say(f"{signal.Signals(signum).name}: {what} first (again to stop at once)")
-
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in before:
-        signal.signal(s, once_more)
-    try:
-        yield
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-
-
-def run(*cmd: str, check: bool = True, input: str | None = None) -> str:
-    """Run a command; on failure raise LabError with its stderr."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, input=input, check=False)
-    if check and proc.returncode != 0:
-        raise LabError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return proc.stdout
-
-
-@dataclass(frozen=True, slots=True)
-class Daemon:
-    """The dockerd a lab runs: which generation was asked for and what it turned out to be."""
-
-    generation: str  # "20.10", "26", "28"
-    release: str  # "Debian 13 trixie"
-    version: str  # as the daemon says: "28.5.2+dfsg4"
-    api_version: str
-    root: str | None  # the root it runs from; None: this machine's own
-    note: str | None = None  # the version is not the one the generation stands for
-
-    @property
-    def major(self) -> int:
-        head = self.version.split(".")[0]
-        return int(head) if head.isdigit() else 0
-
-    def manages_ip6tables(self, sc: Scenario) -> bool:
-        return self.major >= 27 or (sc.ip6tables and self.major == 26)
-
-    @classmethod
-    def asked(cls, lab: Lab, gen: Generation, root: Path | None) -> Daemon:
-        fmt = "{{.Server.Version}} {{.Server.APIVersion}}"
-        version, _, api = lab.docker("version", "--format", fmt).strip().partition(" ")
-        daemon = cls(gen.name, gen.release, version, api, str(root) if root else None)
-        note = None
-        if daemon.major > NEWEST_KNOWN_MAJOR:
-            note = (
-                f"note: {gen.release} now ships Docker {version}, newer than the checks know "
-                f"(up to {NEWEST_KNOWN_MAJOR}): they judge it by Docker {NEWEST_KNOWN_MAJOR}'s "
-                "rules, and a scenario's expectations may no longer hold"
-            )
-        elif daemon.major != gen.expected_major:
-            note = (
-                f"note: {gen.release} ships Docker {version} (the lab's Docker {gen.name} "
-                f"stood for {gen.expected_major}); the checks know this version"
-            )
-        return dataclasses.replace(daemon, note=note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +85,24 @@ class Lab:
     def docker(self, *args: str, check: bool = True) -> str:
         return run("docker", "-H", self.docker_host, *args, check=check)
 
+    def spawn(self, daemon: str, cmd: list[str]) -> None:
+        """Start ``cmd`` as this lab's ``daemon``, logging to STATE/DAEMON.log, its pid recorded."""
+        spawn(self.state, daemon, cmd)
+
+    def wait_for(self, ready: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.1)
+        logs = {d: (self.state / f"{d}.log") for d in DAEMONS}
+        tails = "; ".join(
+            f"{d}: {p.read_text(errors='replace')[-300:].strip()}"
+            for d, p in logs.items()
+            if p.exists()
+        )
+        raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
+
     # up ----------------------------------------------------------------------------------
     def up(self, scenario_name: str = "healthy", docker: str = dockers.DEFAULT) -> dict[str, Any]:
         if os.geteuid() != 0:
@@ -172,9 +122,10 @@ class Lab:
                 f"scenario {scenario.name} needs Docker {wants} ({scenario.summary}); "
                 f"add --docker {sorted(scenario.generations)[-1]}"
             )
+        site = scenario.site()
         tools = ["ip", "docker", "radvd", "unbound", "nsenter", "ip6tables"]
         tools.append("dockerd" if gen.root is None else "debootstrap")
-        if scenario.nat64:
+        if site.far_end.translator:
             tools.append("tayga")
         for tool in tools:
             if shutil.which(tool) is None:
@@ -184,577 +135,45 @@ class Lab:
         except RootError as exc:
             raise LabError(str(exc)) from None
         if self.exists():
-            _say(f"removing a stale lab {self.name!r} first")
+            say(f"removing a stale lab {self.name!r} first")
         self.down(quiet=True)
         started = time.monotonic()
         try:
             self.state.mkdir(parents=True)
-            self._links(scenario)
-            self._dns(scenario)
-            self._web(scenario)
-            if scenario.nat64:
-                self._nat64()
-            self._router(scenario)
-            daemon = self._docker(scenario, gen, root)
-            self._dns_answers(scenario)
-            self._host_faults(scenario, daemon)
-            description = self._describe(scenario, daemon)
+            links.create(self, site)
+            dns.start(self, site.dns)
+            far_end.start_web(self, site.far_end)
+            if site.far_end.translator:
+                far_end.start_nat64(self)
+            upstream.start(self, site.router)
+            daemon = docker_daemon.start(self, gen, root, site.host, site.addressing)
+            docker_networks.create(self, scenario.networks(site, daemon.major))
+            dns.wait_until_answered(self, site.dns)
+            writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
+            host.finish(self, site, scenario.host_changes(site, writes_ip6tables))
+            description = describe(self, scenario, site, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
-            (self.state / "profile.toml").write_text(_profile_toml(description))
-            if scenario.workloads:
+            (self.state / "profile.toml").write_text(profile_toml(description))
+            if site.workloads.count:
                 self.replace_workloads(
-                    scenario.workloads,
-                    broken_route=scenario.workloads_without_route,
-                    broken_resolv=scenario.workloads_bad_resolv,
+                    site.workloads.count,
+                    broken_route=site.workloads.without_route,
+                    broken_resolv=site.workloads.bad_resolv,
                 )
             description["workloads"] = self.workloads()
         except BaseException:
-            _say("bringing the lab up failed; removing what was built")
+            say("bringing the lab up failed; removing what was built")
             self.down(quiet=True)
             raise
-        _say(
+        say(
             f"{self.name} is up in scenario {scenario.name} with Docker {daemon.version} "
             f"({time.monotonic() - started:.1f} s)"
         )
         if daemon.note:
-            _say(daemon.note)
+            say(daemon.note)
         return description
 
-    def _links(self, sc: Scenario) -> None:
-        _say("creating namespaces and links")
-        for role in ("host", "upstream", "inet"):
-            run("ip", "netns", "add", self.ns(role))
-            self.in_ns(role, "ip", "link", "set", "lo", "up")
-        self.sysctl("upstream", "net.ipv6.conf.all.forwarding", 1)
-        self.sysctl("upstream", "net.ipv4.ip_forward", 1)
-        # ICMPv6 errors (port unreachable from a server that does not listen, a router's
-        # unreachable) are rate-limited to one a second by default: whether a probe's query or
-        # Docker's embedded DNS got the one error would decide a verdict. The lab answers each.
-        for role in ("upstream", "inet"):
-            self.sysctl(role, "net.ipv6.icmp.ratelimit", 0)
-        self.sysctl("host", "net.ipv6.conf.all.forwarding", 1)
-        self.sysctl("host", "net.ipv4.ip_forward", 1)
-        run(
-            "ip",
-            "link",
-            "add",
-            T.UPLINK,
-            "netns",
-            self.ns("host"),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            T.UPLINK_PEER,
-            "netns",
-            self.ns("upstream"),
-        )
-        run(
-            "ip",
-            "link",
-            "add",
-            T.CORE,
-            "netns",
-            self.ns("upstream"),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            T.EDGE,
-            "netns",
-            self.ns("inet"),
-        )
-        # forwarding is on, so the uplink must say accept_ra=2 or the kernel ignores RAs
-        self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.accept_ra", 2)
-        self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.autoconf", 0)
-        plen6 = "/64"
-        self._addr(
-            "host", T.UPLINK, T.HOST_ON_UPLINK6 + plen6, f"{T.HOST_ON_UPLINK4}/{T.UPLINK4_PLEN}"
-        )
-        self._addr(
-            "upstream",
-            T.UPLINK_PEER,
-            T.UPSTREAM_ON_UPLINK6 + plen6,
-            f"{T.UPSTREAM_ON_UPLINK4}/{T.UPLINK4_PLEN}",
-        )
-        self._addr(
-            "upstream", T.CORE, T.UPSTREAM_ON_CORE6 + plen6, f"{T.UPSTREAM_ON_CORE4}/{T.CORE4_PLEN}"
-        )
-        self._addr("inet", T.EDGE, T.INET_ON_CORE6 + plen6, f"{T.INET_ON_CORE4}/{T.CORE4_PLEN}")
-        dns6 = (T.DNS6,)
-        for a6 in (*T.ANCHORS6, *dns6):
-            self.in_ns("inet", "ip", "-6", "addr", "add", f"{a6}/128", "dev", T.SERVICES, "nodad")
-        for a4 in (T.ANCHOR4, T.DNS4, T.IPV4_ONLY_HOST):
-            self.in_ns("inet", "ip", "addr", "add", f"{a4}/32", "dev", T.SERVICES)
-        shop6 = T.ENDPOINT_NAMES[f"shop.{T.ZONE}"][0]
-        for web in T.WEB_ADDRESSES:
-            if web == shop6 and not sc.shop_ipv6_served:
-                # a stale AAAA: the address is no one's, and packets to it vanish at the far
-                # end (a blackhole route: no error comes back, as from a host that is gone)
-                self.in_ns("inet", "ip", "-6", "route", "add", "blackhole", web + "/128")
-                continue
-            plen, extra = ("/128", ["nodad"]) if ":" in web else ("/32", [])
-            self.in_ns("inet", "ip", "addr", "add", web + plen, "dev", T.SERVICES, *extra)
-        # routes: inet sends the documentation space back to upstream; upstream defaults to inet
-        self.in_ns("inet", "ip", "-6", "route", "add", "2001:db8::/32", "via", T.UPSTREAM_ON_CORE6)
-        self.in_ns("inet", "ip", "route", "add", "192.0.2.0/24", "via", T.UPSTREAM_ON_CORE4)
-        self.in_ns("inet", "ip", "route", "add", "198.51.100.0/24", "via", T.UPSTREAM_ON_CORE4)
-        # "mtu lock": the router holds packets to that size when it forwards them (and sends
-        # Packet Too Big), while the far end's own links stay at 1500 (it advertises a TCP MSS
-        # for 1500, so a container's TCP needs path MTU discovery too, as behind a real tunnel)
-        self.in_ns(
-            "upstream", "ip", "-6", "route", "add", "default", "via", T.INET_ON_CORE6,
-            "mtu", "lock", str(T.PATH_MTU),
-        )  # fmt: skip
-        self.in_ns("upstream", "ip", "route", "add", "default", "via", T.INET_ON_CORE4)
-        self.in_ns("upstream", "ip", "route", "add", "198.51.100.0/24", "via", T.HOST_ON_UPLINK4)
-        if not sc.prefix_on_link:
-            self.in_ns(
-                "upstream",
-                "ip",
-                "-6",
-                "route",
-                "add",
-                T.ROUTED_CONTAINER_PREFIX,
-                "via",
-                T.HOST_ON_UPLINK6,
-                "dev",
-                T.UPLINK_PEER,
-            )
-        self.in_ns("host", "ip", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK4)
-
-    def _addr(self, role: str, dev: str, addr6: str, addr4: str) -> None:
-        self.in_ns(role, "ip", "-6", "addr", "add", addr6, "dev", dev, "nodad")
-        self.in_ns(role, "ip", "addr", "add", addr4, "dev", dev)
-        self.in_ns(role, "ip", "link", "set", dev, "up")
-
-    def _dns(self, sc: Scenario) -> None:
-        _say("starting unbound in the inet namespace")
-        lines = [
-            "server:",
-            f'  directory: "{self.state}"',
-            f'  pidfile: "{self.state / "unbound.pid"}"',
-            '  username: ""',
-            '  chroot: ""',
-            "  use-syslog: no",
-            "  do-daemonize: no",
-            "  verbosity: 1",
-            "  do-ip6: yes",
-            "  interface-automatic: no",
-            f"  interface: {T.DNS4}",
-            "  access-control: 0.0.0.0/0 allow",
-            "  access-control: ::/0 allow",
-            f'  module-config: "{"dns64 iterator" if sc.dns64 else "iterator"}"',
-            # nothing outside the zone: answer at once rather than try the real root servers
-            '  local-zone: "." refuse',
-            # the lab's zone and RFC 7050's name, served as upstream zones (auth-zone below):
-            # DNS64 synthesizes only from what the iterator brings, never from local data
-            f'  local-zone: "{T.ZONE}." transparent',
-            '  local-zone: "ipv4only.arpa." transparent',
-        ]
-        if sc.dns64:
-            lines.append(f"  dns64-prefix: {T.NAT64_PREFIX}")
-        if sc.dns_over_ipv6:
-            lines.insert(lines.index(f"  interface: {T.DNS4}"), f"  interface: {T.DNS6}")
-        records = []
-        for name, (aaaa, a) in T.ZONE_NAMES.items():
-            if aaaa and sc.zone_aaaa:
-                records.append(f"{name}. 300 IN AAAA {aaaa}\n")
-            if a:
-                records.append(f"{name}. 300 IN A {a}\n")
-        for name, (aaaa, a) in T.ENDPOINT_NAMES.items():
-            if sc.apex_aaaa or name != T.ZONE:
-                records.append(f"{name}. 300 IN AAAA {aaaa}\n")
-            records.append(f"{name}. 300 IN A {a}\n")
-        zones = {
-            "ipv4only.arpa": "".join(f"@ 3600 IN A {a}\n" for a in T.IPV4ONLY_ARPA),
-            T.ZONE: "".join(records),
-            # a root of the lab's own, an upstream zone too: once a zone's address records have
-            # expired from the cache while its cached NS has not (3600 s against 300 s), the
-            # iterator drops that delegation and goes to the root, whose priming can only fail
-            # here (no network): every name of the zone answered SERVFAIL ("failed to get a
-            # delegation") from five minutes into a lab's life. This root always leads back.
-            "": f"ns.root.invalid. 3600 IN AAAA {T.DNS6}\nns.root.invalid. 3600 IN A {T.DNS4}\n",
-        }
-        for zone, body in zones.items():
-            zonefile = self.state / f"{zone or 'root'}.zone"
-            apex = "ns.root.invalid." if not zone else f"{zone}."
-            zonefile.write_text(
-                f"$ORIGIN {zone}.\n"
-                f"@ 3600 IN SOA {apex} nobody.invalid. 1 3600 600 86400 300\n"
-                f"@ 3600 IN NS {apex}\n" + body
-            )
-            lines += [
-                "auth-zone:",
-                f'  name: "{zone}."',
-                f'  zonefile: "{zonefile}"',
-                "  for-upstream: yes",
-                "  for-downstream: no",
-                "  fallback-enabled: no",
-            ]
-        lines += [
-            # on a socket in the lab's directory only: what its cache holds, for a test
-            "remote-control:",
-            "  control-enable: yes",
-            f'  control-interface: "{self.state / "unbound.ctl"}"',
-            "  control-use-cert: no",
-            "",
-        ]
-        conf = self.state / "unbound.conf"
-        conf.write_text("\n".join(lines))
-        run("unbound-checkconf", str(conf))
-        self.spawn(
-            "unbound", ["ip", "netns", "exec", self.ns("inet"), "unbound", "-d", "-c", str(conf)]
-        )
-        self._wait_for(
-            lambda: "53" in self.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen"
-        )
-
-    def _web(self, sc: Scenario) -> None:
-        """The published services' web server: busybox httpd (a real one, from busybox-static),
-        one process on each of the far end's web addresses (busybox listens with a backlog of 9:
-        one socket for every address would drop SYNs when the checks connect all at once);
-        where shop's AAAA is stale, none on its IPv6 address (which no one has)."""
-        _say("starting the web server (busybox httpd) in the inet namespace")
-        root = self.state / "www"
-        root.mkdir()
-        (root / "index.html").write_text("v6conform lab\n")
-        httpd = ["ip", "netns", "exec", self.ns("inet"), "busybox", "httpd", "-f", "-h", str(root)]
-        shop6 = T.ENDPOINT_NAMES[f"shop.{T.ZONE}"][0]
-        for i, address in enumerate(T.WEB_ADDRESSES):
-            if address == shop6 and not sc.shop_ipv6_served:
-                continue
-            where = f"[{address}]:80" if ":" in address else f"{address}:80"
-            self.spawn(f"httpd-{i}", [*httpd, "-p", where])
-
-    def _nat64(self) -> None:
-        """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
-        NAT64 prefix to IPv4 from its own pool (TEST-NET-1), which routes back to it."""
-        _say("starting tayga (NAT64) in the inet namespace")
-        data = self.state / "tayga"
-        data.mkdir()
-        conf = self.state / "tayga.conf"
-        conf.write_text(
-            f"tun-device {T.NAT64_DEVICE}\n"
-            f"ipv4-addr {T.NAT64_ADDR4}\n"
-            f"prefix {T.NAT64_PREFIX}\n"
-            f"dynamic-pool {T.NAT64_POOL4}\n"
-            f"data-dir {data}\n"
-        )
-        # the far end forwards now: between its link and the translator's tun device
-        self.sysctl("inet", "net.ipv6.conf.all.forwarding", 1)
-        self.sysctl("inet", "net.ipv4.ip_forward", 1)
-        self.in_ns("inet", "tayga", "-c", str(conf), "--mktun")
-        self.in_ns("inet", "ip", "link", "set", T.NAT64_DEVICE, "up")
-        self.in_ns("inet", "ip", "-6", "route", "add", T.NAT64_PREFIX, "dev", T.NAT64_DEVICE)
-        self.in_ns("inet", "ip", "route", "add", T.NAT64_POOL4, "dev", T.NAT64_DEVICE)
-        # -d: in the foreground (the lab holds it as it holds the other daemons), logging
-        self.spawn(
-            "tayga", ["ip", "netns", "exec", self.ns("inet"), "tayga", "-d", "-c", str(conf)]
-        )
-
-    def _router(self, sc: Scenario) -> None:
-        _say("starting radvd in the upstream namespace")
-        body = [
-            f"interface {T.UPLINK_PEER} {{",
-            "  AdvSendAdvert on;",
-            "  MinRtrAdvInterval 30;",
-            f"  MaxRtrAdvInterval {T.RA_MAX_INTERVAL};",
-            "  AdvDefaultLifetime 1800;",
-            f"  prefix {T.UPLINK_PREFIX} {{ AdvOnLink on; AdvAutonomous on; }};",
-        ]
-        if sc.rdnss:
-            body.append(f"  RDNSS {T.DNS6} {{ AdvRDNSSLifetime {3 * T.RA_MAX_INTERVAL}; }};")
-            body.append(
-                f"  DNSSL {' '.join(T.DNSSL)} {{ AdvDNSSLLifetime {3 * T.RA_MAX_INTERVAL}; }};"
-            )
-        body.append("};")
-        conf = self.state / "radvd.conf"
-        conf.write_text("\n".join(body) + "\n")
-        conf.chmod(0o644)
-        self.spawn(
-            "radvd",
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.ns("upstream"),
-                "radvd",
-                "--nodaemon",
-                "-C",
-                str(conf),
-                "-p",
-                str(self.state / "radvd.pid"),
-                "-m",
-                "stderr",
-            ],
-        )
-        # the host learns its IPv6 default route from radvd's first advertisement
-        self._wait_for(
-            lambda: (
-                "default" in self.in_ns("host", "ip", "-6", "route", "show", "default", check=False)
-            ),
-            "the host to learn its default route from radvd",
-        )
-
-    def _docker(self, sc: Scenario, gen: Generation, root: Path | None) -> Daemon:
-        where = f"from {root}" if root else "(this machine's own)"
-        _say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
-        for sub in ("data", "exec"):
-            (self.state / sub).mkdir()
-        resolv = self.state / "resolv.conf"
-        lines = [*(f"nameserver {ns}" for ns in sc.host_nameservers), *sc.host_resolv_extra]
-        resolv.write_text("".join(f"{line}\n" for line in lines))
-        resolv.chmod(0o644)
-        bridge6 = T.ONLINK_BRIDGE6 if sc.prefix_on_link else T.ROUTED_BRIDGE6
-        net6 = T.ONLINK_NET6 if sc.prefix_on_link else T.ROUTED_NET6
-        args = [
-            "dockerd",
-            "--data-root",
-            str(self.state / "data"),
-            "--exec-root",
-            str(self.state / "exec"),
-            "--pidfile",
-            str(self.state / "dockerd.pid"),
-            "-H",
-            self.docker_host,
-            "--bip",
-            T.BRIDGE4_GATEWAY,
-            "--userland-proxy=false",
-            "--log-level",
-            "warn",
-        ]
-        if sc.default_bridge_ipv6:
-            # Docker 28 needs no fixed-cidr-v6: without it docker0 gets a /64 of its ULA pool
-            args += ["--ipv6"] if sc.ula_pool else ["--ipv6", "--fixed-cidr-v6", bridge6]
-        if sc.ip6tables and gen.name == "26":
-            args += ["--experimental", "--ip6tables"]  # 26 refuses ip6tables without experimental
-        if root is None:
-            # a private mount namespace: dockerd reads the lab's resolv.conf, and its mounts
-            # vanish with it. nsenter, not `ip netns exec`, keeps the cgroup mounts dockerd needs.
-            script = f'mount --bind "{resolv}" /etc/resolv.conf && exec "$@"'
-        else:
-            script = dockers.chroot_script(root, self.state, resolv)
-        self.spawn(
-            "dockerd",
-            [
-                "nsenter",
-                f"--net=/run/netns/{self.ns('host')}",
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                *args,
-            ],
-        )
-        self._wait_for(
-            lambda: (
-                self.docker("version", "--format", "{{.Server.Version}}", check=False).strip() != ""
-            ),
-            "dockerd to answer",
-            timeout=60,
-        )
-        daemon = Daemon.asked(self, gen, root)
-        routed = sc.routed and daemon.major >= 27  # gateway modes came with 27
-        mode = ["-o", "com.docker.network.bridge.gateway_mode_ipv6=routed"] if routed else []
-        subnet6 = [] if sc.ula_pool else ["--subnet", net6]
-        self.docker(
-            "network",
-            "create",
-            "--ipv6",
-            *subnet6,
-            "--subnet",
-            T.NET4,
-            "-o",
-            f"com.docker.network.bridge.name={T.USER_BRIDGE}",
-            *mode,
-            T.USER_NETWORK,
-        )
-        if sc.ipv6_only_network and daemon.major >= 28:
-            # the lab's docker CLI (20.10) has no --ipv4=false: ask the Engine API
-            options = {"com.docker.network.bridge.name": T.V6ONLY_BRIDGE}
-            if routed:
-                options["com.docker.network.bridge.gateway_mode_ipv6"] = "routed"
-            engine_request(
-                self.docker_socket,
-                "POST",
-                "/networks/create",
-                {
-                    "Name": T.V6ONLY_NETWORK,
-                    "Driver": "bridge",
-                    "EnableIPv4": False,
-                    "EnableIPv6": True,
-                    "IPAM": {"Config": [{"Subnet": T.V6ONLY_NET6}]},
-                    "Options": options,
-                },
-            )
-        if sc.ndp_proxy:
-            self.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
-            self.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
-            # the kernel delays each proxied NA by up to 0.8 s at random by default: a fresh
-            # container's (or build step's) first DNS query would wait for it, past the
-            # resolution threshold; a site that proxies ND for containers turns that off
-            self.sysctl("host", f"net.ipv6.neigh.{T.UPLINK}.proxy_delay", 0)
-            n = T.PROXY_ENTRIES_PER_NETWORK
-            for p6, p4 in ((bridge6, T.BRIDGE4), (net6, T.NET4)):
-                for addr in T.likely_container_addresses(p6, p4, n):
-                    self.in_ns("host", "ip", "-6", "neigh", "add", "proxy", addr, "dev", T.UPLINK)
-        return daemon
-
-    def _host_faults(self, sc: Scenario, daemon: Daemon) -> None:
-        # dockerd turns IPv6 forwarding on when it sets up IPv6: break it afterwards
-        if not sc.forwarding:
-            self.sysctl("host", "net.ipv6.conf.all.forwarding", 0)
-        if sc.forward_drop:
-            if daemon.manages_ip6tables(sc):
-                # Docker's own FORWARD rules accept container traffic before any policy (and
-                # 26 sets the policy to DROP itself): a site's fault is then a rule of its own,
-                # where Docker says to put them
-                self.in_ns("host", "ip6tables", "-I", "DOCKER-USER", "-i", T.UPLINK, "-j", "DROP")
-            else:
-                self.in_ns("host", "ip6tables", "-P", "FORWARD", "DROP")
-        if sc.host_knows_path_mtu and daemon.manages_ip6tables(sc):
-            # "lock": a forwarding host holds packets to a route's MTU only when it is locked
-            self.in_ns(
-                "host", "ip", "-6", "route", "add", T.FAR_END_ROUTE, "via", T.UPSTREAM_ON_UPLINK6,
-                "dev", T.UPLINK, "mtu", "lock", str(T.PATH_MTU),
-            )  # fmt: skip
-        ptb = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
-        if sc.ptb_dropped == "host":  # "drop ICMPv6 to be safe", where the site keeps its rules
-            chain = "DOCKER-USER" if daemon.manages_ip6tables(sc) else "FORWARD"
-            self.in_ns("host", "ip6tables", "-I", chain, *ptb)
-        elif sc.ptb_dropped == "upstream":  # the router never lets its own Packet Too Big out
-            self.in_ns("upstream", "ip6tables", "-I", "OUTPUT", *ptb)
-
-    # processes ---------------------------------------------------------------------------
-    def spawn(self, daemon: str, cmd: list[str]) -> None:
-        """Start ``cmd`` as this lab's ``daemon``, logging to STATE/DAEMON.log, its pid recorded."""
-        log = open(self.state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
-        with log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        _CHILDREN[proc.pid] = proc
-        # the pid and the process's start time, read now that it runs: a pid alone names
-        # whatever process gets it next once the daemon is gone (`down` checks both)
-        start = proc_start(proc.pid)
-        if start is not None:  # else it is gone already, and poll() below says so
-            (self.state / f"{daemon}.lab-pid").write_text(PidRecord(proc.pid, start).dump())
-        time.sleep(0.05)
-        if proc.poll() is not None:
-            tail = (self.state / f"{daemon}.log").read_text(errors="replace")[-600:]
-            raise LabError(f"{daemon} exited at once ({proc.returncode}): {tail.strip()}")
-
-    def _dns_answers(self, sc: Scenario) -> None:
-        """Up means the host's first question is answered: the nameserver asked from the host
-        over each family it serves (the first run on a fresh lab saw its IPv6 queries time out
-        for a second, twice in a CI's 60 fresh labs, while IPv4 answered)."""
-        for server in (T.DNS6, T.DNS4) if sc.dns_over_ipv6 else (T.DNS4,):
-            answered = functools.partial(self._soa_answered, server)
-            self._wait_for(answered, f"the nameserver {server} to answer the host")
-
-    def _soa_answered(self, server: str) -> bool:
-        soa = ["busybox", "nslookup", "-type=soa", f"{T.ZONE}.", server]
-        out = self.in_ns("host", "timeout", "2", *soa, check=False)
-        return "origin" in out.lower() or "nobody.invalid" in out
-
-    def _wait_for(self, ready: Any, what: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            time.sleep(0.1)
-        logs = {d: (self.state / f"{d}.log") for d in DAEMONS}
-        tails = "; ".join(
-            f"{d}: {p.read_text(errors='replace')[-300:].strip()}"
-            for d, p in logs.items()
-            if p.exists()
-        )
-        raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
-
     # describe ----------------------------------------------------------------------------
-    def _describe(self, sc: Scenario, daemon: Daemon) -> dict[str, Any]:
-        networks = self._networks()
-        prefix = T.UPLINK_PREFIX if sc.prefix_on_link else T.ROUTED_CONTAINER_PREFIX
-        if sc.ula_pool:  # Docker's own pool: the /48 its subnets came from
-            subnets = [n["subnet6"] for n in networks.values() if n["subnet6"]]
-            prefix = str(ipaddress.IPv6Network(subnets[0]).supernet(new_prefix=48))
-        return {
-            "name": self.name,
-            "scenario": sc.name,
-            "summary": sc.summary,
-            "docker_host": self.docker_host,
-            "docker": dataclasses.asdict(daemon),
-            "state_dir": str(self.state),
-            "profile": str(self.state / "profile.toml"),
-            "namespaces": {r: self.ns(r) for r in ("host", "upstream", "inet")},
-            "host": {
-                "uplink": T.UPLINK,
-                "uplink_address": T.HOST_ON_UPLINK6,
-                "bridge": T.BRIDGE,
-                "container_prefix": prefix,
-                "networks": networks,
-                "resolv_conf": str(self.state / "resolv.conf"),
-            },
-            "upstream": {"router": T.UPSTREAM_ON_UPLINK6, "rdnss": [T.DNS6] if sc.rdnss else []},
-            "dns": {
-                "servers": list(sc.host_nameservers),
-                "zone": T.ZONE,
-                "names": {n: {"aaaa": a6, "a": a4} for n, (a6, a4) in T.ZONE_NAMES.items()},
-            },
-            "anchors": list(T.ANCHORS6),
-            "endpoints": list(T.ENDPOINTS),
-            "far_end": {"namespace": self.ns("inet"), "address": T.INET_ON_CORE6},
-            "ipv6_mode": self._intended_modes(sc, daemon, networks),
-            "nat64": {
-                "prefix": T.NAT64_PREFIX if sc.dns64 else None,
-                "translator": "tayga" if sc.nat64 else None,
-                "expected": sc.profile_nat64,
-                "ipv4_only": [T.IPV4_ONLY_NAME] if sc.profile_ipv4_only else [],
-            },
-            "expected_failures": sorted(sc.expected_on(daemon.generation)),
-            "root_causes": sorted(sc.causes_on(daemon.generation)),
-        }
-
-    def _networks(self) -> dict[str, dict[str, Any]]:
-        """The lab's networks as its dockerd reports them (subnets may come from its pool)."""
-        names = self.docker("network", "ls", "--format", "{{.Name}}").split()
-        wanted = [n for n in ("bridge", T.USER_NETWORK, T.V6ONLY_NETWORK) if n in names]
-        found = {}
-        for net in json.loads(self.docker("network", "inspect", *wanted)):
-            configs = (net.get("IPAM") or {}).get("Config") or []
-            six = [c["Subnet"] for c in configs if ":" in c.get("Subnet", "")]
-            options = net.get("Options") or {}
-            found[net["Name"]] = {
-                "bridge": options.get("com.docker.network.bridge.name") or "br-" + net["Id"][:12],
-                "subnet6": six[0] if six and net.get("EnableIPv6") else None,
-                "gateway_mode_ipv6": options.get("com.docker.network.bridge.gateway_mode_ipv6"),
-                "ipv4": net.get("EnableIPv4", True),
-            }
-        return found
-
-    @staticmethod
-    def _intended_modes(
-        sc: Scenario, daemon: Daemon, networks: dict[str, dict[str, Any]]
-    ) -> dict[str, str]:
-        """What the lab's profile holds each IPv6 network to (RT-06): the scenario's demand,
-        else the mode the lab gave it on purpose."""
-        modes = {}
-        for name, net in networks.items():
-            if net["subnet6"] is None:
-                continue
-            if sc.profile_mode is not None:
-                modes[name] = sc.profile_mode
-            elif daemon.manages_ip6tables(sc):
-                modes[name] = "routed" if net["gateway_mode_ipv6"] == "routed" else "nat"
-            else:
-                modes[name] = "routed"  # no NAT66 in this Docker, or ip6tables off
-        return modes
-
     def description(self) -> dict[str, Any]:
         path = self.state / "describe.json"
         try:
@@ -802,8 +221,8 @@ class Lab:
         """Remove every trace of this lab: containers, processes, namespaces, directories. The
         first Ctrl-C or SIGTERM meanwhile lets it finish; a second one stops it."""
         if not quiet:
-            _say(f"bringing lab {self.name!r} down")
-        with _finishing(f"bringing lab {self.name!r} down"):
+            say(f"bringing lab {self.name!r} down")
+        with finishing(f"bringing lab {self.name!r} down"):
             self._down()
 
     def _down(self) -> None:
@@ -812,20 +231,20 @@ class Lab:
             if ids:
                 self.docker("rm", "-f", *ids, check=False)
         # the daemons the pid files name, each only if it still is that daemon of this lab
-        self._signal_all(self._recorded_daemons(), signal.SIGTERM, grace=10.0)
+        signal_all(self._recorded_daemons(), signal.SIGTERM, grace=10.0)
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
-        self._signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
+        signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
         for role in ("host", "upstream", "inet"):
             if Path(f"/run/netns/{self.ns(role)}").exists():
                 run("ip", "netns", "del", self.ns(role), check=False)
-        for mount in _mounts_under(self.state):
+        for mount in mounts_under(self.state):
             run("umount", "-l", mount, check=False)
         shutil.rmtree(self.state, ignore_errors=True)
         if self.state.exists():
             raise LabError(f"could not remove {self.state}")
 
-    def _recorded_daemons(self) -> list[_Process]:
+    def _recorded_daemons(self) -> list[HeldProcess]:
         """The processes the ``*.lab-pid`` files name that still are this lab's daemons: the
         same process (pid and start time) with this lab's state directory in its arguments.
         A pid file outlives its daemon (a lab left after a crash or a reboot), and by then its
@@ -840,21 +259,21 @@ class Lab:
                 continue
             if record is None:
                 continue
-            proc = _Process.open(record.pid)
+            proc = HeldProcess.open(record.pid)
             if proc is None:
                 continue
             same = record.start is None or record.start == proc.start
-            if same and names_path(_argv(record.pid), marker):
+            if same and names_path(argv_of(record.pid), marker):
                 found.append(proc)
                 continue
             proc.close()
-            _say(
+            say(
                 f"{path.name} names pid {record.pid}, which is no longer {daemon} of lab "
                 f"{self.name}: left alone"
             )
         return found
 
-    def _stragglers(self) -> list[_Process]:
+    def _stragglers(self) -> list[HeldProcess]:
         """Every process inside this lab's namespaces, or with an argument naming this lab's
         state directory or a path under it (exactly: lab v6c's directory is a prefix of lab
         v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
@@ -865,223 +284,16 @@ class Lab:
                 st = os.stat(f"/run/netns/{self.ns(role)}")
                 namespaces.add((st.st_dev, st.st_ino))
         marker = os.fsencode(self.state)
-        spare = _ancestry(os.getpid())
+        spare = ancestry(os.getpid())
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) in spare:
                 continue
-            proc = _Process.open(int(entry.name))
+            proc = HeldProcess.open(int(entry.name))
             if proc is None:
                 continue
-            if _net_ns(proc.pid) in namespaces or names_path(_argv(proc.pid), marker):
+            if net_ns_of(proc.pid) in namespaces or names_path(argv_of(proc.pid), marker):
                 found.append(proc)
             else:
                 proc.close()
         return found
-
-    @staticmethod
-    def _signal_all(procs: list[_Process], sig: signal.Signals, grace: float) -> None:
-        """Send ``sig``, wait up to ``grace`` seconds for each to end, SIGKILL the rest."""
-        for proc in procs:
-            proc.signal(sig)
-        waiting = list(procs)
-        deadline = time.monotonic() + grace
-        while waiting and time.monotonic() < deadline:
-            for proc in list(waiting):
-                if proc.gone():
-                    waiting.remove(proc)
-            if waiting:
-                time.sleep(0.05)
-        for proc in waiting:
-            proc.signal(signal.SIGKILL)
-            child = _CHILDREN.pop(proc.pid, None)
-            if child is not None:
-                child.wait()
-        for proc in procs:
-            proc.close()
-        # reap every daemon of ours that has ended, also one that was gone before it was looked
-        # for (then it was no process to signal, only a zombie)
-        for pid, child in list(_CHILDREN.items()):
-            if child.poll() is not None:
-                del _CHILDREN[pid]
-
-
-# processes: who is who -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PidRecord:
-    """What a ``*.lab-pid`` file says: "PID START", START being the process's start time
-    (field 22 of /proc/PID/stat, clock ticks after boot). Pid files written before start
-    times were recorded hold the pid alone: START is None."""
-
-    pid: int
-    start: int | None
-
-    def dump(self) -> str:
-        return f"{self.pid}\n" if self.start is None else f"{self.pid} {self.start}\n"
-
-    @classmethod
-    def parse(cls, text: str) -> PidRecord | None:
-        words = text.split()
-        if not 1 <= len(words) <= 2 or not all(w.isdigit() for w in words) or words[0] == "0":
-            return None
-        return cls(int(words[0]), int(words[1]) if len(words) == 2 else None)
-
-
-def proc_start(pid: int) -> int | None:
-    """The start time of process ``pid`` (field 22 of /proc/PID/stat); None if there is no
-    such process or it is a zombie (it has ended)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    return stat_start(stat.decode(errors="replace"))
-
-
-def stat_start(stat: str) -> int | None:
-    """Field 22 of a /proc/PID/stat line, None for a zombie. The command name (field 2, in
-    parentheses) may hold spaces and parentheses itself: fields are counted after its end."""
-    fields = stat.rpartition(")")[2].split()
-    if len(fields) < 20 or fields[0] in ("Z", "X") or not fields[19].isdigit():
-        return None
-    return int(fields[19])
-
-
-def names_path(argv: list[bytes], path: bytes) -> bool:
-    """Whether an argument names ``path`` or a file under it: ``path`` followed by "/" or by
-    the end of the argument. It may stand anywhere in the argument (``--data-root=…``,
-    ``unix://…``, a shell script), but /var/lib/v6conform-lab/v6c is not named by
-    /var/lib/v6conform-lab/v6cmx/docker.sock."""
-    for arg in argv:
-        at = arg.find(path)
-        while at != -1:
-            end = at + len(path)
-            if end == len(arg) or arg[end : end + 1] == b"/":
-                return True
-            at = arg.find(path, at + 1)
-    return False
-
-
-def _argv(pid: int) -> list[bytes]:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return cmdline.split(b"\0")[:-1] if cmdline.endswith(b"\0") else cmdline.split(b"\0")
-
-
-def _net_ns(pid: int) -> tuple[int, int] | None:
-    try:
-        st = os.stat(f"/proc/{pid}/ns/net")
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _ancestry(pid: int) -> set[int]:
-    """``pid`` and its parents, up to init."""
-    found = set()
-    while pid > 0 and pid not in found:
-        found.add(pid)
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            break
-        ppid = next(
-            (line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "0"
-        )
-        pid = int(ppid) if ppid.isdigit() else 0
-    return found
-
-
-class _Process:
-    """A process to signal, held by a pidfd where the kernel has them: a signal then reaches
-    the process that was checked or nothing, never one that got its pid since."""
-
-    def __init__(self, pid: int, start: int, fd: int | None) -> None:
-        self.pid = pid
-        self.start = start
-        self._fd = fd
-
-    @classmethod
-    def open(cls, pid: int) -> _Process | None:
-        fd: int | None = None
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return None
-        except OSError:
-            fd = None  # no pidfds (an old kernel, a seccomp filter): the start time guards
-        start = proc_start(pid)  # read after the pidfd is open: it is that process's or a
-        if start is None:  # later one's, and then the pidfd's process is gone
-            if fd is not None:
-                os.close(fd)
-            return None
-        return cls(pid, start, fd)
-
-    def signal(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            if self._fd is not None:
-                signal.pidfd_send_signal(self._fd, sig)
-            elif proc_start(self.pid) == self.start:
-                os.kill(self.pid, sig)
-
-    def gone(self) -> bool:
-        """It has ended (a zombie counts: it only waits for its parent)."""
-        if self._fd is not None:
-            poller = select.poll()
-            poller.register(self._fd, select.POLLIN)
-            return bool(poller.poll(0))
-        return proc_start(self.pid) != self.start
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _mounts_under(path: Path) -> list[str]:
-    prefix = str(path)
-    mounts = []
-    with open("/proc/self/mountinfo") as info:
-        for line in info:
-            point = line.split()[4]
-            if point == prefix or point.startswith(prefix + "/"):
-                mounts.append(point)
-    return sorted(mounts, reverse=True)
-
-
-def _profile_toml(d: dict[str, Any]) -> str:
-    """The lab's own target profile: what this lab, if healthy, provides."""
-
-    def q(v: str) -> str:
-        return json.dumps(v)
-
-    names = d["dns"]["names"]
-    lines = [
-        f"# profile written by `python -m lab up` for lab {d['name']} ({d['scenario']})",
-        f"anchors = [{', '.join(q(a) for a in d['anchors'])}]",
-        f"far_end_namespace = {q(d['far_end']['namespace'])}",
-        f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",
-        f"rdnss = [{q(T.DNS6)}]",
-        f"dnssl = [{', '.join(q(s) for s in T.DNSSL)}]",
-        f"dns64 = {str(d['nat64']['expected']).lower()}",
-        f"ipv4_only = [{', '.join(q(n) for n in d['nat64']['ipv4_only'])}]",
-        "ra_managed = false",
-        "ra_other = false",
-        f"ra_max_interval = {T.RA_MAX_INTERVAL}",
-        "",
-    ]
-    if d.get("ipv6_mode"):
-        lines += ["[ipv6_mode]", *(f"{q(n)} = {q(m)}" for n, m in d["ipv6_mode"].items()), ""]
-    for name in d["endpoints"]:
-        lines += ["[[endpoints]]", f"name = {q(name)}", 'scheme = "http"', "port = 80", ""]
-    for name, rec in names.items():
-        if not rec["aaaa"]:
-            continue  # the profile lists names that must resolve to AAAA
-        lines += ["[[names]]", f"name = {q(name)}"]
-        if rec["aaaa"]:
-            lines.append(f"aaaa = [{q(rec['aaaa'])}]")
-        if rec["a"]:
-            lines.append(f"a = [{q(rec['a'])}]")
-        lines.append("")
-    return "\n".join(lines)

@@ -1,6 +1,9 @@
 """The lab's scenarios: a healthy IPv6 Docker site, and the same site broken on purpose.
 
-Each scenario names the check IDs it must fail; the detection-matrix test holds the suites to it.
+A scenario is its faults (lab.faults: each applies itself where the lab calls it) and what they
+must break: the check IDs it must fail and the root causes the report must lead with, by Docker
+generation where they differ. The detection-matrix test holds the suites to it. The healthy
+site is the one without faults.
 """
 
 from __future__ import annotations
@@ -10,6 +13,32 @@ from dataclasses import dataclass, field
 
 from lab import topology as T
 from lab.dockers import GENERATIONS
+from lab.faults import (
+    ApexWithoutAaaa,
+    DefaultBridgeWithoutIpv6,
+    Dns64,
+    DnsOverIpv4Only,
+    Fault,
+    ForwardDrop,
+    ForwardingOff,
+    HostNameservers,
+    HostResolvLine,
+    Ip6tables,
+    Ipv6OnlyNetwork,
+    Nat64,
+    NdpProxy,
+    NoRdnss,
+    PacketTooBigDropped,
+    PathMtuUnknownToHost,
+    PrefixOnLink,
+    ProfileWants,
+    RoutedGatewayMode,
+    StaleAaaa,
+    UlaPool,
+    WorkloadContainers,
+    ZoneWithoutAaaa,
+)
+from lab.site import HostChanges, Networks, Site
 
 ALL_GENERATIONS = frozenset(GENERATIONS)
 NEWER = ("26", "28")  # the generations that write resolv.conf with Docker's own parser
@@ -20,51 +49,10 @@ class Scenario:
     name: str
     summary: str
     expected_failures: frozenset[str] = frozenset()
-    # What differs from `healthy` (read by lab.lab when it builds the site):
-    prefix_on_link: bool = False  # container prefixes sit inside the uplink's /64, not routed
-    ndp_proxy: bool = False  # host answers ND for container addresses on the uplink
-    forwarding: bool = True  # host net.ipv6.conf.all.forwarding
-    forward_drop: bool = False  # host ip6tables FORWARD policy DROP
-    # where ICMPv6 Packet Too Big toward the containers is dropped: "host" (a forward rule of
-    # the site's), "upstream" (the router drops its own); None: nowhere
-    ptb_dropped: str | None = None
-    # the host's route toward the far end carries the path's MTU where its Docker needs it:
-    # where Docker writes ip6tables rules, the kernel's bridge netfilter reassembles container
-    # fragments and the host refragments at its own MTU (PMTU-03); False: the host does not
-    # know the narrower hop (the Packet Too Big then comes from the upstream, through it)
-    host_knows_path_mtu: bool = True
-    rdnss: bool = True  # radvd announces RDNSS and DNSSL
-    zone_aaaa: bool = True  # the zone has the AAAA records the profile expects
-    dns_over_ipv6: bool = True  # the DNS server listens on its IPv6 address
-    apex_aaaa: bool = True  # the zone apex (an endpoint) has its AAAA record beside its A
-    shop_ipv6_served: bool = True  # shop's AAAA is served (False: stale, its address no one's)
-    dns64: bool = False  # the DNS server synthesizes AAAA (DNS64) for the NAT64 prefix
-    nat64: bool = False  # a real NAT64 (tayga) translates that prefix, beside the resolver
-    profile_nat64: bool = False  # the lab's profile says DNS64 must be there (dns64 = true)
-    # the profile names the zone's IPv4-only name (ipv4_only): containers must reach it
-    # through DNS64 and NAT64 (NAT64-01), and resolve it to AAAA on IPv6-only networks (DNS-05)
-    profile_ipv4_only: bool = False
-    default_bridge_ipv6: bool = True  # dockerd --ipv6 (IPv6 on the default bridge)
-    host_nameservers: tuple[str, ...] = field(default=("2001:db8:53::53", "203.0.113.53"))
-    host_resolv_extra: tuple[str, ...] = ()  # more lines for the host's resolv.conf
+    # how the site differs from healthy, applied in this order (none: the healthy site)
+    faults: tuple[Fault, ...] = ()
     # Docker generations the scenario means something on (`python -m lab up --docker`)
     generations: frozenset[str] = ALL_GENERATIONS
-    # the site routes its container prefix: on Docker >= 27, v6net is created with
-    # gateway_mode_ipv6=routed (docker0's mode cannot be set there and stays nat); False: each
-    # network in the daemon's default mode (masqueraded on Docker >= 27)
-    routed: bool = False
-    ip6tables: bool = False  # Docker 26: "experimental" + "ip6tables" (27+: on by default)
-    ula_pool: bool = False  # no IPv6 pool anywhere: Docker >= 27 allocates ULA subnets itself
-    # a third network, v6only, without IPv4: on Docker >= 28 (older ones have no such networks)
-    ipv6_only_network: bool = False
-    # workload containers ("the host's own", from `python -m lab workloads`), started at the
-    # end of `up`: how many, and of them how many have no IPv6 default route and how many a
-    # resolv.conf naming a nameserver nothing serves
-    workloads: int = 0
-    workloads_without_route: int = 0
-    workloads_bad_resolv: int = 0
-    # what the lab's profile says each network's IPv6 mode must be (RT-06); None: by `routed`
-    profile_mode: str | None = None
     # where a generation fails other checks than `expected_failures`, and why
     expected_by_generation: Mapping[str, frozenset[str]] = field(default_factory=dict)
     differs_because: Mapping[str, str] = field(default_factory=dict)
@@ -78,6 +66,41 @@ class Scenario:
 
     def causes_on(self, generation: str) -> frozenset[str]:
         return self.root_causes_by_generation.get(generation, self.root_causes)
+
+    def site(self) -> Site:
+        """The settings the lab builds this scenario's site from: healthy, then each fault."""
+        site = Site()
+        for fault in self.faults:
+            fault.site(site)
+        return site
+
+    def networks(self, site: Site, docker_major: int) -> Networks:
+        """The networks the lab creates on a dockerd of ``docker_major``: v6net, then each
+        fault's changes."""
+        networks = site.networks()
+        for fault in self.faults:
+            fault.networks(networks, docker_major)
+        return networks
+
+    def host_changes(self, site: Site, docker_writes_ip6tables: bool) -> HostChanges:
+        """The host's (and upstream's) last changes, once dockerd has made its own."""
+        changes = HostChanges(docker_writes_ip6tables)
+        for fault in self.faults:
+            fault.host(changes, site)
+        return changes
+
+    @property
+    def workloads(self) -> int:
+        """How many workload containers ``up`` starts."""
+        return self.site().workloads.count
+
+    @property
+    def workloads_without_route(self) -> int:
+        return self.site().workloads.without_route
+
+    @property
+    def workloads_bad_resolv(self) -> int:
+        return self.site().workloads.bad_resolv
 
 
 # Where containers cannot reach the lab's IPv6 nameserver, their DNS breaks too: the default
@@ -102,17 +125,16 @@ SCENARIOS: dict[str, Scenario] = {
             "routed-mode",
             "healthy, with v6net in Docker's routed gateway mode (gateway_mode_ipv6=routed): "
             "its containers are reached directly from the far end",
+            faults=(RoutedGatewayMode(),),
             generations=frozenset({"28"}),
-            routed=True,
         ),
         Scenario(
             "nat66",
             "Docker masquerades container IPv6 (NAT66: 28's default, 26 with ip6tables) while "
             "the site's profile asks for routed IPv6",
             frozenset({"RT-06"}),
+            faults=(Ip6tables(), ProfileWants(ipv6_mode="routed")),
             generations=frozenset({"26", "28"}),
-            ip6tables=True,
-            profile_mode="routed",
             # one cause per masqueraded network: each network's mode is its own setting
             root_causes=frozenset({"RT-06"}),
         ),
@@ -120,24 +142,22 @@ SCENARIOS: dict[str, Scenario] = {
             "ula-pool",
             "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
             "masqueraded; healthy for a site that allows NAT",
+            faults=(UlaPool(),),
             generations=frozenset({"28"}),
-            ula_pool=True,
         ),
         Scenario(
             "ipv6-only",
             "healthy, plus an IPv6-only network v6only (--ipv4=false) whose containers resolve "
             "through the embedded DNS server",
+            faults=(RoutedGatewayMode(), Ipv6OnlyNetwork()),
             generations=frozenset({"28"}),
-            routed=True,
-            ipv6_only_network=True,
         ),
         Scenario(
             "unrouted-prefix",
             "the container prefixes sit inside the uplink's on-link /64 and the upstream router "
             "has no route to the host for them (the provider case)",
             frozenset({"RT-02", "RT-03", "RT-05"}) | THROUGH_BROKEN_PATH,
-            prefix_on_link=True,
-            routed=True,
+            faults=(PrefixOnLink(), RoutedGatewayMode()),
             expected_by_generation={"28": frozenset({"RT-02", "RT-03", "RT-05", "EP-03"})},
             differs_because={
                 "28": "docker0 is masqueraded on 28 (its gateway mode cannot be set), so the "
@@ -152,16 +172,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "ndp-proxy",
             "as unrouted-prefix, with proxy_ndp=1 and proxy entries on the host's uplink: the fix",
-            prefix_on_link=True,
-            ndp_proxy=True,
-            routed=True,
+            faults=(PrefixOnLink(), NdpProxy(), RoutedGatewayMode()),
         ),
         Scenario(
             "forwarding-off",
             "host IPv6 forwarding is off",
             frozenset({"RT-01", "RT-02", "RT-05"}) | THROUGH_BROKEN_PATH,
-            forwarding=False,
-            routed=True,
+            faults=(ForwardingOff(), RoutedGatewayMode()),
             root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
@@ -170,8 +187,7 @@ SCENARIOS: dict[str, Scenario] = {
             "manages ip6tables, whose rules accept container traffic first, a DROP rule from "
             "the uplink in DOCKER-USER)",
             frozenset({"RT-02", "RT-04", "RT-05"}) | THROUGH_BROKEN_PATH,
-            forward_drop=True,
-            routed=True,
+            faults=(ForwardDrop(), RoutedGatewayMode()),
             # one cause, found on each network: the one rule or policy that drops
             root_causes=frozenset({"RT-04"}),
         ),
@@ -181,8 +197,7 @@ SCENARIOS: dict[str, Scenario] = {
             f"rule of the site's), while the path beyond the upstream carries {T.PATH_MTU} bytes: "
             "small packets pass, full-size ones vanish",
             frozenset({"PMTU-01", "PMTU-02", "RT-04"}),
-            ptb_dropped="host",
-            host_knows_path_mtu=False,
+            faults=(PacketTooBigDropped(at="host"), PathMtuUnknownToHost()),
             # one cause: the rule, found by RT-04 on each network; PMTU-01 saw the Packet Too Big
             # arrive on the uplink and not in the container, PMTU-02 follows
             root_causes=frozenset({"RT-04"}),
@@ -193,8 +208,7 @@ SCENARIOS: dict[str, Scenario] = {
             f"{T.PATH_MTU}-byte path beyond it: the black hole is beyond the uplink, the host's "
             "firewall is fine",
             frozenset({"PMTU-01", "PMTU-02"}),
-            ptb_dropped="upstream",
-            host_knows_path_mtu=False,
+            faults=(PacketTooBigDropped(at="upstream"), PathMtuUnknownToHost()),
             # one cause: PMTU-01 finds the black hole beyond the uplink on each network (the
             # request left, no Packet Too Big came back); PMTU-02 follows on each
             root_causes=frozenset({"PMTU-01"}),
@@ -206,9 +220,8 @@ SCENARIOS: dict[str, Scenario] = {
             "reassembles container fragments), does not know it: containers learn the MTU, but "
             "their fragmented datagrams leave the host refragmented at 1500",
             frozenset({"PMTU-03"}),
+            faults=(Ip6tables(), PathMtuUnknownToHost()),
             generations=frozenset({"26", "28"}),
-            ip6tables=True,
-            host_knows_path_mtu=False,
             # one cause: the host's refragmenting, met by each network's containers
             root_causes=frozenset({"PMTU-03"}),
         ),
@@ -218,7 +231,7 @@ SCENARIOS: dict[str, Scenario] = {
             # RA-04 is added to the catalog's first list: the lab's profile expects the DNSSL
             # domain, which these RAs lack too (a missing RDNSS is RA-02's finding alone)
             frozenset({"RA-02", "RA-04"}),
-            rdnss=False,
+            faults=(NoRdnss(),),
             # two independent faults: no RDNSS (RA-02), no DNSSL where the profile wants one
             root_causes=frozenset({"RA-02", "RA-04"}),
         ),
@@ -228,7 +241,7 @@ SCENARIOS: dict[str, Scenario] = {
             # and www is a published endpoint too: EP-01 on its name, reached over IPv4 only
             # from the host (EP-02) and the containers (EP-03); one fault, the name's records
             frozenset({"DNS-02", "DNS-03", "EP-01", "EP-02", "EP-03"}),
-            zone_aaaa=False,
+            faults=(ZoneWithoutAaaa(),),
             # each missing name is a cause of its own; DNS-03's failures follow from them
             root_causes=frozenset({"DNS-02"}),
         ),
@@ -240,7 +253,7 @@ SCENARIOS: dict[str, Scenario] = {
             # resolution inside them still succeeds. RC-01 and RC-02 are added: the containers
             # on the default bridge and the build steps list that dead IPv6 nameserver.
             frozenset({"DNS-01", "RA-03", "RC-01", "RC-02"}),
-            dns_over_ipv6=False,
+            faults=(DnsOverIpv4Only(),),
             # the nameserver, found silent from the host (DNS-01, resolv.conf's and the RDNSS
             # item); RA-03, RC-01 and RC-02 follow
             root_causes=frozenset({"DNS-01"}),
@@ -250,7 +263,7 @@ SCENARIOS: dict[str, Scenario] = {
             "the resolver synthesizes AAAA (DNS64, NAT64 prefix 2001:db8:64::/96) though the "
             "site has no NAT64 and its profile expects none",
             frozenset({"DNS-04"}),
-            dns64=True,
+            faults=(Dns64(),),
             root_causes=frozenset({"DNS-04"}),
         ),
         Scenario(
@@ -258,21 +271,14 @@ SCENARIOS: dict[str, Scenario] = {
             "an IPv6-only site's way to IPv4: DNS64 and a real NAT64 (tayga, prefix "
             f"{T.NAT64_PREFIX}) beside the resolver, and on Docker 28 an IPv6-only network "
             f"v6only; the profile wants {T.IPV4_ONLY_NAME} (A only) reached through them",
-            dns64=True,
-            nat64=True,
-            profile_nat64=True,
-            profile_ipv4_only=True,
-            ipv6_only_network=True,
+            faults=(Dns64(), Nat64(), ProfileWants(dns64=True, ipv4_only=True), Ipv6OnlyNetwork()),
         ),
         Scenario(
             "nat64-down",
             "as nat64, with the resolver's DNS64 but no working NAT64 behind it: the "
             "synthesized addresses lead nowhere",
             frozenset({"NAT64-01"}),
-            dns64=True,
-            profile_nat64=True,
-            profile_ipv4_only=True,
-            ipv6_only_network=True,
+            faults=(Dns64(), ProfileWants(dns64=True, ipv4_only=True), Ipv6OnlyNetwork()),
             # one cause: the missing translator, found from every network's container
             root_causes=frozenset({"NAT64-01"}),
         ),
@@ -281,10 +287,8 @@ SCENARIOS: dict[str, Scenario] = {
             f"an IPv6-only network v6only and a profile that wants {T.IPV4_ONLY_NAME} (A "
             "only) reached, with no DNS64: the name works only through A",
             frozenset({"DNS-05", "NAT64-01"}),
+            faults=(RoutedGatewayMode(), Ipv6OnlyNetwork(), ProfileWants(ipv4_only=True)),
             generations=frozenset({"28"}),
-            routed=True,
-            ipv6_only_network=True,
-            profile_ipv4_only=True,
             # one cause: the name has no AAAA, native or synthesized (DNS-05 on v6only, and
             # NAT64-01 from every network, found the same)
             root_causes=frozenset({"DNS-05"}),
@@ -295,7 +299,7 @@ SCENARIOS: dict[str, Scenario] = {
             "zone apex fight of the field notes: no CNAME may stand there to lend it one)",
             # EP-01 on the name; from the host and the containers it is reached over IPv4 only
             frozenset({"EP-01", "EP-02", "EP-03"}),
-            apex_aaaa=False,
+            faults=(ApexWithoutAaaa(),),
             root_causes=frozenset({"EP-01"}),
         ),
         Scenario(
@@ -303,7 +307,7 @@ SCENARIOS: dict[str, Scenario] = {
             f"shop.{T.ZONE} publishes a stale AAAA: its address answers nothing (no one has it; "
             "packets to it vanish), so the endpoint works over IPv4 only",
             frozenset({"EP-02", "EP-03"}),
-            shop_ipv6_served=False,
+            faults=(StaleAaaa(f"shop.{T.ZONE}"),),
             # one cause: the service at shop's IPv6 address, silent from the host first
             root_causes=frozenset({"EP-02"}),
         ),
@@ -316,8 +320,7 @@ SCENARIOS: dict[str, Scenario] = {
             # v6net the embedded DNS (127.0.0.11) has no IPv4 upstream and never answers; DNS-03,
             # because glibc then waits 5 s on 127.0.0.11 before it asks the IPv6 server.
             frozenset({"RC-01", "RC-02", "RC-03", "DNS-03"}),
-            default_bridge_ipv6=False,
-            host_nameservers=("2001:db8:53::53",),
+            faults=(DefaultBridgeWithoutIpv6(), HostNameservers((T.DNS6,))),
             expected_by_generation={g: frozenset({"RC-01", "RC-02", "RC-03"}) for g in NEWER},
             differs_because={
                 g: "from 26 on, v6net's embedded DNS reaches the IPv6 nameserver (26: from the "
@@ -343,9 +346,7 @@ SCENARIOS: dict[str, Scenario] = {
             # host's IPv6 nameserver beside it, unreachable, RC-01 fails on it too); the
             # other's (on the default bridge) only nameserver never answers (RC-01)
             frozenset({"GW-02", "RT-02", "RC-01"}),
-            workloads=6,
-            workloads_without_route=1,
-            workloads_bad_resolv=1,
+            faults=(WorkloadContainers(6, without_route=1, bad_resolv=1),),
             # two independent faults, one per broken workload: the route-less one's GW-02
             # (its RT-02 and, on 20.10, RC-01 follow) and the other's silent nameserver
             root_causes=frozenset({"GW-02", "RC-01"}),
@@ -358,8 +359,10 @@ SCENARIOS: dict[str, Scenario] = {
             # as it is into the default bridge's containers (RC-01) and build steps (RC-02),
             # where busybox's nslookup then fails on it (v6net's containers use 127.0.0.11)
             frozenset({"DNS-01", "RC-01", "RC-02"}),
-            host_resolv_extra=(
-                """nameserver <script>alert("v6c")</script>'"><img src=x onerror=alert(1)>""",
+            faults=(
+                HostResolvLine(
+                    """nameserver <script>alert("v6c")</script>'"><img src=x onerror=alert(1)>"""
+                ),
             ),
             expected_by_generation={g: frozenset({"DNS-01"}) for g in NEWER},
             differs_because={

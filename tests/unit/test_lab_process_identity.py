@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from lab import lab as labmod
-from lab.lab import Lab, PidRecord, _Process, names_path, proc_start, stat_start
+from lab.lab import Lab
+from lab.processes import HeldProcess, PidRecord, names_path, proc_start, stat_start
 
 STATE = b"/var/lib/v6conform-lab/v6c"
 
@@ -124,7 +125,7 @@ def test_a_pid_file_counts_only_for_the_same_process_running_the_labs_daemon(
 def test_a_held_process_is_signalled_only_while_it_is_the_one_checked() -> None:
     proc = subprocess.Popen(["sleep", "300"])
     try:
-        held = _Process.open(proc.pid)
+        held = HeldProcess.open(proc.pid)
         assert held is not None
         assert not held.gone()
         held.signal(signal.SIGTERM)

@@ -1,0 +1,278 @@
+"""How a lab site differs from the healthy one: faults (and the fixes and variations a site may
+have), each one object that knows where it applies itself.
+
+The lab calls each fault of a scenario at three points of ``up``, in the scenario's order:
+
+- ``site``: before anything is built, on the components' settings (lab.site.Site): the
+  upstream router's adverts, the DNS server and its zone, the far end's services, the host's
+  resolv.conf and dockerd's flags, the profile the lab writes, the workloads;
+- ``networks``: once the lab's dockerd answers (what a network may be depends on its version);
+- ``host``: last, once dockerd has set the host up its way (it turns forwarding on, writes its
+  own firewall rules): the host's sysctls, firewall and ND proxy, the upstream's firewall.
+
+Every hook does nothing unless a fault says otherwise: the healthy site has no faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab import topology as T
+from lab.site import HostChanges, Network, Networks, Site
+
+PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    def site(self, site: Site) -> None:
+        """Change the components' settings before the lab builds them."""
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        """Change the networks the lab creates on a dockerd of this major version."""
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        """Add the host's (or the upstream's) last changes."""
+
+
+# the container prefixes and the path to them ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PrefixOnLink(Fault):
+    """The container prefixes sit inside the uplink's on-link /64, and the upstream router has
+    no route to the host for them (the provider case)."""
+
+    def site(self, site: Site) -> None:
+        site.addressing.bridge6 = T.ONLINK_BRIDGE6
+        site.addressing.net6 = T.ONLINK_NET6
+        site.addressing.container_prefix = T.UPLINK_PREFIX
+        site.addressing.routed_to_host = []
+
+
+@dataclass(frozen=True, slots=True)
+class NdpProxy(Fault):
+    """The host answers Neighbor Discovery for container addresses on its uplink (the fix for
+    an on-link prefix): proxy_ndp=1 and a proxy entry for each likely container address."""
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        host.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
+        host.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
+        # the kernel delays each proxied NA by up to 0.8 s at random by default: a fresh
+        # container's (or build step's) first DNS query would wait for it, past the
+        # resolution threshold; a site that proxies ND for containers turns that off
+        host.sysctl("host", f"net.ipv6.neigh.{T.UPLINK}.proxy_delay", 0)
+        n = T.PROXY_ENTRIES_PER_NETWORK
+        for p6, p4 in ((site.addressing.bridge6, T.BRIDGE4), (site.addressing.net6, T.NET4)):
+            assert p6 is not None, "ND proxy entries need fixed container prefixes"
+            for addr in T.likely_container_addresses(p6, p4, n):
+                host.run("host", "ip", "-6", "neigh", "add", "proxy", addr, "dev", T.UPLINK)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardingOff(Fault):
+    """Host IPv6 forwarding is off (dockerd turns it on as it sets up IPv6: off afterwards)."""
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        host.sysctl("host", "net.ipv6.conf.all.forwarding", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardDrop(Fault):
+    """The host's firewall drops forwarded container traffic."""
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        if host.docker_writes_ip6tables:
+            # Docker's own FORWARD rules accept container traffic before any policy (and 26
+            # sets the policy to DROP itself): a site's fault is then a rule of its own, where
+            # Docker says to put them
+            host.run("host", "ip6tables", "-I", "DOCKER-USER", "-i", T.UPLINK, "-j", "DROP")
+        else:
+            host.run("host", "ip6tables", "-P", "FORWARD", "DROP")
+
+
+@dataclass(frozen=True, slots=True)
+class PacketTooBigDropped(Fault):
+    """ICMPv6 Packet Too Big toward the containers is dropped: at "host", by a forward rule of
+    the site's ("drop ICMPv6 to be safe"); at "upstream", the router never lets its own out."""
+
+    at: str
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        if self.at == "host":
+            chain = "DOCKER-USER" if host.docker_writes_ip6tables else "FORWARD"
+            host.run("host", "ip6tables", "-I", chain, *PACKET_TOO_BIG)
+        elif self.at == "upstream":
+            host.run("upstream", "ip6tables", "-I", "OUTPUT", *PACKET_TOO_BIG)
+        else:
+            raise ValueError(f"Packet Too Big dropped at {self.at!r}: host or upstream")
+
+
+@dataclass(frozen=True, slots=True)
+class PathMtuUnknownToHost(Fault):
+    """The host's route beyond the upstream does not carry the narrower hop's MTU."""
+
+    def site(self, site: Site) -> None:
+        site.host.path_mtu = None
+
+
+# Docker's daemon and networks ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Ip6tables(Fault):
+    """Docker writes ip6tables rules (and masquerades IPv6, NAT66): 26 asked to, with
+    --experimental; 27 and later do by default."""
+
+    def site(self, site: Site) -> None:
+        site.host.ip6tables = True
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedGatewayMode(Fault):
+    """The site routes its container prefix: on Docker >= 27 every network the lab creates is
+    in routed gateway mode (docker0's mode cannot be set there and stays nat)."""
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        if docker_major >= 27:  # gateway modes came with 27
+            networks.gateway_mode_ipv6 = "routed"
+
+
+@dataclass(frozen=True, slots=True)
+class UlaPool(Fault):
+    """No IPv6 pool configured anywhere: Docker >= 27 allocates ULA subnets itself."""
+
+    def site(self, site: Site) -> None:
+        site.addressing.bridge6 = None
+        site.addressing.net6 = None
+        site.addressing.container_prefix = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6OnlyNetwork(Fault):
+    """A third network, v6only, without IPv4 (Docker >= 28; older ones have no such networks)."""
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        if docker_major >= 28:
+            networks.created.append(Network(T.V6ONLY_NETWORK, T.V6ONLY_BRIDGE, T.V6ONLY_NET6, None))
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultBridgeWithoutIpv6(Fault):
+    """dockerd runs without --ipv6: the default bridge, where builds run, has no IPv6."""
+
+    def site(self, site: Site) -> None:
+        site.host.default_bridge_ipv6 = False
+
+
+@dataclass(frozen=True, slots=True)
+class HostNameservers(Fault):
+    """The host's resolv.conf lists these nameservers (and only these)."""
+
+    servers: tuple[str, ...]
+
+    def site(self, site: Site) -> None:
+        site.host.nameservers = list(self.servers)
+
+
+@dataclass(frozen=True, slots=True)
+class HostResolvLine(Fault):
+    """The host's resolv.conf carries one more line, as written."""
+
+    line: str
+
+    def site(self, site: Site) -> None:
+        site.host.resolv_extra.append(self.line)
+
+
+# the far end: routers, names and services --------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NoRdnss(Fault):
+    """Router Advertisements carry no RDNSS and no DNSSL."""
+
+    def site(self, site: Site) -> None:
+        site.router.rdnss = []
+        site.router.dnssl = []
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneWithoutAaaa(Fault):
+    """The zone lacks the AAAA records of the names the profile expects."""
+
+    def site(self, site: Site) -> None:
+        records = site.dns.records
+        site.dns.records = [r for r in records if not (r[1] == "AAAA" and r[0] in T.ZONE_NAMES)]
+
+
+@dataclass(frozen=True, slots=True)
+class ApexWithoutAaaa(Fault):
+    """The zone apex has its A record and no AAAA (no CNAME may stand there to lend it one)."""
+
+    def site(self, site: Site) -> None:
+        site.dns.records = [r for r in site.dns.records if r[:2] != (T.ZONE, "AAAA")]
+
+
+@dataclass(frozen=True, slots=True)
+class DnsOverIpv4Only(Fault):
+    """The DNS server listens on its IPv4 address only."""
+
+    def site(self, site: Site) -> None:
+        site.dns.listen = [a for a in site.dns.listen if ":" not in a]
+
+
+@dataclass(frozen=True, slots=True)
+class Dns64(Fault):
+    """The DNS server synthesizes AAAA (DNS64) from the NAT64 prefix."""
+
+    def site(self, site: Site) -> None:
+        site.dns.dns64_prefix = T.NAT64_PREFIX
+
+
+@dataclass(frozen=True, slots=True)
+class Nat64(Fault):
+    """A real NAT64 (tayga) translates the DNS64 prefix, beside the resolver."""
+
+    def site(self, site: Site) -> None:
+        site.far_end.translator = True
+
+
+@dataclass(frozen=True, slots=True)
+class StaleAaaa(Fault):
+    """A published name's AAAA is stale: its address is no one's, and packets to it vanish at
+    the far end (no error comes back, as from a host that is gone)."""
+
+    name: str
+
+    def site(self, site: Site) -> None:
+        site.far_end.stale.add(T.ENDPOINT_NAMES[self.name][0])
+
+
+# what the site asks of itself -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProfileWants(Fault):
+    """The lab's profile demands more than the lab's own settings give: every IPv6 network in
+    ``ipv6_mode`` (RT-06), DNS64 (``dns64 = true``), the zone's IPv4-only name reached through
+    DNS64 and NAT64 (NAT64-01) and resolved to AAAA on IPv6-only networks (DNS-05)."""
+
+    ipv6_mode: str | None = None
+    dns64: bool = False
+    ipv4_only: bool = False
+
+    def site(self, site: Site) -> None:
+        if self.ipv6_mode is not None:
+            site.profile.ipv6_mode = self.ipv6_mode
+        site.profile.dns64 = site.profile.dns64 or self.dns64
+        if self.ipv4_only:
+            site.profile.ipv4_only = [T.IPV4_ONLY_NAME]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadContainers(Fault):
+    """The host's own (workload) containers, spread over its IPv6 networks: ``count`` of them,
+    ``without_route`` with no IPv6 default route, ``bad_resolv`` whose resolv.conf names a
+    nameserver nothing serves."""
+
+    count: int
+    without_route: int = 0
+    bad_resolv: int = 0
+
+    def site(self, site: Site) -> None:
+        site.workloads.count = self.count
+        site.workloads.without_route = self.without_route
+        site.workloads.bad_resolv = self.bad_resolv

@@ -1,0 +1,150 @@
+"""What ``up`` builds, component by component: the healthy site's settings, which a scenario's
+faults (lab.faults) change before the lab builds it.
+
+Each part is one component's own configuration, in its own terms (radvd's options, unbound's
+interfaces and zone, dockerd's flags, the host's resolv.conf, the profile the lab writes); the
+lab's module for that component reads it and nothing else. Two parts depend on the dockerd that
+runs, and are handed to the faults once it answers: its networks (``Networks``) and the host's
+last changes (``HostChanges``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lab import topology as T
+
+# a zone record: (owner name, type, data)
+Record = tuple[str, str, str]
+
+
+def healthy_records() -> list[Record]:
+    records = []
+    for names in (T.ZONE_NAMES, T.ENDPOINT_NAMES):
+        for name, (aaaa, a) in names.items():
+            if aaaa:
+                records.append((name, "AAAA", aaaa))
+            if a:
+                records.append((name, "A", a))
+    return records
+
+
+@dataclass
+class Addressing:
+    """The containers' IPv6 prefixes, and which of them the upstream routes to the host."""
+
+    bridge6: str | None = T.ROUTED_BRIDGE6  # docker0's (--fixed-cidr-v6); None: Docker's pool
+    net6: str | None = T.ROUTED_NET6  # v6net's; None: from Docker's pool
+    # what the lab says its container prefix is; None: the /48 Docker's subnets came from
+    container_prefix: str | None = T.ROUTED_CONTAINER_PREFIX
+    routed_to_host: list[str] = field(default_factory=lambda: [T.ROUTED_CONTAINER_PREFIX])
+
+
+@dataclass
+class Router:
+    """The upstream router's Router Advertisements on the host's link (radvd)."""
+
+    rdnss: list[str] = field(default_factory=lambda: [T.DNS6])
+    dnssl: list[str] = field(default_factory=lambda: list(T.DNSSL))
+
+
+@dataclass
+class DnsServer:
+    """The far end's DNS server (unbound): where it listens, DNS64, the lab's zone."""
+
+    listen: list[str] = field(default_factory=lambda: [T.DNS6, T.DNS4])
+    dns64_prefix: str | None = None  # synthesizes AAAA from this prefix (DNS64)
+    records: list[Record] = field(default_factory=healthy_records)
+
+
+@dataclass
+class FarEnd:
+    """The far end's services beside the DNS server: the published web addresses, NAT64."""
+
+    # published addresses no one has (a stale AAAA): packets to them vanish
+    stale: set[str] = field(default_factory=set)
+    translator: bool = False  # a real NAT64 (tayga) for the DNS64 prefix
+
+
+@dataclass
+class Host:
+    """The host's own settings that dockerd reads or is started with."""
+
+    nameservers: list[str] = field(default_factory=lambda: [T.DNS6, T.DNS4])  # resolv.conf's
+    resolv_extra: list[str] = field(default_factory=list)  # more lines for resolv.conf
+    default_bridge_ipv6: bool = True  # dockerd --ipv6
+    # asks for ip6tables where Docker leaves it off (26: with --experimental; 27 on: default)
+    ip6tables: bool = False
+    # the locked MTU of the host's route beyond the upstream (where Docker writes ip6tables:
+    # bridge netfilter reassembles container fragments, the host refragments at its route's
+    # MTU, PMTU-03); None: the host does not know the narrower hop
+    path_mtu: int | None = T.PATH_MTU
+
+    def docker_writes_ip6tables(self, major: int) -> bool:
+        return major >= 27 or (self.ip6tables and major == 26)
+
+
+@dataclass
+class Profile:
+    """What the profile the lab writes demands beyond what the lab provides."""
+
+    ipv6_mode: str | None = None  # every IPv6 network's mode (RT-06); None: the one it has
+    dns64: bool = False  # DNS64 must be there
+    ipv4_only: list[str] = field(default_factory=list)  # IPv4-only names to reach (NAT64-01)
+
+
+@dataclass
+class Workloads:
+    """The host's own containers started at the end of ``up``, some broken on purpose."""
+
+    count: int = 0
+    without_route: int = 0  # no IPv6 default route
+    bad_resolv: int = 0  # a resolv.conf naming a nameserver nothing serves
+
+
+@dataclass
+class Site:
+    addressing: Addressing = field(default_factory=Addressing)
+    router: Router = field(default_factory=Router)
+    dns: DnsServer = field(default_factory=DnsServer)
+    far_end: FarEnd = field(default_factory=FarEnd)
+    host: Host = field(default_factory=Host)
+    profile: Profile = field(default_factory=Profile)
+    workloads: Workloads = field(default_factory=Workloads)
+
+    def networks(self) -> Networks:
+        """The networks a healthy site creates on its dockerd: v6net."""
+        return Networks([Network(T.USER_NETWORK, T.USER_BRIDGE, self.addressing.net6, T.NET4)])
+
+
+@dataclass
+class Network:
+    """A user-defined network the lab creates on its dockerd."""
+
+    name: str
+    bridge: str
+    subnet6: str | None  # None: from Docker's pool
+    subnet4: str | None  # None: an IPv6-only network (Docker >= 28)
+
+
+@dataclass
+class Networks:
+    """The networks the lab creates once its dockerd answers (docker0 is dockerd's own)."""
+
+    created: list[Network]
+    gateway_mode_ipv6: str | None = None  # every created network's; None: Docker's default
+
+
+@dataclass
+class HostChanges:
+    """The last of ``up``, once dockerd has set the host up its way: commands in the lab's
+    namespaces (sysctls, firewall rules, ND proxy entries), in order."""
+
+    docker_writes_ip6tables: bool
+    commands: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def run(self, role: str, *argv: str) -> None:
+        self.commands.append((role, argv))
+
+    def sysctl(self, role: str, key: str, value: str | int) -> None:
+        self.run(role, "sysctl", "-qw", f"{key}={value}")
