@@ -181,11 +181,6 @@ def _is_stage(line: str) -> bool:
     )
 
 
-def root_version(root: Path) -> str:
-    """The dockerd version line the root was made with."""
-    return (root / READY).read_text().strip()
-
-
 def chroot_script(root: Path, state: Path, resolv: Path) -> str:
     """A shell script, run in the lab's private mount namespace, that execs dockerd ("$@")
     chrooted into ``root`` with the lab's state directory at the same path inside.
