@@ -154,6 +154,17 @@ class Ipv6OnlyNetwork(Fault):
 
 
 @dataclass(frozen=True, slots=True)
+class InternalNetwork(Fault):
+    """A third network, isonet, created --internal (compose's ``internal: true``) beside the
+    ordinary ones: isolated from beyond the host on purpose, not a fault of the host's."""
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        networks.created.append(
+            Network(T.INTERNAL_NETWORK, T.INTERNAL_BRIDGE, T.INTERNAL_NET6, T.INTERNAL_NET4, True)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DefaultBridgeWithoutIpv6(Fault):
     """dockerd runs without --ipv6: the default bridge, where builds run, has no IPv6."""
 

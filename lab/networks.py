@@ -23,8 +23,9 @@ def create(lab: Lab, networks: Networks) -> None:
         if net.subnet4 is not None:
             subnet6 = [] if net.subnet6 is None else ["--subnet", net.subnet6]
             options = ["-o", f"{GATEWAY_MODE}={mode}"] if mode else []
+            internal = ["--internal"] if net.internal else []
             lab.docker(
-                "network", "create", "--ipv6", *subnet6, "--subnet", net.subnet4,
+                "network", "create", "--ipv6", *internal, *subnet6, "--subnet", net.subnet4,
                 "-o", f"{BRIDGE_NAME}={net.bridge}", *options, net.name,
             )  # fmt: skip
             continue
@@ -50,7 +51,8 @@ def create(lab: Lab, networks: Networks) -> None:
 def inspect(lab: Lab) -> dict[str, dict[str, Any]]:
     """The lab's networks as its dockerd reports them (subnets may come from its pool)."""
     names = lab.docker("network", "ls", "--format", "{{.Name}}").split()
-    wanted = [n for n in ("bridge", T.USER_NETWORK, T.V6ONLY_NETWORK) if n in names]
+    ours = ("bridge", T.USER_NETWORK, T.V6ONLY_NETWORK, T.INTERNAL_NETWORK)
+    wanted = [n for n in ours if n in names]
     found = {}
     for net in json.loads(lab.docker("network", "inspect", *wanted)):
         configs = (net.get("IPAM") or {}).get("Config") or []

@@ -23,6 +23,7 @@ from lab.faults import (
     ForwardingOff,
     HostNameservers,
     HostResolvLine,
+    InternalNetwork,
     Ip6tables,
     Ipv6OnlyNetwork,
     Nat64,
@@ -151,6 +152,13 @@ SCENARIOS: dict[str, Scenario] = {
             "through the embedded DNS server",
             faults=(RoutedGatewayMode(), Ipv6OnlyNetwork()),
             generations=frozenset({"28"}),
+        ),
+        Scenario(
+            "internal-network",
+            "healthy, plus a network isonet created --internal (compose's internal: true) beside "
+            "the ordinary ones: isolated on purpose, so what needs the outside does not apply "
+            "there, nothing there is broken, and v6net is judged as before",
+            faults=(InternalNetwork(),),
         ),
         Scenario(
             "unrouted-prefix",

@@ -125,6 +125,7 @@ class Network:
     bridge: str
     subnet6: str | None  # None: from Docker's pool
     subnet4: str | None  # None: an IPv6-only network (Docker >= 28)
+    internal: bool = False  # --internal: isolated from beyond the host on purpose
 
 
 @dataclass

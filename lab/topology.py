@@ -75,6 +75,10 @@ USER_NETWORK = "v6net"
 V6ONLY_NETWORK = "v6only"  # the ipv6-only scenario's network (no IPv4: Docker >= 28)
 V6ONLY_BRIDGE = "br-v6only"
 V6ONLY_NET6 = "2001:db8:1:2::/64"
+INTERNAL_NETWORK = "isonet"  # the internal-network scenario's: --internal, isolated on purpose
+INTERNAL_BRIDGE = "br-isonet"
+INTERNAL_NET6 = "2001:db8:1:5::/64"
+INTERNAL_NET4 = "192.0.2.64/26"
 BRIDGE = "docker0"
 USER_BRIDGE = "br-v6net"
 PROXY_ENTRIES_PER_NETWORK = 16
