@@ -26,11 +26,17 @@ class ForwardingState:
 def accept_ra_trap(state: ForwardingState, default_protocols: list[str]) -> str | None:
     """Why the uplink ignores RAs it depends on, or None (RFC 4861 6.2.1 hosts vs routers).
 
-    With forwarding on, Linux accepts RAs only where accept_ra is 2; at 0 or 1 an RA-learned
-    default route is not refreshed and expires, and none is learned in the first place.
-    ``default_protocols``: the protocols ("ra", "static", "boot"…) of the uplink's default routes.
+    The kernel's own rule (``ipv6_accept_ra`` in net/ipv6/ndisc.c) is per interface: where
+    the uplink's own ``forwarding`` is on, it takes RAs only with accept_ra 2; at 1 an
+    RA-learned default route is not refreshed and expires, and none is learned in the first
+    place. At accept_ra 0 the kernel takes no RAs whatever forwarding says: the site told it
+    so, and a default route learnt from RAs there was installed by a daemon that takes them in
+    user space (systemd-networkd, as Ubuntu's netplan runs it; NetworkManager), which
+    forwarding does not stop. ``default_protocols``: the protocols ("ra", "static", "boot"…)
+    of the uplink's default routes.
     """
-    if state.forwarding != "1" or state.uplink_accept_ra not in ("0", "1"):
+    forwarding = state.uplink_forwarding or state.forwarding
+    if forwarding != "1" or state.uplink_accept_ra != "1":
         return None
     from_ra = "ra" in default_protocols
     static = any(p != "ra" for p in default_protocols)
@@ -42,8 +48,8 @@ def accept_ra_trap(state: ForwardingState, default_protocols: list[str]) -> str 
         else "the host has no IPv6 default route"
     )
     return (
-        f"accept_ra = {state.uplink_accept_ra} on {state.uplink} with forwarding on: the kernel "
-        f"ignores Router Advertisements there, so {consequence}"
+        f"accept_ra = {state.uplink_accept_ra} on {state.uplink} with forwarding on there: the "
+        f"kernel ignores Router Advertisements on it, so {consequence}"
     )
 
 

@@ -16,7 +16,9 @@ def state(forwarding: str, accept_ra: str) -> ForwardingState:
     [
         ("1", "2", ["ra"], None),
         ("1", "1", ["ra"], "will expire"),
-        ("1", "0", ["ra"], "will expire"),
+        # accept_ra 0: the kernel takes no RAs; a route from RAs is a user-space daemon's
+        # (systemd-networkd as Ubuntu runs it, NetworkManager), which forwarding does not stop
+        ("1", "0", ["ra"], None),
         ("1", "1", [], "no IPv6 default route"),
         ("1", "1", ["static"], None),  # a configured route does not need RAs
         ("1", "1", ["static", "ra"], "will expire"),
@@ -42,3 +44,17 @@ def test_evidence_lines_name_the_sysctls() -> None:
         "net.ipv6.conf.eth0.forwarding = 1",
         "net.ipv6.conf.eth0.accept_ra = 2",
     )
+
+
+@pytest.mark.parametrize(
+    ("all_forwarding", "uplink_forwarding", "trapped"),
+    [
+        ("0", "1", True),  # the kernel's rule is the uplink's own forwarding
+        ("1", "0", False),  # forwarding on elsewhere, off on the uplink: it takes RAs with 1
+    ],
+)
+def test_the_uplinks_own_forwarding_decides(
+    all_forwarding: str, uplink_forwarding: str, trapped: bool
+) -> None:
+    found = ForwardingState(all_forwarding, "eth0", "1", uplink_forwarding)
+    assert (accept_ra_trap(found, ["ra"]) is not None) == trapped
