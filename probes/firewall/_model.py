@@ -12,7 +12,8 @@ from typing import Literal
 
 from probes.errors import HarnessError
 
-MAX_CHAIN_DEPTH = 64  # deeper than any real ruleset; stops loops a broken dump could contain
+# How deep nft's sets and values may nest before we stop reading them.
+MAX_NESTING = 64
 
 Tri = bool | None  # True: matches, False: does not, None: we cannot tell
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from probes.firewall._model import (
     ICMPV6_CODES,
-    MAX_CHAIN_DEPTH,
+    MAX_NESTING,
     TCP_FLAGS,
     Action,
     ActionKind,
@@ -417,7 +417,7 @@ def _nft_ports(op: str, right: object, sets: _Sets, table: _NftKey) -> tuple[Por
 def _nft_port_values(
     right: object, sets: _Sets, table: _NftKey, *, depth: int
 ) -> list[Ports] | None:
-    if depth > MAX_CHAIN_DEPTH:
+    if depth > MAX_NESTING:
         return None
     if isinstance(right, str) and right.startswith("@"):
         named = sets.get((*table, right[1:]))
