@@ -3,6 +3,7 @@ of the profile's anchors."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,12 +168,19 @@ class ForwardAssessment:
     left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
 
 
+@functools.lru_cache(maxsize=1024)
+def _described(packet: Packet) -> tuple[str, str]:
+    """A packet's line and class, once: formatting its addresses costs more than a rule test,
+    and a rule set of many doubtful drops makes one Drop per rule and packet."""
+    return packet.describe(), packet.traffic
+
+
 def _drop(spot: Spot) -> Drop:
     packet = spot.packet
+    line, traffic = _described(packet)
     return Drop(
         spot.table.source, spot.table.label, spot.chain.name, spot.rule, packet.direction,
-        packet.state, packet.describe(), spot.path, spot.uncertain, packet.traffic,
-        packet.consequence,
+        packet.state, line, spot.path, spot.uncertain, traffic, packet.consequence,
     )  # fmt: skip
 
 
