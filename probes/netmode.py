@@ -22,6 +22,7 @@ from typing import Literal
 from probes.docker import NetworkInfo
 from probes.firewall import (
     OUTSIDE,
+    Deadline,
     Drop,
     NatFinding,
     NatRule,
@@ -183,6 +184,7 @@ def _read_firewall(
     uplink: str | None,
     major: int,
     destinations: Sequence[str],
+    deadline: Deadline,
 ) -> _Firewall:
     if not isinstance(ruleset, Ruleset):
         why = ruleset if isinstance(ruleset, str) and ruleset else "no rule set was given"
@@ -190,11 +192,11 @@ def _read_firewall(
     if not network.subnets6:
         return _Firewall(None, notes=("no IPv6 subnet: nothing to masquerade",))
     findings = [
-        find_masquerade(ruleset, subnet=s, bridge=network.bridge, uplink=uplink)
+        find_masquerade(ruleset, subnet=s, bridge=network.bridge, uplink=uplink, deadline=deadline)
         for s in network.subnets6
     ]
     backend = firewall_backend(ruleset)
-    drops = _inbound_new_drops(ruleset, network, uplink, destinations)
+    drops = _inbound_new_drops(ruleset, network, uplink, destinations, deadline)
     lines = [f"firewall backend: {_backend_phrase(backend)}"]
     lines += [line for f in findings for line in f.evidence()]
     lines += [_drop_line(d, network.bridge, major) for d in drops]
@@ -240,7 +242,11 @@ def _backend_phrase(backend: str) -> str:
 
 
 def _inbound_new_drops(
-    ruleset: Ruleset, network: NetworkInfo, uplink: str | None, destinations: Sequence[str]
+    ruleset: Ruleset,
+    network: NetworkInfo,
+    uplink: str | None,
+    destinations: Sequence[str],
+    deadline: Deadline,
 ) -> tuple[Drop, ...]:
     """The proven drops of new inbound traffic: Docker 28's unpublished-port DROP, a policy."""
     if not network.bridge:
@@ -251,6 +257,7 @@ def _inbound_new_drops(
         bridges=[network.bridge],
         uplink=uplink,
         destinations=destinations,
+        deadline=deadline,
     )
     return tuple(d for d in verdict.drops if d.direction == "inbound" and d.state == "new")
 
@@ -275,6 +282,7 @@ def ipv6_mode(
     ip6tables_enabled: bool | None = None,
     uplink: str | None = None,
     destinations: Sequence[str] = (OUTSIDE,),
+    deadline: Deadline | None = None,
 ) -> Ipv6Mode:
     """The network's IPv6 mode: what its options and Docker's version ask for, corrected by
     what the firewall does.
@@ -284,13 +292,16 @@ def ipv6_mode(
     firewall with no Docker rule for IPv6 in it means it is off. ``uplink`` names the interface
     traffic leaves by; without it, rules that match on interfaces may stay undecided.
     ``destinations``, the profile's anchors, are where new inbound traffic comes from (see
-    ``assess_forward``).
+    ``assess_forward``). The NAT search and the forward walk share one ``deadline`` (of
+    ``JUDGE_TIMEOUT`` seconds if none is given): a firewall not judged in time raises
+    ``FirewallUnreadable``.
     """
+    deadline = deadline or Deadline.after()
     options = network.options
     option = options.get(GATEWAY_MODE_OPTION)
     ip_masquerade = options.get(MASQUERADE_OPTION, "true").lower() != "false"
     asked = _configured(option, daemon_major)
-    fw = _read_firewall(network, ruleset, uplink, daemon_major, destinations)
+    fw = _read_firewall(network, ruleset, uplink, daemon_major, destinations, deadline)
     ip6tables = ip6tables_enabled
     notes: list[str] = []
     if ip6tables is None and fw.backend == "none":

@@ -20,7 +20,8 @@ One private module per concern; import from the package:
 - ``_ip6tables``, ``_nft``: the two readers (``ip6tables-save``, ``nft -j list ruleset``);
 - ``_ruleset``: both views as read, and what could not be read;
 - ``_walk``: the one chain walker, which the forward walk (``_forward``, RT-04) and the NAT
-  search (``_nat``, RT-06) both use, each saying what it looks for;
+  search (``_nat``, RT-06) both use, each saying what it looks for; linear in the rule set
+  for each packet (each chain walked once per packet), under one ``Deadline`` per judgement;
 - ``_docker``: Docker's own chains and tables, recognised in one place;
 - ``_read``: reading them from a namespace.
 """
@@ -58,7 +59,7 @@ from probes.firewall._model import (
     ICMPV6_NAMES,
     ICMPV6_TYPES,
     INTERNET,
-    MAX_CHAIN_DEPTH,
+    MAX_NESTING,
     PROTOCOL_NAMES,
     SERVICES,
     TCP_FLAGS,
@@ -107,6 +108,10 @@ from probes.firewall._ruleset import (
     XTABLES_TABLES,
     Ruleset,
 )
+from probes.firewall._walk import (
+    JUDGE_TIMEOUT,
+    Deadline,
+)
 
 __all__ = [
     "BUILTIN_TARGETS",
@@ -119,7 +124,8 @@ __all__ = [
     "ICMPV6_TYPES",
     "INBOUND_NEW_LEFT_OUT",
     "INTERNET",
-    "MAX_CHAIN_DEPTH",
+    "JUDGE_TIMEOUT",
+    "MAX_NESTING",
     "NFT_FAMILIES",
     "NFT_NAT_STATEMENTS",
     "NFT_PASSIVE",
@@ -138,6 +144,7 @@ __all__ = [
     "AddressMatch",
     "Chain",
     "CtState",
+    "Deadline",
     "Drop",
     "FamilyMatch",
     "FirewallUnreadable",

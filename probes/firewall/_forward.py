@@ -3,6 +3,7 @@ of the profile's anchors."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,13 +22,11 @@ from probes.firewall._model import (
     CtState,
     Packet,
     Ports,
-    Rule,
-    Table,
     Transport,
 )
 from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
-from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
+from probes.firewall._walk import Deadline, Search, Spot, TableWalks, Walked, unproven, via
 
 # The lab's own anchor, from documentation space: where the packets go when a caller names no
 # destinations at all (the crafted rule sets of the tests); the suites name the profile's.
@@ -169,48 +168,48 @@ class ForwardAssessment:
     left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
 
 
-def _drop(
-    walk: Walk[Drop], chain: Chain, rule: str, path: Path, extra: tuple[str, ...] = ()
-) -> Drop:
-    packet = walk.packet
+@functools.lru_cache(maxsize=1024)
+def _described(packet: Packet) -> tuple[str, str]:
+    """A packet's line and class, once: formatting its addresses costs more than a rule test,
+    and a rule set of many doubtful drops makes one Drop per rule and packet."""
+    return packet.describe(), packet.traffic
+
+
+def _drop(spot: Spot) -> Drop:
+    packet = spot.packet
+    line, traffic = _described(packet)
     return Drop(
-        walk.table.source,
-        walk.table.label,
-        chain.name,
-        rule,
-        packet.direction,
-        packet.state,
-        packet.describe(),
-        path,
-        (*walk.doubts, *extra),
-        packet.traffic,
-        packet.consequence,
-    )
+        spot.table.source, spot.table.label, spot.chain.name, spot.rule, packet.direction,
+        packet.state, line, spot.path, spot.uncertain, traffic, packet.consequence,
+    )  # fmt: skip
 
 
-def _dropping_rule(
-    walk: Walk[Drop], chain: Chain, rule: Rule, action: Action, path: Path, extra: tuple[str, ...]
-) -> Drop | None:
-    if action.kind not in ("drop", "reject"):
-        return None
-    return _drop(walk, chain, rule.text, path, extra)
+def _drops(action: Action) -> bool:
+    return action.kind in ("drop", "reject")
 
 
 # The forward walk: a DROP or REJECT is what it looks for. A rule it cannot evaluate is only
 # noted (its jump not followed, a vmap not read), and casts doubt on every drop after it.
 DROPS = Search(
-    _dropping_rule, unknown_target="{rule} — target {target} decides in ways we do not model"
+    _drops, _drop, unknown_target="{rule} — target {target} decides in ways we do not model"
 )
 
 
-def _judge_base_chain(table: Table, chain: Chain, packet: Packet) -> Walk[Drop]:
+def _judge_base_chain(
+    walks: TableWalks[Drop], chain: Chain, packet: Packet
+) -> tuple[Walked[Drop], list[Drop]]:
     """Walk one base chain; a verdict of drop, or the policy at its end, becomes a Drop."""
-    walk, end = walk_base_chain(table, chain, packet, DROPS)
-    if isinstance(end, Drop):
-        walk.maybe.append(end)
-    elif end is None and (chain.policy or "").lower() == "drop":
-        walk.maybe.append(_drop(walk, chain, f"policy {chain.policy}", (chain.name,)))
-    return walk
+    walked = walks.walk(chain, packet)
+    found = list(walked.maybe)
+    if isinstance(walked.end, Drop):
+        found.append(walked.end)
+    elif walked.end is None and (chain.policy or "").lower() == "drop":
+        policy = f"policy {chain.policy}"
+        where = (chain.name,)
+        found.append(
+            _drop(Spot(walks.table, packet, chain, policy, Action("drop"), where, walked.uncertain))
+        )
+    return walked, found
 
 
 def _pairs(subnets: Sequence[str], bridges: Sequence[str]) -> list[tuple[IPv6Network, str]]:
@@ -243,6 +242,7 @@ def assess_forward(
     uplink: str | None,
     destinations: Sequence[str] = (OUTSIDE,),
     inbound_new: bool = True,
+    deadline: Deadline | None = None,
 ) -> ForwardAssessment:
     """Walk every forward base chain with each container subnet's packets.
 
@@ -259,7 +259,11 @@ def assess_forward(
     anchors, each with its own packets, so that a rule for some addresses is judged against the
     ones this host's containers must reach. An empty list means anywhere global (see
     ``_destinations``); an address that is not IPv6 raises ValueError.
+
+    The walk runs under ``deadline`` (one of ``JUDGE_TIMEOUT`` seconds from now if none is
+    given): a rule set it cannot judge in time raises ``FirewallUnreadable``.
     """
+    deadline = deadline or Deadline.after()
     ruleset = _ruleset_of(ruleset)
     beyond = _destinations(destinations)
     bridge_names = tuple(bridges)
@@ -274,11 +278,12 @@ def assess_forward(
     drops: list[Drop] = []
     notes: list[str] = []
     for table in ruleset.tables():
+        walks = TableWalks(table, DROPS, deadline)
         for chain in table.forward_chains():
             for packet in packets:
-                walk = _judge_base_chain(table, chain, packet)
-                drops.extend(walk.maybe)
-                notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
+                walked, found = _judge_base_chain(walks, chain, packet)
+                drops.extend(found)
+                notes.extend(f"{table.source} {table.label} {n}" for n in walked.notes)
     unique = list(dict.fromkeys(drops))
     return ForwardAssessment(
         tuple(d for d in unique if d.proven),
@@ -314,11 +319,13 @@ def forward_drops(
     bridges: Sequence[str],
     uplink: str | None,
     destinations: Sequence[str] = (OUTSIDE,),
+    deadline: Deadline | None = None,
 ) -> tuple[Drop, ...]:
     """The proven drops of container traffic (see ``assess_forward`` for the doubtful ones)."""
     return assess_forward(
-        ruleset, subnets=subnets, bridges=bridges, uplink=uplink, destinations=destinations
-    ).drops
+        ruleset, subnets=subnets, bridges=bridges, uplink=uplink, destinations=destinations,
+        deadline=deadline,
+    ).drops  # fmt: skip
 
 
 def dropped_traffic(drops: Sequence[Drop]) -> tuple[str, ...]:

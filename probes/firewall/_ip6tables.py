@@ -56,8 +56,17 @@ NON_TERMINATING_TARGETS = frozenset(
 )  # fmt: skip
 
 
-# chain name: (policy, each rule's tokens after the chain name, each rule's line)
-_Declared = dict[str, tuple[str | None, list[list[str]], list[str]]]
+# chain name: (policy, each rule's tokens after the chain name, each rule's line and its number)
+_Declared = dict[str, tuple[str | None, list[list[str]], list[tuple[int, str]]]]
+
+# What a reader bug or a line ip6tables-save never prints may raise; the dump's fault to us.
+_READ_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+def _unreadable_line(number: int, line: str, exc: Exception) -> FirewallUnreadable:
+    reason = f"line {number}: cannot read {_clip(line)}: {type(exc).__name__}: {_clip(str(exc))}"
+    return FirewallUnreadable("ip6tables-save output", reason)
+
 
 # The tables we read, and their built-in chains that are base chains (with their hook). In the
 # filter table only FORWARD: the forward walk judges nothing else, and a policy elsewhere must
@@ -77,8 +86,9 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
     """Read the ``*filter`` and ``*nat`` tables of ``ip6tables-save`` (with or without ``-c``
     counters).
 
-    Lines we cannot read are recorded as problems; only text with no table at all raises
-    ``FirewallUnreadable``, since then it is not ip6tables-save output.
+    Lines we cannot read are recorded as problems; text with no table at all raises
+    ``FirewallUnreadable``, since then it is not ip6tables-save output, and so does a line
+    that makes the reader fail (naming it).
     """
     problems: list[str] = []
     tables_seen: list[str] = []
@@ -114,12 +124,15 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
         if chains is None:
             continue  # mangle, raw, security: named, not read
         line = _strip_counters(line)
-        if line.startswith(":"):
-            _declare_chain(line, chains, problems, number)
-        elif line.startswith("-A "):
-            _add_rule(line, chains, problems, number)
-        else:
-            problems.append(f"line {number}: not a chain or rule: {_clip(line)}")
+        try:
+            if line.startswith(":"):
+                _declare_chain(line, chains, problems, number)
+            elif line.startswith("-A "):
+                _add_rule(line, chains, problems, number)
+            else:
+                problems.append(f"line {number}: not a chain or rule: {_clip(line)}")
+        except _READ_ERRORS as exc:
+            raise _unreadable_line(number, line, exc) from exc
 
     if not tables_seen and problems:
         raise FirewallUnreadable("ip6tables-save output", f"no table in it; {problems[0]}")
@@ -167,7 +180,7 @@ def _add_rule(line: str, declared: _Declared, problems: list[str], number: int) 
         problems.append(f"line {number}: rule for undeclared chain {chain}")
         declared[chain] = (None, [], [])
     declared[chain][1].append(tokens[2:])
-    declared[chain][2].append(line)
+    declared[chain][2].append((number, line))
 
 
 def _ip6tables_table(table: str, declared: _Declared, incomplete: str | None) -> Table:
@@ -176,12 +189,14 @@ def _ip6tables_table(table: str, declared: _Declared, incomplete: str | None) ->
     kind = "nat" if table == "nat" else "filter"
     chains: dict[str, Chain] = {}
     for name, (policy, token_lists, texts) in declared.items():
-        rules = tuple(
-            _ip6tables_rule(text, tokens, names)
-            for text, tokens in zip(texts, token_lists, strict=True)
-        )
+        rules: list[Rule] = []
+        for (number, text), tokens in zip(texts, token_lists, strict=True):
+            try:
+                rules.append(_ip6tables_rule(text, tokens, names))
+            except _READ_ERRORS as exc:
+                raise _unreadable_line(number, text, exc) from exc
         hook = hooks.get(name)
-        chains[name] = Chain(name, rules, policy if hook else None, hook, kind=kind)
+        chains[name] = Chain(name, tuple(rules), policy if hook else None, hook, kind=kind)
     return Table("ip6tables", "ip6", table, chains, incomplete)
 
 

@@ -12,7 +12,8 @@ from typing import Literal
 
 from probes.errors import HarnessError
 
-MAX_CHAIN_DEPTH = 64  # deeper than any real ruleset; stops loops a broken dump could contain
+# How deep nft's sets and values may nest (or name each other) before we stop reading them.
+MAX_NESTING = 64
 
 Tri = bool | None  # True: matches, False: does not, None: we cannot tell
 
@@ -526,11 +527,16 @@ def _clip(text: str, width: int = 80) -> str:
 SERVICES = {"domain": 53, "http": 80, "https": 443}
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` holds for ``²`` too, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _port_number(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        value = SERVICES.get(value.lower(), int(value) if value.isdigit() else None)
+        value = SERVICES.get(value.lower(), int(value) if _decimal(value) else None)
     if isinstance(value, int) and 0 <= value <= 65535:
         return value
     return None
@@ -542,9 +548,9 @@ def _icmp_type_match(values: Sequence[object], negate: bool) -> Match:
     for value in values:
         name, slash, code_text = str(value).partition("/")
         number = ICMPV6_TYPES.get(name.lower())
-        if number is None and name.isdigit():
+        if number is None and _decimal(name):
             number = int(name)
-        code = int(code_text) if code_text.isdigit() else None
+        code = int(code_text) if _decimal(code_text) else None
         if number is None or (slash and code is None):
             return UnknownMatch(f"icmpv6 type {value}", ("icmpv6",))
         types.append((number, code))

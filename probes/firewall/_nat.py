@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 
 from probes.firewall._ip6tables import Ip6tablesSave
-from probes.firewall._model import INTERNET, Action, Chain, Packet, Rule, Table
+from probes.firewall._model import INTERNET, Action, Packet, Table
 from probes.firewall._nft import NftRuleset
 from probes.firewall._ruleset import Ruleset, _ruleset_of
-from probes.firewall._walk import Path, Search, Walk, unproven, via, walk_base_chain
+from probes.firewall._walk import Deadline, Search, Spot, TableWalks, unproven, via
 
 SNAT_TARGETS = frozenset({"MASQUERADE", "SNAT", "NETMAP"})
 # Masqueraded traffic goes to INTERNET in our model: a rule that NATs only towards some of it
@@ -77,26 +77,17 @@ def _snat_target(action: Action) -> str | None:
     return None
 
 
-def _nat_rule(
-    walk: Walk[NatRule],
-    chain: Chain,
-    rule: Rule,
-    action: Action,
-    path: Path,
-    extra: tuple[str, ...],
-) -> NatRule | None:
-    target = _snat_target(action)
-    if target is None:
-        return None
+def _nat_rule(spot: Spot) -> NatRule:
+    target = _snat_target(spot.action)
+    assert target is not None, "the walk makes a find only of what the search wants"
+    table = spot.table
     return NatRule(
-        walk.table.source,
-        walk.table.label,
-        chain.name,
-        rule.text,
-        target,
-        path,
-        tuple(dict.fromkeys((*walk.doubts, *extra))),
+        table.source, table.label, spot.chain.name, spot.rule, target, spot.path, spot.uncertain
     )
+
+
+def _nats(action: Action) -> bool:
+    return _snat_target(action) is not None
 
 
 # The NAT search: a MASQUERADE / SNAT rule is what it looks for; ACCEPT (or DROP) in a nat chain
@@ -104,7 +95,9 @@ def _nat_rule(
 # found after them doubtful, and are followed as if they matched (their jumps, readable verdict
 # maps), so NAT they may lead to is seen as possible; a NAT rule we cannot evaluate is itself
 # doubtful, and casts no doubt on NAT after it.
-NAT_RULES = Search(_nat_rule, follow_doubtful=True, doubtful_find_doubts=False, read_vmaps=True)
+NAT_RULES = Search(
+    _nats, _nat_rule, follow_doubtful=True, doubtful_find_doubts=False, read_vmaps=True
+)
 
 
 def _nat_tables(ruleset: Ruleset) -> tuple[tuple[Table, ...], list[str]]:
@@ -134,6 +127,7 @@ def find_masquerade(
     subnet: str,
     bridge: str | None,
     uplink: str | None = None,
+    deadline: Deadline | None = None,
 ) -> NatFinding:
     """Does a MASQUERADE / SNAT rule on the postrouting hook cover ``subnet``'s traffic out?
 
@@ -144,8 +138,10 @@ def find_masquerade(
     that holds the subnet covers it (``-s 2001:db8::/32`` for a /64); one for another subnet
     does not; one for part of it is doubtful. The packet is an ICMPv6 echo, so a rule only for
     TCP or UDP is not seen (unlike the forward walk, which models each traffic class).
-    ``subnet`` must be IPv6 (ValueError otherwise).
+    ``subnet`` must be IPv6 (ValueError otherwise). The walk runs under ``deadline`` (see
+    ``assess_forward``).
     """
+    deadline = deadline or Deadline.after()
     rs = _ruleset_of(ruleset)
     network = ipaddress.ip_network(subnet, strict=False)
     if not isinstance(network, IPv6Network):
@@ -161,17 +157,18 @@ def find_masquerade(
     notes: list[str] = []
     unresolved: list[str] = []
     for table in tables:
+        walks = TableWalks(table, NAT_RULES, deadline)
         for chain in table.nat_chains():
             read.append(
                 f"{table.source} {table.label} {chain.name} (type nat, hook postrouting, "
                 f"{len(chain.rules)} rules)"
             )
-            walk, end = walk_base_chain(table, chain, packet, NAT_RULES)
-            if isinstance(end, NatRule):
-                found.append(end)
-            found.extend(walk.maybe)
-            notes.extend(f"{table.source} {table.label} {n}" for n in walk.notes)
-            unresolved.extend(f"{table.source} {table.label} {n}" for n in walk.unresolved)
+            walked = walks.walk(chain, packet)
+            if isinstance(walked.end, NatRule):
+                found.append(walked.end)
+            found.extend(walked.maybe)
+            notes.extend(f"{table.source} {table.label} {n}" for n in walked.notes)
+            unresolved.extend(f"{table.source} {table.label} {n}" for n in walked.unresolved)
     unique = list(dict.fromkeys(found))
     return NatFinding(
         str(network),

@@ -4,15 +4,16 @@ rendered back as nft-like text for the evidence.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from probes.firewall._model import (
     ICMPV6_CODES,
-    MAX_CHAIN_DEPTH,
+    MAX_NESTING,
     TCP_FLAGS,
     Action,
     ActionKind,
@@ -67,34 +68,75 @@ def parse_nft_json(text: str) -> NftRuleset:
     version: str | None = None
     sets: dict[tuple[str, str, str], object] = {}
     chain_heads: dict[_NftKey, dict[str, dict[str, object]]] = {}
-    rule_items: list[dict[str, object]] = []
-    for item in items:
+    rule_items: list[tuple[int, dict[str, object]]] = []
+    for index, item in enumerate(items):
         kind, body = _nft_item(item)
-        if kind == "metainfo":
-            version = str(body.get("version")) if body.get("version") is not None else None
-        if (
-            kind not in ("table", "chain", "rule", "set", "map")
-            or body.get("family") not in NFT_FAMILIES
-        ):
-            continue
-        family, table = str(body.get("family")), str(body.get("table", body.get("name")))
-        if kind == "table":
-            chain_heads.setdefault((family, table), {})
-        elif kind == "chain":
-            chain_heads.setdefault((family, table), {})[str(body.get("name"))] = body
-        elif kind in ("set", "map"):
-            sets[(family, table, str(body.get("name")))] = body.get("elem", [])
-        else:
-            rule_items.append(body)
+        with _reading(index, kind, body):
+            version = _nft_object(kind, body, version, sets, chain_heads, rule_items, index)
     rules: dict[tuple[str, str, str], list[Rule]] = {}
-    for body in rule_items:
+    for index, body in rule_items:
         key = (str(body.get("family")), str(body.get("table")), str(body.get("chain")))
         if key[2] not in chain_heads.get(key[:2], {}):
             problems.append(f"rule for unknown chain {' '.join(key)}")
             continue
-        rules.setdefault(key, []).append(_nft_rule(body, sets, key[:2]))
-    tables = tuple(_nft_table(key, heads, rules, problems) for key, heads in chain_heads.items())
-    return NftRuleset(tables, version, tuple(problems))
+        with _reading(index, "rule", body):
+            rules.setdefault(key, []).append(_nft_rule(body, sets, key[:2]))
+    tables: list[Table] = []
+    for table_key, heads in chain_heads.items():
+        with _reading(None, "table", {"family": table_key[0], "name": table_key[1]}):
+            tables.append(_nft_table(table_key, heads, rules, problems))
+    return NftRuleset(tuple(tables), version, tuple(problems))
+
+
+# What a reader bug or an object nft never prints may raise; each is the dump's fault to us.
+_READ_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+
+
+@contextlib.contextmanager
+def _reading(index: int | None, kind: str, body: Mapping[str, object]) -> Iterator[None]:
+    """Whatever reading one object raises is ``FirewallUnreadable`` naming that object (by its
+    place in the list, or for a table by its family and name)."""
+    try:
+        yield
+    except _READ_ERRORS as exc:
+        names = " ".join(
+            _clip(str(body[k]), 40) if isinstance(body[k], str | int) else type(body[k]).__name__
+            for k in ("family", "table", "chain", "name")
+            if k in body
+        )
+        place = f"nftables[{index}] " if index is not None else ""
+        what = f"{place}({_clip(kind, 20)} {names})".replace(" )", ")")
+        reason = f"{what}: cannot read it: {type(exc).__name__}: {_clip(str(exc))}"
+        raise FirewallUnreadable("nft -j output", reason) from exc
+
+
+def _nft_object(
+    kind: str,
+    body: dict[str, object],
+    version: str | None,
+    sets: dict[tuple[str, str, str], object],
+    chain_heads: dict[_NftKey, dict[str, dict[str, object]]],
+    rule_items: list[tuple[int, dict[str, object]]],
+    index: int,
+) -> str | None:
+    """File one object of the dump where it belongs; the version, if it is the metainfo."""
+    if kind == "metainfo":
+        version = str(body.get("version")) if body.get("version") is not None else None
+    if (
+        kind not in ("table", "chain", "rule", "set", "map")
+        or body.get("family") not in NFT_FAMILIES
+    ):
+        return version
+    family, table = str(body.get("family")), str(body.get("table", body.get("name")))
+    if kind == "table":
+        chain_heads.setdefault((family, table), {})
+    elif kind == "chain":
+        chain_heads.setdefault((family, table), {})[str(body.get("name"))] = body
+    elif kind in ("set", "map"):
+        sets[(family, table, str(body.get("name")))] = body.get("elem", [])
+    else:
+        rule_items.append((index, body))
+    return version
 
 
 def _nft_item(item: object) -> tuple[str, dict[str, object]]:
@@ -304,7 +346,7 @@ def _nft_protocols(expr: object) -> tuple[Transport, ...] | None:
         payload = item.get("payload")
         if isinstance(payload, dict) and len(item) == 1:
             protocol = payload.get("protocol")
-            if protocol in _OTHER_PROTOCOLS:
+            if isinstance(protocol, str) and protocol in _OTHER_PROTOCOLS:
                 return None
             if isinstance(protocol, str) and protocol in _NFT_HEADERS:
                 these = set(_NFT_HEADERS[protocol])
@@ -417,7 +459,7 @@ def _nft_ports(op: str, right: object, sets: _Sets, table: _NftKey) -> tuple[Por
 def _nft_port_values(
     right: object, sets: _Sets, table: _NftKey, *, depth: int
 ) -> list[Ports] | None:
-    if depth > MAX_CHAIN_DEPTH:
+    if depth > MAX_NESTING:
         return None
     if isinstance(right, str) and right.startswith("@"):
         named = sets.get((*table, right[1:]))
@@ -452,11 +494,16 @@ def _nft_port_values(
     return None
 
 
-def _nft_values(right: object, sets: _Sets, table: _NftKey) -> list[object] | None:
-    """The alternatives on a match's right side, or None when we cannot list them."""
+def _nft_values(
+    right: object, sets: _Sets, table: _NftKey, *, depth: int = 0
+) -> list[object] | None:
+    """The alternatives on a match's right side, or None when we cannot list them (also when
+    they nest deeper than ``MAX_NESTING``, or a set names itself)."""
+    if depth > MAX_NESTING:
+        return None
     if isinstance(right, str) and right.startswith("@"):
         named = sets.get((*table, right[1:]))
-        return None if named is None else _nft_values({"set": named}, sets, table)
+        return None if named is None else _nft_values({"set": named}, sets, table, depth=depth + 1)
     if isinstance(right, str | int):
         return [right]
     if isinstance(right, list):  # flags: ct state { established, related }
@@ -467,7 +514,7 @@ def _nft_values(right: object, sets: _Sets, table: _NftKey) -> list[object] | No
     if kind == "set" and isinstance(inner, list):
         flat: list[object] = []
         for element in inner:
-            got = _nft_values(element, sets, table)
+            got = _nft_values(element, sets, table, depth=depth + 1)
             if got is None:
                 return None
             flat.extend(got)
@@ -477,7 +524,7 @@ def _nft_values(right: object, sets: _Sets, table: _NftKey) -> list[object] | No
     if kind == "range" and isinstance(inner, list) and len(inner) == 2:
         return _range_networks(str(inner[0]), str(inner[1]))
     if kind == "elem" and isinstance(inner, dict):
-        return _nft_values(inner.get("val"), sets, table)
+        return _nft_values(inner.get("val"), sets, table, depth=depth + 1)
     return None
 
 
@@ -546,7 +593,10 @@ def _render_nft_map(data: object, *, quote: bool) -> str:
     return _render_nft_value(data)
 
 
-def _render_nft_value(value: object, *, quote: bool = False) -> str:
+def _render_nft_value(value: object, *, quote: bool = False, depth: int = 0) -> str:
+    if depth > MAX_NESTING:
+        return "…"
+    inner_depth = depth + 1
     if isinstance(value, dict) and len(value) == 1:
         ((kind, inner),) = value.items()
         if kind == "payload" and isinstance(inner, dict):
@@ -554,11 +604,11 @@ def _render_nft_value(value: object, *, quote: bool = False) -> str:
         if kind in ("&", "|") and isinstance(inner, list) and len(inner) == 2:
             first, second = inner  # tcp flags & (fin | syn | rst | ack)
             mask = (
-                " | ".join(_render_nft_value(v) for v in second)
+                " | ".join(_render_nft_value(v, depth=inner_depth) for v in second)
                 if isinstance(second, list)
-                else _render_nft_value(second)
+                else _render_nft_value(second, depth=inner_depth)
             )
-            return f"{_render_nft_value(first)} {kind} ({mask})"
+            return f"{_render_nft_value(first, depth=inner_depth)} {kind} ({mask})"
         if kind == "meta" and isinstance(inner, dict):
             key = inner.get("key")
             return str(key) if key in ("iifname", "oifname", "iif", "oif") else f"meta {key}"
@@ -567,11 +617,15 @@ def _render_nft_value(value: object, *, quote: bool = False) -> str:
         if kind == "prefix" and isinstance(inner, dict):
             return f"{inner.get('addr')}/{inner.get('len')}"
         if kind == "set" and isinstance(inner, list):
-            return "{ " + ", ".join(_render_nft_value(v, quote=quote) for v in inner) + " }"
+            return (
+                "{ "
+                + ", ".join(_render_nft_value(v, quote=quote, depth=inner_depth) for v in inner)
+                + " }"
+            )
         if kind == "range" and isinstance(inner, list):
-            return "-".join(_render_nft_value(v, quote=quote) for v in inner)
+            return "-".join(_render_nft_value(v, quote=quote, depth=inner_depth) for v in inner)
     if isinstance(value, list):
-        return ",".join(_render_nft_value(v, quote=quote) for v in value)
+        return ",".join(_render_nft_value(v, quote=quote, depth=inner_depth) for v in value)
     if isinstance(value, str) and quote and not value.startswith("@"):
         return json.dumps(value)
     return str(value)

@@ -72,7 +72,7 @@ async def read_ruleset(ns: Netns, *, timeout: float) -> Ruleset:
     """Read ip6tables and nftables as ``ns`` sees them; change nothing.
 
     A missing tool or a failing command is recorded in ``Ruleset.unread``; when neither view
-    could be read, or time runs out, ``FirewallUnreadable`` says why.
+    could be read or parsed, or time runs out, ``FirewallUnreadable`` says why.
     """
     where = str(ns)
     deadline = time.monotonic() + timeout
@@ -84,9 +84,12 @@ async def read_ruleset(ns: Netns, *, timeout: float) -> Ruleset:
     unread = [out.failure for out in (save, nft) if out.failure]
     if save.failure and nft.failure:
         raise FirewallUnreadable(where, "; ".join(unread))
-    return Ruleset.parse(
+    ruleset = Ruleset.parse(
         ip6tables_save=None if save.failure else save.stdout,
         nft_json=None if nft.failure else nft.stdout,
         ip6tables_version=version.stdout,
         unread=[u for u in unread if u],
     )
+    if ruleset.ip6tables is None and ruleset.nft is None:  # nothing to judge is no pass
+        raise FirewallUnreadable(where, "; ".join(ruleset.unread))
+    return ruleset

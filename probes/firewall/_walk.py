@@ -6,32 +6,86 @@ The walk is three-valued. A rule whose matches we cannot evaluate neither matche
 is noted, what it might find is kept apart as possible only, and (where it could end the chain)
 it makes whatever is found after it doubtful. What each caller finds, and how it treats such a
 rule, is its ``Search``; the walk itself is the same for both.
+
+It is linear in the rule set's size for each packet. A chain's outcome for a packet does not
+depend on how the walk got there, so each chain is walked once per packet (``_Walker``): its
+*summary* lists, in order, what it met (notes, doubts, possible finds, the summaries of the
+chains it jumped or went to) and how it ended (a find, a verdict, or back to its caller). The
+answer for a base chain is then read off the summaries in the kernel's order (``_Replay``),
+each summary once: doubts accumulate in that order, so a find is doubtful exactly when the
+rules before it on the way make it so. A chain reached again by another way adds nothing new:
+its finds were reported by the way it was first reached. Jumps are followed with an explicit
+stack, so a legal ruleset's depth is no limit; a jump to a chain already on the stack (a loop,
+which no kernel loads) is not followed and is noted as unresolved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Generic, Literal, TypeVar
 
-from probes.firewall._model import MAX_CHAIN_DEPTH, Action, Chain, Packet, Rule, Table
+from probes.firewall._model import Action, Chain, FirewallUnreadable, Packet, Rule, Table
 
 Found = TypeVar("Found")
 # "stop": a verdict that ends the walk with nothing found (ACCEPT in a filter chain; ACCEPT,
-# DROP or REJECT in a nat chain). "return": back to the chain that jumped here.
+# DROP or REJECT in a nat chain).
 Stop = Literal["stop"]
-_Outcome = Literal["stop", "return"] | None
 # The jump path: the chains from the base chain to the one holding the rule.
 Path = tuple[str, ...]
+
+# How many of the doubts a find depends on its evidence lists; the rest are counted. A find
+# past 8,000 fail2ban rules depends on all of them, and listing each for each find is quadratic.
+MAX_DOUBTS_SHOWN = 16
+# How many chains of a jump path the evidence names (the first ones and the last).
+MAX_PATH_SHOWN = 64
+# Seconds the judgement of one rule set may take, unless the caller gives a deadline.
+JUDGE_TIMEOUT = 20.0
+_TICKS_PER_CLOCK_READ = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When the judgement of a rule set must be done; one for all the walks of a judgement."""
+
+    at: float  # time.monotonic()
+    seconds: float  # the budget it was made with, for the message
+
+    @classmethod
+    def after(cls, seconds: float = JUDGE_TIMEOUT) -> Deadline:
+        return cls(time.monotonic() + seconds, seconds)
+
+    def check(self, where: str) -> None:
+        if time.monotonic() > self.at:
+            raise FirewallUnreadable(
+                where, f"its rules could not be judged within {self.seconds:g}s"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where a find is made: the table, the packet, the chain holding the rule, the rule's
+    text (or the policy), its action, the jump path and what the find depends on."""
+
+    table: Table
+    packet: Packet
+    chain: Chain
+    rule: str
+    action: Action
+    path: Path
+    uncertain: tuple[str, ...]  # empty: proven
 
 
 @dataclass(frozen=True, slots=True)
 class Search(Generic[Found]):
     """What a walk looks for, and how it treats a rule it cannot evaluate."""
 
-    # What a matching rule's action finds (a Drop, a NatRule), or None: not what we look for.
-    # Its last argument is what the find depends on besides the doubts met on the way there.
-    find: Callable[[Walk[Found], Chain, Rule, Action, Path, tuple[str, ...]], Found | None]
+    # Whether a matching rule's action is what we look for (a drop; a NAT target).
+    wants: Callable[[Action], bool]
+    # The find, made where it is reported.
+    make: Callable[[Spot], Found]
     # A rule that may match: follow its jump or its target as if it did (its finds are then
     # possible only), or just note it.
     follow_doubtful: bool = False
@@ -44,94 +98,290 @@ class Search(Generic[Found]):
     unknown_target: str = "{chain}: {rule} — target {target} decides in ways we do not model"
 
 
+# --- summaries: one chain's walk for one packet --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """A rule whose action is what the search looks for, and what its own doubt is."""
+
+    chain: Chain
+    rule: str
+    action: Action
+    extra: tuple[str, ...] = ()  # the rule's own doubt, when it may or may not match
+
+
+@dataclass(frozen=True, slots=True)
+class _Below:
+    """The chains from a summary's chain down to a find's (a linked list: O(1) per level)."""
+
+    name: str
+    rest: _Below | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A definite find that ended a chain, with the chains below the summary's own."""
+
+    site: _Site
+    below: _Below | None = None
+    depth: int = 0  # the length of ``below``
+
+    def through(self, name: str) -> _Found:
+        return _Found(self.site, _Below(name, self.below), self.depth + 1)
+
+
+_STOP: Stop = "stop"
+_RETURN: Literal["return"] = "return"
+_Outcome = _Found | Literal["stop", "return"] | None
+
+# What a chain met, in order. Kinds: a note (we could not evaluate a rule), a doubt (it could
+# have ended the chain), both plus unresolved (a target we do not model, a missing chain, a
+# loop), a possible find here, a chain jumped or gone to, a possible find ending such a chain.
+_NOTE, _DOUBT, _UNRESOLVED, _MAYBE, _SUB, _MAYBE_END = range(6)
+_Event = tuple[int, object] | tuple[int, object, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    name: str
+    events: tuple[_Event, ...]
+    end: _Found | Stop | None  # None: fell off its end, or returned
+
+
+# What a jump's target is, when it is no summary.
+_MISSING = "no such chain"
+_LOOP = "chain loop: it is on the way here already"
+_Request = Generator[str, "_Summary | str", _Outcome]
+
+
 @dataclass(slots=True)
-class Walk(Generic[Found]):
-    """One packet through one base chain; collects what it could not decide on the way."""
+class _Walker(Generic[Found]):
+    """Summaries of one table's chains for one packet, each chain walked at most once."""
 
     table: Table
     packet: Packet
     search: Search[Found]
-    doubts: list[str] = field(default_factory=list)  # what makes a find after them doubtful
-    notes: list[str] = field(default_factory=list)  # every rule met that we could not evaluate
-    maybe: list[Found] = field(default_factory=list)  # finds of rules that may or may not apply
-    unresolved: list[str] = field(default_factory=list)  # targets and jumps we could not follow
+    deadline: Deadline
+    memo: dict[str, _Summary] = field(default_factory=dict)
+    ticks: int = 0
 
-    def run(self, name: str, path: Path) -> Found | Stop | None:
-        """What the chain ``name`` finds, "stop", or None: fell off its end (or returned)."""
-        chain = self.table.chains.get(name)
-        if chain is None or len(path) > MAX_CHAIN_DEPTH or name in path[:-1]:
-            problem = "no such chain" if chain is None else "chain loop or too deep"
-            self._unresolved(f"jump to {name}: {problem}")
-            return None
+    def tick(self) -> None:
+        self.ticks += 1
+        if self.ticks % _TICKS_PER_CLOCK_READ == 0:
+            self.deadline.check(f"{self.table.source} {self.table.label}")
+
+    def summary(self, name: str) -> _Summary:
+        """The chain ``name``'s summary, walking it (and what it jumps to) if need be. An
+        explicit stack of chain walks, each a generator that yields the chain it jumps to."""
+        if name in self.memo:
+            return self.memo[name]
+        stack: list[tuple[str, Generator[str, _Summary | str, _Summary]]] = [
+            (name, self._chain(name))
+        ]
+        on_stack = {name}
+        answer: _Summary | str | None = None
+        while True:
+            current, walking = stack[-1]
+            try:
+                target = walking.send(answer)  # type: ignore[arg-type]
+            except StopIteration as done:
+                summary: _Summary = done.value
+                self.memo[current] = summary
+                stack.pop()
+                on_stack.discard(current)
+                if not stack:
+                    return summary
+                answer = summary
+                continue
+            if target in self.memo:
+                answer = self.memo[target]
+            elif target in on_stack:
+                answer = _LOOP
+            elif target not in self.table.chains:
+                answer = _MISSING
+            else:
+                stack.append((target, self._chain(target)))
+                on_stack.add(target)
+                answer = None
+
+    def _chain(self, name: str) -> Generator[str, _Summary | str, _Summary]:
+        chain = self.table.chains[name]
+        events: list[_Event] = []
         for rule in chain.rules:
+            self.tick()
             hit, why = rule.test(self.packet)
             if hit is False:
                 continue
             if hit is None:
                 note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
-                self.notes.append(note)
+                events.append((_NOTE, note))
                 if rule.action.kind != "continue":  # matching or not, it decides nothing
-                    self._maybe_take(chain, rule, rule.action, path, note)
+                    yield from self._maybe_take(events, chain, rule, rule.action, note)
                 continue
-            outcome = self._take(chain, rule, rule.action, path)
-            if outcome == "return":
-                return None
+            outcome = yield from self._take(events, chain, rule, rule.action)
+            if outcome == _RETURN:
+                return _Summary(name, tuple(events), None)
             if outcome is not None:
-                return outcome
-        return None
+                return _Summary(name, tuple(events), outcome)
+        return _Summary(name, tuple(events), None)
 
-    def _take(self, chain: Chain, rule: Rule, action: Action, path: Path) -> Found | _Outcome:
+    def _take(self, events: list[_Event], chain: Chain, rule: Rule, action: Action) -> _Request:
         """Apply a matching rule's action: a find, a verdict, a return, or go on (None)."""
-        found = self.search.find(self, chain, rule, action, path, ())
-        if found is not None:
-            return found
+        if self.search.wants(action):
+            return _Found(_Site(chain, rule.text, action))
         if action.kind in ("accept", "drop", "reject"):
-            return "stop"
+            return _STOP
         if action.kind == "return":
-            return "return"
+            return _RETURN
         if action.kind in ("jump", "goto") and action.target is not None:
-            outcome = self.run(action.target, (*path, action.target))
+            sub = yield action.target
+            outcome: _Outcome = None
+            if isinstance(sub, str):
+                events.append((_UNRESOLVED, f"jump to {action.target}: {sub}"))
+            else:
+                events.append((_SUB, sub, action.target))
+                end = sub.end
+                outcome = end.through(action.target) if isinstance(end, _Found) else end
             if outcome is not None or action.kind == "jump":
                 return outcome
-            return "return"  # a goto's chain ending returns past the chain that went there
+            return _RETURN  # a goto's chain ending returns past the chain that went there
         if action.branches and self.search.read_vmaps:
-            return self._vmap(chain, rule, path)
+            return (yield from self._vmap(events, chain, rule))
         if action.kind == "unknown":
             note = self.search.unknown_target
-            self._unresolved(note.format(chain=chain.name, rule=rule.text, target=action.target))
+            text = note.format(chain=chain.name, rule=rule.text, target=action.target)
+            events.append((_UNRESOLVED, text))
         return None
 
-    def _vmap(self, chain: Chain, rule: Rule, path: Path) -> Found | _Outcome:
+    def _vmap(self, events: list[_Event], chain: Chain, rule: Rule) -> _Request:
         """A map lookup takes at most one element: the one whose key the packet has."""
         for match, action in rule.action.branches:
             hit = match.test(self.packet)
             if hit is True:
-                return self._take(chain, rule, action, path)
+                return (yield from self._take(events, chain, rule, action))
             if hit is None:
                 note = f"{chain.name}: {rule.text} — cannot evaluate its key: {match.why_unknown()}"
-                self.notes.append(note)
-                self._maybe_take(chain, rule, action, path, note)
+                events.append((_NOTE, note))
+                yield from self._maybe_take(events, chain, rule, action, note)
         return None
 
-    def _maybe_take(self, chain: Chain, rule: Rule, action: Action, path: Path, note: str) -> None:
+    def _maybe_take(
+        self, events: list[_Event], chain: Chain, rule: Rule, action: Action, note: str
+    ) -> Generator[str, _Summary | str, None]:
         """A rule that may or may not apply: what it finds is possible only, and whatever it
         may do makes what comes after it doubtful."""
-        found = self.search.find(self, chain, rule, action, path, (note,))
-        if found is not None:
-            self.maybe.append(found)
+        if self.search.wants(action):
+            events.append((_MAYBE, _Site(chain, rule.text, action, (note,))))
             if self.search.doubtful_find_doubts:
-                self.doubts.append(note)
+                events.append((_DOUBT, note))
             return
-        self.doubts.append(note)
+        events.append((_DOUBT, note))
         if self.search.follow_doubtful:
-            outcome = self._take(chain, rule, action, path)
-            if outcome is not None and not isinstance(outcome, str):  # not "stop" or "return"
-                self.maybe.append(outcome)
+            outcome = yield from self._take(events, chain, rule, action)
+            if isinstance(outcome, _Found):
+                events.append((_MAYBE_END, outcome))
 
-    def _unresolved(self, note: str) -> None:
-        self.notes.append(note)
-        self.doubts.append(note)
-        self.unresolved.append(note)
+
+# --- the answer for a base chain: the summaries read in the kernel's order ----------------
+
+
+@dataclass(slots=True)
+class Walked(Generic[Found]):
+    """What one walk of a base chain met: its notes, the possible finds, the targets it could
+    not follow, how it ended, and the doubts on the way (as a find past them lists them)."""
+
+    notes: list[str]
+    maybe: list[Found]
+    unresolved: list[str]
+    end: Found | Stop | None  # a find, "stop", or None: the end of the chain (its policy)
+    uncertain: tuple[str, ...]  # the doubts met on the whole way, as a find's evidence
+
+
+def _shown_path(path: list[str], below: _Below | None, depth: int, last: str) -> Path:
+    """The jump path: ``path`` then the chains ``below``, eliding the middle of a deep one."""
+    whole = len(path) + depth
+    if whole <= MAX_PATH_SHOWN:
+        names = list(path)
+        while below is not None:
+            names.append(below.name)
+            below = below.rest
+        return tuple(names)
+    head = list(islice(path, MAX_PATH_SHOWN - 2))
+    while below is not None and len(head) < MAX_PATH_SHOWN - 2:
+        head.append(below.name)
+        below = below.rest
+    return (*head, f"… {whole - len(head) - 1} more chains", last)
+
+
+@dataclass(slots=True)
+class _Replay(Generic[Found]):
+    walker: _Walker[Found]
+    doubts: dict[str, None] = field(default_factory=dict)  # ordered: the first seen first
+    notes: list[str] = field(default_factory=list)
+    maybe: list[Found] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+    def uncertain(self, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """What a find made now depends on: the doubts so far, and its own."""
+        shown = list(islice(self.doubts, MAX_DOUBTS_SHOWN))
+        hidden = len(self.doubts) - len(shown)
+        if hidden:
+            shown.append(f"… and {hidden} more rules or targets we could not evaluate")
+        return (*shown, *(e for e in extra if e not in shown))
+
+    def make(self, site: _Site, path: Path) -> Found:
+        walker = self.walker
+        uncertain = self.uncertain(site.extra)
+        spot = Spot(
+            walker.table, walker.packet, site.chain, site.rule, site.action, path, uncertain
+        )
+        return walker.search.make(spot)
+
+    def found(self, found: _Found, path: list[str]) -> Found:
+        last = found.site.chain.name
+        return self.make(found.site, _shown_path(path, found.below, found.depth, last))
+
+    def run(self, base: _Summary) -> Walked[Found]:
+        walker = self.walker
+        if walker.table.incomplete:
+            self.doubts[walker.table.incomplete] = None
+        seen = {id(base)}
+        path = [base.name]
+        stack: list[Iterator[_Event]] = [iter(base.events)]
+        while stack:
+            for event in stack[-1]:
+                walker.tick()
+                kind = event[0]
+                if kind == _SUB:
+                    sub: _Summary = event[1]  # type: ignore[assignment]
+                    if id(sub) in seen:
+                        continue  # reached before by another way: nothing new to report
+                    seen.add(id(sub))
+                    path.append(event[2])  # type: ignore[misc]
+                    stack.append(iter(sub.events))
+                    break
+                self._event(kind, event[1], path)
+            else:
+                stack.pop()
+                path.pop()
+        end = base.end
+        last = self.found(end, [base.name]) if isinstance(end, _Found) else end
+        return Walked(self.notes, self.maybe, self.unresolved, last, self.uncertain())
+
+    def _event(self, kind: int, what: object, path: list[str]) -> None:
+        if kind == _NOTE:
+            self.notes.append(what)  # type: ignore[arg-type]
+        elif kind == _DOUBT:
+            self.doubts[what] = None  # type: ignore[index]
+        elif kind == _UNRESOLVED:
+            self.notes.append(what)  # type: ignore[arg-type]
+            self.doubts[what] = None  # type: ignore[index]
+            self.unresolved.append(what)  # type: ignore[arg-type]
+        elif kind == _MAYBE:
+            self.maybe.append(self.make(what, _shown_path(path, None, 0, path[-1])))  # type: ignore[arg-type]
+        elif kind == _MAYBE_END:
+            self.maybe.append(self.found(what, path))  # type: ignore[arg-type]
 
 
 def via(path: Path) -> str:
@@ -144,12 +394,19 @@ def unproven(uncertain: tuple[str, ...]) -> str:
     return f"; not proven, it depends on: {'; '.join(uncertain)}" if uncertain else ""
 
 
-def walk_base_chain(
-    table: Table, chain: Chain, packet: Packet, search: Search[Found]
-) -> tuple[Walk[Found], Found | Stop | None]:
-    """Walk one base chain: the walk (its notes, doubts, possible finds) and what it ended
-    with (a find, "stop", or None: the end of the chain, where its policy decides)."""
-    walk = Walk(table, packet, search)
-    if table.incomplete:
-        walk.doubts.append(table.incomplete)
-    return walk, walk.run(chain.name, (chain.name,))
+@dataclass(slots=True)
+class TableWalks(Generic[Found]):
+    """The walks of one table for a search: one memo per packet, shared by its base chains."""
+
+    table: Table
+    search: Search[Found]
+    deadline: Deadline
+    walkers: dict[Packet, _Walker[Found]] = field(default_factory=dict)
+
+    def walk(self, chain: Chain, packet: Packet) -> Walked[Found]:
+        """Walk one base chain with one packet."""
+        self.deadline.check(f"{self.table.source} {self.table.label}")
+        walker = self.walkers.get(packet)
+        if walker is None:
+            walker = self.walkers[packet] = _Walker(self.table, packet, self.search, self.deadline)
+        return _Replay(walker).run(walker.summary(chain.name))

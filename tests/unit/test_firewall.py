@@ -662,6 +662,15 @@ async def test_read_ruleset_raises_when_nothing_is_readable(
     assert isinstance(caught.value, HarnessError)
 
 
+async def test_read_ruleset_raises_when_neither_dump_can_be_parsed(
+    fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(firewall_read, "IP6TABLES_SAVE", ("echo", "junk"))
+    monkeypatch.setattr(firewall_read, "NFT_LIST", ("echo", "{"))
+    with pytest.raises(FirewallUnreadable, match=r"ip6tables-save: no table.*nft: not JSON"):
+        await read_ruleset(Netns.named(fwtest_netns), timeout=10.0)
+
+
 async def test_read_ruleset_is_bounded_by_its_timeout(
     fwtest_netns: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
