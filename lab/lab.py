@@ -39,6 +39,7 @@ from lab.processes import (
     mounts_under,
     names_path,
     net_ns_of,
+    reap,
     signal_all,
     spawn,
 )
@@ -260,7 +261,8 @@ class Lab:
             if record is None:
                 continue
             proc = HeldProcess.open(record.pid)
-            if proc is None:
+            if proc is None:  # gone, or a zombie: collected if this process started it
+                reap(record.pid)
                 continue
             same = record.start is None or record.start == proc.start
             if same and names_path(argv_of(record.pid), marker):

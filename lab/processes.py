@@ -7,7 +7,6 @@ import contextlib
 import os
 import select
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -17,10 +16,6 @@ from types import FrameType
 
 from lab.errors import LabError
 from lab.shell import say
-
-# daemons this process started, kept so they are reaped (not left as zombies or unwaited
-# Popen objects) when a lab is brought down from the same process, as the tests do
-CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @contextlib.contextmanager
@@ -50,22 +45,43 @@ def finishing(what: str) -> Iterator[None]:
 
 
 def spawn(state: Path, daemon: str, cmd: list[str]) -> None:
-    """Start ``cmd`` as the lab's ``daemon``, logging to STATE/DAEMON.log, its pid recorded."""
-    log = open(state / f"{daemon}.log", "ab")  # noqa: SIM115 - handed to the child
-    with log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+    """Start ``cmd`` as the lab's ``daemon``, in a session of its own, logging to
+    STATE/DAEMON.log, its pid recorded. Started with posix_spawn, not Popen: no object of this
+    process stands for it, so nothing is left to collect but its exit (``reap``), wherever the
+    lab is brought down from."""
+    log = os.open(state / f"{daemon}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC)
+    try:
+        pid = os.posix_spawnp(
+            cmd[0],
+            cmd,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, log, 1),
+                (os.POSIX_SPAWN_DUP2, log, 2),
+            ],
+            setsid=True,
         )
-    CHILDREN[proc.pid] = proc
+    finally:
+        os.close(log)
     # the pid and the process's start time, read now that it runs: a pid alone names
     # whatever process gets it next once the daemon is gone (`down` checks both)
-    start = proc_start(proc.pid)
-    if start is not None:  # else it is gone already, and poll() below says so
-        (state / f"{daemon}.lab-pid").write_text(PidRecord(proc.pid, start).dump())
+    start = proc_start(pid)
+    if start is not None:  # else it is gone already, and waitpid below says so
+        (state / f"{daemon}.lab-pid").write_text(PidRecord(pid, start).dump())
     time.sleep(0.05)
-    if proc.poll() is not None:
+    ended, status = os.waitpid(pid, os.WNOHANG)
+    if ended:
         tail = (state / f"{daemon}.log").read_text(errors="replace")[-600:]
-        raise LabError(f"{daemon} exited at once ({proc.returncode}): {tail.strip()}")
+        code = os.waitstatus_to_exitcode(status)
+        raise LabError(f"{daemon} exited at once ({code}): {tail.strip()}")
+
+
+def reap(pid: int, *, block: bool = False) -> None:
+    """Collect the exit of a daemon this process started, so it is no zombie; a daemon another
+    process started (a lab brought up by another command) is not ours to wait for."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0 if block else os.WNOHANG)
 
 
 def signal_all(procs: list[HeldProcess], sig: signal.Signals, grace: float) -> None:
@@ -82,16 +98,12 @@ def signal_all(procs: list[HeldProcess], sig: signal.Signals, grace: float) -> N
             time.sleep(0.05)
     for proc in waiting:
         proc.signal(signal.SIGKILL)
-        child = CHILDREN.pop(proc.pid, None)
-        if child is not None:
-            child.wait()
+        reap(proc.pid, block=True)
+    # every daemon of ours that has ended is collected, also one that was gone before it was
+    # looked for (then it was no process to signal, only a zombie)
     for proc in procs:
+        reap(proc.pid)
         proc.close()
-    # reap every daemon of ours that has ended, also one that was gone before it was looked
-    # for (then it was no process to signal, only a zombie)
-    for pid, child in list(CHILDREN.items()):
-        if child.poll() is not None:
-            del CHILDREN[pid]
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,10 +133,10 @@ def test_up_is_idempotent_and_down_twice_is_harmless() -> None:
 def test_failed_up_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     lab = Lab(NAME)
 
-    def broken(self: Lab, *args: object) -> None:
+    def broken(*args: object) -> None:
         raise LabError("injected failure after namespaces, unbound and radvd were started")
 
-    monkeypatch.setattr(Lab, "_docker", broken)
+    monkeypatch.setattr("lab.daemon.start", broken)
     with pytest.raises(LabError, match="injected"):
         lab.up("healthy")
     assert_nothing_left(lab)
