@@ -1,14 +1,22 @@
 """Reading the firewall as a namespace sees it: ``ip6tables-save`` and ``nft -j list ruleset``,
 read only.
+
+``nft`` is read with the ``nft`` that wrote the rules where the target says which (the lab's
+dockerd runs from a root of its own: its ``nft`` is run chrooted there, in the same namespace);
+an older ``nft`` can crash on, or misread, what a newer one wrote. An ``nft`` that fails while
+the kernel speaks nf_tables makes the firewall unreadable: what it could not show is never read
+as "no rules".
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from probes.firewall._model import FirewallUnreadable, _clip
 from probes.firewall._ruleset import Ruleset
@@ -19,6 +27,8 @@ from probes.netns import Netns
 IP6TABLES_SAVE = ("ip6tables-save",)
 IP6TABLES_VERSION = ("ip6tables-save", "--version")
 NFT_LIST = ("nft", "-j", "list", "ruleset")
+# nft's words when the kernel has no nf_tables at all: then nothing is in nftables to miss
+NO_NF_TABLES = ("Protocol not supported", "Operation not supported")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,12 @@ def _run_tool(argv: tuple[str, ...], deadline: float, where: str) -> _Output:
     except OSError as exc:
         return _Output(argv, failure=f"{argv[0]}: {exc.strerror or exc}")
     stdout = done.stdout.decode("utf-8", "replace")
+    if done.returncode < 0:
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        return _Output(argv, stdout, f"{' '.join(argv)} crashed ({name})")
     if done.returncode != 0:
         stderr = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = stderr[-1] if stderr else "no message"
@@ -59,37 +75,61 @@ def _run_tool(argv: tuple[str, ...], deadline: float, where: str) -> _Output:
     return _Output(argv, stdout)
 
 
-def _read_all(deadline: float, where: str) -> tuple[_Output, _Output, _Output]:
+def _nft_list(tool_root: str | None) -> tuple[str, ...]:
+    """``nft -j list ruleset``, with the root's own ``nft`` where the target names one."""
+    if tool_root and any((Path(tool_root) / d / "nft").exists() for d in ("usr/sbin", "sbin")):
+        return ("chroot", tool_root, *NFT_LIST)
+    return NFT_LIST
+
+
+def _read_all(
+    deadline: float, where: str, tool_root: str | None
+) -> tuple[_Output, _Output, _Output]:
     """The three reads, in one thread inside the namespace (each takes milliseconds)."""
     return (
         _run_tool(IP6TABLES_VERSION, deadline, where),
         _run_tool(IP6TABLES_SAVE, deadline, where),
-        _run_tool(NFT_LIST, deadline, where),
+        _run_tool(_nft_list(tool_root), deadline, where),
     )
 
 
-async def read_ruleset(ns: Netns, *, timeout: float) -> Ruleset:
+def _nft_unreadable(nft: _Output) -> bool:
+    """nft ran and failed where nftables may hold rules: a crash, an error other than the
+    kernel having no nf_tables. (Not installed: nothing wrote rules with it here.)"""
+    if nft.failure is None or nft.failure.endswith("is not installed"):
+        return False
+    return not any(words in nft.failure for words in NO_NF_TABLES)
+
+
+async def read_ruleset(ns: Netns, *, timeout: float, tool_root: str | None = None) -> Ruleset:
     """Read ip6tables and nftables as ``ns`` sees them; change nothing.
 
-    A missing tool or a failing command is recorded in ``Ruleset.unread``; when neither view
-    could be read or parsed, or time runs out, ``FirewallUnreadable`` says why.
+    ``tool_root`` is a root whose ``nft`` wrote the rules (a lab's dockerd runs from one); its
+    ``nft`` reads them, chrooted, in ``ns``. A missing tool is recorded in ``Ruleset.unread``;
+    when neither view could be read or parsed, when ``nft`` failed or gave what is not its JSON,
+    or time runs out, ``FirewallUnreadable`` says why.
     """
     where = str(ns)
     deadline = time.monotonic() + timeout
     try:
         async with asyncio.timeout(timeout):
-            version, save, nft = await ns.run(lambda: _read_all(deadline, where))
+            version, save, nft = await ns.run(lambda: _read_all(deadline, where, tool_root))
     except TimeoutError as exc:
         raise FirewallUnreadable(where, f"reading the firewall took over {timeout:g}s") from exc
     unread = [out.failure for out in (save, nft) if out.failure]
     if save.failure and nft.failure:
         raise FirewallUnreadable(where, "; ".join(unread))
+    if _nft_unreadable(nft):
+        raise FirewallUnreadable(where, f"nftables could not be read: {nft.failure}")
     ruleset = Ruleset.parse(
         ip6tables_save=None if save.failure else save.stdout,
         nft_json=None if nft.failure else nft.stdout,
         ip6tables_version=version.stdout,
         unread=[u for u in unread if u],
     )
+    if nft.failure is None and ruleset.nft is None:
+        said = next((u for u in ruleset.unread if u.startswith("nft:")), "not its JSON")
+        raise FirewallUnreadable(where, f"nftables could not be read: {said}")
     if ruleset.ip6tables is None and ruleset.nft is None:  # nothing to judge is no pass
         raise FirewallUnreadable(where, "; ".join(ruleset.unread))
     return ruleset
