@@ -22,6 +22,9 @@ class Target:
     uplink: str | None = None  # the host's upstream interface, where known
     resolv_conf: str = "/etc/resolv.conf"  # the host's resolver configuration, as Docker reads it
     lab: dict[str, Any] | None = field(default=None, compare=False)  # `python -m lab describe`
+    # the root whose firewall tools wrote the host's rules, where that is not this machine's
+    # own (the lab's dockerd runs chrooted into a Debian root): its nft reads them
+    tool_root: str | None = None
 
     @classmethod
     def local(
@@ -66,6 +69,7 @@ class Target:
             description["host"]["uplink"],
             description["host"]["resolv_conf"],
             description,
+            description.get("docker", {}).get("root"),
         )
 
 

@@ -159,7 +159,11 @@ async def ruleset(survey: Survey) -> Ruleset | str:
     """The host's ip6tables and nftables rules, read once; or why they cannot be read."""
     site: Site = await survey.get(SITE_PART)
     try:
-        return await read_ruleset(site.target.netns, timeout=site.target.profile.timeout * 2)
+        return await read_ruleset(
+            site.target.netns,
+            timeout=site.target.profile.timeout * 2,
+            tool_root=site.target.tool_root,
+        )
     except FirewallUnreadable as exc:
         return str(exc)
 
