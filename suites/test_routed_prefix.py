@@ -106,11 +106,14 @@ async def test_prefix_routed_to_host(
     site: Site,
     reachability: Reachability,
     uplink_state: UplinkState | str,
+    ruleset: Ruleset | str,
     modes: dict[str, Ipv6Mode],
     container: ProbeContainer,
+    pytestconfig: pytest.Config,
 ) -> None:
     """The container prefix is routed to the host, or the host proxies ND for every address."""
-    _skip_if_masqueraded(modes[container.network.name], "whether the prefix is routed here")
+    mode = modes[container.network.name]
+    _skip_if_masqueraded(pytestconfig, mode, ruleset, "whether the prefix is routed here")
     reach = _reach(reachability, container)
     source = _global_source(reach)
     if isinstance(uplink_state, str):
@@ -141,11 +144,20 @@ async def test_prefix_routed_to_host(
     hold(verdict, breaks=[prefix, fact("path", net), fact("inbound", net)])
 
 
-def _skip_if_masqueraded(mode: Ipv6Mode, what: str) -> None:
+def _skip_if_masqueraded(
+    config: pytest.Config, mode: Ipv6Mode, ruleset: Ruleset | str, what: str
+) -> None:
     """A masqueraded network's containers are not reached from outside by design: asking
-    {what} means nothing there (RT-06 judges whether that mode is the one intended)."""
+    {what} means nothing there (RT-06 judges whether that mode is the one intended). Where the
+    firewall could not be read, whether it is masqueraded is not known: nothing is judged."""
     if mode.inbound_reachable is False:
         pytest.skip(f"{mode.summary}; so {what} does not apply (RT-06 judges the mode)")
+    if mode.masqueraded is None and isinstance(ruleset, str):
+        cannot_run(
+            config,
+            f"{what} is not judged: whether {mode.network} is masqueraded is not known, for "
+            f"the firewall could not be read: {ruleset}",
+        )
 
 
 @pytest.mark.check("RT-04")
@@ -188,13 +200,21 @@ async def test_firewall_forwards_container_traffic(
 
 @pytest.mark.check("RT-06")
 async def test_ipv6_mode_as_intended(
-    hold: Hold, site: Site, modes: dict[str, Ipv6Mode], network: NetworkInfo
+    pytestconfig: pytest.Config,
+    hold: Hold,
+    site: Site,
+    ruleset: Ruleset | str,
+    modes: dict[str, Ipv6Mode],
+    network: NetworkInfo,
 ) -> None:
     """The network's IPv6 mode (routed, masqueraded…) is what the profile says the site wants."""
     mode = modes.get(network.name)
     if mode is None:
         pytest.skip(f"no probe container on {network.name}")
     wanted = site.target.profile.wanted_mode(network.name)
+    judged = wanted not in (None, "any") and not (mode.internal or mode.mode == "isolated")
+    if judged and isinstance(ruleset, str):  # what it could not read is no evidence
+        cannot_run(pytestconfig, f"the firewall could not be read: {ruleset}")
     hold(
         judge_mode(mode, wanted, daemon_version=site.docker_version),
         breaks=[fact("mode", network.name)],
@@ -206,11 +226,14 @@ async def test_far_end_reaches_container(
     hold: Hold,
     site: Site,
     reachability: Reachability,
+    ruleset: Ruleset | str,
     modes: dict[str, Ipv6Mode],
     container: ProbeContainer,
+    pytestconfig: pytest.Config,
 ) -> None:
     """The far end reaches the container's global address directly (where it is not NATed)."""
-    _skip_if_masqueraded(modes[container.network.name], "reaching it from the far end")
+    mode = modes[container.network.name]
+    _skip_if_masqueraded(pytestconfig, mode, ruleset, "reaching it from the far end")
     reach = _reach(reachability, container)
     source = _global_source(reach)
     if reach.from_far_end is None:
