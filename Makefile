@@ -13,18 +13,23 @@ DEB_PACKAGES := docker.io radvd unbound tayga busybox-static iproute2 iptables n
 DEB_TEST_PACKAGES := chromium ndppd
 SCENARIO ?= healthy
 DOCKER ?= 20.10
+# Docker 29 only: iptables (Docker's default) or nftables
+FIREWALL_BACKEND ?=
 
 .PHONY: lab test lint deps deps-debian deps-test apt-install venv clean lab-down help
 
 help:
 	@echo "make lab    - all suites against the built-in lab (scenario $(SCENARIO), Docker $(DOCKER)); reports in reports/out/"
-	@echo "             e.g. make lab DOCKER=28 SCENARIO=nat66 (DOCKER: 20.10, 26, 28)"
+	@echo "             e.g. make lab DOCKER=28 SCENARIO=nat66 (DOCKER: 20.10, 26, 28, 29)"
+	@echo "             DOCKER=29 is built once from moby's source: V6CONFORM_MOBY_SOURCE=TARBALL"
+	@echo "             FIREWALL_BACKEND=nftables: Docker 29's nftables backend (default iptables)"
 	@echo "make test   - lint and the project's own tests (unit tests and lab integration tests)"
 	@echo "make deps   - install Debian packages and the .venv only"
 	@echo "make lab-down - remove a lab left behind (python -m lab down)"
 
 lab: deps
-	$(BIN)/pytest suites/ --lab $(SCENARIO) --docker $(DOCKER)
+	$(BIN)/pytest suites/ --lab $(SCENARIO) --docker $(DOCKER) \
+		$(if $(FIREWALL_BACKEND),--firewall-backend $(FIREWALL_BACKEND))
 
 test: deps deps-test lint
 	$(BIN)/pytest

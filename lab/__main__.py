@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from lab.dockers import DEFAULT, GENERATIONS
+from lab.dockers import DEFAULT, FIREWALL_BACKENDS, GENERATIONS
 from lab.errors import LabError
 from lab.fleet import DEFAULT_FLEET, DEFAULT_HOSTS, Fleet, parse_hosts
 from lab.lab import DEFAULT_NAME, Lab
@@ -38,9 +38,15 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT,
         choices=list(GENERATIONS),
         help=f"the Docker generation to run (default {DEFAULT}): "
-        + "; ".join(f"{g.name}: {g.release}'s docker.io" for g in GENERATIONS.values())
-        + " (20.10 is this machine's own)"
-        + ". Newer ones run from a Debian root made once with debootstrap and cached",
+        + "; ".join(f"{g.name}: {g.needs}" for g in GENERATIONS.values())
+        + ". Roots and builds are made once and cached",
+    )
+    up.add_argument(
+        "--firewall-backend",
+        choices=FIREWALL_BACKENDS,
+        default=None,
+        help="the lab's dockerd's --firewall-backend (Docker 29 on; default: Docker's own, "
+        "iptables)",
     )
     sub.add_parser("down", help="remove the lab: containers, processes, namespaces, directories")
     sub.add_parser("scenarios", help="list scenarios and the check IDs each must fail")
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             return _fleet(args)
         lab = Lab(args.name)
         if args.command == "up":
-            lab.up(args.scenario, args.docker)
+            lab.up(args.scenario, args.docker, args.firewall_backend)
         elif args.command == "down":
             lab.down()
         elif args.command == "describe":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from lab import dockers
 from lab import topology as T
 from lab.dockers import Generation
+from lab.engine import engine_request
 from lab.shell import say
 from lab.site import Addressing, Host
 from probes.docker import NEWEST_KNOWN_MAJOR
@@ -29,6 +30,9 @@ class Daemon:
     api_version: str
     root: str | None  # the root it runs from; None: this machine's own
     note: str | None = None  # the version is not the one the generation stands for
+    # as the daemon says (GET /info → FirewallBackend.Driver, Docker 28.1+): "iptables",
+    # "nftables", "…+firewalld"; None where it says nothing
+    firewall_backend: str | None = None
 
     @property
     def major(self) -> int:
@@ -39,7 +43,10 @@ class Daemon:
     def asked(cls, lab: Lab, gen: Generation, root: Path | None) -> Daemon:
         fmt = "{{.Server.Version}} {{.Server.APIVersion}}"
         version, _, api = lab.docker("version", "--format", fmt).strip().partition(" ")
-        daemon = cls(gen.name, gen.release, version, api, str(root) if root else None)
+        info = engine_request(lab.docker_socket, "GET", "/info") or {}
+        backend = (info.get("FirewallBackend") or {}).get("Driver") or None
+        root_name = str(root) if root else None
+        daemon = cls(gen.name, gen.release, version, api, root_name, firewall_backend=backend)
         note = None
         if daemon.major > NEWEST_KNOWN_MAJOR:
             note = (
@@ -55,7 +62,13 @@ class Daemon:
         return dataclasses.replace(daemon, note=note)
 
 
-def dockerd_args(lab: Lab, gen: Generation, host: Host, addressing: Addressing) -> list[str]:
+def dockerd_args(
+    lab: Lab,
+    gen: Generation,
+    host: Host,
+    addressing: Addressing,
+    firewall_backend: str | None = None,
+) -> list[str]:
     args = [
         "dockerd",
         "--data-root", str(lab.state / "data"),
@@ -72,11 +85,18 @@ def dockerd_args(lab: Lab, gen: Generation, host: Host, addressing: Addressing) 
         args += ["--ipv6"] if bridge6 is None else ["--ipv6", "--fixed-cidr-v6", bridge6]
     if host.ip6tables and gen.name == "26":
         args += ["--experimental", "--ip6tables"]  # 26 refuses ip6tables without experimental
+    if firewall_backend is not None:
+        args += ["--firewall-backend", firewall_backend]
     return args
 
 
 def start(
-    lab: Lab, gen: Generation, root: Path | None, host: Host, addressing: Addressing
+    lab: Lab,
+    gen: Generation,
+    root: Path | None,
+    host: Host,
+    addressing: Addressing,
+    firewall_backend: str | None = None,
 ) -> Daemon:
     where = f"from {root}" if root else "(this machine's own)"
     say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
@@ -96,7 +116,8 @@ def start(
         "dockerd",
         ["nsenter", f"--net=/run/netns/{lab.ns('host')}",
          "unshare", "--mount", "--propagation", "private",
-         "sh", "-c", script, "sh", *dockerd_args(lab, gen, host, addressing)],
+         "sh", "-c", script, "sh",
+         *dockerd_args(lab, gen, host, addressing, firewall_backend)],
     )  # fmt: skip
     lab.wait_for(
         lambda: lab.docker("version", "--format", "{{.Server.Version}}", check=False).strip() != "",

@@ -105,7 +105,12 @@ class Lab:
         raise LabError(f"timed out after {timeout:.0f} s waiting for {what} ({tails})")
 
     # up ----------------------------------------------------------------------------------
-    def up(self, scenario_name: str = "healthy", docker: str = dockers.DEFAULT) -> dict[str, Any]:
+    def up(
+        self,
+        scenario_name: str = "healthy",
+        docker: str = dockers.DEFAULT,
+        firewall_backend: str | None = None,
+    ) -> dict[str, Any]:
         if os.geteuid() != 0:
             raise LabError("the lab needs root (network namespaces, dockerd): run it with sudo")
         try:
@@ -117,6 +122,11 @@ class Lab:
             gen = dockers.generation(docker)
         except RootError as exc:
             raise LabError(str(exc)) from None
+        if firewall_backend is not None:
+            try:
+                dockers.check_backend(gen, firewall_backend)
+            except RootError as exc:
+                raise LabError(str(exc)) from None
         if gen.name not in scenario.generations:
             wants = " or ".join(sorted(scenario.generations))
             raise LabError(
@@ -147,7 +157,9 @@ class Lab:
             if site.far_end.translator:
                 far_end.start_nat64(self)
             upstream.start(self, site.router)
-            daemon = docker_daemon.start(self, gen, root, site.host, site.addressing)
+            daemon = docker_daemon.start(
+                self, gen, root, site.host, site.addressing, firewall_backend
+            )
             docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)
             writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
@@ -168,7 +180,8 @@ class Lab:
             raise
         say(
             f"{self.name} is up in scenario {scenario.name} with Docker {daemon.version} "
-            f"({time.monotonic() - started:.1f} s)"
+            f"(firewall backend {daemon.firewall_backend or 'unknown'}; "
+            f"{time.monotonic() - started:.1f} s)"
         )
         if daemon.note:
             say(daemon.note)

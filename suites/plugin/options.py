@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.dockers import DEFAULT, GENERATIONS
+from lab.dockers import DEFAULT, FIREWALL_BACKENDS, GENERATIONS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         + f"; default {DEFAULT}. Newer ones run from a Debian root made once and cached",
     )
     group.addoption(
+        "--firewall-backend",
+        choices=FIREWALL_BACKENDS,
+        default=None,
+        help="with --lab: the lab's dockerd's --firewall-backend (Docker 29 on; default: "
+        "Docker's own, iptables)",
+    )
+    group.addoption(
         "--docker-host",
         metavar="URL",
         default=None,
@@ -72,4 +79,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("v6conform_containers", "default for --containers", default="all")
     parser.addini("v6conform_lab_name", "default for --lab-name", default="v6c")
     parser.addini("v6conform_lab_docker", "default for --docker", default=DEFAULT)
+    parser.addini("v6conform_lab_firewall_backend", "default for --firewall-backend", default="")
     parser.addini("v6conform_profile", "default for --profile", default="")

@@ -36,12 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "the lab's own" if scenario or mode == "lab" else "built-in defaults"
     )
     generation = config.getoption("docker")
+    backend = config.getoption("firewall_backend")
     try:
-        if generation and not scenario:
-            raise LabError(
-                f"--docker {generation} picks the Docker the lab brings up: use it with --lab "
-                "SCENARIO (a lab already up, or a real host, runs the Docker it has)"
-            )
+        picks = {
+            "--docker": (generation, "the Docker the lab brings up"),
+            "--firewall-backend": (backend, "the firewall backend of the lab's Docker"),
+        }
+        for option, (value, what) in picks.items():
+            if value and not scenario:
+                raise LabError(
+                    f"{option} {value} picks {what}: use it with --lab SCENARIO (a lab "
+                    "already up, or a real host, runs the Docker it has)"
+                )
         config.stash[SELECTOR] = parse_selector(
             config.getoption("containers") or config.getini("v6conform_containers")
         )
@@ -49,7 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
         if scenario or mode == "lab":
             lab = Lab(name)
             if scenario:
-                lab.up(scenario, generation or config.getini("v6conform_lab_docker"))
+                lab.up(
+                    scenario,
+                    generation or config.getini("v6conform_lab_docker"),
+                    backend or config.getini("v6conform_lab_firewall_backend") or None,
+                )
                 config.stash[LAB] = lab
             target = Target.from_lab(lab.description(), profile)
         else:

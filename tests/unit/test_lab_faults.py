@@ -14,7 +14,7 @@ from lab.scenarios import Scenario
 from lab.site import HostChanges, Networks, Site
 from lab.upstream import radvd_conf
 
-MAJORS = {"20.10": 20, "26": 26, "28": 28}
+MAJORS = {name: gen.expected_major for name, gen in GENERATIONS.items()}
 
 
 def built(sc: Scenario, major: int, writes_ip6tables: bool) -> tuple[Site, Networks, HostChanges]:
