@@ -127,9 +127,9 @@ async def read_ruleset(ns: Netns, *, timeout: float, tool_root: str | None = Non
         ip6tables_version=version.stdout,
         unread=[u for u in unread if u],
     )
+    if ruleset.ip6tables is None and ruleset.nft is None:  # nothing to judge is no pass
+        raise FirewallUnreadable(where, "; ".join(ruleset.unread))
     if nft.failure is None and ruleset.nft is None:
         said = next((u for u in ruleset.unread if u.startswith("nft:")), "not its JSON")
         raise FirewallUnreadable(where, f"nftables could not be read: {said}")
-    if ruleset.ip6tables is None and ruleset.nft is None:  # nothing to judge is no pass
-        raise FirewallUnreadable(where, "; ".join(ruleset.unread))
     return ruleset
