@@ -72,6 +72,9 @@ def not_docker(version: Mapping[str, object]) -> str | None:
 class DaemonInfo:
     version: str
     api_version: str
+    # the daemon's own word (GET /info → FirewallBackend.Driver, Docker 28.1 on): "iptables",
+    # "nftables", with "+firewalld" where firewalld manages it; None where it says nothing
+    firewall_backend: str | None = None
 
     @property
     def major(self) -> int:
@@ -203,8 +206,21 @@ class DockerEndpoint:
                 f"this endpoint is {engine}, not Docker (its Docker-compatible API says so in "
                 "/version): v6conform judges Docker hosts only, so nothing here was judged",
             )
-        self.daemon = DaemonInfo(str(version.get("Version")), str(version.get("ApiVersion")))
+        self.daemon = DaemonInfo(
+            str(version.get("Version")), str(version.get("ApiVersion")), await self._backend()
+        )
         return self
+
+    async def _backend(self) -> str | None:
+        """Which firewall backend the daemon says it uses; None where it does not say (before
+        28.1) or its /info cannot be had: what it tells is evidence, not a verdict's basis."""
+        try:
+            info = await self.call(self.client.system.info())
+        except DockerUnavailable:
+            return None
+        said = (info.get("FirewallBackend") or {}) if isinstance(info, dict) else {}
+        driver = said.get("Driver") if isinstance(said, dict) else None
+        return str(driver) if driver else None
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

@@ -283,6 +283,7 @@ def ipv6_mode(
     uplink: str | None = None,
     destinations: Sequence[str] = (OUTSIDE,),
     deadline: Deadline | None = None,
+    docker_backend: str | None = None,
 ) -> Ipv6Mode:
     """The network's IPv6 mode: what its options and Docker's version ask for, corrected by
     what the firewall does.
@@ -294,7 +295,8 @@ def ipv6_mode(
     ``destinations``, the profile's anchors, are where new inbound traffic comes from (see
     ``assess_forward``). The NAT search and the forward walk share one ``deadline`` (of
     ``JUDGE_TIMEOUT`` seconds if none is given): a firewall not judged in time raises
-    ``FirewallUnreadable``.
+    ``FirewallUnreadable``. ``docker_backend`` is the firewall backend the daemon says it uses
+    (``DaemonInfo.firewall_backend``), shown beside what the firewall shows.
     """
     deadline = deadline or Deadline.after()
     options = network.options
@@ -337,8 +339,14 @@ def ipv6_mode(
         ip_masquerade=ip_masquerade,
         ip6tables=ip6tables,
         daemon_major=daemon_major,
-        firewall=fw.lines,
+        firewall=(*_said_backend(docker_backend), *fw.lines),
     )
+
+
+def _said_backend(docker_backend: str | None) -> tuple[str, ...]:
+    if docker_backend is None:
+        return ()
+    return (f"Docker's firewall backend: {docker_backend} (as the daemon says, GET /info)",)
 
 
 def _mode(

@@ -9,10 +9,16 @@ from collections.abc import Sequence
 from probes import icmp6
 from probes.capture import Frame
 from probes.docker import NetworkInfo
-from probes.firewall import Drop, ForwardAssessment, dropped_traffic, drops_diagnosis
+from probes.firewall import (
+    SITE_CHAIN,
+    Drop,
+    ForwardAssessment,
+    dropped_traffic,
+    drops_diagnosis,
+)
 from probes.netmode import Ipv6Mode
 from probes.sysctl import ForwardingState, accept_ra_trap
-from rules.judgement import Judgement, fact, failed, not_observed, passed
+from rules.judgement import Fix, Judgement, fact, failed, not_observed, passed
 
 TROUBLESHOOT = (
     "see RT-01 (forwarding), RT-03 (is the prefix routed to this host?) and RT-04 (firewall)"
@@ -132,9 +138,13 @@ def judge_firewall(
     uplink: str | None,
     docker: str,
     ip6tables_text: str = "",
+    site_chain: str = SITE_CHAIN,
+    backend: str | None = None,
 ) -> Judgement:
     """RT-04: no forward rule or policy drops the traffic the network's mode needs. A drop that
-    depends on a rule we could not evaluate is no verdict either way (not-observed)."""
+    depends on a rule we could not evaluate is no verdict either way (not-observed).
+    ``site_chain`` is where the host takes a site's own ip6tables rule before Docker's
+    (``probes.firewall.site_chain``), ``backend`` Docker's firewall backend as it says."""
     evidence = [*(mode.evidence() if mode else ()), "modelled packets (one per traffic class):"]
     evidence += [f"  {p}" for p in verdict.packets]
     evidence += [f"not modelled: {why}" for why in verdict.left_out]
@@ -148,7 +158,7 @@ def judge_firewall(
         return failed(
             drops_diagnosis(verdict.drops, on),
             (*(d.describe() for d in verdict.drops), *evidence),
-            fix=forward_fix(verdict.drops, network, uplink, docker),
+            fix=forward_fix(verdict.drops, network, uplink, docker, site_chain, backend),
             hop="host",
             breaks=drop_facts(verdict.drops, network.name),
         )
@@ -177,10 +187,17 @@ def drop_facts(drops: Sequence[Drop], network: str) -> tuple[str, ...]:
 
 
 def forward_fix(
-    drops: tuple[Drop, ...], network: NetworkInfo, uplink: str | None, docker: str
-) -> str:
+    drops: tuple[Drop, ...],
+    network: NetworkInfo,
+    uplink: str | None,
+    docker: str,
+    site_chain: str = SITE_CHAIN,
+    backend: str | None = None,
+) -> str | Fix:
     """What to change for each traffic class dropped, never wider than that traffic: no rule
-    that accepts every new connection to the bridge (it would open every container port)."""
+    that accepts every new connection to the bridge (it would open every container port).
+    An ip6tables ACCEPT goes into ``site_chain``: DOCKER-USER where Docker made it, FORWARD
+    where it did not (its nftables backend makes none)."""
     bridge, up = network.bridge, uplink or "UPLINK"
     first = drops[0]
     source = first.source
@@ -189,7 +206,7 @@ def forward_fix(
         """One ACCEPT, in the tool and the place that can let the packet past the drop: an
         nftables drop is final whatever another table accepts, so its own chain, first."""
         if source == "ip6tables":
-            return f"`ip6tables -I DOCKER-USER {ipt} -j ACCEPT`"
+            return f"`ip6tables -I {site_chain} {ipt} -j ACCEPT`"
         return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
 
     classes = dropped_traffic(drops)
@@ -245,11 +262,23 @@ def forward_fix(
             + ") and each service port (`-p tcp --dport PORT`), not all traffic"
         )
     where = f"Docker {docker}" if docker else "this Docker"
-    if source == "ip6tables":
+    nftables_backend = backend is not None and backend.startswith("nftables")
+    if source == "ip6tables" and site_chain == SITE_CHAIN:
         tail = (
             f" (rules in DOCKER-USER survive Docker restarts; {where}: Docker makes that chain "
             "where it manages ip6tables, elsewhere use FORWARD)"
         )
+    elif source == "ip6tables":
+        tail = f" (in FORWARD, before the drop: this host has no DOCKER-USER chain; {where})"
     else:
         tail = f" (in the nftables chain that drops it, before the drop; {where})"
-    return "; ".join(fixes) + tail + "; then persist the rule set"
+    if nftables_backend:
+        tail += (
+            "; Docker's nftables backend makes no DOCKER-USER chain and its accepts are not "
+            "final: a drop in another table (an ip6tables FORWARD policy too) still drops what "
+            "Docker accepted, and Docker's documentation has a site put its own rules in a "
+            "table of its own on the forward hook, or mark what it accepts for Docker's "
+            "--bridge-accept-fwmark"
+        )
+    text = "; ".join(fixes) + tail + "; then persist the rule set"
+    return Fix(text, docker=docker or None, backend=backend) if backend else text

@@ -8,6 +8,7 @@ from probes.docker import NetworkInfo, ProbeContainer
 from probes.firewall import (
     Ruleset,
     assess_forward,
+    site_chain,
 )
 from probes.netmode import Ipv6Mode
 from probes.sysctl import forwarding_state
@@ -194,6 +195,8 @@ async def test_firewall_forwards_container_traffic(
             uplink=uplink,
             docker=site.docker_version,
             ip6tables_text=ruleset.ip6tables_text,
+            site_chain=site_chain(ruleset, site.firewall_backend),
+            backend=site.firewall_backend,
         )
     )
 

@@ -31,6 +31,7 @@ from probes.firewall._docker import (
     NFT_TABLE,
     SITE_CHAIN,
     firewall_backend,
+    site_chain,
     unpublished_ports_drop,
     written_by_docker,
 )
@@ -179,6 +180,7 @@ __all__ = [
     "parse_ip6tables_save",
     "parse_nft_json",
     "read_ruleset",
+    "site_chain",
     "traffic_phrase",
     "unpublished_ports_drop",
     "written_by_docker",

@@ -48,5 +48,17 @@ def firewall_backend(ruleset: Ruleset | str | None) -> str:
     return "none"
 
 
+def site_chain(ruleset: Ruleset, docker_backend: str | None = None) -> str:
+    """The ip6tables chain a site's own rule goes into to come before Docker's: DOCKER-USER
+    where Docker made it (its iptables backend), else FORWARD: under its nftables backend
+    Docker makes no DOCKER-USER (``docker_backend``: what the daemon says it uses)."""
+    if docker_backend is not None and docker_backend.startswith("nftables"):
+        return "FORWARD"
+    table = ruleset.ip6tables.filter if ruleset.ip6tables is not None else None
+    if table is not None and SITE_CHAIN not in table.chains:
+        return "FORWARD"
+    return SITE_CHAIN
+
+
 def _has_docker_chain(table: Table) -> bool:
     return any(name.startswith(CHAIN_PREFIX) for name in table.chains)

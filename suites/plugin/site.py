@@ -71,6 +71,11 @@ class Site:
         return self.docker.daemon.version if self.docker.daemon else ""
 
     @property
+    def firewall_backend(self) -> str | None:
+        """The firewall backend the daemon says it uses (Docker 28.1+), or None."""
+        return self.docker.daemon.firewall_backend if self.docker.daemon else None
+
+    @property
     def every_container(self) -> dict[str, ProbeContainer]:
         return {**self.containers, **self.plain}
 

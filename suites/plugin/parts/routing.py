@@ -178,6 +178,7 @@ def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, I
             ruleset=ruleset,
             uplink=uplink,
             destinations=site.target.profile.anchors,
+            docker_backend=site.firewall_backend,
         )
         for c in site.containers.values()
     }
