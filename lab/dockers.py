@@ -88,6 +88,27 @@ FIREWALL_BACKENDS = ("iptables", "nftables")  # dockerd --firewall-backend: Dock
 FIRST_WITH_NFTABLES = 29
 
 
+def unavailable(gen: Generation) -> str | None:
+    """Why ``gen`` cannot run here without being asked for anything (None: it can): a
+    generation built from source needs its source or a cached build."""
+    if gen.moby is None or (gen.root is not None and (gen.root / READY).exists()):
+        return None
+    if _built(gen, None) is not None:
+        return None
+    try:
+        moby_source(gen)
+    except RootError as exc:
+        return str(exc)
+    return None
+
+
+def nft_of(root: Path | None) -> tuple[str, ...]:
+    """The nft that writes as the lab's dockerd does: its root's, chrooted, where it has one."""
+    if root is not None and (root / "usr/sbin/nft").exists():
+        return ("chroot", str(root), "nft")
+    return ("nft",)
+
+
 def check_backend(gen: Generation, backend: str) -> None:
     """RootError unless ``gen``'s dockerd takes ``--firewall-backend backend``."""
     if backend not in FIREWALL_BACKENDS:

@@ -16,6 +16,7 @@ Every hook does nothing unless a fault says otherwise: the healthy site has no f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from lab import topology as T
 from lab.site import HostChanges, Network, Networks, Site
@@ -25,6 +26,10 @@ PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP
 
 @dataclass(frozen=True, slots=True)
 class Fault:
+    # it changes the host's firewall, or what Docker writes there: a scenario with one runs on
+    # each of Docker 29's firewall backends
+    firewall: ClassVar[bool] = False
+
     def site(self, site: Site) -> None:
         """Change the components' settings before the lab builds them."""
 
@@ -79,8 +84,13 @@ class ForwardingOff(Fault):
 class ForwardDrop(Fault):
     """The host's firewall drops forwarded container traffic."""
 
+    firewall: ClassVar[bool] = True
+
     def host(self, host: HostChanges, site: Site) -> None:
-        if host.docker_writes_ip6tables:
+        if host.docker_nftables:
+            # no DOCKER-USER under Docker 29's nftables backend: the site's own table
+            host.site_forward_rule("host", f'iifname "{T.UPLINK}" drop')
+        elif host.docker_writes_ip6tables:
             # Docker's own FORWARD rules accept container traffic before any policy (and 26
             # sets the policy to DROP itself): a site's fault is then a rule of its own, where
             # Docker says to put them
@@ -94,10 +104,14 @@ class PacketTooBigDropped(Fault):
     """ICMPv6 Packet Too Big toward the containers is dropped: at "host", by a forward rule of
     the site's ("drop ICMPv6 to be safe"); at "upstream", the router never lets its own out."""
 
+    firewall: ClassVar[bool] = True
+
     at: str
 
     def host(self, host: HostChanges, site: Site) -> None:
-        if self.at == "host":
+        if self.at == "host" and host.docker_nftables:
+            host.site_forward_rule("host", "icmpv6 type packet-too-big drop")
+        elif self.at == "host":
             chain = "DOCKER-USER" if host.docker_writes_ip6tables else "FORWARD"
             host.run("host", "ip6tables", "-I", chain, *PACKET_TOO_BIG)
         elif self.at == "upstream":
@@ -110,6 +124,8 @@ class PacketTooBigDropped(Fault):
 class PathMtuUnknownToHost(Fault):
     """The host's route beyond the upstream does not carry the narrower hop's MTU."""
 
+    firewall: ClassVar[bool] = True
+
     def site(self, site: Site) -> None:
         site.host.path_mtu = None
 
@@ -120,6 +136,8 @@ class Ip6tables(Fault):
     """Docker writes ip6tables rules (and masquerades IPv6, NAT66): 26 asked to, with
     --experimental; 27 and later do by default."""
 
+    firewall: ClassVar[bool] = True
+
     def site(self, site: Site) -> None:
         site.host.ip6tables = True
 
@@ -129,6 +147,8 @@ class RoutedGatewayMode(Fault):
     """The site routes its container prefix: on Docker >= 27 every network the lab creates is
     in routed gateway mode (docker0's mode cannot be set there and stays nat)."""
 
+    firewall: ClassVar[bool] = True
+
     def networks(self, networks: Networks, docker_major: int) -> None:
         if docker_major >= 27:  # gateway modes came with 27
             networks.gateway_mode_ipv6 = "routed"
@@ -137,6 +157,8 @@ class RoutedGatewayMode(Fault):
 @dataclass(frozen=True, slots=True)
 class UlaPool(Fault):
     """No IPv6 pool configured anywhere: Docker >= 27 allocates ULA subnets itself."""
+
+    firewall: ClassVar[bool] = True
 
     def site(self, site: Site) -> None:
         site.addressing.bridge6 = None
@@ -157,6 +179,8 @@ class Ipv6OnlyNetwork(Fault):
 class InternalNetwork(Fault):
     """A third network, isonet, created --internal (compose's ``internal: true``) beside the
     ordinary ones: isolated from beyond the host on purpose, not a fault of the host's."""
+
+    firewall: ClassVar[bool] = True
 
     def networks(self, networks: Networks, docker_major: int) -> None:
         networks.created.append(

@@ -42,7 +42,10 @@ from lab.faults import (
 from lab.site import HostChanges, Networks, Site
 
 ALL_GENERATIONS = frozenset(GENERATIONS)
-NEWER = ("26", "28")  # the generations that write resolv.conf with Docker's own parser
+NEWER = ("26", "28", "29")  # the generations that write resolv.conf with Docker's own parser
+FROM_26 = frozenset({"26", "28", "29"})  # with ip6tables (26 asked to): NAT66
+FROM_28 = frozenset({"28", "29"})  # gateway modes, IPv6-only networks
+BACKENDS = ("iptables", "nftables")  # Docker 29's firewall backends (dockerd --firewall-backend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,14 @@ class Scenario:
     # member); every other failure is a symptom of one of them. A healthy run has none.
     root_causes: frozenset[str] = frozenset()
     root_causes_by_generation: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The firewall backends it runs on where Docker has a choice (29): both where a
+        fault touches the firewall or Docker's rules (and healthy), else Docker's default."""
+        if not self.faults or any(f.firewall for f in self.faults):
+            return BACKENDS
+        return BACKENDS[:1]
 
     def expected_on(self, generation: str) -> frozenset[str]:
         return self.expected_by_generation.get(generation, self.expected_failures)
@@ -83,9 +94,15 @@ class Scenario:
             fault.networks(networks, docker_major)
         return networks
 
-    def host_changes(self, site: Site, docker_writes_ip6tables: bool) -> HostChanges:
+    def host_changes(
+        self,
+        site: Site,
+        docker_writes_ip6tables: bool,
+        firewall_backend: str | None = None,
+        nft: tuple[str, ...] = ("nft",),
+    ) -> HostChanges:
         """The host's (and upstream's) last changes, once dockerd has made its own."""
-        changes = HostChanges(docker_writes_ip6tables)
+        changes = HostChanges(docker_writes_ip6tables, firewall_backend, nft)
         for fault in self.faults:
             fault.host(changes, site)
         return changes
@@ -127,7 +144,7 @@ SCENARIOS: dict[str, Scenario] = {
             "healthy, with v6net in Docker's routed gateway mode (gateway_mode_ipv6=routed): "
             "its containers are reached directly from the far end",
             faults=(RoutedGatewayMode(),),
-            generations=frozenset({"28"}),
+            generations=FROM_28,
         ),
         Scenario(
             "nat66",
@@ -135,7 +152,7 @@ SCENARIOS: dict[str, Scenario] = {
             "the site's profile asks for routed IPv6",
             frozenset({"RT-06"}),
             faults=(Ip6tables(), ProfileWants(ipv6_mode="routed")),
-            generations=frozenset({"26", "28"}),
+            generations=FROM_26,
             # one cause per masqueraded network: each network's mode is its own setting
             root_causes=frozenset({"RT-06"}),
         ),
@@ -144,14 +161,14 @@ SCENARIOS: dict[str, Scenario] = {
             "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
             "masqueraded; healthy for a site that allows NAT",
             faults=(UlaPool(),),
-            generations=frozenset({"28"}),
+            generations=FROM_28,
         ),
         Scenario(
             "ipv6-only",
             "healthy, plus an IPv6-only network v6only (--ipv4=false) whose containers resolve "
             "through the embedded DNS server",
             faults=(RoutedGatewayMode(), Ipv6OnlyNetwork()),
-            generations=frozenset({"28"}),
+            generations=FROM_28,
         ),
         Scenario(
             "internal-network",
@@ -166,12 +183,15 @@ SCENARIOS: dict[str, Scenario] = {
             "has no route to the host for them (the provider case)",
             frozenset({"RT-02", "RT-03", "RT-05"}) | THROUGH_BROKEN_PATH,
             faults=(PrefixOnLink(), RoutedGatewayMode()),
-            expected_by_generation={"28": frozenset({"RT-02", "RT-03", "RT-05", "EP-03"})},
+            expected_by_generation={
+                g: frozenset({"RT-02", "RT-03", "RT-05", "EP-03"}) for g in FROM_28
+            },
             differs_because={
-                "28": "docker0 is masqueraded on 28 (its gateway mode cannot be set), so the "
+                g: f"docker0 is masqueraded on {g} (its gateway mode cannot be set), so the "
                 "default bridge's containers and build steps reach the nameserver through NAT, "
                 "and v6net's embedded DNS asks it from the host's namespace: only the routed "
                 "v6net's own reachability breaks"
+                for g in FROM_28
             },
             # one cause: the upstream treats the uplink's /64, container prefixes and all, as
             # on-link; every RT-02/05 and DNS failure follows from the path it breaks
@@ -229,7 +249,7 @@ SCENARIOS: dict[str, Scenario] = {
             "their fragmented datagrams leave the host refragmented at 1500",
             frozenset({"PMTU-03"}),
             faults=(Ip6tables(), PathMtuUnknownToHost()),
-            generations=frozenset({"26", "28"}),
+            generations=FROM_26,
             # one cause: the host's refragmenting, met by each network's containers
             root_causes=frozenset({"PMTU-03"}),
         ),
@@ -296,7 +316,7 @@ SCENARIOS: dict[str, Scenario] = {
             "only) reached, with no DNS64: the name works only through A",
             frozenset({"DNS-05", "NAT64-01"}),
             faults=(RoutedGatewayMode(), Ipv6OnlyNetwork(), ProfileWants(ipv4_only=True)),
-            generations=frozenset({"28"}),
+            generations=FROM_28,
             # one cause: the name has no AAAA, native or synthesized (DNS-05 on v6only, and
             # NAT64-01 from every network, found the same)
             root_causes=frozenset({"DNS-05"}),

@@ -136,16 +136,38 @@ class Networks:
     gateway_mode_ipv6: str | None = None  # every created network's; None: Docker's default
 
 
+SITE_TABLE = "site-firewall"  # a site's own nftables table, beside Docker 29's docker-bridges
+
+
 @dataclass
 class HostChanges:
     """The last of ``up``, once dockerd has set the host up its way: commands in the lab's
     namespaces (sysctls, firewall rules, ND proxy entries), in order."""
 
     docker_writes_ip6tables: bool
+    # the lab's dockerd's firewall backend, as it says (Docker 29: "iptables" or "nftables")
+    firewall_backend: str | None = None
+    nft: tuple[str, ...] = ("nft",)  # the nft dockerd uses (its root's, chrooted, where it has one)
     commands: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    @property
+    def docker_nftables(self) -> bool:
+        """Docker keeps its rules in nftables: no DOCKER-USER chain, a site's rules go into a
+        table of its own on the hook (Docker's documentation for its nftables backend)."""
+        return (self.firewall_backend or "").startswith("nftables")
 
     def run(self, role: str, *argv: str) -> None:
         self.commands.append((role, argv))
+
+    def site_forward_rule(self, role: str, rule: str) -> None:
+        """``rule`` in the site's own nftables table on the forward hook, before Docker's
+        (``priority filter - 1``), as Docker's documentation tells sites on its nftables
+        backend."""
+        table = ("ip6", SITE_TABLE)
+        chain = "{ type filter hook forward priority filter - 1 ; policy accept ; }"
+        self.run(role, *self.nft, "add", "table", *table)
+        self.run(role, *self.nft, "add", "chain", *table, "forward", chain)
+        self.run(role, *self.nft, "insert", "rule", *table, "forward", rule)
 
     def sysctl(self, role: str, key: str, value: str | int) -> None:
         self.run(role, "sysctl", "-qw", f"{key}={value}")
