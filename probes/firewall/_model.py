@@ -453,8 +453,8 @@ class Action:
     kind: ActionKind
     target: str | None = None  # the chain of a jump/goto, or the unknown target's name
     # An nft verdict map we could read (``iifname vmap @jumps``): each element's key as a match,
-    # and its verdict. Only the NAT search follows them; to the forward walk a vmap stays an
-    # unknown target, as it always was.
+    # and its verdict. The forward walk and the NAT search follow them; one that could not be
+    # read stays an unknown target.
     branches: tuple[tuple[Match, Action], ...] = ()
 
 

@@ -922,16 +922,19 @@ def test_nft_verdict_maps() -> None:
     assert any("vmap" in u for u in unread.unresolved)
 
 
-def test_vmaps_stay_unknown_to_the_forward_walk() -> None:
-    """The forward walk's judgement is as before: a verdict map is a target it cannot predict."""
+def test_the_forward_walk_follows_a_readable_vmap() -> None:
+    """As Docker 29's nftables backend dispatches each bridge's traffic (oifname vmap
+    @filter-forward-in-jumps): the walk takes the element whose key the packet has."""
     jump = {"vmap": {"key": {"meta": {"key": "oifname"}},
                      "data": {"set": [["docker0", {"jump": {"target": "extra"}}]]}}}  # fmt: skip
     text = nft(["forward", jump], ["extra", {"drop": None}])
     assessment = assess_forward(
         parse_nft_json(text), subnets=[SUBNET], bridges=["docker0"], uplink="eth0"
     )
-    assert assessment.drops == ()
-    assert any("vmap" in u for u in assessment.uncertain)
+    # traffic out docker0 (toward the containers) meets the drop; theirs out of it does not
+    assert {(d.direction, d.chain) for d in assessment.drops} == {("inbound", "extra")}
+    assert all(d.path == ("forward", "extra") for d in assessment.drops)
+    assert not any("vmap" in u for u in assessment.uncertain)
 
 
 def test_assess_forward_can_leave_inbound_new_out() -> None:
