@@ -73,9 +73,7 @@ def test_scenario_fails_exactly_its_checks(
     if why_not is not None:  # said, row by row, with what it needs: never a silent pass
         pytest.skip(f"not run: {why_not}")
     chosen = ("--firewall-backend", backend) if backend else ()
-    run = run_suites(
-        tmp_path, "--lab", scenario, "--docker", docker, *chosen, "--lab-name", LAB
-    )
+    run = run_suites(tmp_path, "--lab", scenario, "--docker", docker, *chosen, "--lab-name", LAB)
     assert run.cases, f"no check ran:\n{run.output[-3000:]}"
     implemented = run.checks()
     errors = [c.name for c in run.cases if c.outcome == "error"]
