@@ -129,9 +129,11 @@ class Lab:
                 raise LabError(str(exc)) from None
         if gen.name not in scenario.generations:
             wants = " or ".join(sorted(scenario.generations))
+            # the newest Debian ships, where one will do: a built one needs moby's source
+            shipped = [g for g in sorted(scenario.generations) if not dockers.GENERATIONS[g].moby]
             raise LabError(
                 f"scenario {scenario.name} needs Docker {wants} ({scenario.summary}); "
-                f"add --docker {sorted(scenario.generations)[-1]}"
+                f"add --docker {(shipped or sorted(scenario.generations))[-1]}"
             )
         site = scenario.site()
         tools = ["ip", "docker", "radvd", "unbound", "nsenter", "ip6tables"]

@@ -52,7 +52,7 @@ def test_describe_and_scenarios_say_the_generation() -> None:
     listing = lab_cli("scenarios")
     assert listing.returncode == 0
     assert "nat66" in listing.stdout
-    assert "(Docker 26, 28)" in listing.stdout
+    assert "(Docker 26, 28, 29)" in listing.stdout
     wrong = lab_cli("up", "--scenario", "nat66", "--docker", "20.10")
     assert wrong.returncode == 1
     assert wrong.stderr.strip().splitlines()[-1].startswith("lab: error: scenario nat66 needs")
