@@ -96,12 +96,12 @@ from probes.firewall._nat import (
 )
 from probes.firewall._nft import (
     NFT_FAMILIES,
-    NFT_NAT_STATEMENTS,
     NFT_PASSIVE,
     NFT_VERDICTS,
     NftRuleset,
     parse_nft_json,
 )
+from probes.firewall._nft_text import NFT_NAT_STATEMENTS
 from probes.firewall._read import (
     read_ruleset,
 )
