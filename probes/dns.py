@@ -279,4 +279,9 @@ async def query(
     reading = read_reply(q, data, rdtype)
     if reading.internal:  # no verdict on the server: the harness could not read its reply
         raise ProbeError(f"DNS reply from {server} to {qname} {rdtype}", reading.error or "")
+    left = timeout - (time.monotonic() - started)
+    if transport == "udp" and reading.truncated and not pad and left > 0:
+        # a truncated answer is asked again over TCP, as the C library does (RFC 7766): without
+        # EDNS, 512 bytes hold only a dozen or so AAAA records
+        return await query(netns, server, qname, rdtype, transport="tcp", timeout=left, edns=edns)
     return result(reading.rcode, reading.error, reading)

@@ -190,3 +190,24 @@ async def test_the_probe_asks_as_the_c_library_does(port_of: Callable[[int], Non
     assert seen[0].edns == -1
     assert seen[0].flags & dns.flags.RD
     assert with_edns.rcode == "FORMERR"
+
+
+async def test_a_truncated_answer_is_asked_again_over_tcp(port_of: Callable[[int], None]) -> None:
+    """As the C library does: TC over UDP, then the same question over TCP (RFC 7766)."""
+    calls: list[int] = []
+
+    def truncated_first(wire: bytes) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:  # the UDP question: truncated, no answer
+            r = dns.message.make_response(dns.message.from_wire(wire))
+            r.flags |= dns.flags.TC
+            return r.to_wire()
+        return answer()(wire)  # the TCP one
+
+    async for port in serve(truncated_first):
+        port_of(port)
+        r = await dnsprobe.query(Netns(), "::1", "www.example", timeout=1.0)
+    assert r.transport == "tcp"
+    assert r.rcode == "NOERROR"
+    assert r.addresses == ("2001:db8::80",)
+    assert len(calls) == 2
