@@ -134,10 +134,13 @@ def matrix(
 
 
 def hop_of(result: CheckResult, catalog: dict[str, CheckInfo]) -> str | None:
-    """Where the item breaks: what its own evidence said last, else its check's usual hop."""
+    """Where the item breaks: what its own evidence said last (a symptom: its cause's,
+    causes.lend_causes). A failure whose evidence placed no hop shows none ("unknown"): a
+    hop is never taken from the catalog."""
     said = [d.hop for d in result.diagnoses if d.hop]
-    info = catalog.get(result.check or "")
-    return said[-1] if said else info.hop if info else None
+    if said:
+        return said[-1]
+    return "unknown" if result.outcome == "failed" else None
 
 
 def path_picture(
@@ -162,6 +165,8 @@ class CauseView:
     link: str
     where: str  # where on the path it breaks, in words
     fix: str | None
+    commands: tuple[str, ...]  # to paste, in order, where ``fix_where`` says
+    fix_where: str
     also: tuple[tuple[str, str], ...]  # other failures that found the same fault: title, link
     symptoms: tuple[tuple[str, str, str], ...]  # title, link, what tied it
 
@@ -219,7 +224,9 @@ def render_html(
                 c.line(catalog),
                 anchors.get(c.primary.nodeid, ""),
                 _where(c.primary, catalog),
-                c.primary.diagnoses[-1].fix if c.primary.diagnoses else None,
+                c.remedy.text if c.remedy else None,
+                c.remedy.commands if c.remedy else (),
+                c.remedy.where if c.remedy else "host",
                 tuple((m.title(catalog), anchors.get(m.nodeid, "")) for m in c.members[1:]),
                 tuple(
                     (

@@ -45,9 +45,11 @@ def rewrite(
                 _add_property(case, "cause", cause.line(catalog))
                 failure = case.find("failure")
                 if failure is not None:
+                    # its own verdict, with its cause's fix and hop (causes.lend_causes)
+                    own = "\n\n".join(d.render() for d in result.diagnoses)
                     failure.text = (
                         f"cause: {cause.line(catalog)}\n"
-                        f"  tied by: {symptom.explanation(catalog)}\n\n{failure.text or ''}"
+                        f"  tied by: {symptom.explanation(catalog)}\n\n{own or failure.text or ''}"
                     )
     _make_safe(tree.getroot())
     tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -33,7 +33,7 @@ import pytest
 
 from probes.errors import harness_errors, leaves, one_line
 from reports import json_report, junit, prometheus
-from reports.causes import find_causes
+from reports.causes import find_causes, lend_causes
 from reports.diagnosis import PROOFS, Hold, verdict_of
 from reports.html import render_html
 from reports.results import (
@@ -47,7 +47,7 @@ from reports.results import (
     Place,
 )
 from reports.text import visible, visible_line
-from rules.judgement import Judgement
+from rules.judgement import Judgement, fix_lines
 
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
@@ -285,6 +285,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     properties = _properties(config)
     results = config.stash[RESULTS]
     causes = find_causes(results, list(catalog))
+    lend_causes(causes)
     xmlpath = config.option.xmlpath
     if xmlpath and Path(xmlpath).is_file():
         junit.rewrite(Path(xmlpath), results, catalog, properties, causes)
@@ -368,6 +369,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_sep("-", "v6conform: causes (each with what it explains)")
             for cause in causes:
                 terminalreporter.write_line(visible_line(f"  {cause.line(catalog)}"))
+                for line in fix_lines(cause.remedy):
+                    terminalreporter.write_line(visible_line(f"    {line}"))
                 for symptom in cause.symptoms:
                     explains = f"      explains {symptom.result.title(catalog)}"
                     terminalreporter.write_line(visible_line(explains))

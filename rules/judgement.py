@@ -28,15 +28,31 @@ HOP_WORDS = {
 }
 
 
+# who must act for a fix (results.json's ``fix_where``): this host, or someone else
+FIX_WHERE = (
+    "host", "container", "upstream router", "router", "DNS server", "NAT64 gateway", "far end",
+    "profile",
+)  # fmt: skip
+# where a fix given only in words acts, from the hop the failure's evidence points to
+_WHERE_OF_HOP = {"container": "container", "upstream": "upstream router", "far end": "far end"}
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
     """What heals the host, as data: what to change in words, the commands where there are
-    any, and the Docker version and firewall backend they are for (None: any)."""
+    any (each a string a shell run there runs, in order; ``where`` says who runs them: this
+    host's root, or another party in FIX_WHERE), and the Docker version and firewall backend
+    they are for (None: any)."""
 
     text: str
     commands: tuple[str, ...] = ()
     docker: str | None = None
     backend: str | None = None
+    where: str = "host"
+
+    def __post_init__(self) -> None:
+        if self.where not in FIX_WHERE:
+            raise ValueError(f"fix for {self.where!r}: not one of {FIX_WHERE}")
 
     def __str__(self) -> str:
         return self.text
@@ -78,13 +94,29 @@ class Judgement:
         if self.evidence:
             lines.append("evidence:")
             lines += [f"  {line}" for line in self.evidence]
-        if self.fix:
-            lines.append(f"fix: {self.fix}")
+        lines += fix_lines(self.remedy)
         return "\n".join(lines)
 
 
-def _remedy(fix: str | Fix | None) -> Fix | None:
-    return Fix(fix) if isinstance(fix, str) else fix
+def fix_lines(fix: Fix | None) -> list[str]:
+    """A fix as text: what to change, and its commands, one per line, to paste."""
+    if fix is None:
+        return []
+    by = "" if fix.where == "host" else f" (for the {fix.where})"
+    lines = [f"fix{by}: {fix.text}"]
+    if fix.commands:
+        on = "on this host" if fix.where == "host" else f"on the {fix.where}"
+        lines.append(f"  commands to run {on}, in order:")
+        lines += [f"    {command}" for command in fix.commands]
+    return lines
+
+
+def as_fix(fix: str | Fix | None, hop: str | None = None, where: str | None = None) -> Fix | None:
+    """A fix given in words acts where ``where`` says, else where the failure's evidence
+    points (the host, unless it points at the container or beyond the uplink)."""
+    if isinstance(fix, str):
+        return Fix(fix, where=where or _WHERE_OF_HOP.get(hop or "", "host"))
+    return fix
 
 
 def passed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -99,10 +131,14 @@ def failed(
     hop: str | None = None,
     breaks: Iterable[str] = (),
     needs: Iterable[str] = (),
+    fix_where: str | None = None,
 ) -> Judgement:
+    """A failure; ``fix_where``: who acts on a fix given in words (FIX_WHERE), where it is not
+    where the hop points."""
     return Judgement(
-        "fail", diagnosis, tuple(evidence), _remedy(fix), hop, tuple(breaks), tuple(needs)
-    )
+        "fail", diagnosis, tuple(evidence), as_fix(fix, hop, fix_where), hop, tuple(breaks),
+        tuple(needs),
+    )  # fmt: skip
 
 
 def not_observed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:

@@ -4,6 +4,8 @@ Judgement. RT-03's is rules.rt_prefix.judge_prefix, RT-06's rules.rt_mode.judge_
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from collections.abc import Sequence
 
 from probes import icmp6
@@ -40,12 +42,28 @@ def judge_forwarding(
         *(f"  {r}" for r in default_routes or ["(none)"]),
     )
     if state.forwarding != "1":
+        # with forwarding on, an uplink at accept_ra 1 would drop the RAs its route comes from
+        forwarding_on = dataclasses.replace(state, forwarding="1", uplink_forwarding="1")
+        keep_ra = uplink is not None and accept_ra_trap(forwarding_on, [*default_protocols])
+        commands = (
+            *([f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2"] if keep_ra else []),
+            "sysctl -w net.ipv6.conf.all.forwarding=1",
+        )
         return failed(
             f"IPv6 forwarding is off on this host (net.ipv6.conf.all.forwarding = "
             f"{state.forwarding}): containers' packets are not routed beyond the bridge",
             evidence,
-            fix="sysctl -w net.ipv6.conf.all.forwarding=1 and persist it in /etc/sysctl.d/; "
-            f"then set accept_ra=2 on {uplink or 'the uplink'} if it learns its route from RAs",
+            fix=Fix(
+                "turn IPv6 forwarding on: "
+                + (
+                    f"first accept_ra=2 on {uplink}, whose default route comes from RAs (with "
+                    "forwarding on, 1 ignores them), then "
+                    if keep_ra
+                    else ""
+                )
+                + "net.ipv6.conf.all.forwarding=1, and persist both in /etc/sysctl.d/",
+                commands,
+            ),
             hop="host",
             breaks=(fact("sysctl", "net.ipv6.conf.all.forwarding"), fact("path", "*")),
         )
@@ -56,8 +74,11 @@ def judge_forwarding(
         return failed(
             trap,
             evidence,
-            fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
-            "and persist it, or configure a static default route",
+            fix=Fix(
+                f"accept_ra=2 on {uplink} (with forwarding on, 1 drops RAs), persisted in "
+                "/etc/sysctl.d/, or a static default route",
+                (f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2",),
+            ),
             hop="host",
             # the default route learnt from RAs goes: nothing is forwarded beyond the uplink
             breaks=(fact("sysctl", f"net.ipv6.conf.{uplink}.accept_ra"), fact("path", "*")),
@@ -193,7 +214,7 @@ def forward_fix(
     docker: str,
     site_chain: str = SITE_CHAIN,
     backend: str | None = None,
-) -> str | Fix:
+) -> Fix:
     """What to change for each traffic class dropped, never wider than that traffic: no rule
     that accepts every new connection to the bridge (it would open every container port).
     An ip6tables ACCEPT goes into ``site_chain``: DOCKER-USER where Docker made it, FORWARD
@@ -201,13 +222,20 @@ def forward_fix(
     bridge, up = network.bridge, uplink or "UPLINK"
     first = drops[0]
     source = first.source
+    commands: list[str] = []
 
     def accept(ipt: str, nft: str) -> str:
         """One ACCEPT, in the tool and the place that can let the packet past the drop: an
-        nftables drop is final whatever another table accepts, so its own chain, first."""
+        nftables drop is final whatever another table accepts, so its own chain, first. The
+        command is kept (``commands``) where the uplink is known: nothing is run with a
+        placeholder in it."""
         if source == "ip6tables":
-            return f"`ip6tables -I {site_chain} {ipt} -j ACCEPT`"
-        return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
+            command = f"ip6tables -I {site_chain} {ipt} -j ACCEPT"
+        else:
+            command = "nft " + shlex.quote(f"insert rule {first.table} {first.chain} {nft} accept")
+        if uplink is not None and command not in commands:
+            commands.append(command)
+        return f"`{command}`"
 
     classes = dropped_traffic(drops)
     dropped = {" ".join(c.split()[:2]) for c in classes}  # "outbound new", "inbound related"…
@@ -281,4 +309,4 @@ def forward_fix(
             "--bridge-accept-fwmark"
         )
     text = "; ".join(fixes) + tail + "; then persist the rule set"
-    return Fix(text, docker=docker or None, backend=backend) if backend else text
+    return Fix(text, tuple(commands), docker=docker or None, backend=backend)

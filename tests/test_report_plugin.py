@@ -31,6 +31,7 @@ def test_fails(hold, where):
         f"gateway did not answer on {where}",
         ["sent echo to fe80::1", 'saw "nothing" & <nothing>'],
         fix="restore fe80::1 on the bridge",
+        hop="bridge",
     ))
 
 @pytest.mark.check("XX-03")
@@ -237,8 +238,17 @@ def test_html_matrix_links_failing_cells_to_their_detail(pytester: pytest.Pytest
     assert "restore fe80::1 on the bridge" in text
     assert "RFC 4861 §7.2" in text
     assert "svg" in page.tags
-    assert "breaks here" in text
+    assert "breaks here" in text  # where its own evidence said: the bridge
     assert "ctr-1 2001:db8:1::2" in text
+
+
+def test_a_failure_that_places_no_hop_is_not_placed_from_the_catalog(
+    pytester: pytest.Pytester,
+) -> None:
+    checks = CHECKS.replace('        hop="bridge",\n', "")
+    page = parse(run(pytester, checks=checks).html)
+    assert "breaks here" not in page.text
+    assert "not known from this item's evidence" in page.text
 
 
 # -- verdicts and harness errors -------------------------------------------------------------
