@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.results import CheckInfo, CheckResult
-from rules.judgement import Fix, fact_matches, fact_text, is_identity
+from rules.judgement import Fix, fact_matches, fact_text, is_identity, joined_fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +60,7 @@ class Cause:
         """The cause's fix: its primary's, with the commands of every failure that found the
         same fault (each network it covers), in order, each once; those of a fix that acts
         elsewhere (another party) are left to that fix."""
-        fixes = [d.remedy for m in self.members for d in m.diagnoses if d.remedy is not None]
-        if not fixes:
-            return None
-        first = fixes[0]
-        commands = (c for f in fixes if f.where == first.where for c in f.commands)
-        return dataclasses.replace(first, commands=tuple(dict.fromkeys(commands)))
+        return joined_fix([d for m in self.members for d in m.diagnoses])
 
     @property
     def hop(self) -> str | None:

@@ -10,6 +10,7 @@ reason, never a pass; the reports render it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -156,7 +157,7 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
             others = [line for k in judgements if k is not j for line in k.evidence]
             diagnosis = first_of([x.diagnosis for x in hit]) if outcome == "fail" else j.diagnosis
             return Judgement(
-                j.outcome, diagnosis, (*j.evidence, *others), j.remedy, j.hop,
+                j.outcome, diagnosis, (*j.evidence, *others), joined_fix(hit), j.hop,
                 tuple(dict.fromkeys(b for x in hit for b in x.breaks)), j.needs,
             )  # fmt: skip
     return Judgement(
@@ -164,6 +165,17 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
         "; ".join(j.diagnosis for j in judgements),
         tuple(line for j in judgements for line in j.evidence),
     )
+
+
+def joined_fix(judgements: Sequence[Judgement]) -> Fix | None:
+    """The first judgement's fix, with the commands of every fix for the same party (each place
+    it looked needs its own), in order, each once."""
+    fixes = [j.remedy for j in judgements if j.remedy is not None]
+    if not fixes:
+        return None
+    first = fixes[0]
+    commands = (c for f in fixes if f.where == first.where for c in f.commands)
+    return dataclasses.replace(first, commands=tuple(dict.fromkeys(commands)))
 
 
 def first_of(problems: Sequence[str]) -> str:
