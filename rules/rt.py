@@ -255,7 +255,7 @@ def forward_fix(
             "before conntrack: set it back to accept"
             + (" (`ip6tables -t raw -P PREROUTING ACCEPT`)" if policy.source == "ip6tables" else "")
         )
-    if any(d.raw_stage and d.by_docker for d in drops):
+    if any(d.raw_stage and d.by_docker for d in drops):  # Docker's: it writes it again
         fixes.append(direct_access_fix(network, _major(docker)))
     if "outbound new" in dropped:
         fixes.append(
@@ -286,7 +286,8 @@ def forward_fix(
             "firewall must not drop them; without packet-too-big, path MTU discovery breaks): "
             f"{accepts}"
         )
-    if "inbound new" in dropped:
+    direct_access = any(d.raw_stage and d.by_docker for d in drops)
+    if "inbound new" in dropped and not direct_access:  # else its fix says how to let it in
         icmp = accept(
             f"-i {up} -o {bridge} -p ipv6-icmp",
             f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',

@@ -252,6 +252,12 @@ INBOUND_NEW_LEFT_OUT = (
 )
 
 
+# Why assess_forward(direct=False) walks no inbound packet through the raw stage.
+RAW_STAGE_LEFT_OUT = (
+    "inbound traffic before conntrack: a masqueraded network's replies come addressed to the "
+    "host and pass the raw stage's per-container drops (Docker 28+'s direct-access drops "
+    "protect its containers from traffic addressed to them)"
+)
 # Why a drop at the raw stage of inbound traffic is doubtful where the network's masquerade is
 # not known: masqueraded, the replies come to the host's address and pass it.
 DIRECT_UNKNOWN = (
@@ -335,10 +341,16 @@ def assess_forward(
         tuple(d for d in unique if d.proven),
         tuple(d for d in unique if not d.proven),
         tuple(dict.fromkeys(notes)),
-        tuple(p.describe() for p in packets),
+        (
+            *(p.describe() for p in packets),
+            *(f"before conntrack: {p.describe()}" for p in raw_packets if p not in packets),
+        ),
         ruleset.problems,
         ruleset.skipped,
-        tuple(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+        (
+            *(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+            *([RAW_STAGE_LEFT_OUT] if direct is False and raw_packets else []),
+        ),
     )
 
 
