@@ -298,12 +298,30 @@ def _module_match(module: str | None, option: str, values: list[str], negate: bo
     if module in ("tcp", None) and option in ("--syn", "--tcp-flags"):
         return [_tcp_flags_match(values if option == "--tcp-flags" else ["FIN,SYN,RST,ACK", "SYN"],
                                  negate)]  # fmt: skip
+    if module == "rpfilter":
+        return _rpfilter_match(option, negate)
     where = f"-m {module} " if module else ""
     bang = "! " if negate else ""
     text = f"{bang}{where}{option} {' '.join(values)}".strip()
     if module in _OTHER_PROTOCOL_MODULES:
         return [NeverMatch(f"{text}: not a protocol we model")]
     return [UnknownMatch(text, _MODULE_PROTOCOLS.get(module or "", ()))]
+
+
+# rpfilter's options that do not change what it says of our packets.
+_RPFILTER_OPTIONS = frozenset({"--loose", "--validmark", "--accept-local"})
+
+
+def _rpfilter_match(option: str, negate: bool) -> list[Match]:
+    """``-m rpfilter [--invert]`` (firewalld's raw PREROUTING): the reverse path check, which
+    our packets pass: each comes in by the interface the route to its source leads through
+    (a container's from its bridge, the far end's from the uplink; RT-01 and RT-03 judge those
+    routes). So ``--invert`` never matches them; the other options change nothing for them."""
+    if option == "--invert":
+        return [NeverMatch(f"{'! ' if negate else ''}-m rpfilter --invert: our packets pass it")]
+    if option in _RPFILTER_OPTIONS:
+        return []
+    return [UnknownMatch(f"-m rpfilter {option}")]
 
 
 def _port_match(

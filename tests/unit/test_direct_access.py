@@ -258,3 +258,15 @@ def test_inbound_advice_follows_the_docker_version(docker: str, says: str, never
     fix = str(forward_fix(verdict.drops, net, UPLINK, docker))
     assert says in fix, fix
     assert never not in fix, fix
+
+
+def test_firewallds_reverse_path_filter_in_raw_prerouting_casts_no_doubt() -> None:
+    """firewalld (iptables backend) drops in raw PREROUTING what fails the reverse path check;
+    our packets come in where their source is routed, so it decides nothing for them."""
+    rpfilter = "-A PREROUTING -m rpfilter --invert -j DROP"
+    ruleset = ruleset_of("d29-iptables", extra_raw=rpfilter)
+    verdict = walk("d29-iptables", "routednet", direct=True, ruleset=ruleset)
+    assert not verdict.drops
+    assert not verdict.doubtful
+    unknown = ruleset_of("d29-iptables", extra_raw="-A PREROUTING -m rpfilter --bogus -j DROP")
+    assert walk("d29-iptables", "routednet", direct=True, ruleset=unknown).doubtful
