@@ -45,6 +45,8 @@ GATEWAY_MODES: dict[Mode, int] = {"nat": 27, "routed": 27, "nat-unprotected": 28
 ULA = IPv6Network("fc00::/7")
 WANTED = ("routed", "nat", "any")
 DAEMON_JSON = "/etc/docker/daemon.json"
+# How many of a network's per-container drops before conntrack the evidence lists one by one.
+MAX_RAW_SHOWN = 8
 
 
 # --- what the network is -------------------------------------------------------------------
@@ -203,7 +205,12 @@ def _read_firewall(
     drops = _inbound_new_drops(ruleset, network, uplink, destinations, deadline)
     lines = [f"firewall backend: {_backend_phrase(backend)}"]
     lines += [line for f in findings for line in f.evidence()]
-    lines += [_drop_line(d, network.bridge, major) for d in drops]
+    shown = [d for d in drops if not d.raw_stage]
+    raw = list(dict.fromkeys(d.rule for d in drops if d.raw_stage))
+    shown += [d for d in drops if d.raw_stage and d.rule in raw[:MAX_RAW_SHOWN]]
+    lines += [_drop_line(d, network.bridge, major) for d in shown]
+    if len(raw) > MAX_RAW_SHOWN:
+        lines.append(f"… and {len(raw) - MAX_RAW_SHOWN} more such rules before conntrack")
     return _Firewall(
         _masqueraded(findings),
         tuple(r for f in findings for r in f.rules),

@@ -11,8 +11,12 @@ errors that come back for them, echo from outside) to and from each of the profi
 and walk the forward-hook chains as the kernel would, so a rule that drops only container TCP,
 DNS replies or Packet Too Big is seen. The walk is three-valued: a match we do not understand
 neither matches nor fails, so a drop reached past such a rule is reported as doubtful, never as
-proven. The NAT search walks the nat chains on the postrouting hook the same way, with one
-outbound packet, looking for MASQUERADE / SNAT.
+proven. The same packets cross the raw stage first (ip6tables' raw PREROUTING, nft prerouting
+chains before conntrack), where Docker 28+ drops traffic from outside addressed directly to a
+nat-mode network's containers, one rule per container; inbound ones are walked there only where
+they come addressed to the containers (the network not masqueraded), each address a rule singles
+out with packets of its own. The NAT search walks the nat chains on the postrouting hook the same
+way, with one outbound packet, looking for MASQUERADE / SNAT.
 
 One private module per concern; import from the package:
 

@@ -21,6 +21,7 @@ from probes import icmp6
 from probes.docker import NetworkInfo
 from probes.firewall import (
     DIRECT_UNKNOWN,
+    MAX_CARVED,
     Ruleset,
     assess_forward,
     direct_access_rule,
@@ -270,3 +271,56 @@ def test_firewallds_reverse_path_filter_in_raw_prerouting_casts_no_doubt() -> No
     assert not verdict.doubtful
     unknown = ruleset_of("d29-iptables", extra_raw="-A PREROUTING -m rpfilter --bogus -j DROP")
     assert walk("d29-iptables", "routednet", direct=True, ruleset=unknown).doubtful
+
+
+def site_prerouting(priority: int) -> str:
+    """Docker 29's nft dump plus a site's own table with a prerouting chain at ``priority``
+    dropping traffic from the uplink to routednet's subnet."""
+    document = json.loads((DATA / "d29-nftables.nft.json").read_text())
+    head = {"family": "inet", "table": "site"}
+    document["nftables"] += [
+        {"table": {"family": "inet", "name": "site", "handle": 99}},
+        {"chain": {**head, "name": "pre", "handle": 1, "type": "filter", "hook": "prerouting",
+                   "prio": priority, "policy": "accept"}},
+        {"rule": {**head, "chain": "pre", "handle": 2, "expr": [
+            {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "uplink0"}},
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "daddr"}},
+                       "right": {"prefix": {"addr": "2001:db8:1:9::", "len": 64}}}},
+            {"drop": None},
+        ]}},
+    ]  # fmt: skip
+    return json.dumps(document)
+
+
+def test_a_sites_nft_drop_at_raw_priority_is_named_and_not_later_ones() -> None:
+    """A prerouting chain before conntrack is the raw stage; one after it (mangle, filter
+    priority) is not walked, as before."""
+    raw = Ruleset.parse(nft_json=site_prerouting(-300))
+    verdict = walk("d29-nftables", "routednet", direct=True, ruleset=raw)
+    assert verdict.drops
+    assert all(d.table == "inet site" and d.raw_stage and not d.by_docker for d in verdict.drops)
+    net = networks_of("d29-nftables")["routednet"]
+    fix = str(judge_firewall(verdict, network=net, mode=None, uplink=UPLINK, docker="29.7.2",
+                             backend="nftables").remedy)  # fmt: skip
+    assert "`nft delete rule inet site pre handle HANDLE`" in fix
+    later = Ruleset.parse(nft_json=site_prerouting(-150))
+    assert not walk("d29-nftables", "routednet", direct=True, ruleset=later).drops
+
+
+def test_many_containers_past_the_carving_limit_stay_doubtful_not_silent() -> None:
+    """Up to MAX_CARVED addresses get packets of their own; a drop for one past them is
+    doubtful for the rest of the subnet, never missed; the evidence lists a few and counts."""
+    rules = "\n".join(
+        f"-A PREROUTING -d 2001:db8:1:8::{n:x}/128 ! -i br-masqoff -j DROP"
+        for n in range(2, 2 + MAX_CARVED + 10)
+    )
+    ruleset = ruleset_of("d29-iptables", extra_raw=rules)
+    verdict = walk("d29-iptables", "masqoff", direct=True, ruleset=ruleset)
+    addresses = {
+        d.packet.split(" → ")[1].split()[0].rstrip(",") for d in verdict.drops if d.raw_stage
+    }
+    assert len(addresses) == MAX_CARVED
+    assert any(d.raw_stage for d in verdict.doubtful)
+    net = networks_of("d29-iptables")["masqoff"]
+    mode = ipv6_mode(net, daemon_major=29, ruleset=ruleset, uplink=UPLINK)
+    assert any(line.startswith("… and ") for line in mode.evidence())
