@@ -84,8 +84,14 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
         reason = (
             f"{name} is in gateway mode nat with masquerade off: its containers' addresses "
             "leave the host, but Docker treats it as NAT (from 28 on it drops direct access to "
-            "unpublished ports); the site wants routed IPv6"
+            "unpublished ports"
         )
+        if found.direct_access:
+            reason += (
+                f", and before conntrack all traffic from outside addressed to its containers, "
+                f"the replies to their own connections too: `{found.direct_access[0]}`"
+            )
+        reason += "); the site wants routed IPv6"
         return failed(reason, evidence, fix=_routed_fix(found, major))
     reason = f"{name} is not masqueraded, but its gateway mode is unknown ({found.basis})"
     return not_observed(reason, evidence)
