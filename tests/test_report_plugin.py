@@ -469,7 +469,8 @@ def test_html_folds_a_crowded_columns_passes_and_keeps_what_did_not_pass_open() 
         harness_failures=[],
         exitstatus=1,
     )
-    folded = html[html.index("<details>") : html.index("</details>")]
+    fold = html.index("<details>")  # the run's own details (class "run") are not a fold
+    folded = html[fold : html.index("</details>", fold)]
     assert "99 items passed here" in folded
     assert "v6net/w42" not in folded  # the failure stays in sight
     assert html.count("<details>") == 1  # the host's one item is not folded
@@ -512,11 +513,22 @@ def test_the_reports_lead_with_the_cause_and_each_symptom_names_it(
     # net-b's failure needs what nothing broke: it stands on its own, named by no cause
     lone = by_name["XX-02 gateway answers [net-b/ctr-1]"]
     assert "cause" not in props(lone)
-    start = r.html.index("Causes: what is wrong, and what it explains")
+    start = r.html.index("<h2>Causes</h2>")
     causes = r.html[start : r.html.index("Checks × where they ran")]
     assert "the FORWARD policy drops &lt;all&gt;" in causes  # escaped, as every text
-    assert "explains 1 other failure" in causes
+    assert "explains 1 other failure: XX-02" in causes
     assert "Where it breaks: on this host" in causes
+    assert "<strong>Fix:</strong> accept it</summary>" in causes  # one line, the rest folded
+    # the terminal ends with the causes and their fixes, each said once
+    out = r.result.stdout.lines
+    tail = out[out.index(next(x for x in out if "v6conform: 2 causes, and their fixes" in x)) :]
+    assert tail[1] == "1. XX-01 [host]: the FORWARD policy drops <all>"
+    assert "   explains 1 other failure: XX-02" in tail
+    assert "   fix: accept it" in tail
+    assert sum("XX-02" in x for x in out if "explains" in x) == 1
+    # the symptom's failure text names its cause, as in JUnit
+    text = r.result.stdout.str()
+    assert f"cause: {cause_line}\n  tied by: needs the forwarding path of network net-a" in text
     assert "where it breaks is not known" in r.html  # net-a's picture: its evidence cannot tell
     doc = json.loads((r.path.parent / "results.json").read_text())
     assert [c["check"] for c in doc["causes"]] == ["XX-01", "XX-02"]
