@@ -607,3 +607,46 @@ def test_what_a_peer_sent_reaches_every_report_as_visible_text(pytester: pytest.
     assert "\\udcff" in r.html
     assert "&lt;b&gt;" in r.html
     assert (out / "v6conform.prom").read_text()
+
+
+SURVEYED = """
+import time
+import pytest
+from reports.results import SURVEY_READY
+
+@pytest.fixture(scope="session")
+def slow_part(request):
+    time.sleep(0.6)  # the survey: every item that reads this part waited on it, not the first
+    request.config.stash[SURVEY_READY] = {"slow_part": 0.6, "fast_part": 0.1}
+
+@pytest.fixture(scope="session")
+def fast_part(slow_part):
+    pass
+
+@pytest.mark.check("XX-01")
+@pytest.mark.parametrize("where", ["net-a", "net-b"])
+def test_reads_slow(slow_part, where):
+    pass
+
+@pytest.mark.check("XX-02")
+def test_reads_fast(fast_part):
+    pass
+"""
+
+
+def test_an_items_time_is_when_its_evidence_was_in_not_the_shared_survey(
+    pytester: pytest.Pytester,
+) -> None:
+    r = run(pytester, checks=SURVEYED)
+    assert r.result.ret == 0
+    doc = json.loads((r.path.parent / "results.json").read_text())
+    times = {i["nodeid"]: i["duration_s"] for i in doc["items"]}
+    slow = [t for n, t in times.items() if "test_reads_slow" in n]
+    assert all(0.6 <= t < 0.7 for t in slow), times  # both waited on it, not the first alone
+    # the second part needs the first: its fixture closure names both, the slowest counts
+    assert 0.6 <= times["test_checks.py::test_reads_fast"] < 0.7, times
+    junit_times = [float(c.time) for c in cases(r.xml).values()]
+    assert all(0.6 <= t < 0.7 for t in junit_times), junit_times
+    prom = (r.path.parent / "v6conform.prom").read_text()
+    assert prom.count("v6conform_check_duration_seconds{") == 3
+    assert "} 0.6" in prom
