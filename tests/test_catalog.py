@@ -82,7 +82,8 @@ def test_docs_example_profile_loads_with_every_key(tmp_path: Path) -> None:
     top = example[1].split("[[", 1)[0]
     keys = set(re.findall(r"^([a-z_0-9]+) =", top, flags=re.M))
     keys |= set(re.findall(r"^\[\[([a-z_]+)\]\]", example[1], flags=re.M))
-    assert keys == {f.name for f in fields(Profile)} - {"source"}, "docs/profile.md's example misses keys"
+    missing = "docs/profile.md's example misses keys"
+    assert keys == {f.name for f in fields(Profile)} - {"source"}, missing
     assert profile.names[0].dual_stack is True
 
 
@@ -93,7 +94,8 @@ def test_every_link_of_the_docs_is_relative_and_in_the_repository() -> None:
     assert len(pages) > 1
     for page in pages:
         for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
-            assert "://" not in target and not target.startswith("/"), (page.name, target)
+            assert "://" not in target, (page.name, target)
+            assert not target.startswith("/"), (page.name, target)
             path = (page.parent / target.split("#")[0]).resolve()
             assert path.is_relative_to(ROOT), (page.name, target)
             assert path.exists(), (page.name, target)
