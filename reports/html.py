@@ -15,8 +15,8 @@ from pathlib import Path
 import jinja2
 
 from reports.causes import Cause
+from reports.lead import CauseLead, distinct_titles, lead
 from reports.results import HOPS, HOST, CheckInfo, CheckResult
-from rules.judgement import HOP_WORDS
 
 # worst first: a cell shows the worst outcome among its items
 SEVERITY = ("error", "failed", "skipped", "passed")
@@ -161,19 +161,11 @@ def path_picture(
 
 @dataclass(frozen=True, slots=True)
 class CauseView:
+    lead: CauseLead  # what, where, the fix in a line and its commands
     line: str  # "RT-04 firewall forwards container traffic [v6net]: …"
     link: str
-    where: str  # where on the path it breaks, in words
-    fix: str | None
-    commands: tuple[str, ...]  # to paste, in order, where ``fix_where`` says
-    fix_where: str
     also: tuple[tuple[str, str], ...]  # other failures that found the same fault: title, link
     symptoms: tuple[tuple[str, str, str], ...]  # title, link, what tied it
-
-
-def _where(result: CheckResult, catalog: dict[str, CheckInfo]) -> str:
-    hop = hop_of(result, catalog)
-    return HOP_WORDS.get(hop or "unknown", hop or "")
 
 
 def verdict(results: list[CheckResult], harness_failures: list[str]) -> tuple[str, str]:
@@ -204,6 +196,7 @@ def render_html(
     symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
     word, outcome = verdict(results, harness_failures)
     counts = Counter(r.outcome for r in results)
+    titles = distinct_titles(results, catalog)
     failures = [
         (anchor(i), r, path_picture(r, catalog, paths), catalog.get(r.check or ""))
         for i, r in enumerate(results)
@@ -221,16 +214,13 @@ def render_html(
         failures=failures,
         causes=[
             CauseView(
+                lead(c, catalog, hop_of(c.primary, catalog)),
                 c.line(catalog),
                 anchors.get(c.primary.nodeid, ""),
-                _where(c.primary, catalog),
-                c.remedy.text if c.remedy else None,
-                c.remedy.commands if c.remedy else (),
-                c.remedy.where if c.remedy else "host",
-                tuple((m.title(catalog), anchors.get(m.nodeid, "")) for m in c.members[1:]),
+                tuple((titles[m.nodeid], anchors.get(m.nodeid, "")) for m in c.members[1:]),
                 tuple(
                     (
-                        s.result.title(catalog),
+                        titles[s.result.nodeid],
                         anchors.get(s.result.nodeid, ""),
                         s.explanation(catalog),
                     )
@@ -239,6 +229,9 @@ def render_html(
             )
             for c in causes
         ],
+        titles=titles,
+        run_properties=[(k, v) for k, v in properties.items() if k != "survey"],
+        survey=properties.get("survey", ""),
         symptom_of={
             nodeid: (c.line(catalog), anchors.get(c.primary.nodeid, ""), s.explanation(catalog))
             for nodeid, (c, s) in symptom_of.items()

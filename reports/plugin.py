@@ -33,9 +33,10 @@ import pytest
 
 from probes.errors import harness_errors, leaves, one_line
 from reports import json_report, junit, prometheus
-from reports.causes import find_causes, lend_causes
+from reports.causes import Cause, find_causes, lend_causes
 from reports.diagnosis import PROOFS, Hold, verdict_of
-from reports.html import render_html
+from reports.html import hop_of, render_html
+from reports.lead import CauseLead, lead, terminal_lines
 from reports.results import (
     CATALOG,
     HARNESS_PROBLEMS,
@@ -43,11 +44,13 @@ from reports.results import (
     LOCATE,
     PATHS,
     SUITE_PROPERTIES,
+    SURVEY_READY,
+    CheckInfo,
     CheckResult,
     Place,
 )
 from reports.text import visible, visible_line
-from rules.judgement import Judgement, fix_lines
+from rules.judgement import Judgement
 
 HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) the host
 TARGET_LABEL = pytest.StashKey[str]()
@@ -221,7 +224,14 @@ def _record(
     result.warnings = [str(v) for k, v in item.user_properties if k == WARNING]
     if report.when == "call" and report.passed and item.stash.get(PROOFS, []):
         result.proof = item.stash[PROOFS][-1].diagnosis
-    result.duration += report.duration
+    ready = item.config.stash.get(SURVEY_READY, None)
+    if ready is None:  # no survey: the item did its own work
+        result.duration += report.duration
+    elif report.when == "setup":  # its setup waited on the survey every item shares
+        needs = getattr(item, "fixturenames", ())
+        result.duration = max((ready[n] for n in needs if n in ready), default=0.0)
+    elif report.when == "call":  # its teardown is the run's (the survey's resources)
+        result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"
         longrepr = report.longrepr
@@ -359,31 +369,58 @@ def _properties(config: pytest.Config) -> dict[str, str]:
     return properties
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # around pytest's own: the causes come last
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter,
+) -> Generator[None, None, None]:
     config = terminalreporter.config
+    catalog = config.stash.get(CATALOG, {})
+    leads: list[CauseLead] = []
     if RESULTS in config.stash:
-        catalog = config.stash.get(CATALOG, {})
         results: list[CheckResult] = config.stash[RESULTS]
         causes = find_causes(results, list(catalog))
-        if causes:
-            terminalreporter.write_sep("-", "v6conform: causes (each with what it explains)")
-            for cause in causes:
-                terminalreporter.write_line(visible_line(f"  {cause.line(catalog)}"))
-                for line in fix_lines(cause.remedy):
-                    terminalreporter.write_line(visible_line(f"    {line}"))
-                for symptom in cause.symptoms:
-                    explains = f"      explains {symptom.result.title(catalog)}"
-                    terminalreporter.write_line(visible_line(explains))
-        problems = harness_failures(config)
-        if problems:
-            terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
-            for line in problems:
-                terminalreporter.write_line(visible_line(f"  {line}"))
-            terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
+        _name_the_causes(terminalreporter, causes, catalog)
+        leads = [lead(c, catalog, hop_of(c.primary, catalog)) for c in causes]
+    yield
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:
         terminalreporter.write_sep(
             "-",
             f"v6conform reports: {out}/junit.xml, {out}/report.html, {out}/results.json, "
             f"{out}/v6conform.prom",
+        )
+    if RESULTS not in config.stash:
+        return
+    problems = harness_failures(config)
+    if problems:
+        terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
+        for line in problems:
+            terminalreporter.write_line(visible_line(f"  {line}"))
+        terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
+    if leads:
+        title = (
+            "the cause, and its fix" if len(leads) == 1 else f"{len(leads)} causes, and their fixes"
+        )
+        terminalreporter.write_sep("-", f"v6conform: {title}")
+        for line in terminal_lines(leads):
+            terminalreporter.write_line(visible_line(line))
+
+
+def _name_the_causes(
+    terminalreporter: pytest.TerminalReporter,
+    causes: list[Cause],
+    catalog: dict[str, CheckInfo],
+) -> None:
+    """A symptom's failure text begins with its cause and what tied it there, as in JUnit:
+    the failures section shows each symptom with the line that explains it."""
+    symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
+    for report in terminalreporter.stats.get("failed", []):
+        found = symptom_of.get(getattr(report, "nodeid", ""))
+        if found is None or not isinstance(report.longrepr, str):
+            continue
+        cause, symptom = found
+        # its own verdict, with its cause's fix and hop (causes.lend_causes)
+        own = "\n\n".join(d.render() for d in symptom.result.diagnoses) or report.longrepr
+        report.longrepr = visible(
+            f"cause: {cause.line(catalog)}\n  tied by: {symptom.explanation(catalog)}\n\n{own}"
         )

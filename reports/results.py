@@ -43,6 +43,8 @@ class CheckResult:
     name: str
     place: Place
     outcome: str = "passed"  # passed, failed, skipped, error (the harness, not the host)
+    # when its evidence was in (the slowest survey part it reads, from the survey's start) plus
+    # its own judging; without a survey, its setup, call and teardown
     duration: float = 0.0
     message: str = ""  # pytest's report: the skip reason, the failure text
     brief: str = ""  # one line: the exception, where the harness broke
@@ -64,6 +66,9 @@ LOCATE = pytest.StashKey[Callable[[pytest.Item], Place]]()
 PATHS = pytest.StashKey[dict[str, dict[str, str]]]()  # column -> hop -> label
 SUITE_PROPERTIES = pytest.StashKey[dict[str, str]]()  # docker version, profile, ...
 HARNESS_PROBLEMS = pytest.StashKey[list[str]]()  # why the run could not check all it was asked
+# when each survey part had its result (seconds from the survey's start), by the name of the
+# fixture that hands it to the checks: an item's time is its slowest part's plus its judging
+SURVEY_READY = pytest.StashKey[dict[str, float]]()
 
 
 def harness_problem(config: pytest.Config, reason: str) -> None:

@@ -104,10 +104,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.stash.get(TARGET, None)
     if target is None:
         return []
-    return [
+    lines = [
         f"v6conform target: {target.label} (docker {target.docker_host}, "
         f"profile {target.profile.source})"
     ]
+    if target.lab is None:  # a real host: say what goes onto its network before it goes
+        uplink = target.uplink or "its uplink"
+        lines.append(
+            f"v6conform sends on this host's network: Router Solicitations on {uplink}; DNS "
+            f"queries to its nameservers ({target.resolv_conf}, the profile's, the RAs'); from "
+            "a probe container per IPv6 network, echoes to its gateway and the profile's "
+            "anchors, DNS lookups and connects to the profile's endpoints (README.md: "
+            '"Checking a real host, safely")'
+        )
+    return lines
 
 
 @pytest.fixture(scope="session")
