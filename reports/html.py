@@ -147,7 +147,11 @@ def path_picture(
     result: CheckResult, catalog: dict[str, CheckInfo], paths: dict[str, dict[str, str]]
 ) -> PathPicture:
     """The path from the item's place to the far end, with the hop where it breaks marked."""
-    labels = paths.get(result.place.column) or paths.get(HOST) or {}
+    labels = dict(paths.get(result.place.column) or paths.get(HOST) or {})
+    # a workload's item ("v6net/web-1") starts at that container, not the network's probe one
+    seat = result.place.detail.removeprefix(f"{result.place.column}/")
+    if seat != result.place.detail and seat not in labels.get("container", seat):
+        labels["container"] = seat
     names = HOPS if result.place.column != HOST else HOPS[2:]
     broken = hop_of(result, catalog)
     step = HOP_WIDTH + HOP_GAP

@@ -154,6 +154,7 @@ def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult])
         return failed(
             f"no nameserver is configured to ask for {expected.name}",
             evidence,
+            hop="host",
             fix_where="profile",
             fix="list nameservers in the profile (nameservers = [...]) or the host's resolv.conf",
         )
@@ -303,6 +304,7 @@ def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None
                 f"DNS64 is expected but {', '.join(lacking)} synthesize no AAAA for "
                 f"{dns64.QNAME} (RFC 7050)",
                 evidence,
+                hop="far end",
                 fix_where="DNS server",
                 fix='enable DNS64 on these resolvers (unbound: module-config "dns64 validator '
                 'iterator", dns64-prefix; BIND: dns64 64:ff9b::/96 { };) or drop them from the '
@@ -318,6 +320,7 @@ def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None
             f"{synthesizing[0].server} synthesizes AAAA ({found}) but the profile expects no "
             "DNS64: IPv6 clients will reach IPv4-only names through that NAT64 prefix",
             evidence,
+            hop="far end",
             fix_where="profile",
             fix="if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; "
             "if not, turn DNS64 off on the resolver: its synthesized addresses lead nowhere",

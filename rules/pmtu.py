@@ -221,6 +221,7 @@ def judge_tcp_exchange(
         f"a padded query over TCP to {large_tcp.server} got no answer ({large_tcp.error}) where "
         "a small one did: full-size segments do not get through, large transfers hang",
         evidence,
+        hop="unknown",
         fix=f"see PMTU-01 for where the Packet Too Big is lost; {UPSTREAM_FIX}",
         needs=[fact("pmtud", network), fact("icmp-errors", network), fact("path", network)],
     )

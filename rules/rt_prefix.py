@@ -151,6 +151,7 @@ def judge_prefix(
             + (f" (and {len(unanswered) - 1} more)" if len(unanswered) > 1 else "")
             + f"; no NA from this host: {why}; route it to {host} or add ND proxy entries",
             evidence,
+            hop="upstream",
             fix=fix,
         )
     wanted = {_key(a) for a in addresses}
@@ -185,6 +186,7 @@ def judge_prefix(
             f"Solicitation): the prefix is not routed to {host}, or the upstream drops what "
             "comes back" + (f"; {config}" if config else ""),
             evidence,
+            hop="upstream",
             fix=fix,
         )
     return not_observed(

@@ -216,6 +216,10 @@ def locate(item: pytest.Item) -> Place:
         seat = params.get(key)
         net = getattr(seat, "network", None)
         if isinstance(net, NetworkInfo):
+            if isinstance(seat, ProbeContainer):  # its workload is a flag, its label the name
+                return (
+                    Place(net.name, seat.label) if seat.workload else _network_place(site, net.name)
+                )
             name = getattr(seat, "workload", None)
             return Place(net.name, f"{net.name}/{name}") if name else _network_place(site, net.name)
     builder, place = params.get("builder"), params.get("place")
