@@ -38,6 +38,8 @@ def rewrite(
                 continue
             case.set("name", result.title(catalog))
             _add_property(case, "where", result.place.column)
+            if result.rerun:
+                _add_property(case, "rerun", result.rerun)
             if result.outcome == "error":
                 _as_error(suite, case)
             if result.nodeid in symptom_of:
