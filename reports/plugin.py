@@ -186,16 +186,17 @@ def pytest_runtest_makereport(
     proofs = item.stash.get(PROOFS, [])
     if report.when == "call" and report.passed and proofs:
         item.user_properties.append(("proof", proofs[-1].diagnosis))
-    again = f"run it again: {_rerun(item)}"
     if report.failed and verdict is not None:
         item.user_properties.append(("diagnosis", verdict.diagnosis))
-        # the verdict, its evidence and the fix say more than a Python traceback
+        # the verdict, its evidence and the fix say more than a Python traceback; then how to
+        # see it again, against what this run probed
+        again = f"run it again: {_rerun(item)}"
         report.longrepr = "\n".join([*(d.render() for d in diagnoses), again])
     elif report.failed and call.excinfo is not None:
         brief = visible_line(_broke(item, call.excinfo))
         if harness_errors(call.excinfo.value):
             # what the harness could not do, in one line; a traceback would say less
-            report.longrepr = f"{brief}\n{again}"
+            report.longrepr = brief  # JUnit's `rerun` property says how to run it again
     if report.skipped and isinstance(report.longrepr, tuple):  # the reason may quote a peer
         where, line, reason = report.longrepr
         report.longrepr = (where, line, visible(reason))
