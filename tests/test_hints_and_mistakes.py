@@ -156,6 +156,10 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a lab's messages need
         (["--docker", "26"], "--docker 26 picks the Docker the lab brings up"),
         (["--profile", "/nonexistent.toml"], "/nonexistent.toml: no such profile file"),
         (["--containers", "label="], "--containers 'label=': label= needs a key"),
+        (["--docker", "99"], "--docker 99: use one of 20.10, 26, 28, 29"),
+        (["--firewall-backend", "nft"], "--firewall-backend nft: use one of iptables, nftables"),
+        (["--target", "lan"], "--target lan: use one of local, lab"),
+        (["--lab-name", "a b"], "lab name 'a b': use up to 8 letters, digits or dashes"),
     ],
 )
 def test_mistakes_with_target_lab(

@@ -26,6 +26,7 @@ from reports.results import (
 from suites.catalog import CHECKS
 from suites.plugin.keys import LAB, SELECTOR, TARGET
 from suites.plugin.networks import ipv6_networks
+from suites.plugin.options import CHOICES
 from suites.plugin.site import locate
 
 
@@ -44,6 +45,13 @@ def pytest_configure(config: pytest.Config) -> None:
     uplink = config.getoption("uplink")
     docker_host = config.getoption("docker_host")
     try:
+        for option, value in (
+            ("--target", mode),
+            ("--docker", generation),
+            ("--firewall-backend", backend),
+        ):
+            if value and value not in CHOICES[option]:
+                raise LabError(f"{option} {value}: use one of {', '.join(CHOICES[option])}")
         picks = {
             "--docker": (generation, "the Docker the lab brings up"),
             "--firewall-backend": (backend, "the firewall backend of the lab's Docker"),
