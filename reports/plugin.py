@@ -7,8 +7,14 @@ Registered by the root conftest. Reports are written when the suites run (or whe
 
 Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNESS_ERROR``) the
 harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
-needed them, a check that broke instead of judging); 3 wins over 1. pytest's own 2 (interrupted),
-4 (usage error) and 5 (no tests collected) keep their meaning.
+needed them, a check that broke instead of judging); 3 wins over 1. A user's mistake (a value
+no option takes, ``--containers`` naming nothing that runs, a report directory that cannot be
+written) is 3 too, said in one line before anything is probed. pytest's own 2 (interrupted),
+4 (its own usage errors) and 5 (no tests collected) keep their meaning.
+
+Every line that says how to run an item again carries the run's selection (its lab or target,
+Docker endpoint, profile, containers: ``reports.results.rerun_command``), so that pasted from a
+lab's report it runs against that lab, not this machine.
 
 A check failed (1) only by its verdict: its own ``assert`` or ``pytest.fail`` with the message
 :func:`reports.diagnosis.explain` built. Anything else it raises means it broke (JUnit
