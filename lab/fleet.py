@@ -342,7 +342,7 @@ class Fleet:
             "-o ConnectTimeout=5"
         )
         lines = [
-            f"# written by `python -m lab fleet up` for fleet {self.name}: its hosts, reached",
+            f"# written by `{fleet_command(self.name, 'up')}`: the fleet's hosts, reached",
             f"# from the controller namespace {self.controller} only",
             "[v6conform]",
             *(f"{h['name']} ansible_host={h['address']}" for h in d["hosts"]),
