@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lab import networks as docker_networks
 from lab import topology as T
 from lab.daemon import Daemon
+from lab.hints import up_command
 from lab.scenarios import Scenario
 from lab.site import Site
 
@@ -71,7 +72,7 @@ def profile_toml(d: dict[str, Any]) -> str:
 
     names = d["dns"]["names"]
     lines = [
-        f"# profile written by `python -m lab up` for lab {d['name']} ({d['scenario']})",
+        f"# profile written by `{up_command(d['name'], d['scenario'])}`",
         f"anchors = [{', '.join(q(a) for a in d['anchors'])}]",
         f"far_end_namespace = {q(d['far_end']['namespace'])}",
         f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",

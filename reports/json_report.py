@@ -20,6 +20,7 @@ FORMAT = 1  # bump when a key changes meaning
 def _item(r: CheckResult, catalog: dict[str, CheckInfo]) -> dict[str, Any]:
     return {
         "nodeid": r.nodeid,
+        "rerun": r.rerun,
         "check": r.check,
         "title": r.title(catalog),
         "where": r.place.column,
@@ -64,6 +65,7 @@ def document(
             {
                 "check": c.primary.check,
                 "nodeid": c.primary.nodeid,
+                "rerun": c.primary.rerun,
                 "line": c.line(catalog),
                 "members": [m.nodeid for m in c.members],
                 "hop": c.hop,

@@ -40,6 +40,8 @@ def rewrite(
             # pytest's time counts the survey every item shares to the first item that waited
             case.set("time", f"{result.duration:.3f}")
             _add_property(case, "where", result.place.column)
+            if result.rerun:
+                _add_property(case, "rerun", result.rerun)
             if result.outcome == "error":
                 _as_error(suite, case)
             if result.nodeid in symptom_of:

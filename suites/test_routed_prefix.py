@@ -29,7 +29,7 @@ from rules.rt_mode import judge_mode
 from rules.rt_prefix import judge_prefix
 from suites.plugin.facts import container_path, of_container
 from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
-from suites.plugin.site import Site, cannot_run, find_uplink
+from suites.plugin.site import Site, cannot_run, find_uplink, needs_root
 
 pytestmark = pytest.mark.routing
 
@@ -40,7 +40,7 @@ async def test_forwarding_and_accept_ra(
 ) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
     if target.netns.path is not None and not privileged():
-        cannot_run(pytestconfig, "not root: reading another namespace's sysctls needs setns")
+        needs_root(pytestconfig, "reading another namespace's sysctls needs setns")
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]

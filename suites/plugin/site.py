@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import pytest
 
+from lab.hints import as_root
 from probes import ifaddr
 from probes.docker import (
     DockerEndpoint,
@@ -89,9 +90,7 @@ async def docker_endpoint(survey: Survey) -> DockerEndpoint:
     image in place (builds need no more; the probe containers need it too)."""
     config = survey.config
     if not privileged():
-        cannot_run(
-            config, "not root: the probes enter container network namespaces and use raw sockets"
-        )
+        needs_root(config, "the probes enter container network namespaces and use raw sockets")
     if NO_DOCKER in config.stash:  # Docker checks were asked for: the harness cannot run
         cannot_run(config, config.stash[NO_DOCKER])
     with _harness_failure():
@@ -197,6 +196,14 @@ def cannot_run(config: pytest.Config, reason: str) -> NoReturn:
     """Skip a check the harness cannot run here, and make the run's exit status say so."""
     harness_problem(config, reason)
     pytest.skip(reason)
+
+
+def needs_root(config: pytest.Config, why: str) -> NoReturn:
+    """Skip a check only root can run (``not root: WHY``); the run's problems say, once, to run
+    this same command again with sudo."""
+    harness_problem(config, f"not root: {why}")
+    harness_problem(config, f"not root: run it with sudo: {as_root()}")
+    pytest.skip(f"not root: {why}")
 
 
 BUILD_COLUMNS = {"classic": "build (classic)", "buildkit": "build (BuildKit)"}
