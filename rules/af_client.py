@@ -24,13 +24,13 @@ def _among(address: str, addresses: tuple[str, ...]) -> bool:
     return ip is not None and ip in {_ip(a) for a in addresses}
 
 
-def _ip6tables_fix(docker_major: int) -> str:
+def _ip6tables_fix(docker_major: int, docker_version: str = "") -> str:
     if docker_major >= 27:
         return (
-            f"Docker {docker_major} writes them by default (unless {DAEMON_JSON} says "
-            '"ip6tables": false)'
+            f"Docker {docker_version or docker_major} writes them by default, where "
+            f'{DAEMON_JSON} does not say "ip6tables": false'
         )
-    version = docker_major or "before 27"
+    version = docker_version or docker_major or "before 27"
     return (
         f'"ip6tables": true with "experimental": true in {DAEMON_JSON} (Docker {version} has '
         "ip6tables only as an experimental option; it also masquerades the networks' IPv6 "
@@ -44,6 +44,7 @@ def judge_client_address(
     *,
     docker_major: int,
     ip6tables_dnat: bool | None = None,
+    docker_version: str = "",
 ) -> Judgement:
     """AF-02: the container's own table shows the IPv6 client's address for a connection to a
     published port, not the proxy's (this host's) or its network's gateway's.
@@ -66,6 +67,7 @@ def judge_client_address(
             evidence,
         )
     kept = seen.kept
+    rules_fix = _ip6tables_fix(docker_major, docker_version)
     if kept is not None:
         return passed(
             f"the container {port.container} sees the client's own address {seen.client} "
@@ -77,7 +79,11 @@ def judge_client_address(
         why = (
             f"the container exited meanwhile ({seen.error or 'gone'})"
             if seen.gone
-            else f"its table showed no connection from the client or from this host ({seen.error})"
+            else "the connection was accepted at the host but never reached the container (no "
+            f"row in its table: {seen.error}): it is not reachable over IPv6 there, so no "
+            "client's address can survive (a listener on the host holds the port and carries "
+            "nothing: Docker's own placeholder where neither its userland proxy nor an "
+            "ip6tables DNAT rule takes IPv6, or another service)"
             if not seen.seen
             else "the connections that appeared came from neither the client nor this host nor "
             "the network's gateway: another client's, or a rewriting the harness cannot place"
@@ -104,17 +110,16 @@ def judge_client_address(
         subnet = "" if docker_major >= 27 else " --subnet YOUR:PREFIX::/64"
         fix = Fix(
             f"give the container IPv6 on its network ({nets}: enable_ipv6, e.g. a new network "
-            "made with --ipv6, compose's enable_ipv6: true) with Docker writing ip6tables rules "
-            f"({_ip6tables_fix(docker_major)}): Docker then DNATs the IPv6 connection to the "
-            "container's IPv6 address and the client's address survives. (\"userland-proxy\": "
-            "false alone does not keep it: without the proxy nothing carries IPv6 to a "
-            "container that has none.)",
+            "made with --ipv6, compose's enable_ipv6: true) with Docker writing ip6tables rules; "
+            f"{rules_fix}. Docker then DNATs the IPv6 connection to the container's IPv6 "
+            'address and the client\'s address survives. ("userland-proxy": false alone '
+            "does not keep it: without the proxy nothing carries IPv6 to a container that has "
+            "none.)",
             commands=(
                 f"docker network create --ipv6{subnet} {names[0]}-v6   # then: docker network "
-                "connect, or "
-                "recreate the container on it",
+                "connect, or recreate the container on it",
             ),
-            docker=str(docker_major) if docker_major else None,
+            docker=docker_version or (str(docker_major) if docker_major else None),
         )
         subject = nets
     elif ip6tables_dnat is False or (ip6tables_dnat is None and docker_major < 27):
@@ -123,10 +128,10 @@ def judge_client_address(
             "ip6tables rules here, so nothing DNATs it to the container"
         )
         fix = Fix(
-            f"let Docker write ip6tables rules: {_ip6tables_fix(docker_major)}; then restart "
-            "dockerd. With them it DNATs IPv6 connections to published ports and the client's "
-            'address survives ("userland-proxy": false then stops the proxy taking any).',
-            docker=str(docker_major) if docker_major else None,
+            f"let Docker write ip6tables rules: {rules_fix}; then restart dockerd. With them "
+            "it DNATs IPv6 connections to published ports and the client's address survives "
+            '("userland-proxy": false then stops the proxy taking any).',
+            docker=docker_version or (str(docker_major) if docker_major else None),
         )
         subject = "ip6tables"
     else:
@@ -137,7 +142,7 @@ def judge_client_address(
         fix = Fix(
             f'"userland-proxy": false in {DAEMON_JSON}, then restart dockerd: Docker\'s DNAT '
             "rules then carry every IPv6 connection, the client's address intact",
-            docker=str(docker_major) if docker_major else None,
+            docker=docker_version or (str(docker_major) if docker_major else None),
         )
         subject = "userland-proxy"
     return failed(

@@ -48,6 +48,7 @@ async def test_client_address_survives(
         judge_client_address(
             seen,
             docker_major=client_addresses.docker_major,
+            docker_version=client_addresses.docker_version,
             ip6tables_dnat=client_addresses.dnat.get(published.host_port),
         )
     )

@@ -64,6 +64,7 @@ class ClientAddresses:
 
     seen: dict[str, ClientAddressSeen | str]  # a string: why there is nothing to judge
     docker_major: int
+    docker_version: str
     dnat: dict[int, bool | None]
 
 
@@ -126,5 +127,6 @@ async def client_addresses(survey: Survey) -> ClientAddresses:
     return ClientAddresses(
         {k: t.result() for k, t in tasks.items()},
         daemon.major if daemon else 0,
+        daemon.version if daemon else "",
         {p.host_port: _dnat(ruleset, p.host_port) for p in ports},
     )
