@@ -47,8 +47,21 @@ class PublishedPort:
     gateways: tuple[str, ...]  # its networks' gateways, IPv4 and IPv6
 
     @property
+    def direct(self) -> bool:
+        """Published on the container's own IPv6 address (a routed network, Docker 28 on:
+        ``[::]:0``), not on a host port: clients reach the container itself."""
+        return self.host_port == 0
+
+    @property
     def item_id(self) -> str:
-        return f"{self.container}/{self.host_port}"
+        return f"{self.container}/{f'direct{self.private_port}' if self.direct else self.host_port}"
+
+    @property
+    def reached_at(self) -> str:
+        """Where a client connects, in words."""
+        if self.direct:
+            return f"port {self.private_port} (routed: on the container's own address)"
+        return f"port {self.private_port} (host port {self.host_port})"
 
     @property
     def ipv6_hosts(self) -> tuple[str, ...]:
@@ -69,9 +82,10 @@ class PublishedPort:
         nets = ", ".join(
             f"{n.name} ({'IPv6' if n.enable_ipv6 else 'no IPv6'})" for n in self.networks
         )
+        on = "on its own address (routed)" if self.direct else f"on host port {self.host_port}"
         return (
-            f"container {self.container} port {self.private_port}/tcp published on host port "
-            f"{self.host_port} ({', '.join(repr(ip or '*') for ip in self.host_ips)}); "
+            f"container {self.container} port {self.private_port}/tcp published {on} "
+            f"({', '.join(repr(ip or '*') for ip in self.host_ips)}); "
             f"networks {nets or 'none'}; its addresses {', '.join(self.addresses) or 'none'}"
         )
 
@@ -100,11 +114,11 @@ def ports_from_inspect(
         if proto != "tcp" or not port.isdigit() or not isinstance(bound, list):
             continue
         for b in bound:
-            host_port = str((b or {}).get("HostPort") or "")
+            host_port, host_ip = str((b or {}).get("HostPort") or ""), str(b.get("HostIp") or "")
+            if not host_port and ":" in host_ip:
+                host_port = "0"  # routed (Docker 28 on): the container's own address, no host port
             if host_port.isdigit():
-                bindings.setdefault((int(port), int(host_port)), []).append(
-                    str(b.get("HostIp") or "")
-                )
+                bindings.setdefault((int(port), int(host_port)), []).append(host_ip)
     name = str(info.get("Name") or str(info.get("Id", "?"))[:12]).lstrip("/")
     return [
         PublishedPort(
@@ -219,7 +233,7 @@ class ClientAddressSeen:
     port: PublishedPort
     client_where: str  # where the client connected from, in words
     stand_in: bool  # the host's own namespace stood in for a client beyond the uplink
-    target: str  # the host address connected to
+    target: str  # the address connected to: the host's, or the container's own (routed)
     connected: bool
     error: str | None
     client: str | None  # the client's own address and port, as its socket says
@@ -228,6 +242,10 @@ class ClientAddressSeen:
     elapsed_ms: float
     host_addresses: tuple[str, ...]  # this host's own addresses (the proxy's, where it is one)
     gone: bool = False  # the container exited meanwhile
+
+    @property
+    def target_port(self) -> int:
+        return self.port.private_port if self.port.direct else self.port.host_port
 
     @property
     def kept(self) -> Conn | None:
@@ -242,13 +260,13 @@ class ClientAddressSeen:
         if not self.connected:
             return (
                 head,
-                f"connect to {_where(self.target, self.port.host_port)}: {self.error} after "
+                f"connect to {_where(self.target, self.target_port)}: {self.error} after "
                 f"{self.elapsed_ms:.0f} ms",
                 self.port.describe(),
             )
         return (
             head,
-            f"connected to {_where(self.target, self.port.host_port)} from "
+            f"connected to {_where(self.target, self.target_port)} from "
             f"{_where(self.client or '?', self.client_port or 0)} in {self.elapsed_ms:.1f} ms",
             self.port.describe(),
             f"the container's TCP table (/proc/{self.port.pid}/net/tcp6 and tcp, read while "
@@ -304,7 +322,9 @@ async def connect_and_look(
     connected, me, new = False, None, []
     try:
         async with asyncio.timeout(timeout):
-            await loop.sock_connect(sock, (target, port.host_port))
+            await loop.sock_connect(
+                sock, (target, port.private_port if port.direct else port.host_port)
+            )
             connected = True
             address, local_port = sock.getsockname()[:2]
             me = (_unmapped(address.split("%")[0]), int(local_port))

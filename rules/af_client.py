@@ -53,7 +53,7 @@ def judge_client_address(
     not known, nftables, or the firewall was not read): evidence for which path carried it."""
     port = seen.port
     evidence = list(seen.lines())
-    where = f"{port.container}'s port {port.private_port} (host port {port.host_port})"
+    where = f"{port.container}'s {port.reached_at}"
     if seen.stand_in:
         evidence.insert(
             0,

@@ -155,3 +155,12 @@ def test_a_stand_in_client_is_said() -> None:
     )
     assert got.outcome == "pass"
     assert "stood in" in got.evidence[0]
+
+
+def test_a_port_published_on_a_routed_network_is_reached_at_the_container() -> None:
+    routed = [{"HostIp": "0.0.0.0", "HostPort": "8080"}, {"HostIp": "::", "HostPort": ""}]
+    direct, v4 = ports_from_inspect(inspect({"80/tcp": routed}), {"v4net": V4NET})
+    assert (v4.host_port, v4.ipv6_hosts) == (8080, ())
+    assert direct.direct
+    assert direct.item_id == "web/direct80"
+    assert "own address" in direct.reached_at

@@ -49,10 +49,9 @@ def published_ports(config: pytest.Config) -> list[PublishedPort] | str:
         except HarnessError as exc:
             found = f"no Docker: {exc}"
         if isinstance(found, list) and not found:
-            found = (
-                "no container publishes a TCP port on this host's IPv6 addresses "
-                f"({config.stash[SELECTOR].describe()})"
-            )
+            selector = config.stash[SELECTOR]
+            which = "every running container" if selector.kind == "all" else selector.describe()
+            found = f"no container publishes a TCP port over IPv6 on this host ({which})"
         config.stash[PUBLISHED] = found
     return config.stash[PUBLISHED]
 
@@ -111,7 +110,12 @@ async def client_addresses(survey: Survey) -> ClientAddresses:
             return f"container {port.container} exited during the run: gone, not judged"
         bound = port.ipv6_hosts[0]
         dest = bound if bound != "::" else (on_uplink[0] if on_uplink else None)
-        if dest is None:
+        if port.direct:
+            own = [a for a in port.addresses if ":" in a]
+            if not own:
+                return f"{port.container} has no IPv6 address of its own to reach it at"
+            dest = own[0]
+        elif dest is None:
             return (
                 f"this host has no global IPv6 address on its uplink ({uplink or 'none found'}) "
                 f"to reach {port.container}'s published port {port.host_port} at"
@@ -128,5 +132,5 @@ async def client_addresses(survey: Survey) -> ClientAddresses:
         {k: t.result() for k, t in tasks.items()},
         daemon.major if daemon else 0,
         daemon.version if daemon else "",
-        {p.host_port: _dnat(ruleset, p.host_port) for p in ports},
+        {p.host_port: _dnat(ruleset, p.host_port) for p in ports if not p.direct},
     )
