@@ -97,9 +97,8 @@ def judge_client_address(
         f"{', '.join(seen.host_addresses[:6]) or 'none read'}"
     )
     if ip6tables_dnat is not None:
-        evidence.append(
-            f"ip6tables nat: {'a' if ip6tables_dnat else 'no'} DNAT rule for port {port.host_port}"
-        )
+        said = "a" if ip6tables_dnat else "no"
+        evidence.append(f"the host's firewall: {said} DNAT rule for port {port.host_port}")
     if not port.has_ipv6:
         path = (
             "the userland proxy (docker-proxy) took the IPv6 connection and opened its own to "

@@ -164,3 +164,17 @@ def test_a_port_published_on_a_routed_network_is_reached_at_the_container() -> N
     assert direct.direct
     assert direct.item_id == "web/direct80"
     assert "own address" in direct.reached_at
+
+
+def test_dockers_dnat_rule_is_found_by_backend() -> None:
+    from probes.firewall import Ruleset
+    from suites.plugin.parts.client_addr import _dnat
+
+    rule = "-A DOCKER ! -i br-v6net -p tcp -m tcp --dport 8080 -j DNAT --to-destination [::2]:80"
+    ip6 = Ruleset(ip6tables_text=f"*nat\n{rule}\nCOMMIT\n")
+    assert _dnat(ip6, 8080, "iptables") is True
+    assert _dnat(ip6, 80, None) is False
+    assert _dnat("unreadable", 8080, None) is None
+    nft = Ruleset(nft_text="tcp dport 8080 dnat ip6 to [2001:db8::2]:80\n")
+    assert _dnat(nft, 8080, "nftables") is True
+    assert _dnat(nft, 8081, "nftables") is None  # not found there is no proof of none

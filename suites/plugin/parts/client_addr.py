@@ -5,6 +5,7 @@ container's own TCP table is read."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -70,14 +71,21 @@ class ClientAddresses:
 CLIENT_ADDRESSES: PartKey[ClientAddresses] = PartKey("client_addresses")
 
 
-def _dnat(ruleset: Ruleset | str, host_port: int) -> bool | None:
-    """Whether ip6tables' nat table DNATs the host port (Docker's rule for a published port)."""
-    if isinstance(ruleset, str) or not ruleset.ip6tables_text:
+def _dnat(ruleset: Ruleset | str, host_port: int, backend: str | None) -> bool | None:
+    """Whether the firewall DNATs the host port (Docker's rule for a published port): its
+    ip6tables nat rules; under Docker's nftables backend a DNAT in the nft ruleset, or not
+    known (its shape there is not read into a verdict)."""
+    if isinstance(ruleset, str):
         return None
-    return any(
-        "DNAT" in line and f"--dport {host_port} " in f"{line} "
-        for line in ruleset.ip6tables_text.splitlines()
+    nftables = (backend or "").startswith("nftables")
+    text = ruleset.nft_text if nftables else ruleset.ip6tables_text
+    if not text:
+        return None
+    found = any(
+        "dnat" in line.lower() and re.search(rf"dport {host_port}\b", line)
+        for line in text.splitlines()
     )
+    return True if found else (None if nftables else False)
 
 
 @surveyed(CLIENT_ADDRESSES)
@@ -132,5 +140,9 @@ async def client_addresses(survey: Survey) -> ClientAddresses:
         {k: t.result() for k, t in tasks.items()},
         daemon.major if daemon else 0,
         daemon.version if daemon else "",
-        {p.host_port: _dnat(ruleset, p.host_port) for p in ports if not p.direct},
+        {
+            p.host_port: _dnat(ruleset, p.host_port, daemon.firewall_backend if daemon else None)
+            for p in ports
+            if not p.direct
+        },
     )
