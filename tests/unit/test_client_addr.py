@@ -178,3 +178,21 @@ def test_dockers_dnat_rule_is_found_by_backend() -> None:
     nft = Ruleset(nft_text="tcp dport 8080 dnat ip6 to [2001:db8::2]:80\n")
     assert _dnat(nft, 8080, "nftables") is True
     assert _dnat(nft, 8081, "nftables") is None  # not found there is no proof of none
+
+
+def test_af_proxy_turns_the_userland_proxy_on_beside_a_network_without_ipv6() -> None:
+    from lab import SCENARIOS, Lab
+    from lab.daemon import dockerd_args
+    from lab.dockers import GENERATIONS
+
+    healthy, broken = SCENARIOS["healthy"], SCENARIOS["af-proxy"]
+    for scenario, proxy in ((healthy, "false"), (broken, "true")):
+        site = scenario.site()
+        args = dockerd_args(Lab("v6cu"), GENERATIONS["28"], site.host, site.addressing)
+        assert f"--userland-proxy={proxy}" in args
+    assert [p.name for p in healthy.site().published] == ["pub-web"]
+    site = broken.site()
+    assert [(p.name, p.network) for p in site.published][1] == ("pub-v4only", "v4net")
+    (v4net,) = [n for n in broken.networks(site, 28).created if n.name == "v4net"]
+    assert not v4net.ipv6
+    assert v4net.subnet6 is None
