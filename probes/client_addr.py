@@ -152,7 +152,10 @@ async def find_published(docker: DockerEndpoint, selector: Selector) -> list[Pub
     for c in listed:
         data = c._container
         names = [str(n).lstrip("/") for n in data.get("Names") or []]
-        published = any(p.get("PublicPort") for p in data.get("Ports") or [])
+        # a routed network's port (Docker 28 on) is listed on "::" with no public port
+        published = any(
+            p.get("PublicPort") or ":" in str(p.get("IP") or "") for p in data.get("Ports") or []
+        )
         if is_harness_container(data.get("Labels") or {}) or not published:
             continue
         if any(selector.matches(n, str(data.get("Id", ""))) for n in names or [""]):
