@@ -51,6 +51,8 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
         },
         "anchors": list(T.ANCHORS6),
         "endpoints": list(T.ENDPOINTS),
+        # the host's own containers with a published port (AF-02), as `docker run -p` makes them
+        "published": [dataclasses.asdict(p) for p in site.published],
         "far_end": {"namespace": lab.ns("inet"), "address": T.INET_ON_CORE6},
         "ipv6_mode": docker_networks.intended_modes(site.profile, writes_ip6tables, networks),
         "nat64": {

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lab import topology as T
-from lab.site import HostChanges, Network, Networks, Site
+from lab.site import HostChanges, Network, Networks, PublishedService, Site
 
 PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
 
@@ -185,6 +185,36 @@ class InternalNetwork(Fault):
     def networks(self, networks: Networks, docker_major: int) -> None:
         networks.created.append(
             Network(T.INTERNAL_NETWORK, T.INTERNAL_BRIDGE, T.INTERNAL_NET6, T.INTERNAL_NET4, True)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserlandProxy(Fault):
+    """dockerd's userland proxy (docker-proxy) is on, as by Docker's default: it takes the
+    connections to published ports that no DNAT rule carries."""
+
+    def site(self, site: Site) -> None:
+        site.host.userland_proxy = True
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedWithoutIpv6(Fault):
+    """A network v4net without IPv6, and on it a container whose port is published on the
+    host (both families, as `docker run -p` does): IPv6 clients reach it only through the
+    userland proxy, and the container sees the gateway, not them (moby/moby#17666)."""
+
+    # what Docker writes for published ports differs by firewall backend (29: DNAT in ip6tables
+    # or in nftables): both are run
+    firewall: ClassVar[bool] = True
+
+    def site(self, site: Site) -> None:
+        site.published.append(
+            PublishedService("pub-v4only", T.V4NET_NETWORK, T.PUBLISHED_V4ONLY_PORT)
+        )
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        networks.created.append(
+            Network(T.V4NET_NETWORK, T.V4NET_BRIDGE, None, T.V4NET_NET4, ipv6=False)
         )
 
 

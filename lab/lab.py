@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import daemon as docker_daemon
-from lab import dns, dockers, far_end, host, links, upstream
+from lab import dns, dockers, far_end, host, links, published, upstream
 from lab import networks as docker_networks
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
@@ -171,6 +171,7 @@ class Lab:
             description = describe(self, scenario, site, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(profile_toml(description))
+            published.start(self.docker_socket, self.name, self.ns("host"), site.published)
             if site.workloads.count:
                 self.replace_workloads(
                     site.workloads.count,

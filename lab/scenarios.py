@@ -33,9 +33,11 @@ from lab.faults import (
     PathMtuUnknownToHost,
     PrefixOnLink,
     ProfileWants,
+    PublishedWithoutIpv6,
     RoutedGatewayMode,
     StaleAaaa,
     UlaPool,
+    UserlandProxy,
     WorkloadContainers,
     ZoneWithoutAaaa,
 )
@@ -378,6 +380,20 @@ SCENARIOS: dict[str, Scenario] = {
             # two independent faults, one per broken workload: the route-less one's GW-02
             # (its RT-02 and, on 20.10, RC-01 follow) and the other's silent nameserver
             root_causes=frozenset({"GW-02", "RC-01"}),
+        ),
+        Scenario(
+            "af-proxy",
+            "dockerd's userland proxy on (Docker's default) and a container on a network without "
+            f"IPv6 ({T.V4NET_NETWORK}) whose port is published on the host: IPv6 clients reach "
+            "it through docker-proxy, and it sees the gateway's address, not theirs",
+            # the healthy site's published service on v6net keeps its clients where Docker
+            # DNATs it (ip6tables: 27 and later); on 20.10 and 26, which write no ip6tables
+            # rules, the proxy carries that one too and it loses them as well (AF-02 either way)
+            frozenset({"AF-02"}),
+            faults=(UserlandProxy(), PublishedWithoutIpv6()),
+            # one cause per way the client is lost: v4net's missing IPv6 (and on 20.10 and 26
+            # the missing ip6tables rules, a second)
+            root_causes=frozenset({"AF-02"}),
         ),
         Scenario(
             "hostile-text",

@@ -75,6 +75,7 @@ AREA_MARKERS = {
     "pmtu": "path MTU checks PMTU-*",
     "dns": "DNS checks DNS-*",
     "endpoints": "endpoint checks EP-* (the profile's [[endpoints]])",
+    "published": "AF-02: the client's address on published ports (reached over IPv6)",
     "nat64": "IPv6-only checks: NAT64-01 and DNS-05 (the A-only trap)",
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",

@@ -236,6 +236,10 @@ FACTS: dict[str, FactKind] = {
     ),
     "lookup": FactKind("name resolution in {}"),
     "router": FactKind("a router answering on {}", identity=True),
+    "client-address": FactKind(
+        "IPv6 clients' own addresses reaching containers through published ports ({})",
+        identity=True,
+    ),
 }
 
 

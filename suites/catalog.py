@@ -87,4 +87,11 @@ CHECKS: dict[str, CheckInfo] = {
         "far end",
     ),
     "RC-03": CheckInfo("no public fallback", DOCKER_DNS, "container"),
+    "AF-02": CheckInfo(
+        "client's address on published ports",
+        "RFC 9293 §3.4 (a connection is its endpoints' pair of sockets); Docker docs: Packet "
+        "filtering and firewalls, userland-proxy "
+        "(docs.docker.com/engine/network/packet-filtering-firewalls/); moby/moby#17666",
+        "host",
+    ),
 }

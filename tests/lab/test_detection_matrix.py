@@ -49,6 +49,10 @@ ALLOWED_SKIPS: dict[str, tuple[str, ...]] = {
     # DNS64 and NAT64; IPv6-only networks exist on Docker 28 alone
     "NAT64-01": ("the profile names no IPv4-only destinations",),
     "DNS-05": ("no IPv6-only network on this host",),
+    # a published port no IPv6 client reaches (Docker 20.10 and 26 without the userland proxy
+    # and without ip6tables: the lab's healthy site there; a firewall that drops inbound)
+    # loses no client's address: there is none to compare
+    "AF-02": ("not reachable over IPv6",),
 }
 
 

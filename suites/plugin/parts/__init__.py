@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from suites.plugin import routers, site, workloads
-from suites.plugin.parts import dns, endpoints, gateway, nat64, pmtu, resolv, routing
+from suites.plugin.parts import client_addr, dns, endpoints, gateway, nat64, pmtu, resolv, routing
 from suites.plugin.survey import Part, Survey, run_survey
 
 ALL: tuple[Part[Any], ...] = (
@@ -33,6 +33,7 @@ ALL: tuple[Part[Any], ...] = (
     routing.reachability,
     routing.uplink_state,
     routing.ruleset,
+    client_addr.client_addresses,
 )
 
 
