@@ -52,6 +52,7 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
         "endpoints": list(T.ENDPOINTS),
         "far_end": {"namespace": lab.ns("inet"), "address": T.INET_ON_CORE6},
         "ipv6_mode": docker_networks.intended_modes(site.profile, writes_ip6tables, networks),
+        "family": {"prefer": site.profile.family_prefer},
         "nat64": {
             "prefix": site.dns.dns64_prefix,
             "translator": "tayga" if site.far_end.translator else None,
@@ -86,6 +87,8 @@ def profile_toml(d: dict[str, Any]) -> str:
     ]
     if d.get("ipv6_mode"):
         lines += ["[ipv6_mode]", *(f"{q(n)} = {q(m)}" for n, m in d["ipv6_mode"].items()), ""]
+    if (d.get("family") or {}).get("prefer"):
+        lines += ["[family]", f"prefer = {q(d['family']['prefer'])}", ""]
     for name in d["endpoints"]:
         lines += ["[[endpoints]]", f"name = {q(name)}", 'scheme = "http"', "port = 80", ""]
     for name, rec in names.items():

@@ -188,6 +188,11 @@ FACTS: dict[str, FactKind] = {
     ),
     "lookup": FactKind("name resolution in {}"),
     "router": FactKind("a router answering on {}", identity=True),
+    "ula": FactKind(
+        "the ULA prefix {} containers' IPv6 sources come from (RFC 6724 ranks IPv4 above it)",
+        identity=True,
+    ),
+    "gai": FactKind("the /etc/gai.conf of {}", identity=True),
 }
 
 

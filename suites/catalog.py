@@ -87,4 +87,9 @@ CHECKS: dict[str, CheckInfo] = {
         "far end",
     ),
     "RC-03": CheckInfo("no public fallback", DOCKER_DNS, "container"),
+    "AF-01": CheckInfo(
+        "applications use the preferred family",
+        "RFC 6724 §2.1, §6 (Rules 1, 2, 5, 6); RFC 4193 (ULA); RFC 8305 §5; gai.conf(5)",
+        "bridge",
+    ),
 }
