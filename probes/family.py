@@ -122,7 +122,7 @@ class NameOrder:
         found = self.answer("4" if version == 4 else "6")
         if found is None:
             return ()
-        return tuple(a for a in found.addresses if _version(a) == version)
+        return tuple(a for a in found.addresses if _version(a) == version and not _v4_mapped(a))
 
     def source_of(self, destination: str) -> str | None:
         return next((s for d, s, _ in self.sources if d == destination), None)
@@ -171,6 +171,12 @@ def _version(address: str) -> int:
         return ipaddress.ip_address(address.split("%", 1)[0]).version
     except ValueError:
         return 0
+
+
+def _v4_mapped(address: str) -> bool:
+    """An IPv4 address in IPv6 clothing (getent ahostsv6 asks with AI_V4MAPPED)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None
 
 
 def _addresses(output: str, tool: str) -> tuple[str, ...]:

@@ -31,10 +31,13 @@ class FamilyPolicy:
 
     names: tuple[str, ...] | None = None  # None: the [[names]] that are dual-stack
     prefer: str = "ipv6"
+    # images whose C library is asked too: a container of each on every IPv6 network, the
+    # harness's own (started, asked, removed); each must have /bin/sh and sleep
+    images: tuple[str, ...] = ()
 
 
 FAMILY_PREFER = ("ipv6", "any")
-_FAMILY_KEYS = ["names", "prefer"]
+_FAMILY_KEYS = ["images", "names", "prefer"]
 
 
 SCHEMES = {"http": 80, "https": 443, "tcp": None}  # the port each takes when none is given
@@ -336,7 +339,11 @@ class _Check:
                 "family",
                 "prefer",
             )
-        return FamilyPolicy(names, prefer)
+        images = self.strings(value.get("images", []), None, "family", "images")
+        for i, image in enumerate(images):
+            ok = bool(image) and image.isprintable() and " " not in image
+            self.expect(ok, image, "an image reference", "family", "images", i)
+        return FamilyPolicy(names, prefer, images)
 
     def name(self, value: Any, i: int) -> ExpectedName:
         self.expect(isinstance(value, dict), value, "a table", "names", i)

@@ -160,11 +160,13 @@ def _judge_name(
     said = f"{n.name}: the first answer is {first} (from {src or 'no source'}): IPv{used}"
     why = _why(decision, table, gai_lines, report, model_v6, used)
     evidence = [f"{said}; {why}"]
+    who = f"{report.where} ({report.libc})"
     if used == 6:
-        return passed(f"{n.name}: IPv6 first ({first} from {src})", evidence)
+        return passed(f"{who}: {n.name}: IPv6 first ({first} from {src})", evidence)
     if prefer == "any":
         return passed(
-            f"{n.name}: IPv4 first ({first}); the profile accepts either family", evidence
+            f"{who}: {n.name}: IPv4 first ({first}); the profile accepts either family",
+            evidence,
         )
     site = ula_site(v6.source)
     breaks = [fact("ula", site)] if site else []

@@ -17,6 +17,7 @@ from probes.target import Target
 from reports.diagnosis import Hold
 from rules.af import judge_family
 from rules.isolation import isolated
+from rules.judgement import worst_of
 from suites.plugin.site import Site, seen
 
 pytestmark = pytest.mark.family
@@ -28,7 +29,7 @@ async def test_application_family(
     target: Target,
     site: Site,
     any_container: ProbeContainer,
-    family_orders: dict[str, family.FamilyReport | HarnessError],
+    family_orders: dict[str, list[family.FamilyReport | HarnessError]],
     pytestconfig: pytest.Config,
 ) -> None:
     """An application in the container that connects to the first answer for a dual-stack
@@ -43,12 +44,18 @@ async def test_application_family(
             f"{container.name} is one of the host's own containers: it is only read, never "
             "exec'd into, so its C library is not run (AF-01 asks the probe containers')"
         )
-    report = seen(pytestconfig, family_orders[container.key])
+    prefer = target.profile.family.prefer
+    reports = [seen(pytestconfig, found) for found in family_orders[container.key]]
     hold(
-        judge_family(
-            report,
-            prefer=target.profile.family.prefer,  # type: ignore[arg-type]
-            network=container.network.name,
-            daemon_major=site.daemon_major,
+        worst_of(
+            [
+                judge_family(
+                    r,
+                    prefer=prefer,  # type: ignore[arg-type]
+                    network=container.network.name,
+                    daemon_major=site.daemon_major,
+                )
+                for r in reports
+            ]
         )
     )

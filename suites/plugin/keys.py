@@ -70,4 +70,6 @@ BUILD_STEPS: PartKey[dict[build.Builder, build.BuildResult]] = PartKey("build_st
 REACHABILITY: PartKey[Reachability] = PartKey("reachability")
 UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
 RULESET: PartKey[Ruleset | str] = PartKey("ruleset")
-FAMILY_ORDERS: PartKey[dict[str, family.FamilyReport | HarnessError]] = PartKey("family_orders")
+FAMILY_ORDERS: PartKey[dict[str, list[family.FamilyReport | HarnessError]]] = PartKey(
+    "family_orders"
+)
