@@ -11,6 +11,7 @@ is shown, never judged.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Literal
 
 from probes.family import FamilyReport, NameOrder
@@ -106,7 +107,38 @@ def _version(address: str) -> int:
     return ipaddress.ip_address(address.split("%", 1)[0]).version
 
 
+def combined(judgements: Sequence[Judgement]) -> Judgement:
+    """One verdict over several containers or names: the first failure; else a pass where any
+    passed (what could not be judged elsewhere, a name not dual-stack from an image that asks
+    with AI_ADDRCONFIG, is kept in the evidence); else not observed."""
+    if any(j.outcome == "fail" for j in judgements) or not any(j.ok for j in judgements):
+        return worst_of(judgements)
+    ok = [j for j in judgements if j.ok]
+    verdict = worst_of(ok)
+    unjudged = [f"not judged: {j.diagnosis}" for j in judgements if not j.ok]
+    return Judgement("pass", verdict.diagnosis, (*verdict.evidence, *unjudged))
+
+
 def judge_family(
+    reports: Sequence[FamilyReport],
+    *,
+    prefer: Prefer,
+    network: str,
+    daemon_major: int | None = None,
+) -> Judgement:
+    """AF-01 for one network: in each container asked there, every name's first answer in the
+    family the profile prefers."""
+    if not reports:
+        return not_observed(f"no container on {network} was asked")
+    return combined(
+        [
+            judge_container(r, prefer=prefer, network=network, daemon_major=daemon_major)
+            for r in reports
+        ]
+    )
+
+
+def judge_container(
     report: FamilyReport, *, prefer: Prefer, network: str, daemon_major: int | None = None
 ) -> Judgement:
     """AF-01 for one container: every name's first answer in the family the profile prefers."""
@@ -116,7 +148,7 @@ def judge_family(
         _judge_name(report, n, prefer=prefer, network=network, daemon_major=daemon_major)
         for n in report.names
     ]
-    verdict = worst_of(judgements)
+    verdict = combined(judgements)
     extra = [*report.lines(), *fallback_lines(report)]
     return Judgement(
         verdict.outcome,

@@ -17,7 +17,6 @@ from probes.target import Target
 from reports.diagnosis import Hold
 from rules.af import judge_family
 from rules.isolation import isolated
-from rules.judgement import worst_of
 from suites.plugin.site import Site, seen
 
 pytestmark = pytest.mark.family
@@ -47,15 +46,10 @@ async def test_application_family(
     prefer = target.profile.family.prefer
     reports = [seen(pytestconfig, found) for found in family_orders[container.key]]
     hold(
-        worst_of(
-            [
-                judge_family(
-                    r,
-                    prefer=prefer,  # type: ignore[arg-type]
-                    network=container.network.name,
-                    daemon_major=site.daemon_major,
-                )
-                for r in reports
-            ]
+        judge_family(
+            reports,
+            prefer=prefer,  # type: ignore[arg-type]
+            network=container.network.name,
+            daemon_major=site.daemon_major,
         )
     )

@@ -10,7 +10,7 @@ import pytest
 from probes.family import BEGIN, END, FamilyReport, parse_report
 from probes.profile import parse_profile
 from probes.resolvconf import parse_resolv_conf
-from rules.af import judge_family, ula_site
+from rules.af import judge_container, judge_family, ula_site
 from rules.judgement import FACTS, is_identity
 from rules.rfc6724 import (
     GLIBC,
@@ -158,7 +158,7 @@ def frozen(first: str, v6src: str | None, gai: str = "-") -> FamilyReport:
 
 
 def test_rule_fails_where_ipv4_wins_from_a_ula_and_names_rule_5() -> None:
-    j = judge_family(
+    j = judge_container(
         frozen("203.0.113.80", "fd3c:1:2:1::2"), prefer="ipv6", network="v6net", daemon_major=28
     )
     assert j.outcome == "fail"
@@ -172,15 +172,15 @@ def test_rule_fails_where_ipv4_wins_from_a_ula_and_names_rule_5() -> None:
 
 
 def test_rule_passes_where_ipv6_wins_or_either_is_fine() -> None:
-    assert judge_family(
+    assert judge_container(
         frozen("2001:db8:f00d::80", "2001:db8:1:1::2"), prefer="ipv6", network="v6net"
     ).ok
-    assert judge_family(frozen("203.0.113.80", "fd3c:1:2:1::2"), prefer="any", network="v").ok
+    assert judge_container(frozen("203.0.113.80", "fd3c:1:2:1::2"), prefer="any", network="v").ok
 
 
 def test_rule_says_when_the_library_disagrees_with_the_model() -> None:
     # a global source (the model: IPv6 by Rule 6), yet the library gave IPv4 first
-    j = judge_family(frozen("203.0.113.80", "2001:db8:1:1::2"), prefer="ipv6", network="v6net")
+    j = judge_container(frozen("203.0.113.80", "2001:db8:1:1::2"), prefer="ipv6", network="v6net")
     assert j.outcome == "fail"
     assert "C library's own order" in j.diagnosis
 
@@ -188,7 +188,7 @@ def test_rule_says_when_the_library_disagrees_with_the_model() -> None:
 def test_not_observed_without_a_dual_stack_answer() -> None:
     text = "\n".join([BEGIN, "gai -", "tool ping", "lookup 0 any 0 1 1 " + _b("bad address"), END])
     r = parse_report(text, where="container c", names=("x",), deadline=1.0, libc=("musl", "x"))
-    assert judge_family(r, prefer="ipv6", network="n").outcome == "not-observed"
+    assert judge_container(r, prefer="ipv6", network="n").outcome == "not-observed"
 
 
 def test_getent_order_is_read_whole() -> None:
@@ -215,3 +215,15 @@ def test_ula_fact_and_profile_keys() -> None:
     with pytest.raises(Exception, match="prefer"):
         parse_profile('[family]\nprefer = "ipv4"\n', source="t")
     assert parse_resolv_conf(b"").options.attempts == 2
+
+
+def test_one_network_many_containers() -> None:
+    good = frozen("2001:db8:f00d::80", "2001:db8:1:1::2")
+    text = "\n".join([BEGIN, "tool getent", "lookup 0 any 0 1 0 " + _b("2001:db8::1 STREAM"), END])
+    unjudged = parse_report(text, where="c2", names=("x",), deadline=1.0, libc=("glibc", "x"))
+    j = judge_family([good, unjudged], prefer="ipv6", network="v6only")
+    assert j.ok
+    assert any(line.startswith("not judged:") for line in j.evidence)
+    bad = frozen("203.0.113.80", "fd3c:1:2:1::2")
+    assert judge_family([good, bad], prefer="ipv6", network="v6net").outcome == "fail"
+    assert judge_family([unjudged], prefer="ipv6", network="n").outcome == "not-observed"
