@@ -20,6 +20,7 @@ from outside (:mod:`probes.inroot`): a musl loader, a glibc ``libc.so.6``, or a 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import ipaddress
 import socket
@@ -143,11 +144,12 @@ class FamilyReport:
     names: tuple[NameOrder, ...]
     deadline: float
     complete: bool
+    # read from outside, not run: a workload's C library and gai.conf, its kernel's sources,
+    # and the answers its network's probe container got (the same DNS view)
+    modelled: bool = False
 
     def lines(self) -> list[str]:
-        out = [
-            f"{self.where}: C library {self.libc} ({self.libc_evidence}); asked with {self.tool}"
-        ]
+        out = [f"{self.where}: C library {self.libc} ({self.libc_evidence}); {self.tool}"]
         out.append(
             "  /etc/gai.conf: none"
             if self.gai_conf is None
@@ -239,7 +241,7 @@ def parse_report(
         where,
         libc[0],
         libc[1],
-        "getent ahosts" if tool == "getent" else "busybox ping",
+        "asked with getent ahosts" if tool == "getent" else "asked with busybox ping",
         tool == "getent",
         gai,
         resolv,
@@ -326,19 +328,39 @@ async def with_sources(report: FamilyReport, container: ProbeContainer) -> Famil
         )
         for n in report.names
     )
-    return FamilyReport(
-        report.where,
-        report.libc,
-        report.libc_evidence,
-        report.tool,
-        report.full_order,
-        report.gai_conf,
-        report.resolv_conf,
-        report.tcp_syn_retries,
-        names,
-        report.deadline,
-        report.complete,
+    return dataclasses.replace(report, names=names)
+
+
+def read_gai_conf(pid: int) -> str | None:
+    """A container's /etc/gai.conf, read from outside (None: it has none, or it is no
+    regular file: glibc reads none then either)."""
+    try:
+        raw = read_in_root(f"/proc/{pid}/root", "/etc/gai.conf", limit=MAX_GAI_CONF)
+    except OSError:
+        return None
+    return raw.decode(errors="replace")
+
+
+async def of_workload(workload: ProbeContainer, asked: FamilyReport) -> FamilyReport:
+    """A workload (only read, never exec'd into): its C library and /etc/gai.conf read through
+    /proc/PID/root, its kernel's source for each answer its network's probe container got
+    (``asked``). The order is then the rules' model's, not its C library's: ``modelled``."""
+    libc = await asyncio.to_thread(libc_of, workload.pid)
+    gai = await asyncio.to_thread(read_gai_conf, workload.pid)
+    base = dataclasses.replace(
+        asked,
+        where=f"container {workload.name} (read from outside)",
+        libc=libc[0],
+        libc_evidence=libc[1],
+        tool=f"not run: the answers {asked.where} got, ordered by the model",
+        full_order=False,
+        gai_conf=gai,
+        # the probe container's: not this workload's (its fallback waits are not shown)
+        resolv_conf=None,
+        tcp_syn_retries=None,
+        modelled=True,
     )
+    return await with_sources(base, workload)
 
 
 async def in_container(

@@ -187,6 +187,16 @@ def _judge_name(
     v4 = Destination(four[0], n.source_of(four[0]))
     order, decision = decide(v6, v4, table)
     model_v6 = order <= 0  # Rule 10 keeps the order given: the AAAA answer comes first
+    if report.modelled:
+        ahead = v6 if model_v6 else v4
+        words = f"{decision.why} ({table.name})"
+        if gai_lines:
+            words += f"; /etc/gai.conf: {'; '.join(gai_lines)}"
+        return not_observed(
+            f"{report.where}: modelled, not observed (a workload is only read; its C library "
+            f"is not run): its {report.libc} would put IPv{6 if model_v6 else 4} first for "
+            f"{n.name} ({ahead.address} from {ahead.source or 'no source'}): {words}"
+        )
     used = _version(first)
     src = n.source_of(first)
     said = f"{n.name}: the first answer is {first} (from {src or 'no source'}): IPv{used}"

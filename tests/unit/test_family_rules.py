@@ -227,3 +227,13 @@ def test_one_network_many_containers() -> None:
     bad = frozen("203.0.113.80", "fd3c:1:2:1::2")
     assert judge_family([good, bad], prefer="ipv6", network="v6net").outcome == "fail"
     assert judge_family([unjudged], prefer="ipv6", network="n").outcome == "not-observed"
+
+
+def test_a_workload_is_modelled_never_judged() -> None:
+    from dataclasses import replace
+
+    read = replace(frozen("203.0.113.80", "fd3c:1:2:1::2"), modelled=True, where="w (outside)")
+    j = judge_container(read, prefer="ipv6", network="v6net")
+    assert j.outcome == "not-observed"
+    assert "would put IPv4 first" in j.diagnosis
+    assert "Rule 5" in j.diagnosis

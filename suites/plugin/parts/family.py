@@ -11,9 +11,10 @@ from probes import family, ifaddr
 from probes.docker import DockerEndpoint, NetworkInfo
 from probes.errors import HarnessError
 from probes.netns import to_the_end
-from suites.plugin.keys import DOCKER_ENDPOINT, FAMILY_ORDERS, SITE_PART
+from suites.plugin.keys import DOCKER_ENDPOINT, FAMILY_ORDERS, SITE_PART, WORKLOAD_VIEWS
 from suites.plugin.site import Site, caught
 from suites.plugin.survey import Survey, surveyed
+from suites.plugin.workloads import WorkloadViews, guarded
 
 
 def _suffix(image: str) -> str:
@@ -82,4 +83,23 @@ async def family_orders(
             ]
             for net, c in site.containers.items()
         }
-    return {n: [t.result() for t in ts] for n, ts in asks.items()}
+    found: dict[str, list[family.FamilyReport | HarnessError]] = {
+        n: [t.result() for t in ts] for n, ts in asks.items()
+    }
+    # the workloads: only read (their C library and gai.conf from outside, their kernel's
+    # sources), ordered by the model with the answers their network's probe container got
+    views: WorkloadViews = await survey.get(WORKLOAD_VIEWS)
+
+    async def one(key: str) -> None:
+        container = views.containers[key]
+        asked = next(iter(found.get(container.network.name, [])), None)
+        if not isinstance(asked, family.FamilyReport):
+            return  # its network's probe container could not be asked: nothing to order
+        got = await caught(guarded(views, container, lambda: family.of_workload(container, asked)))
+        if not isinstance(got, str):  # a str: it exited meanwhile (its item skips so)
+            found[key] = [got]
+
+    async with asyncio.TaskGroup() as tg:
+        for key in views.containers:
+            tg.create_task(one(key))
+    return found
