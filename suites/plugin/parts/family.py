@@ -1,6 +1,7 @@
 """AF-01's survey part: on each IPv6 network, the probe container's C library (and that of a
-container of each image the profile names, the harness's own, started for it and removed)
-ordering the profile's dual-stack names, and the sources its kernel picks (probes.family)."""
+container of each image the profile names, the harness's own, started for it) ordering the
+profile's dual-stack names, and the sources its kernel picks (probes.family); the workloads'
+order as the model predicts it from what is read of them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ import asyncio
 import re
 
 from probes import family, ifaddr
-from probes.docker import DockerEndpoint, NetworkInfo
+from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer
 from probes.errors import HarnessError
 from probes.netns import to_the_end
-from suites.plugin.keys import DOCKER_ENDPOINT, FAMILY_ORDERS, SITE_PART, WORKLOAD_VIEWS
+from suites.plugin.keys import (
+    BRIDGES_SETTLED,
+    DOCKER_ENDPOINT,
+    FAMILY_ORDERS,
+    SITE_PART,
+    WORKLOAD_VIEWS,
+)
+from suites.plugin.networks import ipv6_networks
 from suites.plugin.site import Site, caught
 from suites.plugin.survey import Survey, surveyed
 from suites.plugin.workloads import WorkloadViews, guarded
@@ -23,34 +31,34 @@ def _suffix(image: str) -> str:
 
 
 async def _image_report(
+    survey: Survey,
     docker: DockerEndpoint,
     network: NetworkInfo,
     image: str,
     *,
-    run_id: str,
     names: tuple[str, ...],
     deadline: float,
-    dad: float,
 ) -> family.FamilyReport:
-    """A container of ``image`` on ``network``, past DAD, asked, removed (always)."""
+    """A container of ``image`` on ``network``, started at once (beside the probe
+    containers), past DAD, asked once the bridges are; removed when the run's survey ends
+    (the probe fleet's clean-up removes it too: it carries the run's probe labels)."""
     started = asyncio.ensure_future(
-        docker.start_probe(network, run_id, image=image, suffix=_suffix(image))
+        docker.start_probe(network, survey.run_id, image=image, suffix=_suffix(image))
     )
-    try:
-        # started to its end even if the run is cancelled meanwhile, so it is removed then
-        container = await to_the_end(started)
-        await ifaddr.settled_soon(container.netns, container.interface, timeout=dad)
-        return await family.in_container(container, names, deadline=deadline)
-    finally:
-        if started.done() and not started.cancelled() and started.exception() is None:
-            await to_the_end(docker.remove_container(started.result().id))
+    # started to its end even if the run is cancelled meanwhile, so that it is removed then
+    container: ProbeContainer = await to_the_end(started)
+    survey.stack.push_async_callback(lambda: to_the_end(docker.remove_container(container.id)))
+    dad = survey.target.profile.dad_timeout
+    await ifaddr.settled_soon(container.netns, container.interface, timeout=dad)
+    await survey.get(BRIDGES_SETTLED)  # its gateway answers: the lookups can leave
+    return await family.in_container(container, names, deadline=deadline)
 
 
 @surveyed(FAMILY_ORDERS)
 async def family_orders(
     survey: Survey,
 ) -> dict[str, list[family.FamilyReport | HarnessError]]:
-    """Every IPv6 network's containers, all at once (none without names to ask)."""
+    """Every IPv6 network's containers and workloads, all at once (none without names)."""
     profile = survey.target.profile
     names = profile.family_names()
     if not names:
@@ -58,33 +66,34 @@ async def family_orders(
     # a lookup gets the longer of the probe timeout and the resolve threshold: what is still
     # resolving then is reported as such, not judged
     deadline = max(profile.timeout, profile.resolve_threshold)
-    site: Site = await survey.get(SITE_PART)
+    networks = ipv6_networks(survey.config)
     docker: DockerEndpoint = await survey.get(DOCKER_ENDPOINT)
+    found: dict[str, list[family.FamilyReport | HarnessError]] = {}
+
+    async def network_containers(net: str) -> None:
+        site: Site = await survey.get(SITE_PART)
+        if net in site.containers:
+            found.setdefault(net, []).insert(
+                0, await caught(family.in_container(site.containers[net], names, deadline=deadline))
+            )
+
+    async def image(network: NetworkInfo, ref: str) -> None:
+        got = await caught(
+            _image_report(survey, docker, network, ref, names=names, deadline=deadline)
+        )
+        found.setdefault(network.name, []).append(got)
+
     async with asyncio.TaskGroup() as tg:
-        asks = {
-            net: [
-                tg.create_task(caught(family.in_container(c, names, deadline=deadline))),
-                *(
-                    tg.create_task(
-                        caught(
-                            _image_report(
-                                docker,
-                                c.network,
-                                image,
-                                run_id=survey.run_id,
-                                names=names,
-                                deadline=deadline,
-                                dad=profile.dad_timeout,
-                            )
-                        )
-                    )
-                    for image in profile.family.images
-                ),
-            ]
-            for net, c in site.containers.items()
-        }
-    found: dict[str, list[family.FamilyReport | HarnessError]] = {
-        n: [t.result() for t in ts] for n, ts in asks.items()
+        # an internal network is isolated on purpose: AF-01 does not apply there
+        for network in [] if isinstance(networks, str) else networks:
+            if network.internal:
+                continue
+            tg.create_task(network_containers(network.name))
+            for ref in profile.family.images:
+                tg.create_task(image(network, ref))
+    # only networks whose probe container was asked (it comes first; the images' beside it)
+    found = {
+        n: reports for n, reports in found.items() if n in (await survey.get(SITE_PART)).containers
     }
     # the workloads: only read (their C library and gai.conf from outside, their kernel's
     # sources), ordered by the model with the answers their network's probe container got
