@@ -35,6 +35,7 @@ TOOLS = {
     "usr/bin/tr": "tr",
 }
 NSSWITCH = b"hosts: files dns\n"
+HOST_CONF = b"multi on\n"  # as Debian's: every /etc/hosts line of a name
 
 
 def _libraries(binary: str) -> set[str]:
@@ -84,9 +85,10 @@ def rootfs_tar() -> bytes:
             info.uname = info.gname = "root"
             with real.open("rb") as f:
                 tar.addfile(info, f)
-        info = tarfile.TarInfo("etc/nsswitch.conf")
-        info.size, info.mode = len(NSSWITCH), 0o644
-        tar.addfile(info, io.BytesIO(NSSWITCH))
+        for name, text in (("etc/nsswitch.conf", NSSWITCH), ("etc/host.conf", HOST_CONF)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(text), 0o644
+            tar.addfile(info, io.BytesIO(text))
     return buf.getvalue()
 
 

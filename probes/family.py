@@ -61,6 +61,15 @@ bounded() {
   kill $k 2>/dev/null
   return $rc
 }
+# busybox can be built to prefer an IPv4 answer itself (FEATURE_PREFER_IPV4_ADDRESS): asked for
+# localhost, which /etc/hosts maps to ::1 and 127.0.0.1 (both only with host.conf's "multi on")
+# and every C library sorts ::1 first, such a ping says 127.0.0.1
+if [ $tool = ping ]; then
+  bounded /tmp/v6conform-af-$$-cal ping -c 1 -s 65535 -I lo localhost
+  echo "calib $(enc </tmp/v6conform-af-$$-cal)"
+  if [ -f /etc/hosts ]; then echo "hosts $(enc </etc/hosts)"; fi
+  if [ -f /etc/host.conf ]; then echo "hostconf $(enc </etc/host.conf)"; fi
+fi
 look() {
   f=/tmp/v6conform-af-$$-$1-$2
   read t0 x </proc/uptime
@@ -147,6 +156,8 @@ class FamilyReport:
     # read from outside, not run: a workload's C library and gai.conf, its kernel's sources,
     # and the answers its network's probe container got (the same DNS view)
     modelled: bool = False
+    # why the tool's first answer is not the C library's (a busybox that prefers IPv4)
+    unfaithful: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"{self.where}: C library {self.libc} ({self.libc_evidence}); {self.tool}"]
@@ -205,6 +216,9 @@ def parse_report(
     resolv: ResolvConf | None = None
     retries: int | None = None
     tool = "ping"
+    calib: tuple[str, ...] = ()
+    hosts = ""
+    multi = False  # glibc returns every /etc/hosts line of a name only with "multi on"
     answers: dict[int, list[Answer]] = {}
     complete = False
     for line in text.splitlines():
@@ -231,6 +245,15 @@ def parse_report(
                     output,
                 )
             )
+        elif kind == "calib" and len(words) == 2:
+            calib = _addresses(_b64(words[1]).decode(errors="replace"), "ping")
+        elif kind == "hosts" and len(words) == 2:
+            hosts = _b64(words[1]).decode(errors="replace")
+        elif kind == "hostconf" and len(words) == 2:
+            multi = any(
+                line.split() == ["multi", "on"]
+                for line in _b64(words[1]).decode(errors="replace").splitlines()
+            )
         elif kind == END:
             complete = True
     orders = tuple(
@@ -249,7 +272,30 @@ def parse_report(
         orders,
         deadline,
         complete,
+        unfaithful=_prefers_ipv4(calib, hosts) if tool == "ping" and multi else None,
     )
+
+
+def _prefers_ipv4(calib: tuple[str, ...], hosts: str) -> str | None:
+    """Why busybox's ping cannot show the C library's first answer, or None: it said an IPv4
+    address for localhost where /etc/hosts maps localhost to ::1 too (asked only where
+    /etc/host.conf says "multi on": else glibc returns the first line alone, 127.0.0.1 in
+    Docker's /etc/hosts, and nothing can be told)."""
+    both = {"::1": False, "127.": False}
+    for line in hosts.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) > 1 and "localhost" in words[1:]:
+            if words[0] == "::1":
+                both["::1"] = True
+            elif words[0].startswith("127."):
+                both["127."] = True
+    if calib and _version(calib[0]) == 4 and all(both.values()):
+        return (
+            f"busybox's ping said {calib[0]} for localhost, which /etc/hosts maps to ::1 too "
+            "and every C library sorts ::1 first: this busybox prefers an IPv4 answer itself "
+            "(FEATURE_PREFER_IPV4_ADDRESS), so its first answer is not the library's"
+        )
+    return None
 
 
 def libc_of(pid: int) -> tuple[str, str]:

@@ -144,6 +144,8 @@ def judge_container(
     """AF-01 for one container: every name's first answer in the family the profile prefers."""
     if not report.names:
         return not_observed("the profile lists no dual-stack names ([family] names, [[names]])")
+    if report.unfaithful is not None:
+        return not_observed(f"{report.where}: {report.unfaithful}")
     judgements = [
         _judge_name(report, n, prefer=prefer, network=network, daemon_major=daemon_major)
         for n in report.names

@@ -237,3 +237,25 @@ def test_a_workload_is_modelled_never_judged() -> None:
     assert j.outcome == "not-observed"
     assert "would put IPv4 first" in j.diagnosis
     assert "Rule 5" in j.diagnosis
+
+
+def test_a_busybox_that_prefers_ipv4_is_no_witness() -> None:
+    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    calib = "PING localhost (127.0.0.1): 65535 data bytes"
+    text = report("203.0.113.80", "2001:db8:f00d::80", "203.0.113.80", {}).replace(
+        "tool ping", f"tool ping\ncalib {_b(calib)}\nhosts {_b(hosts)}\nhostconf {_b('multi on')}"
+    )
+    r = parse_report(text, where="c", names=("www.lab.example",), deadline=1.0, libc=("glibc", "x"))
+    assert r.unfaithful is not None
+    assert judge_container(r, prefer="ipv6", network="n").outcome == "not-observed"
+    fine = text.replace(_b(calib), _b("PING localhost (::1): 65535 data bytes"))
+    ok = parse_report(fine, where="c", names=("www.lab.example",), deadline=1.0, libc=("g", "x"))
+    assert ok.unfaithful is None
+    only_v4 = text.replace(_b(hosts), _b("127.0.0.1 localhost\n"))
+    r4 = parse_report(only_v4, where="c", names=("www.lab.example",), deadline=1.0, libc=("g", "x"))
+    assert r4.unfaithful is None  # inconclusive: no ::1 line to prefer
+    no_multi = text.replace(f"\nhostconf {_b('multi on')}", "")
+    r0 = parse_report(
+        no_multi, where="c", names=("www.lab.example",), deadline=1.0, libc=("g", "x")
+    )
+    assert r0.unfaithful is None  # glibc returned the first line alone: nothing to tell
