@@ -313,11 +313,14 @@ class StaleAaaa(Fault):
 class ProfileWants(Fault):
     """The lab's profile demands more than the lab's own settings give: every IPv6 network in
     ``ipv6_mode`` (RT-06), DNS64 (``dns64 = true``), the zone's IPv4-only name reached through
-    DNS64 and NAT64 (NAT64-01) and resolved to AAAA on IPv6-only networks (DNS-05)."""
+    DNS64 and NAT64 (NAT64-01) and resolved to AAAA on IPv6-only networks (DNS-05); or, with
+    ``family``, which family its applications should use for dual-stack names (AF-01: "any"
+    where the site accepts IPv4 first)."""
 
     ipv6_mode: str | None = None
     dns64: bool = False
     ipv4_only: bool = False
+    family: str | None = None
 
     def site(self, site: Site) -> None:
         if self.ipv6_mode is not None:
@@ -325,6 +328,8 @@ class ProfileWants(Fault):
         site.profile.dns64 = site.profile.dns64 or self.dns64
         if self.ipv4_only:
             site.profile.ipv4_only = [T.IPV4_ONLY_NAME]
+        if self.family is not None:
+            site.profile.family_prefer = self.family
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import daemon as docker_daemon
-from lab import dns, dockers, far_end, host, links, published, upstream
+from lab import dns, dockers, far_end, glibc_image, host, links, published, upstream
 from lab import networks as docker_networks
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
@@ -168,6 +168,8 @@ class Lab:
             nft = dockers.nft_of(root)
             changes = scenario.host_changes(site, writes_ip6tables, daemon.firewall_backend, nft)
             host.finish(self, site, changes)
+            # AF-01's glibc container beside the busybox one: an image of this machine's glibc
+            glibc_image.ensure_image(self.docker_socket)
             description = describe(self, scenario, site, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(profile_toml(description))

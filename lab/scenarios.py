@@ -161,9 +161,21 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "ula-pool",
             "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
-            "masqueraded; healthy for a site that allows NAT",
+            "masqueraded; healthy for a site that allows NAT and IPv4 first (its profile's "
+            '[family] prefer = "any": AF-01 reports the family, judges nothing)',
+            faults=(UlaPool(), ProfileWants(family="any")),
+            generations=FROM_28,
+        ),
+        Scenario(
+            "af-ula",
+            "as ula-pool (ULA subnets from Docker's own pool, NAT66), with a profile that wants "
+            "applications on IPv6: RFC 6724 ranks IPv4 above a ULA source (glibc: Rule 5, "
+            "label), so getaddrinfo puts the A record first and applications use IPv4",
+            frozenset({"AF-01"}),
             faults=(UlaPool(),),
             generations=FROM_28,
+            # one cause: the daemon's ULA /48, every network's subnet carved from it
+            root_causes=frozenset({"AF-01"}),
         ),
         Scenario(
             "ipv6-only",

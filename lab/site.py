@@ -94,6 +94,8 @@ class Profile:
     ipv6_mode: str | None = None  # every IPv6 network's mode (RT-06); None: the one it has
     dns64: bool = False  # DNS64 must be there
     ipv4_only: list[str] = field(default_factory=list)  # IPv4-only names to reach (NAT64-01)
+    # AF-01: the family applications should use ([family] prefer); None: the default (ipv6)
+    family_prefer: str | None = None
 
 
 @dataclass

@@ -79,6 +79,7 @@ AREA_MARKERS = {
     "nat64": "IPv6-only checks: NAT64-01 and DNS-05 (the A-only trap)",
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",
+    "family": "address-family checks AF-* (which family applications use)",
 }
 
 

@@ -240,6 +240,11 @@ FACTS: dict[str, FactKind] = {
         "IPv6 clients' own addresses reaching containers through published ports ({})",
         identity=True,
     ),
+    "ula": FactKind(
+        "the ULA prefix {} containers' IPv6 sources come from (RFC 6724 ranks IPv4 above it)",
+        identity=True,
+    ),
+    "gai": FactKind("the /etc/gai.conf of {}", identity=True),
 }
 
 

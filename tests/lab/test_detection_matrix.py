@@ -53,6 +53,10 @@ ALLOWED_SKIPS: dict[str, tuple[str, ...]] = {
     # and without ip6tables: the lab's healthy site there; a firewall that drops inbound)
     # loses no client's address: there is none to compare
     "AF-02": ("not reachable over IPv6",),
+    # AF-01 chooses between families only for a name that resolves to both (not where the
+    # scenario took a AAAA away, or a network's resolver cannot answer); a workload is only
+    # read, so its order is the model's prediction, never a verdict
+    "AF-01": ("does not resolve dual-stack", "modelled, not observed"),
 }
 
 
@@ -127,4 +131,4 @@ def assert_workloads_found_exactly(cases: list[Case], count: int) -> None:
         if (c.outcome == "failed") != _workload_fails(c) or c.outcome == "error"
     ]
     assert not wrong, wrong
-    assert {c.check for c in items} == {"GW-02", "GW-03", "RT-02", "RC-01"}
+    assert {c.check for c in items} == {"GW-02", "GW-03", "RT-02", "RC-01", "AF-01"}
