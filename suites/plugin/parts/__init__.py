@@ -11,7 +11,15 @@ import pytest
 
 from suites.plugin import routers, site, workloads
 from suites.plugin.parts import (
-    client_addr, dns, endpoints, family, gateway, nat64, pmtu, resolv, routing,
+    client_addr,
+    dns,
+    endpoints,
+    family,
+    gateway,
+    nat64,
+    pmtu,
+    resolv,
+    routing,
 )  # fmt: skip
 from suites.plugin.survey import Part, Survey, run_survey
 
