@@ -342,7 +342,17 @@ def forward_fix(
             "table of its own on the forward hook, or mark what it accepts for Docker's "
             "--bridge-accept-fwmark"
         )
-    text = "; ".join(fixes) + tail + "; then persist the rule set"
+    persist = "; then persist the rule set"
+    if backend is not None and backend.endswith("+firewalld"):
+        # firewalld rewrites the firewall at every reload: a rule added beside it is lost
+        persist = (
+            "; firewalld manages this host's firewall (Docker says so): the commands take "
+            "effect now and are gone at the next `firewall-cmd --reload`, so make the same "
+            "change permanent in firewalld (Docker puts its bridges in the zone `docker`: a "
+            "policy from that zone to the uplink's zone, `firewall-cmd --permanent "
+            "--new-policy …`, or the uplink's zone's rich rules), then `firewall-cmd --reload`"
+        )
+    text = "; ".join(fixes) + tail + persist
     return Fix(text, tuple(commands), docker=docker or None, backend=backend)
 
 
