@@ -81,6 +81,29 @@ class ForwardingOff(Fault):
 
 
 @dataclass(frozen=True, slots=True)
+class UplinkFromUserspace(Fault):
+    """The uplink as systemd-networkd runs it (Ubuntu's netplan default): the kernel told not to
+    take Router Advertisements (accept_ra 0), the daemon taking them in user space and
+    installing the default route it learnt (protocol ra, via the router's link-local address),
+    forwarding on for the uplink itself. A healthy host: the kernel's own RA rule does not
+    apply to a route it did not learn."""
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        up = T.UPLINK
+        # the route the kernel learnt goes, the daemon's (same router, same metric) replaces
+        # it; then the kernel is told to take no RAs (turning that off first would lose the
+        # route before it could be read)
+        host.run(
+            "host", "sh", "-c",
+            f"via=$(ip -6 route show default dev {up} | awk '{{print $3; exit}}') && "
+            f"test -n \"$via\" && ip -6 route del default dev {up} && "
+            f"ip -6 route add default via \"$via\" dev {up} proto ra metric 1024",
+        )  # fmt: skip
+        host.sysctl("host", f"net.ipv6.conf.{up}.accept_ra", 0)
+        host.sysctl("host", f"net.ipv6.conf.{up}.forwarding", 1)
+
+
+@dataclass(frozen=True, slots=True)
 class ForwardDrop(Fault):
     """The host's firewall drops forwarded container traffic."""
 

@@ -37,6 +37,7 @@ from lab.faults import (
     RoutedGatewayMode,
     StaleAaaa,
     UlaPool,
+    UplinkFromUserspace,
     UserlandProxy,
     WorkloadContainers,
     ZoneWithoutAaaa,
@@ -190,6 +191,13 @@ SCENARIOS: dict[str, Scenario] = {
             "the ordinary ones: isolated on purpose, so what needs the outside does not apply "
             "there, nothing there is broken, and v6net is judged as before",
             faults=(InternalNetwork(),),
+        ),
+        Scenario(
+            "networkd-uplink",
+            "healthy, with the uplink run as systemd-networkd runs it (Ubuntu's netplan default): "
+            "the kernel takes no Router Advertisements there (accept_ra 0), the daemon installs "
+            "the default route it learnt from them (proto ra), forwarding on per interface",
+            faults=(UplinkFromUserspace(),),
         ),
         Scenario(
             "unrouted-prefix",
