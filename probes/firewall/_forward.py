@@ -166,6 +166,8 @@ class ForwardAssessment:
     problems: tuple[str, ...] = ()  # what could not be read or parsed
     skipped: tuple[str, ...] = ()  # tables left out (iptables-nft copies)
     left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
+    # Doubtful drops not listed: each walk lists its first MAX_POSSIBLE_SHOWN (see ``_walk``).
+    doubtful_more: int = 0
 
 
 @functools.lru_cache(maxsize=1024)
@@ -283,13 +285,17 @@ def assess_forward(
     packets = [p for p in modelled if p not in unwanted]
     drops: list[Drop] = []
     notes: list[str] = []
+    more = 0
     for table in ruleset.tables():
         walks = TableWalks(table, DROPS, deadline)
+        seen: dict[str, None] = {}  # the table's notes, each once, in order
         for chain in table.forward_chains():
             for packet in packets:
                 walked, found = _judge_base_chain(walks, chain, packet)
                 drops.extend(found)
-                notes.extend(f"{table.source} {table.label} {n}" for n in walked.notes)
+                more += walked.more
+                seen.update(dict.fromkeys(walked.notes))
+        notes.extend(f"{table.source} {table.label} {n}" for n in seen)
     unique = list(dict.fromkeys(drops))
     return ForwardAssessment(
         tuple(d for d in unique if d.proven),
@@ -299,6 +305,7 @@ def assess_forward(
         ruleset.problems,
         ruleset.skipped,
         tuple(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+        more,
     )
 
 

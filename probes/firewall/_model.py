@@ -499,6 +499,10 @@ class Table:
     name: str
     chains: Mapping[str, Chain] = field(default_factory=dict)
     incomplete: str | None = None  # why the dump of this table may lack rules
+    # The walks' memo (``_walk``): what was worked out of this table, kept with it so that a
+    # second judgement of the same table (RT-04's walk, then ipv6_mode's) reuses it. Not part
+    # of the table's value.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def label(self) -> str:
