@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,14 @@ from probes.firewall._model import (
     _icmp_type_match,
     _port_number,
 )
+from probes.firewall._walk import Deadline
+
+# A line shlex would split as str.split does: no quote, no escape, no whitespace but space
+# and tab (splitlines took the line breaks). shlex costs ~50 µs a rule; this, ~1.
+_PLAIN = re.compile(r"[\x20-\x7e\t]*")
+_QUOTING = frozenset("\"'\\")
+# Lines read between two looks at the deadline.
+_LINES_PER_CHECK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +91,13 @@ _IP6TABLES_HOOKS: dict[str, dict[str, str]] = {
 }
 
 
-def parse_ip6tables_save(text: str) -> Ip6tablesSave:
+def parse_ip6tables_save(text: str, deadline: Deadline | None = None) -> Ip6tablesSave:
     """Read the ``*filter`` and ``*nat`` tables of ``ip6tables-save`` (with or without ``-c``
     counters).
 
     Lines we cannot read are recorded as problems; text with no table at all raises
     ``FirewallUnreadable``, since then it is not ip6tables-save output, and so does a line
-    that makes the reader fail (naming it).
+    that makes the reader fail (naming it), and a dump not read by ``deadline``.
     """
     problems: list[str] = []
     tables_seen: list[str] = []
@@ -98,6 +107,8 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
     committed: set[str] = set()
 
     for number, raw in enumerate(text.splitlines(), start=1):
+        if deadline is not None and number % _LINES_PER_CHECK == 0:
+            deadline.check("ip6tables-save output")
         line = raw.strip()
         if not line:
             continue
@@ -142,7 +153,7 @@ def parse_ip6tables_save(text: str) -> Ip6tablesSave:
         if name not in committed:
             incomplete = f"the {name} table ends without COMMIT (truncated dump?)"
             problems.append(incomplete)
-        tables[name] = _ip6tables_table(name, chains, incomplete)
+        tables[name] = _ip6tables_table(name, chains, incomplete, deadline)
     return Ip6tablesSave(
         tables.get("filter"), nf_tables, tuple(tables_seen), tuple(problems), tables.get("nat")
     )
@@ -168,7 +179,7 @@ def _declare_chain(line: str, declared: _Declared, problems: list[str], number: 
 
 def _add_rule(line: str, declared: _Declared, problems: list[str], number: int) -> None:
     try:
-        tokens = shlex.split(line)
+        tokens = _split(line)
     except ValueError as exc:
         problems.append(f"line {number}: {exc}: {_clip(line)}")
         return
@@ -183,14 +194,25 @@ def _add_rule(line: str, declared: _Declared, problems: list[str], number: int) 
     declared[chain][2].append((number, line))
 
 
-def _ip6tables_table(table: str, declared: _Declared, incomplete: str | None) -> Table:
+def _split(line: str) -> list[str]:
+    """``shlex.split(line)``, quickly where str.split gives the same."""
+    if _PLAIN.fullmatch(line) and not _QUOTING.intersection(line):
+        return line.split()
+    return shlex.split(line)
+
+
+def _ip6tables_table(
+    table: str, declared: _Declared, incomplete: str | None, deadline: Deadline | None
+) -> Table:
     names = set(declared)
     hooks = _IP6TABLES_HOOKS.get(table, {})
     kind = "nat" if table == "nat" else "filter"
     chains: dict[str, Chain] = {}
     for name, (policy, token_lists, texts) in declared.items():
         rules: list[Rule] = []
-        for (number, text), tokens in zip(texts, token_lists, strict=True):
+        for count, ((number, text), tokens) in enumerate(zip(texts, token_lists, strict=True)):
+            if deadline is not None and count % _LINES_PER_CHECK == 0:
+                deadline.check("ip6tables-save output")
             try:
                 rules.append(_ip6tables_rule(text, tokens, names))
             except _READ_ERRORS as exc:

@@ -27,6 +27,10 @@ class FirewallUnreadable(HarnessError):
         self.reason = reason
 
 
+class OutOfTime(FirewallUnreadable):
+    """The firewall could not be read or judged within its deadline."""
+
+
 # --- the packets we model ------------------------------------------------------------------
 
 Transport = Literal["icmpv6", "tcp", "udp"]

@@ -5,7 +5,10 @@ read only.
 dockerd runs from a root of its own: its ``nft`` is run chrooted there, in the same namespace);
 an older ``nft`` can crash on, or misread, what a newer one wrote. An ``nft`` that fails while
 the kernel speaks nf_tables makes the firewall unreadable: what it could not show is never read
-as "no rules".
+as "no rules". So does an ``ip6tables-save`` that ran and failed, or wrote what is not its dump,
+while ``nft`` read: nft shows no ip6tables-legacy rule, so judging nft's view alone would pass a
+host whose legacy rules drop container traffic. (A tool that is not installed wrote no rules.)
+Both dumps are parsed under one ``Deadline``: a dump too big to read in time is unreadable.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from probes.firewall._model import FirewallUnreadable, _clip
 from probes.firewall._ruleset import Ruleset
+from probes.firewall._walk import JUDGE_TIMEOUT, Deadline
 from probes.netns import Netns
 
 # Plain ip6tables-save, not ``-t filter``: with the legacy backend naming a table loads its
@@ -93,21 +97,28 @@ def _read_all(
     )
 
 
+def _not_installed(out: _Output) -> bool:
+    return out.failure is not None and out.failure.endswith("is not installed")
+
+
 def _nft_unreadable(nft: _Output) -> bool:
     """nft ran and failed where nftables may hold rules: a crash, an error other than the
     kernel having no nf_tables. (Not installed: nothing wrote rules with it here.)"""
-    if nft.failure is None or nft.failure.endswith("is not installed"):
+    if nft.failure is None or _not_installed(nft):
         return False
     return not any(words in nft.failure for words in NO_NF_TABLES)
 
 
-async def read_ruleset(ns: Netns, *, timeout: float, tool_root: str | None = None) -> Ruleset:
+async def read_ruleset(
+    ns: Netns, *, timeout: float, tool_root: str | None = None, parse_by: Deadline | None = None
+) -> Ruleset:
     """Read ip6tables and nftables as ``ns`` sees them; change nothing.
 
     ``tool_root`` is a root whose ``nft`` wrote the rules (a lab's dockerd runs from one); its
     ``nft`` reads them, chrooted, in ``ns``. A missing tool is recorded in ``Ruleset.unread``;
-    when neither view could be read or parsed, when ``nft`` failed or gave what is not its JSON,
-    or time runs out, ``FirewallUnreadable`` says why.
+    when neither view could be read or parsed, when either tool ran and failed or gave what is
+    not its dump, or time runs out (``timeout`` for the tools, ``parse_by`` — by default
+    ``JUDGE_TIMEOUT`` from when they are done — for parsing), ``FirewallUnreadable`` says why.
     """
     where = str(ns)
     deadline = time.monotonic() + timeout
@@ -116,20 +127,43 @@ async def read_ruleset(ns: Netns, *, timeout: float, tool_root: str | None = Non
             version, save, nft = await ns.run(lambda: _read_all(deadline, where, tool_root))
     except TimeoutError as exc:
         raise FirewallUnreadable(where, f"reading the firewall took over {timeout:g}s") from exc
+    parse_by = parse_by or Deadline.after(JUDGE_TIMEOUT)
+    return await asyncio.to_thread(combine, where, version, save, nft, parse_by)
+
+
+def combine(
+    where: str, version: _Output, save: _Output, nft: _Output, deadline: Deadline
+) -> Ruleset:
+    """The two views as read, parsed; ``FirewallUnreadable`` when one that may hold rules could
+    not be read (see the module's doc)."""
     unread = [out.failure for out in (save, nft) if out.failure]
     if save.failure and nft.failure:
         raise FirewallUnreadable(where, "; ".join(unread))
     if _nft_unreadable(nft):
         raise FirewallUnreadable(where, f"nftables could not be read: {nft.failure}")
+    if save.failure and not _not_installed(save):
+        raise FirewallUnreadable(
+            where,
+            f"ip6tables could not be read: {save.failure} (nftables alone does not show "
+            "ip6tables-legacy rules)",
+        )
     ruleset = Ruleset.parse(
         ip6tables_save=None if save.failure else save.stdout,
         nft_json=None if nft.failure else nft.stdout,
         ip6tables_version=version.stdout,
         unread=[u for u in unread if u],
+        deadline=deadline,
     )
     if ruleset.ip6tables is None and ruleset.nft is None:  # nothing to judge is no pass
         raise FirewallUnreadable(where, "; ".join(ruleset.unread))
     if nft.failure is None and ruleset.nft is None:
         said = next((u for u in ruleset.unread if u.startswith("nft:")), "not its JSON")
         raise FirewallUnreadable(where, f"nftables could not be read: {said}")
+    if save.failure is None and ruleset.ip6tables is None:
+        said = next((u for u in ruleset.unread if u.startswith("ip6tables-save:")), "")
+        raise FirewallUnreadable(
+            where,
+            f"ip6tables could not be read: {said or 'not its dump'} (nftables alone does not "
+            "show ip6tables-legacy rules)",
+        )
     return ruleset

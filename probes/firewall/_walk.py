@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Generic, Literal, TypeVar
 
-from probes.firewall._model import Action, Chain, FirewallUnreadable, Packet, Rule, Table
+from probes.firewall._model import Action, Chain, OutOfTime, Packet, Rule, Table
 from probes.firewall._reads import ALL, chain_reads, projection
 
 Found = TypeVar("Found")
@@ -70,9 +70,7 @@ class Deadline:
 
     def check(self, where: str) -> None:
         if time.monotonic() > self.at:
-            raise FirewallUnreadable(
-                where, f"its rules could not be judged within {self.seconds:g}s"
-            )
+            raise OutOfTime(where, f"its rules could not be judged within {self.seconds:g}s")
 
 
 @dataclass(frozen=True, slots=True)
