@@ -103,6 +103,7 @@ from probes.firewall._nft import (
 )
 from probes.firewall._nft_text import NFT_NAT_STATEMENTS
 from probes.firewall._read import (
+    READ_TIMEOUT,
     read_ruleset,
 )
 from probes.firewall._ruleset import (
@@ -135,6 +136,7 @@ __all__ = [
     "NON_TERMINATING_TARGETS",
     "OUTSIDE",
     "PROTOCOL_NAMES",
+    "READ_TIMEOUT",
     "SERVICES",
     "SITE_CHAIN",
     "SNAT_TARGETS",

@@ -472,14 +472,16 @@ class Rule:
 
     def test(self, packet: Packet) -> tuple[Tri, tuple[str, ...]]:
         """Whether the rule matches, and why we cannot tell when we cannot."""
-        unknown: list[str] = []
+        unknown: tuple[Match, ...] = ()
         for match in self.matches:
             hit = match.test(packet)
             if hit is False:
                 return False, ()
             if hit is None:
-                unknown.append(match.why_unknown())
-        return (None, tuple(unknown)) if unknown else (True, ())
+                unknown += (match,)
+        if unknown:
+            return None, tuple(match.why_unknown() for match in unknown)
+        return True, ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,9 +219,12 @@ class _Walker(Generic[Found]):
     def _chain(self, name: str) -> Generator[str, _Summary | str, _Summary]:
         chain = self.table.chains[name]
         events: list[_Event] = []
+        packet = self.packet
         for rule in chain.rules:
-            self.tick()
-            hit, why = rule.test(self.packet)
+            self.ticks += 1
+            if not self.ticks % _TICKS_PER_CLOCK_READ:
+                self.deadline.check(f"{self.table.source} {self.table.label}")
+            hit, why = rule.test(packet)
             if hit is False:
                 continue
             if hit is None:
