@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,9 +57,15 @@ _ITEMS_PER_CHECK = 256  # objects read between two looks at the deadline
 _NftKey = tuple[str, str]  # (family, table)
 
 
-def parse_nft_json(text: str, deadline: Deadline | None = None) -> NftRuleset:
+def parse_nft_json(
+    text: str,
+    deadline: Deadline | None = None,
+    chains_only: Collection[tuple[str, str]] = (),
+) -> NftRuleset:
     """Read ``nft -j list ruleset``; bad JSON raises ``FirewallUnreadable``, odd items are
-    recorded as problems. A dump not read by ``deadline`` raises ``FirewallUnreadable`` too."""
+    recorded as problems. A dump not read by ``deadline`` raises ``FirewallUnreadable`` too.
+    Of the tables in ``chains_only`` ((family, name): iptables-nft's copies of what
+    ip6tables-save showed) only the chains are read, not their rules."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -85,6 +91,8 @@ def parse_nft_json(text: str, deadline: Deadline | None = None) -> NftRuleset:
         key = (str(body.get("family")), str(body.get("table")), str(body.get("chain")))
         if key[2] not in chain_heads.get(key[:2], {}):
             problems.append(f"rule for unknown chain {' '.join(key)}")
+            continue
+        if key[:2] in chains_only:
             continue
         with _reading(index, "rule", body):
             rules.setdefault(key, []).append(_nft_rule(body, sets, key[:2]))

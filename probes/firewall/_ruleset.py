@@ -46,14 +46,17 @@ class Ruleset:
                 raise
             except FirewallUnreadable as exc:
                 missing.append(f"ip6tables-save: {exc.reason}")
+        nf_tables = "nf_tables" in ip6tables_version or bool(ip6tables and ip6tables.nf_tables)
+        # iptables-nft's copies are judged from ip6tables-save: their rules are not read twice
+        # (10,000 rules: seconds of parsing for nothing)
+        copies = {("ip6", t) for t in XTABLES_TABLES} if ip6tables and nf_tables else set()
         if nft_json is not None:
             try:
-                nft = parse_nft_json(nft_json, deadline)
+                nft = parse_nft_json(nft_json, deadline, copies)
             except OutOfTime:
                 raise
             except FirewallUnreadable as exc:
                 missing.append(f"nft: {exc.reason}")
-        nf_tables = "nf_tables" in ip6tables_version or bool(ip6tables and ip6tables.nf_tables)
         return cls(ip6tables, nft, nf_tables, ip6tables_save or "", nft_json or "", tuple(missing))
 
     def _xtables_copy(self, table: Table) -> bool:

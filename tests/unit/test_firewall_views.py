@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,23 @@ def test_a_rule_is_split_as_shlex_splits_it(rule: str) -> None:
             return str(exc)
 
     assert outcome(_split) == outcome(shlex.split)
+
+
+def test_iptables_nft_copies_keep_their_chains_not_their_rules() -> None:
+    """ip6tables-save (nf_tables) shows them; nft's copy of each is left unparsed but named."""
+    data = Path(__file__).parent / "data" / "docker"
+    both = Ruleset.parse(
+        ip6tables_save=(data / "d28.ip6tables-save.txt").read_text(),
+        nft_json=(data / "d28.nft.json").read_text(),
+    )
+    alone = Ruleset.parse(nft_json=(data / "d28.nft.json").read_text())
+    assert both.nft is not None
+    assert alone.nft is not None
+    copies = {t.name: t for t in both.nft.tables}
+    assert set(copies) == {"filter", "nat"}
+    assert all(not c.rules for t in copies.values() for c in t.chains.values())
+    assert {n: set(t.chains) for n, t in copies.items()} == {
+        t.name: set(t.chains) for t in alone.nft.tables
+    }
+    assert any(c.rules for t in alone.nft.tables for c in t.chains.values())  # read alone: judged
+    assert len(both.skipped) == 2
