@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probes.firewall._model import FirewallUnreadable, _clip
-from probes.firewall._ruleset import Ruleset
+from probes.firewall._nft import NFT_FAMILIES
+from probes.firewall._ruleset import XTABLES_TABLES, Ruleset
 from probes.firewall._walk import JUDGE_TIMEOUT, Deadline
 from probes.netns import Netns
 
@@ -95,17 +97,64 @@ async def _read_all(
 ) -> tuple[_Output, _Output, _Output]:
     """The three reads side by side, each in a thread inside the namespace: a small firewall
     takes milliseconds, a big one seconds (10,000 rules: nft -j about 2 s on a busy machine)."""
-    argvs = (IP6TABLES_VERSION, IP6TABLES_SAVE, _nft_list(tool_root))
+    version = await ns.run(functools.partial(_run_tool, IP6TABLES_VERSION, deadline, where))
+    copies = "nf_tables" in version.stdout  # then nft's ip6 filter, nat… are ip6tables-save's
+    reads = (
+        functools.partial(_run_tool, IP6TABLES_SAVE, deadline, where),
+        functools.partial(_read_nft, _nft_list(tool_root), deadline, where, copies=copies),
+    )
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(ns.run(functools.partial(_run_tool, argv, deadline, where)))
-                for argv in argvs
-            ]
+            tasks = [group.create_task(ns.run(read)) for read in reads]
     except ExceptionGroup as failed:  # the first read's failure, as one read would raise it
         raise failed.exceptions[0] from None
-    version, save, nft = (task.result() for task in tasks)
+    save, nft = (task.result() for task in tasks)
     return version, save, nft
+
+
+def _read_nft(argv: tuple[str, ...], deadline: float, where: str, *, copies: bool) -> _Output:
+    """``nft -j list ruleset``; where ip6tables is iptables-nft, the same less the rules of its
+    copies (judged from ip6tables-save; 10,000 of them cost nft seconds to print): the chains
+    of every table (``list chains``), then each other ip6 / inet table with a chain whole
+    (``list table``), as one document. Output that is not nft's JSON is handed on as it is, for
+    the reader to refuse."""
+    if not copies or argv[-1] != "ruleset":
+        return _run_tool(argv, deadline, where)
+    lister = argv[:-1]
+    chains = _run_tool((*lister, "chains"), deadline, where)
+    items = _nft_items(chains.stdout) if chains.failure is None else None
+    if items is None:
+        return chains
+    whole: list[tuple[str, str]] = []
+    kept: list[object] = []
+    for item in items:
+        head = item.get("chain") if isinstance(item, dict) else None
+        if not isinstance(head, dict):
+            kept.append(item)  # the metainfo
+            continue
+        key = (str(head.get("family")), str(head.get("table")))
+        if key[0] not in NFT_FAMILIES or key in whole:
+            continue
+        if key[0] == "ip6" and key[1] in XTABLES_TABLES:
+            kept.append(item)  # a copy: its chains, not its rules
+        else:
+            whole.append(key)
+    for family, table in whole:
+        out = _run_tool((*lister, "table", family, table), deadline, where)
+        listed = _nft_items(out.stdout) if out.failure is None else None
+        if listed is None:
+            return out
+        kept += [i for i in listed if not (isinstance(i, dict) and "metainfo" in i)]
+    return _Output(argv, json.dumps({"nftables": kept}))
+
+
+def _nft_items(text: str) -> list[object] | None:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    items = document.get("nftables") if isinstance(document, dict) else None
+    return items if isinstance(items, list) else None
 
 
 def _not_installed(out: _Output) -> bool:
