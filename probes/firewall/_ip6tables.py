@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Sequence
@@ -261,7 +262,7 @@ def _ip6tables_rule(text: str, tokens: list[str], chains: set[str]) -> Rule:
             i += 2  # one value, which may well start with "-"
         else:
             values, i = _option_values(tokens, i + 1)
-            matches.extend(_module_match(module, token, values, negate))
+            matches.extend(_module_matches(module, token, tuple(values), negate))
         negate = False
     return Rule(text, tuple(matches), action)
 
@@ -288,6 +289,15 @@ _MODULE_PROTOCOLS: dict[str, tuple[Transport, ...]] = {
 }  # fmt: skip
 # Modules for protocols we do not model: their options need a header our packets never carry.
 _OTHER_PROTOCOL_MODULES = frozenset({"sctp", "dccp", "udplite", "icmp", "ah", "esp", "mh"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_matches(
+    module: str | None, option: str, values: tuple[str, ...], negate: bool
+) -> tuple[Match, ...]:
+    """``_module_match``, once for each spelling: a blocklist repeats the same options on every
+    rule (``-m multiport --dports 22,80,443 -m conntrack --ctstate NEW``). Matches are frozen."""
+    return tuple(_module_match(module, option, list(values), negate))
 
 
 def _module_match(module: str | None, option: str, values: list[str], negate: bool) -> list[Match]:

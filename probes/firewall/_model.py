@@ -570,8 +570,12 @@ def _icmp_type_match(values: Sequence[object], negate: bool) -> Match:
 def _address_match(side: str, values: Sequence[str], negate: bool) -> Match:
     networks: list[IPv6Network] = []
     for value in values:
-        try:
-            network = ipaddress.ip_network(value, strict=False)
+        try:  # IPv6 first: ip_network tries IPv4 first, and an exception costs
+            network = (
+                IPv6Network(value, strict=False)
+                if ":" in value
+                else ipaddress.ip_network(value, strict=False)
+            )
         except ValueError:
             return UnknownMatch(f"address {value}")
         if not isinstance(network, IPv6Network):
