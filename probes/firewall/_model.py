@@ -154,6 +154,11 @@ def _negated(result: Tri, negate: bool) -> Tri:
     return result if result is None or not negate else not result
 
 
+def _span(network: IPv6Network) -> tuple[int, int]:
+    first = int(network.network_address)
+    return first, first | int(network.hostmask)
+
+
 @dataclass(frozen=True, slots=True)
 class AddressMatch:
     """-s / -d, ip6 saddr / daddr: the packet's address set against rule prefixes."""
@@ -161,12 +166,19 @@ class AddressMatch:
     field: Literal["src", "dst"]
     networks: tuple[IPv6Network, ...]
     negate: bool = False
+    # each network as (first, last) address, as integers: what test compares (a blocklist's
+    # 10,000 prefixes are 10,000 tests per packet, and IPv6Network's own take microseconds)
+    spans: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spans = tuple(_span(net) for net in self.networks)
+        object.__setattr__(self, "spans", spans)
 
     def test(self, packet: Packet) -> Tri:
-        addresses = packet.src if self.field == "src" else packet.dst
-        if any(addresses.subnet_of(net) for net in self.networks):
+        low, high = _span(packet.src if self.field == "src" else packet.dst)
+        if any(first <= low and high <= last for first, last in self.spans):
             hit: Tri = True
-        elif not any(addresses.overlaps(net) for net in self.networks):
+        elif not any(low <= last and first <= high for first, last in self.spans):
             hit = False
         else:
             hit = None  # the rule covers only part of the subnet: some containers, not all
