@@ -4,6 +4,7 @@ None (we cannot tell) for them, and rules, chains and tables as the tools print 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ class AddressMatch:
     negate: bool = False
     # each network as (first, last) address, as integers: what test compares (a blocklist's
     # 10,000 prefixes are 10,000 tests per packet, and IPv6Network's own take microseconds)
-    spans: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+    spans: tuple[tuple[int, int], ...] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         spans = tuple(_span(net) for net in self.networks)
