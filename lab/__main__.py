@@ -9,6 +9,7 @@ import sys
 from lab.dockers import DEFAULT, FIREWALL_BACKENDS, GENERATIONS
 from lab.errors import LabError
 from lab.fleet import DEFAULT_FLEET, DEFAULT_HOSTS, Fleet, parse_hosts
+from lab.hints import fleet_command, lab_command
 from lab.lab import DEFAULT_NAME, Lab
 from lab.scenarios import SCENARIOS
 
@@ -140,9 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(
-            "lab: interrupted; run `python -m lab down` to remove what was built", file=sys.stderr
+        down = (
+            fleet_command(args.fleet_name, "down")
+            if args.command == "fleet"
+            else lab_command(args.name, "down")
         )
+        print(f"lab: interrupted; run `{down}` to remove what was built", file=sys.stderr)
         return 130
     return 0
 

@@ -76,7 +76,7 @@ def dockerd_args(
         "--pidfile", str(lab.state / "dockerd.pid"),
         "-H", lab.docker_host,
         "--bip", T.BRIDGE4_GATEWAY,
-        "--userland-proxy=false",
+        f"--userland-proxy={str(host.userland_proxy).lower()}",
         "--log-level", "warn",
     ]  # fmt: skip
     if host.default_bridge_ipv6:

@@ -8,9 +8,11 @@ import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
+from lab import glibc_image
 from lab import networks as docker_networks
 from lab import topology as T
 from lab.daemon import Daemon
+from lab.hints import up_command
 from lab.scenarios import Scenario
 from lab.site import Site
 
@@ -50,8 +52,11 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
         },
         "anchors": list(T.ANCHORS6),
         "endpoints": list(T.ENDPOINTS),
+        # the host's own containers with a published port (AF-02), as `docker run -p` makes them
+        "published": [dataclasses.asdict(p) for p in site.published],
         "far_end": {"namespace": lab.ns("inet"), "address": T.INET_ON_CORE6},
         "ipv6_mode": docker_networks.intended_modes(site.profile, writes_ip6tables, networks),
+        "family": {"prefer": site.profile.family_prefer, "images": [glibc_image.IMAGE]},
         "nat64": {
             "prefix": site.dns.dns64_prefix,
             "translator": "tayga" if site.far_end.translator else None,
@@ -71,7 +76,7 @@ def profile_toml(d: dict[str, Any]) -> str:
 
     names = d["dns"]["names"]
     lines = [
-        f"# profile written by `python -m lab up` for lab {d['name']} ({d['scenario']})",
+        f"# profile written by `{up_command(d['name'], d['scenario'])}`",
         f"anchors = [{', '.join(q(a) for a in d['anchors'])}]",
         f"far_end_namespace = {q(d['far_end']['namespace'])}",
         f"nameservers = [{', '.join(q(s) for s in d['dns']['servers'])}]",
@@ -86,6 +91,14 @@ def profile_toml(d: dict[str, Any]) -> str:
     ]
     if d.get("ipv6_mode"):
         lines += ["[ipv6_mode]", *(f"{q(n)} = {q(m)}" for n, m in d["ipv6_mode"].items()), ""]
+    family = d.get("family") or {}
+    if family.get("prefer") or family.get("images"):
+        lines.append("[family]")
+        if family.get("prefer"):
+            lines.append(f"prefer = {q(family['prefer'])}")
+        if family.get("images"):
+            lines.append(f"images = [{', '.join(q(i) for i in family['images'])}]")
+        lines.append("")
     for name in d["endpoints"]:
         lines += ["[[endpoints]]", f"name = {q(name)}", 'scheme = "http"', "port = 80", ""]
     for name, rec in names.items():

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lab import topology as T
-from lab.site import SITE_TABLE, HostChanges, Network, Networks, Site
+from lab.site import SITE_TABLE, HostChanges, Network, Networks, PublishedService, Site
 
 PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
 
@@ -190,6 +190,36 @@ class InternalNetwork(Fault):
 
 
 @dataclass(frozen=True, slots=True)
+class UserlandProxy(Fault):
+    """dockerd's userland proxy (docker-proxy) is on, as by Docker's default: it takes the
+    connections to published ports that no DNAT rule carries."""
+
+    def site(self, site: Site) -> None:
+        site.host.userland_proxy = True
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedWithoutIpv6(Fault):
+    """A network v4net without IPv6, and on it a container whose port is published on the
+    host (both families, as `docker run -p` does): IPv6 clients reach it only through the
+    userland proxy, and the container sees the gateway, not them (moby/moby#17666)."""
+
+    # what Docker writes for published ports differs by firewall backend (29: DNAT in ip6tables
+    # or in nftables): both are run
+    firewall: ClassVar[bool] = True
+
+    def site(self, site: Site) -> None:
+        site.published.append(
+            PublishedService("pub-v4only", T.V4NET_NETWORK, T.PUBLISHED_V4ONLY_PORT)
+        )
+
+    def networks(self, networks: Networks, docker_major: int) -> None:
+        networks.created.append(
+            Network(T.V4NET_NETWORK, T.V4NET_BRIDGE, None, T.V4NET_NET4, ipv6=False)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DefaultBridgeWithoutIpv6(Fault):
     """dockerd runs without --ipv6: the default bridge, where builds run, has no IPv6."""
 
@@ -284,11 +314,14 @@ class StaleAaaa(Fault):
 class ProfileWants(Fault):
     """The lab's profile demands more than the lab's own settings give: every IPv6 network in
     ``ipv6_mode`` (RT-06), DNS64 (``dns64 = true``), the zone's IPv4-only name reached through
-    DNS64 and NAT64 (NAT64-01) and resolved to AAAA on IPv6-only networks (DNS-05)."""
+    DNS64 and NAT64 (NAT64-01) and resolved to AAAA on IPv6-only networks (DNS-05); or, with
+    ``family``, which family its applications should use for dual-stack names (AF-01: "any"
+    where the site accepts IPv4 first)."""
 
     ipv6_mode: str | None = None
     dns64: bool = False
     ipv4_only: bool = False
+    family: str | None = None
 
     def site(self, site: Site) -> None:
         if self.ipv6_mode is not None:
@@ -296,6 +329,8 @@ class ProfileWants(Fault):
         site.profile.dns64 = site.profile.dns64 or self.dns64
         if self.ipv4_only:
             site.profile.ipv4_only = [T.IPV4_ONLY_NAME]
+        if self.family is not None:
+            site.profile.family_prefer = self.family
 
 
 @dataclass(frozen=True, slots=True)

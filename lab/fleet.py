@@ -36,6 +36,7 @@ from typing import Any
 from lab import dockers
 from lab.dockers import RootError
 from lab.errors import LabError
+from lab.hints import fleet_command, require_root
 from lab.lab import STATE_ROOT, Lab, run
 from lab.scenarios import SCENARIOS
 
@@ -127,8 +128,7 @@ class Fleet:
 
     # up ----------------------------------------------------------------------------------
     def up(self, hosts: list[tuple[str, str]]) -> dict[str, Any]:
-        if os.geteuid() != 0:
-            raise LabError("the fleet lab needs root (namespaces, dockerd, sshd): use sudo")
+        require_root(f"bringing fleet {self.name!r} up")
         for tool in ("ssh-keygen", "ssh", "unshare", "chroot", "mount"):
             if shutil.which(tool) is None:
                 raise LabError(f"{tool} not found: install the lab's packages (make deps)")
@@ -342,7 +342,7 @@ class Fleet:
             "-o ConnectTimeout=5"
         )
         lines = [
-            f"# written by `python -m lab fleet up` for fleet {self.name}: its hosts, reached",
+            f"# written by `{fleet_command(self.name, 'up')}`: the fleet's hosts, reached",
             f"# from the controller namespace {self.controller} only",
             "[v6conform]",
             *(f"{h['name']} ansible_host={h['address']}" for h in d["hosts"]),
@@ -365,11 +365,12 @@ class Fleet:
 
     # describe / down ---------------------------------------------------------------------
     def description(self) -> dict[str, Any]:
+        require_root(f"fleet {self.name!r}")
         try:
             data: dict[str, Any] = json.loads((self.state / "describe.json").read_text())
         except FileNotFoundError:
             raise LabError(
-                f"no fleet {self.name!r} is up: run `python -m lab fleet up` first"
+                f"no fleet {self.name!r} is up: run `{fleet_command(self.name, 'up')}` first"
             ) from None
         return data
 
@@ -390,6 +391,7 @@ class Fleet:
         """Every member's lab (its sshd and sessions with it), whatever runs in the controller's
         namespace (an interrupted ansible-playbook, ssh control masters), the namespace, the
         fleet's directory; one member that will not go does not keep the others up."""
+        require_root(f"bringing fleet {self.name!r} down")
         if not quiet:
             _say(f"bringing fleet {self.name!r} down")
         errors = []

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from lab import daemon as docker_daemon
-from lab import dns, dockers, far_end, host, links, upstream
+from lab import dns, dockers, far_end, glibc_image, host, links, published, upstream
 from lab import networks as docker_networks
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
 from lab.dockers import RootError
 from lab.errors import LabError
+from lab.hints import require_root, up_command
 from lab.processes import (
     HeldProcess,
     PidRecord,
@@ -111,8 +112,7 @@ class Lab:
         docker: str = dockers.DEFAULT,
         firewall_backend: str | None = None,
     ) -> dict[str, Any]:
-        if os.geteuid() != 0:
-            raise LabError("the lab needs root (network namespaces, dockerd): run it with sudo")
+        require_root(f"bringing lab {self.name!r} up")
         try:
             scenario = SCENARIOS[scenario_name]
         except KeyError:
@@ -168,9 +168,12 @@ class Lab:
             nft = dockers.nft_of(root)
             changes = scenario.host_changes(site, writes_ip6tables, daemon.firewall_backend, nft)
             host.finish(self, site, changes)
+            # AF-01's glibc container beside the busybox one: an image of this machine's glibc
+            glibc_image.ensure_image(self.docker_socket)
             description = describe(self, scenario, site, daemon)
             (self.state / "describe.json").write_text(json.dumps(description, indent=2) + "\n")
             (self.state / "profile.toml").write_text(profile_toml(description))
+            published.start(self.docker_socket, self.name, self.ns("host"), site.published)
             if site.workloads.count:
                 self.replace_workloads(
                     site.workloads.count,
@@ -193,22 +196,38 @@ class Lab:
 
     # describe ----------------------------------------------------------------------------
     def description(self) -> dict[str, Any]:
+        require_root(f"lab {self.name!r}")  # not root: nothing of it can be read, none broken
         path = self.state / "describe.json"
         try:
             data: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError:
-            raise LabError(f"no lab {self.name!r} is up: run `python -m lab up` first") from None
+            raise LabError(
+                f"no lab {self.name!r} is up: run `{up_command(self.name)}` first"
+            ) from None
         missing = [
             ns for ns in data["namespaces"].values() if not Path(f"/run/netns/{ns}").exists()
         ]
         if missing:
             raise LabError(
                 f"lab {self.name!r} is broken (namespaces gone: {', '.join(missing)}): "
-                "run `python -m lab up` again"
+                f"run `{self.up_again(data)}`"
             )
         # what runs now, not what `up` started: `python -m lab workloads` changes it
-        data["workloads"] = self.workloads()
+        data["workloads"] = self.workloads(data)
         return data
+
+    def up_again(self, data: dict[str, Any] | None = None) -> str:
+        """The command that brings this lab up again as it was (its describe.json's scenario,
+        Docker generation and firewall backend), or with the defaults where none is known."""
+        data = data or {}
+        daemon = data.get("docker") or {}
+        backend = daemon.get("firewall_backend")
+        return up_command(
+            self.name,
+            data.get("scenario"),
+            daemon.get("generation"),
+            backend if backend in dockers.FIREWALL_BACKENDS[1:] else None,  # not the default
+        )
 
     # workloads ---------------------------------------------------------------------------
     def replace_workloads(
@@ -219,14 +238,15 @@ class Lab:
             self.docker_socket, self.name, self.ns("host"), count, broken_route, broken_resolv
         )
 
-    def workloads(self) -> list[dict[str, Any]]:
+    def workloads(self, data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The lab's running workload containers, as its dockerd says now."""
+        require_root(f"lab {self.name!r}")
         try:
             return workload_containers.listing(self.docker_socket, self.name)
         except LabError as exc:
             raise LabError(
                 f"lab {self.name!r} is broken (its dockerd cannot list its containers: {exc}): "
-                "run `python -m lab up` again"
+                f"run `{self.up_again(data)}`"
             ) from None
 
     def exists(self) -> bool:
@@ -238,6 +258,7 @@ class Lab:
     def down(self, *, quiet: bool = False) -> None:
         """Remove every trace of this lab: containers, processes, namespaces, directories. The
         first Ctrl-C or SIGTERM meanwhile lets it finish; a second one stops it."""
+        require_root(f"bringing lab {self.name!r} down")
         if not quiet:
             say(f"bringing lab {self.name!r} down")
         with finishing(f"bringing lab {self.name!r} down"):

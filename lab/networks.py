@@ -20,6 +20,12 @@ GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv6"
 def create(lab: Lab, networks: Networks) -> None:
     mode = networks.gateway_mode_ipv6
     for net in networks.created:
+        if net.subnet4 is not None and not net.ipv6:
+            lab.docker(
+                "network", "create", "--subnet", net.subnet4,
+                "-o", f"{BRIDGE_NAME}={net.bridge}", net.name,
+            )  # fmt: skip
+            continue
         if net.subnet4 is not None:
             subnet6 = [] if net.subnet6 is None else ["--subnet", net.subnet6]
             options = ["-o", f"{GATEWAY_MODE}={mode}"] if mode else []

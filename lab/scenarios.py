@@ -34,9 +34,11 @@ from lab.faults import (
     PathMtuUnknownToHost,
     PrefixOnLink,
     ProfileWants,
+    PublishedWithoutIpv6,
     RoutedGatewayMode,
     StaleAaaa,
     UlaPool,
+    UserlandProxy,
     WorkloadContainers,
     ZoneWithoutAaaa,
 )
@@ -160,9 +162,21 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "ula-pool",
             "no IPv6 pool configured: Docker allocates ULA subnets (fd00::/8) from its own pool, "
-            "masqueraded; healthy for a site that allows NAT",
+            "masqueraded; healthy for a site that allows NAT and IPv4 first (its profile's "
+            '[family] prefer = "any": AF-01 reports the family, judges nothing)',
+            faults=(UlaPool(), ProfileWants(family="any")),
+            generations=FROM_28,
+        ),
+        Scenario(
+            "af-ula",
+            "as ula-pool (ULA subnets from Docker's own pool, NAT66), with a profile that wants "
+            "applications on IPv6: RFC 6724 ranks IPv4 above a ULA source (glibc: Rule 5, "
+            "label), so getaddrinfo puts the A record first and applications use IPv4",
+            frozenset({"AF-01"}),
             faults=(UlaPool(),),
             generations=FROM_28,
+            # one cause: the daemon's ULA /48, every network's subnet carved from it
+            root_causes=frozenset({"AF-01"}),
         ),
         Scenario(
             "ipv6-only",
@@ -386,6 +400,20 @@ SCENARIOS: dict[str, Scenario] = {
             # two independent faults, one per broken workload: the route-less one's GW-02
             # (its RT-02 and, on 20.10, RC-01 follow) and the other's silent nameserver
             root_causes=frozenset({"GW-02", "RC-01"}),
+        ),
+        Scenario(
+            "af-proxy",
+            "dockerd's userland proxy on (Docker's default) and a container on a network without "
+            f"IPv6 ({T.V4NET_NETWORK}) whose port is published on the host: IPv6 clients reach "
+            "it through docker-proxy, and it sees the gateway's address, not theirs",
+            # the healthy site's published service on v6net keeps its clients where Docker
+            # DNATs it (ip6tables: 27 and later); on 20.10 and 26, which write no ip6tables
+            # rules, the proxy carries that one too and it loses them as well (AF-02 either way)
+            frozenset({"AF-02"}),
+            faults=(UserlandProxy(), PublishedWithoutIpv6()),
+            # one cause per way the client is lost: v4net's missing IPv6 (and on 20.10 and 26
+            # the missing ip6tables rules, a second)
+            root_causes=frozenset({"AF-02"}),
         ),
         Scenario(
             "hostile-text",

@@ -75,6 +75,9 @@ class Host:
     default_bridge_ipv6: bool = True  # dockerd --ipv6
     # asks for ip6tables where Docker leaves it off (26: with --experimental; 27 on: default)
     ip6tables: bool = False
+    # dockerd's userland proxy (docker-proxy) for published ports: Docker's default is on, the
+    # lab's off (every published port then goes by Docker's DNAT rules, where it writes them)
+    userland_proxy: bool = False
     # the locked MTU of the host's route beyond the upstream (where Docker writes ip6tables:
     # bridge netfilter reassembles container fragments, the host refragments at its route's
     # MTU, PMTU-03); None: the host does not know the narrower hop
@@ -91,6 +94,8 @@ class Profile:
     ipv6_mode: str | None = None  # every IPv6 network's mode (RT-06); None: the one it has
     dns64: bool = False  # DNS64 must be there
     ipv4_only: list[str] = field(default_factory=list)  # IPv4-only names to reach (NAT64-01)
+    # AF-01: the family applications should use ([family] prefer); None: the default (ipv6)
+    family_prefer: str | None = None
 
 
 @dataclass
@@ -103,6 +108,21 @@ class Workloads:
 
 
 @dataclass
+class PublishedService:
+    """A container of the host's own that publishes a TCP port on the host (AF-02): busybox
+    httpd on PUBLISHED_CONTAINER_PORT, published on ``host_port`` (every host address, both
+    families, as `docker run -p` does)."""
+
+    name: str
+    network: str
+    host_port: int
+
+
+def healthy_published() -> list[PublishedService]:
+    return [PublishedService("pub-web", T.USER_NETWORK, T.PUBLISHED_PORT)]
+
+
+@dataclass
 class Site:
     addressing: Addressing = field(default_factory=Addressing)
     router: Router = field(default_factory=Router)
@@ -111,6 +131,7 @@ class Site:
     host: Host = field(default_factory=Host)
     profile: Profile = field(default_factory=Profile)
     workloads: Workloads = field(default_factory=Workloads)
+    published: list[PublishedService] = field(default_factory=healthy_published)
 
     def networks(self) -> Networks:
         """The networks a healthy site creates on its dockerd: v6net."""
@@ -126,6 +147,7 @@ class Network:
     subnet6: str | None  # None: from Docker's pool
     subnet4: str | None  # None: an IPv6-only network (Docker >= 28)
     internal: bool = False  # --internal: isolated from beyond the host on purpose
+    ipv6: bool = True  # False: an IPv4-only network (no --ipv6)
 
 
 @dataclass

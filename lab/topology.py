@@ -79,6 +79,13 @@ INTERNAL_NETWORK = "isonet"  # the internal-network scenario's: --internal, isol
 INTERNAL_BRIDGE = "br-isonet"
 INTERNAL_NET6 = "2001:db8:1:5::/64"
 INTERNAL_NET4 = "192.0.2.64/26"
+V4NET_NETWORK = "v4net"  # the af-proxy scenario's: no IPv6 (a container without it, published)
+V4NET_BRIDGE = "br-v4net"
+V4NET_NET4 = "192.0.2.192/26"
+# the lab's published services (AF-02): host port -> the container's, busybox httpd on 80
+PUBLISHED_PORT = 8080  # on v6net: the healthy site's
+PUBLISHED_V4ONLY_PORT = 8081  # on v4net (no IPv6): af-proxy's
+PUBLISHED_CONTAINER_PORT = 80
 BRIDGE = "docker0"
 USER_BRIDGE = "br-v6net"
 PROXY_ENTRIES_PER_NETWORK = 16

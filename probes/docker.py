@@ -325,15 +325,23 @@ class DockerEndpoint:
             raise DockerUnavailable(self.url, f"no answer within {self.timeout} s") from exc
         return True
 
-    async def start_probe(self, network: NetworkInfo, run_id: str) -> ProbeContainer:
-        name = f"v6conform-{run_id}-{network.name}"
+    async def start_probe(
+        self, network: NetworkInfo, run_id: str, *, image: str | None = None, suffix: str = ""
+    ) -> ProbeContainer:
+        """A probe container of the run on ``network``: from the probe image, or (``image``)
+        from another one that has ``/bin/sh`` and ``sleep`` (AF-01's C libraries), named with
+        ``suffix``; labelled as the run's, so its clean-up removes it."""
+        name = f"v6conform-{run_id}-{network.name}{suffix}"
         config: dict[str, Any] = {
-            "Image": IMAGE,
+            "Image": image or IMAGE,
             # an upper bound on its life even if the harness is killed outright
             "Cmd": ["/bin/busybox", "sleep", "3600"],
             "Labels": run_labels("probe", run_id),
             "HostConfig": {"NetworkMode": network.name},
         }
+        if image is not None:
+            config["Entrypoint"] = ["/bin/sh", "-c", "exec sleep 3600"]
+            config["Cmd"] = []
         # created to its end even if the run is cancelled meanwhile: a container the daemon
         # makes after the run's clean-up listed its containers would outlive the run
         container = await to_the_end(self.call(self.client.containers.create(config, name=name)))
@@ -350,6 +358,14 @@ class DockerEndpoint:
             global6=settings.get("GlobalIPv6Address") or None,
             gateway6=settings.get("IPv6Gateway") or None,
         )
+
+    async def remove_container(self, container_id: str) -> None:
+        """Remove one of the run's containers (gone already is fine)."""
+        try:
+            await self.call(self.client.containers.container(container_id).delete(force=True))
+        except DockerUnavailable as exc:
+            if "HTTP 404" not in exc.reason:
+                raise
 
     async def remove_probes(self, run_id: str) -> None:
         """Remove the run's probe containers (only those: its builds' containers are the

@@ -22,6 +22,7 @@ from typing import Literal
 from probes.docker import NetworkInfo
 from probes.firewall import (
     OUTSIDE,
+    TRUSTED_HOST_INTERFACES,
     Deadline,
     Drop,
     NatFinding,
@@ -44,6 +45,8 @@ GATEWAY_MODES: dict[Mode, int] = {"nat": 27, "routed": 27, "nat-unprotected": 28
 ULA = IPv6Network("fc00::/7")
 WANTED = ("routed", "nat", "any")
 DAEMON_JSON = "/etc/docker/daemon.json"
+# How many of a network's per-container drops before conntrack the evidence lists one by one.
+MAX_RAW_SHOWN = 8
 
 
 # --- what the network is -------------------------------------------------------------------
@@ -70,6 +73,9 @@ class Ipv6Mode:
     ip6tables: bool | None = None  # the daemon's ip6tables setting, given or inferred
     daemon_major: int = 0  # 0: unknown
     firewall: tuple[str, ...] = ()  # decoded firewall lines: what was read, where each rule is
+    # the raw stage's rules that drop traffic from outside addressed to its containers (Docker
+    # 28+'s protection of gateway mode nat), as printed
+    direct_access: tuple[str, ...] = ()
 
     @property
     def inbound_reachable(self) -> bool | None:
@@ -172,7 +178,7 @@ class _Firewall:
 
     masqueraded: bool | None
     nat_rules: tuple[NatRule, ...] = ()
-    inbound_drops: tuple[Drop, ...] = ()
+    inbound_drops: tuple[Drop, ...] = ()  # of new traffic from outside, either stage
     lines: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     backend: str = "unknown"
@@ -199,7 +205,12 @@ def _read_firewall(
     drops = _inbound_new_drops(ruleset, network, uplink, destinations, deadline)
     lines = [f"firewall backend: {_backend_phrase(backend)}"]
     lines += [line for f in findings for line in f.evidence()]
-    lines += [_drop_line(d, network.bridge, major) for d in drops]
+    shown = [d for d in drops if not d.raw_stage]
+    raw = list(dict.fromkeys(d.rule for d in drops if d.raw_stage))
+    shown += [d for d in drops if d.raw_stage and d.rule in raw[:MAX_RAW_SHOWN]]
+    lines += [_drop_line(d, network.bridge, major) for d in shown]
+    if len(raw) > MAX_RAW_SHOWN:
+        lines.append(f"… and {len(raw) - MAX_RAW_SHOWN} more such rules before conntrack")
     return _Firewall(
         _masqueraded(findings),
         tuple(r for f in findings for r in f.rules),
@@ -264,7 +275,11 @@ def _inbound_new_drops(
 
 def _drop_line(drop: Drop, bridge: str | None, major: int) -> str:
     why = "drops new inbound traffic from outside"
-    if drop.rule == unpublished_ports_drop(bridge):
+    if drop.raw_stage:
+        why = "drops traffic from outside addressed to a container, before conntrack"
+        if drop.by_docker:
+            why += ": Docker 28+'s direct-access drop for a network in gateway mode nat"
+    elif drop.rule == unpublished_ports_drop(bridge):
         why += ": Docker 28+ blocks direct access to unpublished ports in nat mode"
     elif drop.is_policy and major == 26:
         why += ": Docker 26 sets this policy when ip6tables is on"
@@ -322,6 +337,10 @@ def ipv6_mode(
     nat_like = fw.masqueraded or mode in ("nat", "nat-unprotected", "isolated")
     rules = [r.rule for r in fw.nat_rules]
     rules += [d.rule for d in fw.inbound_drops if nat_like and not d.is_policy]
+    direct = tuple(dict.fromkeys(d.rule for d in fw.inbound_drops if d.raw_stage))
+    direct_lines = _direct_access_lines(
+        network, mode, direct, uplink, daemon_major, ip6tables, isinstance(ruleset, Ruleset)
+    )
     return Ipv6Mode(
         network=network.name,
         mode=mode,
@@ -339,8 +358,62 @@ def ipv6_mode(
         ip_masquerade=ip_masquerade,
         ip6tables=ip6tables,
         daemon_major=daemon_major,
-        firewall=(*_said_backend(docker_backend), *fw.lines),
+        firewall=(*_said_backend(docker_backend), *fw.lines, *direct_lines),
+        direct_access=direct,
     )
+
+
+def _direct_access_lines(
+    network: NetworkInfo,
+    mode: Mode,
+    direct: tuple[str, ...],
+    uplink: str | None,
+    major: int,
+    ip6tables: bool | None,
+    read: bool,
+) -> tuple[str, ...]:
+    """What the raw stage does to traffic from outside addressed to the network's containers,
+    read against its mode: Docker 28+ drops it in gateway mode nat (one rule per container,
+    except from the network's trusted_host_interfaces; none with the daemon's
+    allow-direct-routing), and writes none in nat-unprotected or routed mode."""
+    name = network.name
+    trusted = [i for i in network.options.get(TRUSTED_HOST_INTERFACES, "").split(":") if i]
+    lines = []
+    if trusted:
+        lines.append(
+            f"{name}: trusted host interfaces ({TRUSTED_HOST_INTERFACES}): "
+            f"{', '.join(trusted)}: Docker lets traffic from them reach the containers directly"
+        )
+    if direct:
+        count = f"{len(direct)} rule{'s' if len(direct) > 1 else ''}"
+        if mode == "nat":
+            what = (
+                f"direct access from outside to its containers is dropped before conntrack "
+                f"({count}): gateway mode nat protects them (Docker 28+)"
+            )
+        elif mode in ("routed", "nat-unprotected"):
+            what = (
+                f"gateway mode {mode}, yet {count} drop traffic from outside addressed to its "
+                "containers before conntrack: Docker writes none in that mode"
+            )
+        else:
+            what = f"{count} drop traffic from outside addressed to its containers (raw stage)"
+        return (*lines, f"{name}: {what}: first `{direct[0]}`")
+    if not read or network.internal or not network.subnets6:
+        return tuple(lines)
+    if mode == "nat" and major >= 28 and ip6tables is not False:
+        if uplink is not None and uplink in trusted:
+            why = f"{uplink} is one of its trusted host interfaces"
+        else:
+            why = (
+                "gateway mode nat without Docker's protection (the daemon's "
+                '"allow-direct-routing": true, or DOCKER_INSECURE_NO_IPTABLES_RAW=1), or no '
+                "container on it"
+            )
+        lines.append(f"{name}: no rule drops direct access to its containers from outside: {why}")
+    elif mode in ("routed", "nat-unprotected") and major >= 28:
+        lines.append(f"{name}: gateway mode {mode}: Docker drops no direct access to it")
+    return tuple(lines)
 
 
 def _said_backend(docker_backend: str | None) -> tuple[str, ...]:

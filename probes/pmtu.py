@@ -32,6 +32,7 @@ from probes import icmp6
 from probes.errors import NetnsError
 from probes.netns import Netns
 
+FRAGMENT_ROUNDS = 4  # datagrams sent again after a Packet Too Big for their fragments
 HEADERS = 48  # IPv6 (40) and ICMPv6 echo (8) headers
 MIN_MTU = 1280  # IPv6's minimum link MTU (RFC 8200 §5)
 First = Literal["answered", "too-big", "error", "silent", "refused"]
@@ -185,39 +186,62 @@ async def _full_size(
             # that reassembles and sends on: the whole fits its own link, not the path), else
             # twice that; the reply comes back fragmented too
             frag_size = size if learned and learned < size else 2 * size
-            again = time.monotonic()
-            try:
-                raw.sock.setsockopt(socket.IPPROTO_IPV6, icmp6.IPV6_DONTFRAG, 0)
-                raw.send(icmp6.encode_echo_request(ident, 2, bytes(frag_size - HEADERS)), dst)
-            except OSError as exc:  # seen, not a fault: the kernel would not send it
-                got, sent2 = None, False
-                evidence.append(
-                    f"{frag_size}-byte echo request (seq 2): not sent: "
-                    f"{os.strerror(exc.errno or 0).lower()}"
-                )
-            else:
-                got, sent2 = await raw.receive_matching(again + timeout, ours(2)), True
-            after = got is not None and isinstance(got.message, icmp6.Echo)
-            m2 = got.message if got is not None else None
-            if (
-                got is not None
-                and isinstance(m2, icmp6.Icmp6Error)
-                and m2.type == icmp6.PACKET_TOO_BIG
-            ):
-                after_too_big = TooBig(got.source, m2.mtu or 0)
             mtu = learned or size
-            if sent2:
-                evidence.append(
-                    f"sent a {frag_size}-byte echo request (seq 2) fragmented by the kernel at "
-                    f"mtu {mtu}: "
-                    + (
-                        f"answered in {(got.at - again) * 1000:.1f} ms"
-                        if after and got is not None
-                        else f"{_said(got)} within {timeout * 1000:.0f} ms"
-                    )
+            raw.sock.setsockopt(socket.IPPROTO_IPV6, icmp6.IPV6_DONTFRAG, 0)
+            # as an application's kernel does on a path of several narrower hops: each Packet
+            # Too Big for a fragment lowers the MTU it holds, and the datagram sent again is
+            # fragmented smaller, until it gets through or nothing narrower is said
+            for seq in range(2, 2 + FRAGMENT_ROUNDS):
+                after, after_too_big = await _fragmented(
+                    raw, dst, ident, seq, frag_size, mtu, timeout, ours(seq), evidence
                 )
+                if after_too_big is None or not after_too_big.mtu or after_too_big.mtu >= mtu:
+                    break
+                lower = await route_mtu(netns, dst)
+                if not lower or lower >= mtu:
+                    break  # the kernel did not take it: sending again would say the same
+                evidence.append(f"the kernel now holds mtu {lower} toward {dst}: sent again")
+                mtu = learned = lower
     found = (first, too_big, error, learned, after, after_too_big, frag_size)
     return found, ident, tuple(evidence)
+
+
+async def _fragmented(
+    raw: icmp6.RawIcmp6,
+    dst: str,
+    ident: int,
+    seq: int,
+    size: int,
+    mtu: int,
+    timeout: float,
+    wanted: Callable[[icmp6.Received], bool],
+    evidence: list[str],
+) -> tuple[bool | None, TooBig | None]:
+    """One datagram of ``size`` bytes the kernel fragments at ``mtu``: answered (None: not
+    sent), the Packet Too Big that came back for it, if one did."""
+    again = time.monotonic()
+    try:
+        raw.send(icmp6.encode_echo_request(ident, seq, bytes(size - HEADERS)), dst)
+    except OSError as exc:  # seen, not a fault: the kernel would not send it
+        evidence.append(
+            f"{size}-byte echo request (seq {seq}): not sent: {os.strerror(exc.errno or 0).lower()}"
+        )
+        return False, None
+    got = await raw.receive_matching(again + timeout, wanted)
+    after = got is not None and isinstance(got.message, icmp6.Echo)
+    m = got.message if got is not None else None
+    too_big = None
+    if got is not None and isinstance(m, icmp6.Icmp6Error) and m.type == icmp6.PACKET_TOO_BIG:
+        too_big = TooBig(got.source, m.mtu or 0)
+    evidence.append(
+        f"sent a {size}-byte echo request (seq {seq}) fragmented by the kernel at mtu {mtu}: "
+        + (
+            f"answered in {(got.at - again) * 1000:.1f} ms"
+            if after and got is not None
+            else f"{_said(got)} within {timeout * 1000:.0f} ms"
+        )
+    )
+    return after, too_big
 
 
 def _said(got: icmp6.Received | None) -> str:

@@ -24,6 +24,22 @@ class ExpectedName:
     dual_stack: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FamilyPolicy:
+    """AF-01 (``[family]``): the dual-stack names whose family applications use, and which
+    family they should use: "ipv6" (IPv6 first) or "any"."""
+
+    names: tuple[str, ...] | None = None  # None: the [[names]] that are dual-stack
+    prefer: str = "ipv6"
+    # images whose C library is asked too: a container of each on every IPv6 network, the
+    # harness's own (started, asked, removed); each must have /bin/sh and sleep
+    images: tuple[str, ...] = ()
+
+
+FAMILY_PREFER = ("ipv6", "any")
+_FAMILY_KEYS = ["images", "names", "prefer"]
+
+
 SCHEMES = {"http": 80, "https": 443, "tcp": None}  # the port each takes when none is given
 
 
@@ -78,6 +94,8 @@ class Profile:
     # RT-06: what each IPv6 network's mode must be: "routed" (the prefix is routed to the host,
     # no NAT66), "nat" (Docker masquerades it) or "any"; by network name, "*" for the rest
     ipv6_mode: tuple[tuple[str, str], ...] = ()
+    # AF-01: the family applications should use for dual-stack names ([family] names, prefer)
+    family: FamilyPolicy = FamilyPolicy()
     # timings (seconds)
     timeout: float = 1.0  # per probe operation
     dad_timeout: float = 3.0  # how long a fresh address may stay tentative
@@ -90,6 +108,12 @@ class Profile:
         modes = dict(self.ipv6_mode)
         wanted = modes.get(network, modes.get("*"))
         return None if wanted in (None, "any") else wanted
+
+    def family_names(self) -> tuple[str, ...]:
+        """AF-01's names: ``[family] names``, else the [[names]] with both A and AAAA."""
+        if self.family.names is not None:
+            return self.family.names
+        return tuple(n.name for n in self.names if n.dual_stack)
 
 
 IPV6_MODES = ("routed", "nat", "any")
@@ -217,6 +241,8 @@ def profile_from_dict(data: dict[str, Any], *, source: str, text: str | None = N
             values[key] = check.string(value, _STRS[key], key)
         elif key == "ipv6_mode":
             values[key] = check.modes(value)
+        elif key == "family":
+            values[key] = check.family(value)
         elif key == "names":
             check.expect(isinstance(value, list), value, "a list of tables ([[names]])", key)
             values[key] = tuple(check.name(v, i) for i, v in enumerate(value))
@@ -294,6 +320,30 @@ class _Check:
                     *path,
                 )
         return tuple(sorted(table.items()))
+
+    def family(self, value: Any) -> FamilyPolicy:
+        self.expect(isinstance(value, dict), value, "a table ([family])", "family")
+        for key in value:
+            if key not in _FAMILY_KEYS:
+                self.fail(_unknown(key, _FAMILY_KEYS), "family", key)
+        names = value.get("names")
+        if names is not None:
+            names = self.strings(names, None, "family", "names")
+            for i, n in enumerate(names):
+                ok = bool(n) and n.isprintable() and " " not in n
+                self.expect(ok, n, "a DNS name", "family", "names", i)
+        prefer = value.get("prefer", "ipv6")
+        if prefer not in FAMILY_PREFER:
+            self.fail(
+                f"must be one of {', '.join(map(repr, FAMILY_PREFER))}, not {_show(prefer)}",
+                "family",
+                "prefer",
+            )
+        images = self.strings(value.get("images", []), None, "family", "images")
+        for i, image in enumerate(images):
+            ok = bool(image) and image.isprintable() and " " not in image
+            self.expect(ok, image, "an image reference", "family", "images", i)
+        return FamilyPolicy(names, prefer, images)
 
     def name(self, value: Any, i: int) -> ExpectedName:
         self.expect(isinstance(value, dict), value, "a table", "names", i)

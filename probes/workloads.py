@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,6 +37,19 @@ class SelectorError(HarnessError):
         )
 
 
+class NothingSelected(HarnessError):
+    """``--containers`` named what no running container is (a typo, a container that is not
+    up): the run would pass without ever looking at it."""
+
+    def __init__(self, selector: Selector, missing: Sequence[str], docker_host: str) -> None:
+        what = {
+            "names": "no running container is called " + ", ".join(missing),
+            "label": f"no running container has the label {', '.join(missing)}",
+        }.get(selector.kind, f"no running container is of compose project {', '.join(missing)}")
+        ps = shlex.join(["docker", "-H", docker_host, "ps"])
+        super().__init__(f"--containers {selector.text()}: {what} (`{ps}` lists them)")
+
+
 @dataclass(frozen=True, slots=True)
 class Selector:
     """Which running containers the workload checks look at."""
@@ -51,6 +65,12 @@ class Selector:
         if self.kind == "compose":
             return f"compose project {self.values[0]}"
         return f"{self.kind} running containers on IPv6 networks"
+
+    def text(self) -> str:
+        """As ``--containers`` took it."""
+        if self.kind in ("label", "compose"):
+            return f"{self.kind}={'='.join(self.values)}"
+        return ",".join(self.values) if self.kind == "names" else self.kind
 
     def label_filter(self) -> list[str]:
         """The Docker API's label filter for this selector (the daemon narrows the list)."""
@@ -173,26 +193,50 @@ async def find_workloads(
     """The running containers the selector names, on the given (IPv6) networks; the harness's
     own left out. One list call, then one inspect per candidate, concurrently."""
     by_name = {n.name: n for n in networks}
-    if selector.kind == "none" or not by_name:
+    if selector.kind == "none" or (selector.kind == "all" and not by_name):
         return []
     filters: dict[str, list[str]] = {"status": ["running"]}
     if selector.label_filter():
         filters["label"] = selector.label_filter()
     listed = await docker.call(docker.client.containers.list(filters=json.dumps(filters)))
     candidates = []
+    running: list[tuple[list[str], str]] = []  # every running one's names and ID
     for c in listed:
         data = c._container  # the list's own JSON: names, labels, networks, no PID
         labels = data.get("Labels") or {}
         names = [str(n).lstrip("/") for n in data.get("Names") or []]
         attached = set((data.get("NetworkSettings") or {}).get("Networks") or {})
-        if is_harness_container(labels) or not attached & set(by_name):
+        if is_harness_container(labels):
+            continue
+        running.append((names, str(data.get("Id", ""))))
+        if not attached & set(by_name):
             continue
         if any(selector.matches(n, str(data.get("Id", ""))) for n in names or [""]):
             candidates.append(c)
+    missing = unmatched(selector, running)
+    if missing:
+        raise NothingSelected(selector, missing, docker.url)
     async with asyncio.TaskGroup() as tg:
         shown = [tg.create_task(docker.call(c.show())) for c in candidates]
     found = (workload_from_inspect(t.result(), by_name) for t in shown)
     return sorted((w for w in found if w is not None), key=lambda w: w.name)
+
+
+def unmatched(selector: Selector, running: Iterable[tuple[list[str], str]]) -> tuple[str, ...]:
+    """What ``--containers`` named that matches no running container (by its names and ID):
+    each name or ID prefix of a list; the label or project of the others; () for all."""
+    running = list(running)
+    if selector.kind == "names":
+        return tuple(
+            v
+            for v in selector.values
+            if not any(
+                Selector("names", (v,)).matches(n, i) for ns, i in running for n in ns or [""]
+            )
+        )
+    if selector.kind in ("label", "compose") and not running:
+        return ("=".join(selector.values),)
+    return ()
 
 
 def read_in_root(

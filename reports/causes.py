@@ -15,11 +15,12 @@ each symptom, the cause and the facts that tied it there.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.results import CheckInfo, CheckResult
-from rules.judgement import fact_matches, fact_text, is_identity
+from rules.judgement import Fix, fact_matches, fact_text, is_identity, joined_fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,35 @@ class Cause:
     def primary(self) -> CheckResult:
         return self.members[0]
 
+    @property
+    def remedy(self) -> Fix | None:
+        """The cause's fix: its primary's, with the commands of every failure that found the
+        same fault (each network it covers), in order, each once; those of a fix that acts
+        elsewhere (another party) are left to that fix."""
+        return joined_fix([d for m in self.members for d in m.diagnoses])
+
+    @property
+    def hop(self) -> str | None:
+        """Where the cause breaks, as its own evidence says (never the catalog's guess)."""
+        said = [d.hop for d in self.primary.diagnoses if d.hop]
+        return said[-1] if said else None
+
     def line(self, catalog: dict[str, CheckInfo]) -> str:
         """One line for a CI log: "RT-04 firewall forwards container traffic [v6net]: …"."""
         summary = self.primary.diagnoses[-1].diagnosis if self.primary.diagnoses else ""
         return f"{self.primary.title(catalog)}: {summary}"
+
+
+def lend_causes(causes: Sequence[Cause]) -> None:
+    """One story per failure: each symptom is shown with its (first) cause's fix and the hop
+    its cause breaks at, not a guess of its own: its own evidence and verdict stay. Where the
+    cause's evidence placed no hop, neither does the symptom's ("unknown")."""
+    for cause in reversed(causes):  # the first cause, in the report's order, has the last word
+        remedy, hop = cause.remedy, cause.hop or "unknown"
+        for symptom in cause.symptoms:
+            symptom.result.diagnoses[:] = [
+                dataclasses.replace(d, remedy=remedy, hop=hop) for d in symptom.result.diagnoses
+            ]
 
 
 def facts_of(result: CheckResult) -> tuple[set[str], set[str]]:

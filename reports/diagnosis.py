@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import pytest
 
 from reports.text import visible, visible_line
-from rules.judgement import Fix, Judgement
+from rules.judgement import Fix, Judgement, as_fix
 
 PROOFS = pytest.StashKey[list[Judgement]]()  # what proved an item's pass, by Hold
 
@@ -49,8 +49,7 @@ def explain(
     check saw it break, when that differs from where the check's failures usually break;
     "unknown" when its evidence cannot tell. ``breaks`` and ``needs``: the facts it found false
     and those its verdict rests on (rules.judgement.FACTS)."""
-    if isinstance(fix, str):
-        fix = Fix(fix)
+    fix = as_fix(fix, hop)
     if fix is not None:  # what a peer sent may be in it too (a name, an address's text)
         fix = dataclasses.replace(
             fix, text=visible(fix.text), commands=tuple(visible(c) for c in fix.commands)

@@ -15,8 +15,8 @@ from pathlib import Path
 import jinja2
 
 from reports.causes import Cause
+from reports.lead import CauseLead, distinct_titles, lead
 from reports.results import HOPS, HOST, CheckInfo, CheckResult
-from rules.judgement import HOP_WORDS
 
 # worst first: a cell shows the worst outcome among its items
 SEVERITY = ("error", "failed", "skipped", "passed")
@@ -134,17 +134,24 @@ def matrix(
 
 
 def hop_of(result: CheckResult, catalog: dict[str, CheckInfo]) -> str | None:
-    """Where the item breaks: what its own evidence said last, else its check's usual hop."""
+    """Where the item breaks: what its own evidence said last (a symptom: its cause's,
+    causes.lend_causes). A failure whose evidence placed no hop shows none ("unknown"): a
+    hop is never taken from the catalog."""
     said = [d.hop for d in result.diagnoses if d.hop]
-    info = catalog.get(result.check or "")
-    return said[-1] if said else info.hop if info else None
+    if said:
+        return said[-1]
+    return "unknown" if result.outcome == "failed" else None
 
 
 def path_picture(
     result: CheckResult, catalog: dict[str, CheckInfo], paths: dict[str, dict[str, str]]
 ) -> PathPicture:
     """The path from the item's place to the far end, with the hop where it breaks marked."""
-    labels = paths.get(result.place.column) or paths.get(HOST) or {}
+    labels = dict(paths.get(result.place.column) or paths.get(HOST) or {})
+    # a workload's item ("v6net/web-1") starts at that container, not the network's probe one
+    seat = result.place.detail.removeprefix(f"{result.place.column}/")
+    if seat != result.place.detail and seat not in labels.get("container", seat):
+        labels["container"] = seat
     names = HOPS if result.place.column != HOST else HOPS[2:]
     broken = hop_of(result, catalog)
     step = HOP_WIDTH + HOP_GAP
@@ -158,17 +165,11 @@ def path_picture(
 
 @dataclass(frozen=True, slots=True)
 class CauseView:
+    lead: CauseLead  # what, where, the fix in a line and its commands
     line: str  # "RT-04 firewall forwards container traffic [v6net]: …"
     link: str
-    where: str  # where on the path it breaks, in words
-    fix: str | None
     also: tuple[tuple[str, str], ...]  # other failures that found the same fault: title, link
     symptoms: tuple[tuple[str, str, str], ...]  # title, link, what tied it
-
-
-def _where(result: CheckResult, catalog: dict[str, CheckInfo]) -> str:
-    hop = hop_of(result, catalog)
-    return HOP_WORDS.get(hop or "unknown", hop or "")
 
 
 def verdict(results: list[CheckResult], harness_failures: list[str]) -> tuple[str, str]:
@@ -199,6 +200,7 @@ def render_html(
     symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
     word, outcome = verdict(results, harness_failures)
     counts = Counter(r.outcome for r in results)
+    titles = distinct_titles(results, catalog)
     failures = [
         (anchor(i), r, path_picture(r, catalog, paths), catalog.get(r.check or ""))
         for i, r in enumerate(results)
@@ -216,14 +218,13 @@ def render_html(
         failures=failures,
         causes=[
             CauseView(
+                lead(c, catalog, hop_of(c.primary, catalog)),
                 c.line(catalog),
                 anchors.get(c.primary.nodeid, ""),
-                _where(c.primary, catalog),
-                c.primary.diagnoses[-1].fix if c.primary.diagnoses else None,
-                tuple((m.title(catalog), anchors.get(m.nodeid, "")) for m in c.members[1:]),
+                tuple((titles[m.nodeid], anchors.get(m.nodeid, "")) for m in c.members[1:]),
                 tuple(
                     (
-                        s.result.title(catalog),
+                        titles[s.result.nodeid],
                         anchors.get(s.result.nodeid, ""),
                         s.explanation(catalog),
                     )
@@ -232,6 +233,9 @@ def render_html(
             )
             for c in causes
         ],
+        titles=titles,
+        run_properties=[(k, v) for k, v in properties.items() if k != "survey"],
+        survey=properties.get("survey", ""),
         symptom_of={
             nodeid: (c.line(catalog), anchors.get(c.primary.nodeid, ""), s.explanation(catalog))
             for nodeid, (c, s) in symptom_of.items()

@@ -20,6 +20,7 @@ FORMAT = 1  # bump when a key changes meaning
 def _item(r: CheckResult, catalog: dict[str, CheckInfo]) -> dict[str, Any]:
     return {
         "nodeid": r.nodeid,
+        "rerun": r.rerun,
         "check": r.check,
         "title": r.title(catalog),
         "where": r.place.column,
@@ -32,6 +33,8 @@ def _item(r: CheckResult, catalog: dict[str, CheckInfo]) -> dict[str, Any]:
                 "summary": d.diagnosis,
                 "evidence": list(d.evidence),
                 "fix": d.fix,
+                "fix_commands": list(d.remedy.commands) if d.remedy else [],
+                "fix_where": d.remedy.where if d.remedy else None,
                 "hop": d.hop,
                 "breaks": list(d.breaks),
                 "needs": list(d.needs),
@@ -62,8 +65,15 @@ def document(
             {
                 "check": c.primary.check,
                 "nodeid": c.primary.nodeid,
+                "rerun": c.primary.rerun,
                 "line": c.line(catalog),
                 "members": [m.nodeid for m in c.members],
+                "hop": c.hop,
+                # what heals it: in words, the commands in order (each a string a shell there
+                # runs), and who runs them ("host": this host's root; else who must act)
+                "fix": c.remedy.text if c.remedy else None,
+                "fix_commands": list(c.remedy.commands) if c.remedy else [],
+                "fix_where": c.remedy.where if c.remedy else None,
                 "symptoms": [
                     {
                         "nodeid": s.result.nodeid,
@@ -72,6 +82,8 @@ def document(
                             {"cause": t.cause.nodeid, "facts": list(t.facts)} for t in s.ties
                         ],
                         "explanation": s.explanation(catalog),
+                        # a symptom is healed by its cause's fix, and breaks where it does
+                        "hop": c.hop,
                     }
                     for s in c.symptoms
                 ],

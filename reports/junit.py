@@ -37,7 +37,11 @@ def rewrite(
             if result is None:
                 continue
             case.set("name", result.title(catalog))
+            # pytest's time counts the survey every item shares to the first item that waited
+            case.set("time", f"{result.duration:.3f}")
             _add_property(case, "where", result.place.column)
+            if result.rerun:
+                _add_property(case, "rerun", result.rerun)
             if result.outcome == "error":
                 _as_error(suite, case)
             if result.nodeid in symptom_of:
@@ -45,9 +49,11 @@ def rewrite(
                 _add_property(case, "cause", cause.line(catalog))
                 failure = case.find("failure")
                 if failure is not None:
+                    # its own verdict, with its cause's fix and hop (causes.lend_causes)
+                    own = "\n\n".join(d.render() for d in result.diagnoses)
                     failure.text = (
                         f"cause: {cause.line(catalog)}\n"
-                        f"  tied by: {symptom.explanation(catalog)}\n\n{failure.text or ''}"
+                        f"  tied by: {symptom.explanation(catalog)}\n\n{own or failure.text or ''}"
                     )
     _make_safe(tree.getroot())
     tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -7,8 +7,14 @@ Registered by the root conftest. Reports are written when the suites run (or whe
 
 Exit status: 0 every check passed (or was skipped), 1 a check failed, 3 (``HARNESS_ERROR``) the
 harness could not run what was asked (a bad profile, no lab, no Docker or not root where checks
-needed them, a check that broke instead of judging); 3 wins over 1. pytest's own 2 (interrupted),
-4 (usage error) and 5 (no tests collected) keep their meaning.
+needed them, a check that broke instead of judging); 3 wins over 1. A user's mistake (a value
+no option takes, ``--containers`` naming nothing that runs, a report directory that cannot be
+written) is 3 too, said in one line before anything is probed. pytest's own 2 (interrupted),
+4 (its own usage errors) and 5 (no tests collected) keep their meaning.
+
+Every line that says how to run an item again carries the run's selection (its lab or target,
+Docker endpoint, profile, containers: ``reports.results.rerun_command``), so that pasted from a
+lab's report it runs against that lab, not this machine.
 
 A check failed (1) only by its verdict: its own ``assert`` or ``pytest.fail`` with the message
 :func:`reports.diagnosis.explain` built. Anything else it raises means it broke (JUnit
@@ -21,8 +27,11 @@ from __future__ import annotations
 
 import collections
 import datetime
+import os
 import platform
 import socket
+import sys
+import tempfile
 import time
 from collections.abc import Generator
 from importlib import metadata
@@ -33,18 +42,24 @@ import pytest
 
 from probes.errors import harness_errors, leaves, one_line
 from reports import json_report, junit, prometheus
-from reports.causes import find_causes
+from reports.causes import Cause, find_causes, lend_causes
 from reports.diagnosis import PROOFS, Hold, verdict_of
-from reports.html import render_html
+from reports.html import hop_of, render_html
+from reports.lead import CauseLead, lead, terminal_lines
 from reports.results import (
     CATALOG,
     HARNESS_PROBLEMS,
     HOST,
     LOCATE,
     PATHS,
+    RERUN,
     SUITE_PROPERTIES,
+    SURVEY_READY,
+    CheckInfo,
     CheckResult,
     Place,
+    harness_problem,
+    rerun_command,
 )
 from reports.text import visible, visible_line
 from rules.judgement import Judgement
@@ -53,15 +68,18 @@ HARNESS_ERROR = 3  # pytest's "internal error": the test is broken, not (only) t
 TARGET_LABEL = pytest.StashKey[str]()
 RESULTS = pytest.StashKey[list[CheckResult]]()
 REPORT_DIR = pytest.StashKey[Path]()
+REPORT_FILES = ("junit.xml", "report.html", "results.json", "v6conform.prom")
 AREA_MARKERS = {
     "gateway": "link-local gateway checks GW-*",
     "routing": "routed-prefix checks RT-*",
     "pmtu": "path MTU checks PMTU-*",
     "dns": "DNS checks DNS-*",
     "endpoints": "endpoint checks EP-* (the profile's [[endpoints]])",
+    "published": "AF-02: the client's address on published ports (reached over IPv6)",
     "nat64": "IPv6-only checks: NAT64-01 and DNS-05 (the A-only trap)",
     "rdnss": "Router Advertisement and RDNSS checks RA-*",
     "resolvconf": "resolv.conf and build-container checks RC-*",
+    "family": "address-family checks AF-* (which family applications use)",
 }
 
 
@@ -93,18 +111,45 @@ def _version() -> str:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """Point pytest's own JUnit writer at the report directory before it configures."""
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """Point pytest's own JUnit writer at the report directory before it configures; a
+    directory that cannot be written stops the run here, in one line, before anything is
+    probed (its reports could not say what was found)."""
     report_dir = config.getoption("report_dir")
     if report_dir is None and not _runs_suites(config):
-        return
+        return None
     out = Path(report_dir or config.getini("v6conform_report_dir") or "reports/out")
     if not out.is_absolute():
         out = config.rootpath / out
-    out.mkdir(parents=True, exist_ok=True)
+    problem = unwritable(out)
+    if problem is not None:
+        option = "--report-dir" if report_dir else "the report directory (v6conform_report_dir)"
+        sys.stderr.write(f"v6conform: {option} {out}: {problem}\n")
+        return HARNESS_ERROR
     if not config.option.xmlpath:
         config.option.xmlpath = str(out / "junit.xml")
     config.stash[REPORT_DIR] = out
+    return None
+
+
+def unwritable(out: Path) -> str | None:
+    """Why the reports cannot be written into ``out`` (made if missing), or None: a file in
+    the way, a read-only file system, no permission; a report file that is not a file."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except FileExistsError:
+        return "not a directory (a file is in the way)"
+    except OSError as exc:
+        return f"cannot write there: {exc.strerror or exc}"
+    for name in REPORT_FILES:
+        path = out / name
+        if path.exists() and not path.is_file():
+            return f"{name} there is not a file"
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"cannot write {name} there: permission denied"
+    return None
 
 
 def _runs_suites(config: pytest.Config) -> bool:
@@ -154,13 +199,15 @@ def pytest_runtest_makereport(
         item.user_properties.append(("proof", proofs[-1].diagnosis))
     if report.failed and verdict is not None:
         item.user_properties.append(("diagnosis", verdict.diagnosis))
-        # the verdict, its evidence and the fix say more than a Python traceback
-        report.longrepr = "\n".join(d.render() for d in diagnoses)
+        # the verdict, its evidence and the fix say more than a Python traceback; then how to
+        # see it again, against what this run probed
+        again = f"run it again: {_rerun(item)}"
+        report.longrepr = "\n".join([*(d.render() for d in diagnoses), again])
     elif report.failed and call.excinfo is not None:
         brief = visible_line(_broke(item, call.excinfo))
         if harness_errors(call.excinfo.value):
             # what the harness could not do, in one line; a traceback would say less
-            report.longrepr = brief
+            report.longrepr = brief  # JUnit's `rerun` property says how to run it again
     if report.skipped and isinstance(report.longrepr, tuple):  # the reason may quote a peer
         where, line, reason = report.longrepr
         report.longrepr = (where, line, visible(reason))
@@ -169,6 +216,12 @@ def pytest_runtest_makereport(
 
 
 WARNING = "warning"  # the user property a check notes a warning with (suites/plugin/nameservers.py)
+
+
+def _rerun(item: pytest.Item) -> str:
+    """How to run this item again against what this run probed (reports.results.RERUN)."""
+    selection: tuple[str, ...] = item.config.stash.get(RERUN, ())
+    return rerun_command(selection, item.nodeid)
 
 
 def _verdict(call: pytest.CallInfo[None]) -> Judgement | None:
@@ -215,13 +268,22 @@ def _record(
     results = item.config.stash[RESULTS]
     place = _place(item)
     if not results or results[-1].nodeid != item.nodeid:
-        results.append(CheckResult(item.nodeid, check_id(item), item.name, place))
+        results.append(
+            CheckResult(item.nodeid, check_id(item), item.name, place, rerun=_rerun(item))
+        )
     result = results[-1]
     result.place = place  # where it ran may be known better once the fixtures have run
     result.warnings = [str(v) for k, v in item.user_properties if k == WARNING]
     if report.when == "call" and report.passed and item.stash.get(PROOFS, []):
         result.proof = item.stash[PROOFS][-1].diagnosis
-    result.duration += report.duration
+    ready = item.config.stash.get(SURVEY_READY, None)
+    if ready is None:  # no survey: the item did its own work
+        result.duration += report.duration
+    elif report.when == "setup":  # its setup waited on the survey every item shares
+        needs = getattr(item, "fixturenames", ())
+        result.duration = max((ready[n] for n in needs if n in ready), default=0.0)
+    elif report.when == "call":  # its teardown is the run's (the survey's resources)
+        result.duration += report.duration
     if report.skipped and result.outcome == "passed":
         result.outcome = "skipped"
         longrepr = report.longrepr
@@ -285,6 +347,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     properties = _properties(config)
     results = config.stash[RESULTS]
     causes = find_causes(results, list(catalog))
+    lend_causes(causes)
     xmlpath = config.option.xmlpath
     if xmlpath and Path(xmlpath).is_file():
         junit.rewrite(Path(xmlpath), results, catalog, properties, causes)
@@ -320,7 +383,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def abort(config: pytest.Config, message: str) -> NoReturn:
     """Stop a run that cannot start (a bad profile, no lab) with the harness's exit status; the
-    reports say why, so nobody reads an earlier run's as this one's."""
+    reports say why, so nobody reads an earlier run's as this one's (and, where the session
+    has begun, its own reports at its end)."""
+    harness_problem(config, message)
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:
         properties = _properties(config)
@@ -358,29 +423,58 @@ def _properties(config: pytest.Config) -> dict[str, str]:
     return properties
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # around pytest's own: the causes come last
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter,
+) -> Generator[None, None, None]:
     config = terminalreporter.config
+    catalog = config.stash.get(CATALOG, {})
+    leads: list[CauseLead] = []
     if RESULTS in config.stash:
-        catalog = config.stash.get(CATALOG, {})
         results: list[CheckResult] = config.stash[RESULTS]
         causes = find_causes(results, list(catalog))
-        if causes:
-            terminalreporter.write_sep("-", "v6conform: causes (each with what it explains)")
-            for cause in causes:
-                terminalreporter.write_line(visible_line(f"  {cause.line(catalog)}"))
-                for symptom in cause.symptoms:
-                    explains = f"      explains {symptom.result.title(catalog)}"
-                    terminalreporter.write_line(visible_line(explains))
-        problems = harness_failures(config)
-        if problems:
-            terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
-            for line in problems:
-                terminalreporter.write_line(visible_line(f"  {line}"))
-            terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
+        _name_the_causes(terminalreporter, causes, catalog)
+        leads = [lead(c, catalog, hop_of(c.primary, catalog)) for c in causes]
+    yield
     out = config.stash.get(REPORT_DIR, None)
     if out is not None:
         terminalreporter.write_sep(
             "-",
             f"v6conform reports: {out}/junit.xml, {out}/report.html, {out}/results.json, "
             f"{out}/v6conform.prom",
+        )
+    if RESULTS not in config.stash:
+        return
+    problems = harness_failures(config)
+    if problems:
+        terminalreporter.write_sep("-", "v6conform: the harness could not run everything")
+        for line in problems:
+            terminalreporter.write_line(visible_line(f"  {line}"))
+        terminalreporter.write_line(f"  exit status {HARNESS_ERROR}: not a verdict on the host")
+    if leads:
+        title = (
+            "the cause, and its fix" if len(leads) == 1 else f"{len(leads)} causes, and their fixes"
+        )
+        terminalreporter.write_sep("-", f"v6conform: {title}")
+        for line in terminal_lines(leads):
+            terminalreporter.write_line(visible_line(line))
+
+
+def _name_the_causes(
+    terminalreporter: pytest.TerminalReporter,
+    causes: list[Cause],
+    catalog: dict[str, CheckInfo],
+) -> None:
+    """A symptom's failure text begins with its cause and what tied it there, as in JUnit:
+    the failures section shows each symptom with the line that explains it."""
+    symptom_of = {s.result.nodeid: (c, s) for c in causes for s in c.symptoms}
+    for report in terminalreporter.stats.get("failed", []):
+        found = symptom_of.get(getattr(report, "nodeid", ""))
+        if found is None or not isinstance(report.longrepr, str):
+            continue
+        cause, symptom = found
+        # its own verdict, with its cause's fix and hop (causes.lend_causes)
+        own = "\n\n".join(d.render() for d in symptom.result.diagnoses) or report.longrepr
+        report.longrepr = visible(
+            f"cause: {cause.line(catalog)}\n  tied by: {symptom.explanation(catalog)}\n\n{own}"
         )

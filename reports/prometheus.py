@@ -50,7 +50,8 @@ def render(
             f"{1 if r.outcome == 'passed' else 0}"
             for r in checked
         ),
-        "# HELP v6conform_check_duration_seconds Time each check item took.",
+        "# HELP v6conform_check_duration_seconds When the survey had what the item reads "
+        "(seconds from its start), plus its judging.",
         "# TYPE v6conform_check_duration_seconds gauge",
         *(
             f"v6conform_check_duration_seconds{{{_labels(**place(r))}}} {r.duration:.4f}"

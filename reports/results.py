@@ -6,7 +6,8 @@ network's path) through the stash keys below; the reports read nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -43,6 +44,8 @@ class CheckResult:
     name: str
     place: Place
     outcome: str = "passed"  # passed, failed, skipped, error (the harness, not the host)
+    # when its evidence was in (the slowest survey part it reads, from the survey's start) plus
+    # its own judging; without a survey, its setup, call and teardown
     duration: float = 0.0
     message: str = ""  # pytest's report: the skip reason, the failure text
     brief: str = ""  # one line: the exception, where the harness broke
@@ -50,6 +53,7 @@ class CheckResult:
     # what the check noted without failing: a resolv.conf line the C library ignores, …
     warnings: list[str] = field(default_factory=list)
     proof: str = ""  # for a pass a rule judged: the line of evidence it rests on
+    rerun: str = ""  # how to run it again, with the run's own selection (rerun_command)
 
     def title(self, catalog: dict[str, CheckInfo]) -> str:
         """The readable name: "GW-03 gateway answers [v6net/v6c-probe-1a2b]"."""
@@ -64,6 +68,20 @@ LOCATE = pytest.StashKey[Callable[[pytest.Item], Place]]()
 PATHS = pytest.StashKey[dict[str, dict[str, str]]]()  # column -> hop -> label
 SUITE_PROPERTIES = pytest.StashKey[dict[str, str]]()  # docker version, profile, ...
 HARNESS_PROBLEMS = pytest.StashKey[list[str]]()  # why the run could not check all it was asked
+# when each survey part had its result (seconds from the survey's start), by the name of the
+# fixture that hands it to the checks: an item's time is its slowest part's plus its judging
+SURVEY_READY = pytest.StashKey[dict[str, float]]()
+
+# the options that chose what the run probed (its target, lab, Docker, profile…): every line
+# that says how to run an item again carries them (rerun_command)
+RERUN = pytest.StashKey[tuple[str, ...]]()
+
+
+def rerun_command(selection: Sequence[str], nodeid: str) -> str:
+    """How to run one item again against what this run probed, quoted so it pastes: without
+    the run's ``--lab``/``--target``, a pasted ``pytest 'suites/…[bridge]'`` would probe this
+    machine instead of the lab."""
+    return shlex.join(["pytest", *selection, nodeid])
 
 
 def harness_problem(config: pytest.Config, reason: str) -> None:

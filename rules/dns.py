@@ -59,6 +59,7 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
             f"nameserver {result.server} did not answer over IPv6 {result.transport.upper()}: "
             f"{result.error} after {result.elapsed_ms:.0f} ms",
             evidence,
+            fix_where="DNS server",
             fix="check that the server listens on its IPv6 address (and port 53 is not filtered), "
             "and that this host routes to it; else remove it from "
             f"{origin}: every lookup waits for it first",
@@ -69,6 +70,7 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
         return failed(
             f"nameserver {result.server} answered over IPv6 but with {result.rcode}",
             evidence,
+            fix_where="DNS server",
             fix="REFUSED: allow this host's addresses in the server's access control; "
             "SERVFAIL: the server cannot resolve (its own upstream or DNSSEC)",
             hop="far end",  # it answered: the path works, the server says no
@@ -127,6 +129,7 @@ def judge_announced_nameservers(
             evidence,
             hop=first.hop,
             breaks=[f for v in verdicts for f in v.breaks],
+            fix_where="DNS server",
             fix="the routers announce a nameserver hosts cannot use over IPv6: make it answer "
             "on that address (port 53 open, this host's prefix allowed), or announce one that "
             "does (radvd: RDNSS <address> { ... };); hosts that take DNS from RAs (systemd-"
@@ -151,6 +154,8 @@ def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult])
         return failed(
             f"no nameserver is configured to ask for {expected.name}",
             evidence,
+            hop="host",
+            fix_where="profile",
             fix="list nameservers in the profile (nameservers = [...]) or the host's resolv.conf",
         )
     if not answering:
@@ -178,6 +183,7 @@ def judge_name(expected: ExpectedName, results: Mapping[NameKey, dns.DnsResult])
         return failed(
             f"{expected.name} does not resolve as expected: {first_of(wrong)}",
             [*wrong, *evidence],
+            fix_where="DNS server",
             fix=f"publish the {'/'.join(wanted_types(expected))} records of "
             f"{expected.name} in its zone (or fix the profile's expected addresses); a server "
             "that fails only over TCP needs port 53/tcp open (RFC 7766)",
@@ -298,6 +304,8 @@ def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None
                 f"DNS64 is expected but {', '.join(lacking)} synthesize no AAAA for "
                 f"{dns64.QNAME} (RFC 7050)",
                 evidence,
+                hop="far end",
+                fix_where="DNS server",
                 fix='enable DNS64 on these resolvers (unbound: module-config "dns64 validator '
                 'iterator", dns64-prefix; BIND: dns64 64:ff9b::/96 { };) or drop them from the '
                 "host",
@@ -312,6 +320,8 @@ def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None
             f"{synthesizing[0].server} synthesizes AAAA ({found}) but the profile expects no "
             "DNS64: IPv6 clients will reach IPv4-only names through that NAT64 prefix",
             evidence,
+            hop="far end",
+            fix_where="profile",
             fix="if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; "
             "if not, turn DNS64 off on the resolver: its synthesized addresses lead nowhere",
         )

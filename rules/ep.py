@@ -33,6 +33,7 @@ def judge_name(view: NameView, endpoint: Endpoint) -> Judgement:
         return failed(
             f"{name} does not exist (NXDOMAIN): the endpoint has no name clients can resolve",
             evidence,
+            fix_where="DNS server",
             fix=f"publish {name} (A and AAAA records) in its zone, or correct the profile",
             hop="far end",
             breaks=[fact("name", name)],
@@ -58,6 +59,7 @@ def judge_name(view: NameView, endpoint: Endpoint) -> Judgement:
         return failed(
             "; ".join(problems),
             evidence,
+            fix_where="DNS server",
             fix=APEX_FIX.format(name=name),
             hop="far end",
             breaks=[fact("name", name)],
@@ -94,6 +96,7 @@ def judge_reach(
         return failed(
             f"{label} {reached} from {where}: its name has no AAAA (EP-01)",
             evidence,
+            fix_where="DNS server",
             fix=APEX_FIX.format(name=endpoint.name),
             hop="far end",
             needs=[*needs, fact("name", endpoint.name)],
@@ -120,6 +123,7 @@ def judge_reach(
     return failed(
         f"{head}: " + "; ".join(a.text() for a in bad),
         evidence,
+        fix_where="DNS server",
         fix="make every address the name publishes answer (a stale AAAA or A points at "
         "nothing, or the service listens on one family only); drop the records of addresses "
         "that do not serve",

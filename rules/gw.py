@@ -116,6 +116,7 @@ def judge_bridge(
         return failed(
             f"bridge {network.bridge} of network {network.name} lacks the gateway {expect.address}",
             evidence,
+            hop="bridge",
             fix=f"restore it (`ip addr add {expect.address}/{expect.prefixlen or 64} dev "
             f"{network.bridge}`) or restart dockerd so it sets the bridge up again",
         )
@@ -124,6 +125,7 @@ def judge_bridge(
             f"gateway {found} on {network.bridge} is not usable: "
             f"{' '.join(f for f in found.flag_names() if f in ('tentative', 'dadfailed'))}",
             evidence,
+            hop="bridge",
             fix="dadfailed: another node on the bridge claims the address; remove the duplicate. "
             "tentative: the bridge has no carrier (no container attached) or DAD is still running",
         )
@@ -175,8 +177,16 @@ def judge_container_address(
         return failed(
             f"container {container.name} on {network.name}: {'; '.join(problems)}",
             evidence,
-            fix="check the network's IPv6 settings (`docker network inspect "
-            f"{network.name}`: EnableIPv6, IPv6 subnet) and the bridge's gateway (GW-01)",
+            hop="container",
+            fix=(
+                f"this container's own IPv6 settings (its image or entrypoint, `docker inspect "
+                f"{container.name}`, sysctls it was started with such as "
+                "net.ipv6.conf.all.disable_ipv6 or accept_ra): GW-02 of the network's own probe "
+                "container says whether the network itself hands out what it needs"
+                if container.workload
+                else "check the network's IPv6 settings (`docker network inspect "
+                f"{network.name}`: EnableIPv6, IPv6 subnet) and the bridge's gateway (GW-01)"
+            ),
         )
     global_ = next(a for a in globals_ if a.usable)
     link_local = next(a for a in link_locals if a.usable)
@@ -241,6 +251,7 @@ def judge_gateway_answers(
         return failed(
             f"from container {container.name} on {container.network.name}: {'; '.join(silent)}",
             evidence,
+            hop="bridge",
             fix=f"check the gateway addresses on {container.network.bridge} (GW-01) and the "
             "container's route (GW-02); an ip6tables INPUT rule on the host can also drop ICMPv6",
         )

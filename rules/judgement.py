@@ -10,6 +10,7 @@ reason, never a pass; the reports render it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -28,15 +29,31 @@ HOP_WORDS = {
 }
 
 
+# who must act for a fix (results.json's ``fix_where``): this host, or someone else
+FIX_WHERE = (
+    "host", "container", "upstream router", "router", "DNS server", "NAT64 gateway", "far end",
+    "profile",
+)  # fmt: skip
+# where a fix given only in words acts, from the hop the failure's evidence points to
+_WHERE_OF_HOP = {"container": "container", "upstream": "upstream router", "far end": "far end"}
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
     """What heals the host, as data: what to change in words, the commands where there are
-    any, and the Docker version and firewall backend they are for (None: any)."""
+    any (each a string a shell run there runs, in order; ``where`` says who runs them: this
+    host's root, or another party in FIX_WHERE), and the Docker version and firewall backend
+    they are for (None: any)."""
 
     text: str
     commands: tuple[str, ...] = ()
     docker: str | None = None
     backend: str | None = None
+    where: str = "host"
+
+    def __post_init__(self) -> None:
+        if self.where not in FIX_WHERE:
+            raise ValueError(f"fix for {self.where!r}: not one of {FIX_WHERE}")
 
     def __str__(self) -> str:
         return self.text
@@ -78,13 +95,29 @@ class Judgement:
         if self.evidence:
             lines.append("evidence:")
             lines += [f"  {line}" for line in self.evidence]
-        if self.fix:
-            lines.append(f"fix: {self.fix}")
+        lines += fix_lines(self.remedy)
         return "\n".join(lines)
 
 
-def _remedy(fix: str | Fix | None) -> Fix | None:
-    return Fix(fix) if isinstance(fix, str) else fix
+def fix_lines(fix: Fix | None) -> list[str]:
+    """A fix as text: what to change, and its commands, one per line, to paste."""
+    if fix is None:
+        return []
+    by = "" if fix.where == "host" else f" (for the {fix.where})"
+    lines = [f"fix{by}: {fix.text}"]
+    if fix.commands:
+        on = "on this host" if fix.where == "host" else f"on the {fix.where}"
+        lines.append(f"  commands to run {on}, in order:")
+        lines += [f"    {command}" for command in fix.commands]
+    return lines
+
+
+def as_fix(fix: str | Fix | None, hop: str | None = None, where: str | None = None) -> Fix | None:
+    """A fix given in words acts where ``where`` says, else where the failure's evidence
+    points (the host, unless it points at the container or beyond the uplink)."""
+    if isinstance(fix, str):
+        return Fix(fix, where=where or _WHERE_OF_HOP.get(hop or "", "host"))
+    return fix
 
 
 def passed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -99,10 +132,14 @@ def failed(
     hop: str | None = None,
     breaks: Iterable[str] = (),
     needs: Iterable[str] = (),
+    fix_where: str | None = None,
 ) -> Judgement:
+    """A failure; ``fix_where``: who acts on a fix given in words (FIX_WHERE), where it is not
+    where the hop points."""
     return Judgement(
-        "fail", diagnosis, tuple(evidence), _remedy(fix), hop, tuple(breaks), tuple(needs)
-    )
+        "fail", diagnosis, tuple(evidence), as_fix(fix, hop, fix_where), hop, tuple(breaks),
+        tuple(needs),
+    )  # fmt: skip
 
 
 def not_observed(diagnosis: str, evidence: Iterable[str] = ()) -> Judgement:
@@ -120,7 +157,7 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
             others = [line for k in judgements if k is not j for line in k.evidence]
             diagnosis = first_of([x.diagnosis for x in hit]) if outcome == "fail" else j.diagnosis
             return Judgement(
-                j.outcome, diagnosis, (*j.evidence, *others), j.remedy, j.hop,
+                j.outcome, diagnosis, (*j.evidence, *others), joined_fix(hit), j.hop,
                 tuple(dict.fromkeys(b for x in hit for b in x.breaks)), j.needs,
             )  # fmt: skip
     return Judgement(
@@ -128,6 +165,17 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
         "; ".join(j.diagnosis for j in judgements),
         tuple(line for j in judgements for line in j.evidence),
     )
+
+
+def joined_fix(judgements: Sequence[Judgement]) -> Fix | None:
+    """The first judgement's fix, with the commands of every fix for the same party (each place
+    it looked needs its own), in order, each once."""
+    fixes = [j.remedy for j in judgements if j.remedy is not None]
+    if not fixes:
+        return None
+    first = fixes[0]
+    commands = (c for f in fixes if f.where == first.where for c in f.commands)
+    return dataclasses.replace(first, commands=tuple(dict.fromkeys(commands)))
 
 
 def first_of(problems: Sequence[str]) -> str:
@@ -188,6 +236,15 @@ FACTS: dict[str, FactKind] = {
     ),
     "lookup": FactKind("name resolution in {}"),
     "router": FactKind("a router answering on {}", identity=True),
+    "client-address": FactKind(
+        "IPv6 clients' own addresses reaching containers through published ports ({})",
+        identity=True,
+    ),
+    "ula": FactKind(
+        "the ULA prefix {} containers' IPv6 sources come from (RFC 6724 ranks IPv4 above it)",
+        identity=True,
+    ),
+    "gai": FactKind("the /etc/gai.conf of {}", identity=True),
 }
 
 

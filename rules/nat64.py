@@ -59,6 +59,7 @@ def judge_nat64_reach(
             f"no AAAA for {s.name} (A {', '.join(s.a)}), native or synthesized: the resolvers do "
             "no DNS64, so a container without IPv4 cannot reach it",
             evidence,
+            fix_where="DNS server",
             fix=DNS64_FIX,
             hop="far end",
             breaks=[fact("synth", s.name)],
@@ -79,6 +80,7 @@ def judge_nat64_reach(
         return failed(
             f"{head}NAT64 ({errors}), while its IPv4 address answers over IPv4",
             evidence,
+            fix_where="NAT64 gateway",
             fix=NAT64_FIX.format(prefix=prefix),
             hop="far end",
             breaks=[fact("nat64", prefix)],
@@ -96,6 +98,7 @@ def judge_nat64_reach(
         f"{head}NAT64 ({errors}); the host could not ask its IPv4 address itself (no IPv4 "
         "route), so a destination that is down is not ruled out",
         evidence,
+        fix_where="NAT64 gateway",
         fix=NAT64_FIX.format(prefix=prefix),
         hop="unknown",
         needs=needs,
@@ -132,6 +135,7 @@ def judge_a_only(network: str, answers: Mapping[str, tuple[DnsResult, DnsResult]
             f"on IPv6-only network {network}, {', '.join(nothing)} resolve to nothing at all "
             "through the container's own nameserver",
             evidence,
+            fix_where="profile",
             fix="check the names (the profile's names and ipv4_only) and the zone that serves them",
             hop="far end",
             breaks=[fact("name", n.split(" ", 1)[0]) for n in nothing],
@@ -141,6 +145,7 @@ def judge_a_only(network: str, answers: Mapping[str, tuple[DnsResult, DnsResult]
             f"on IPv6-only network {network}, {', '.join(traps)} resolve only through A: no "
             "AAAA, native or synthesized, so its containers get nothing they can reach",
             evidence,
+            fix_where="DNS server",
             fix=DNS64_FIX,
             hop="far end",
             breaks=[fact("synth", t.split(" ", 1)[0]) for t in traps],

@@ -10,7 +10,7 @@ from probes import icmp6
 from probes.capture import Frame
 from probes.dns import DnsResult
 from probes.pmtu import PathMtu
-from rules.judgement import Judgement, fact, failed, not_observed, passed
+from rules.judgement import Fix, Judgement, fact, failed, not_observed, passed
 
 RFC_4890 = "RFC 4890 §4.3.1: Packet Too Big must not be dropped"
 
@@ -221,25 +221,45 @@ def judge_tcp_exchange(
         f"a padded query over TCP to {large_tcp.server} got no answer ({large_tcp.error}) where "
         "a small one did: full-size segments do not get through, large transfers hang",
         evidence,
+        hop="unknown",
         fix=f"see PMTU-01 for where the Packet Too Big is lost; {UPSTREAM_FIX}",
         needs=[fact("pmtud", network), fact("icmp-errors", network), fact("path", network)],
     )
 
 
-def refragment_fix(docker: str, uplink: str | None) -> str:
-    """The host must know the path's MTU itself: it is what it refragments to."""
+def refragment_fix(
+    docker: str,
+    uplink: str | None,
+    *,
+    target: str = "",
+    gateway: str | None = None,
+    path_mtu: int | None = None,
+) -> Fix:
+    """The host must know the path's MTU itself: it is what it refragments to. The command
+    locks it on a route of the host's toward ``target`` (the destination beyond the narrower
+    hop), through the host's default router: a forwarding host heeds only a locked route MTU."""
     up = uplink or "UPLINK"
-    return (
-        f"on Docker {docker or 'this host'}: where Docker writes ip6tables rules (26 with "
-        "ip6tables on, 27 and later) the kernel's bridge netfilter reassembles containers' "
-        "fragments and the host sends them on at its own MTU, not the path's: give the host's "
-        f"route beyond {up} the path's MTU (ip -6 route replace default via GATEWAY dev {up} "
-        "mtu lock PATH_MTU: a forwarding host heeds only a locked route MTU), which it then "
-        "refragments to"
+    commands = (
+        (f"ip -6 route replace {target} via {gateway} dev {uplink} mtu lock {path_mtu}",)
+        if target and gateway and uplink and path_mtu
+        else ()
     )
+    text = (
+        f"on Docker {docker or 'this host'}: where the host tracks connections (Docker's "
+        "ip6tables rules: 26 with ip6tables on, 27 and later; or any conntrack rule of the "
+        "site's) the kernel reassembles the containers' fragments and sends them on at its own "
+        f"MTU, not the path's: give the host's route beyond {up} the path's MTU, locked (a "
+        "forwarding host heeds only a locked route MTU), which it then refragments to: for "
+        "each destination beyond the narrower hop, or on the default route where it is "
+        f"configured, not learnt from RAs (ip -6 route replace default via GATEWAY dev {up} "
+        "mtu lock PATH_MTU)"
+    )
+    return Fix(text, commands, docker=docker or None)
 
 
-def judge_fragments(r: PathMtu, *, network: str, uplink: str | None, docker: str) -> Judgement:
+def judge_fragments(
+    r: PathMtu, *, network: str, uplink: str | None, docker: str, gateway: str | None = None
+) -> Judgement:
     """PMTU-03: a datagram larger than the link, which the container's kernel fragments at the
     MTU it holds toward the anchor, is answered."""
     evidence = r.evidence
@@ -272,7 +292,10 @@ def judge_fragments(r: PathMtu, *, network: str, uplink: str | None, docker: str
             f"a {size}-byte echo to {r.target}, fragmented by the container at mtu {mtu}, drew "
             f"{r.after_too_big.text()}: something before that hop sent it on in larger pieces "
             "(this host reassembles container fragments and refragments at its own MTU)",
-            evidence, fix=refragment_fix(docker, uplink), hop="host",
+            evidence, hop="host",
+            fix=refragment_fix(
+                docker, uplink, target=r.target, gateway=gateway, path_mtu=r.after_too_big.mtu
+            ),
             breaks=[fact("fragments", network), fact("refragment", uplink or "the uplink")],
             needs=[*needs, fact("pmtud", network)],
         )  # fmt: skip

@@ -355,6 +355,8 @@ def judge_router_answers(
             f"no RA within {s.window_ms:.0f} ms after RS on {s.interface}",
             evidence,
             breaks=[fact("router", s.interface)],
+            hop="upstream",
+            fix_where="router",
             fix="check that a router runs on this link (radvd, the provider's router) and "
             "sends RAs here; on a host that configures IPv6 statically this check does not "
             "apply",
@@ -382,7 +384,13 @@ def judge_router_answers(
                 "(RFC 4861 6.3.4: not a default router)"
             )
     if problems:
-        return failed(first_of(problems), [*problems, *evidence], fix=RA01_FIX)
+        return failed(
+            first_of(problems),
+            [*problems, *evidence],
+            fix=RA01_FIX,
+            fix_where="router",
+            hop="upstream",
+        )
     return passed(
         f"{_routers_text(kept_adverts(s))} answered the RS on {s.interface} with an RA hosts "
         "keep, its router lifetime and options sound",
@@ -425,6 +433,8 @@ def judge_rdnss(s: Solicitation, kept: Sequence[RouterAdvert], *, profile: Profi
         return failed(
             first_of(wrong),
             [*wrong, *evidence],
+            hop="upstream",
+            fix_where="router",
             fix="radvd: RDNSS <address> { AdvRDNSSLifetime <at least 3 × MaxRtrAdvInterval>; "
             "}; announce unicast nameservers only (RFC 8106 5.1)",
         )
@@ -449,6 +459,7 @@ def judge_rdnss_answers(
             "RDNSS server "
             + "; ".join(f"{r.server}: {r.error} after {r.elapsed_ms:.0f} ms" for r in silent),
             evidence,
+            fix_where="DNS server",
             fix="the routers announce a nameserver that does not answer over IPv6: make it "
             "listen on that address (and allow port 53), or announce one that does",
             hop="unknown",
@@ -459,6 +470,7 @@ def judge_rdnss_answers(
         return failed(
             "RDNSS server " + "; ".join(f"{r.server} answered {r.rcode}" for r in refused),
             evidence,
+            fix_where="DNS server",
             fix="REFUSED: allow the link's prefix in the server's access control; SERVFAIL: "
             "the server cannot resolve",
             hop="far end",
@@ -498,6 +510,8 @@ def judge_dnssl(s: Solicitation, kept: Sequence[RouterAdvert], *, profile: Profi
         return failed(
             first_of(wrong),
             [*wrong, *evidence],
+            hop="upstream",
+            fix_where="router",
             fix="radvd: DNSSL <domain> ... { AdvDNSSLLifetime <at least 3 × MaxRtrAdvInterval>; "
             "}; and RDNSS as the profile says (or correct the profile)",
         )
@@ -534,6 +548,8 @@ def judge_prefix_information(
         return failed(
             first_of(wrong),
             [*wrong, *evidence],
+            hop="upstream",
+            fix_where="router",
             fix="radvd: prefix <p>/64 { AdvOnLink on; AdvAutonomous on; AdvPreferredLifetime ≤ "
             "AdvValidLifetime; }; AdvLinkMTU 0 (none) or 1280 up to the link's MTU; "
             "AdvManagedFlag / AdvOtherConfigFlag as the site runs DHCPv6; a router that sends a "

@@ -4,11 +4,13 @@ Judgement. RT-03's is rules.rt_prefix.judge_prefix, RT-06's rules.rt_mode.judge_
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from collections.abc import Sequence
 
 from probes import icmp6
 from probes.capture import Frame
-from probes.docker import NetworkInfo
+from probes.docker import DaemonInfo, NetworkInfo
 from probes.firewall import (
     SITE_CHAIN,
     Drop,
@@ -40,12 +42,28 @@ def judge_forwarding(
         *(f"  {r}" for r in default_routes or ["(none)"]),
     )
     if state.forwarding != "1":
+        # with forwarding on, an uplink at accept_ra 1 would drop the RAs its route comes from
+        forwarding_on = dataclasses.replace(state, forwarding="1", uplink_forwarding="1")
+        keep_ra = uplink is not None and accept_ra_trap(forwarding_on, [*default_protocols])
+        commands = (
+            *([f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2"] if keep_ra else []),
+            "sysctl -w net.ipv6.conf.all.forwarding=1",
+        )
         return failed(
             f"IPv6 forwarding is off on this host (net.ipv6.conf.all.forwarding = "
             f"{state.forwarding}): containers' packets are not routed beyond the bridge",
             evidence,
-            fix="sysctl -w net.ipv6.conf.all.forwarding=1 and persist it in /etc/sysctl.d/; "
-            f"then set accept_ra=2 on {uplink or 'the uplink'} if it learns its route from RAs",
+            fix=Fix(
+                "turn IPv6 forwarding on: "
+                + (
+                    f"first accept_ra=2 on {uplink}, whose default route comes from RAs (with "
+                    "forwarding on, 1 ignores them), then "
+                    if keep_ra
+                    else ""
+                )
+                + "net.ipv6.conf.all.forwarding=1, and persist both in /etc/sysctl.d/",
+                commands,
+            ),
             hop="host",
             breaks=(fact("sysctl", "net.ipv6.conf.all.forwarding"), fact("path", "*")),
         )
@@ -56,8 +74,11 @@ def judge_forwarding(
         return failed(
             trap,
             evidence,
-            fix=f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2 (with forwarding on, 1 drops RAs) "
-            "and persist it, or configure a static default route",
+            fix=Fix(
+                f"accept_ra=2 on {uplink} (with forwarding on, 1 drops RAs), persisted in "
+                "/etc/sysctl.d/, or a static default route",
+                (f"sysctl -w net.ipv6.conf.{uplink}.accept_ra=2",),
+            ),
             hop="host",
             # the default route learnt from RAs goes: nothing is forwarded beyond the uplink
             breaks=(fact("sysctl", f"net.ipv6.conf.{uplink}.accept_ra"), fact("path", "*")),
@@ -115,19 +136,43 @@ def judge_anchors(
 
 
 def judge_far_end(
-    result: icmp6.EchoResult, *, far_end: str, source: str, container: str, hop: str | None
+    result: icmp6.EchoResult,
+    *,
+    far_end: str,
+    source: str,
+    container: str,
+    hop: str | None,
+    dropped_by: Sequence[Drop] = (),
+    network: NetworkInfo | None = None,
+    docker: str = "",
 ) -> Judgement:
-    """RT-05: the far end reaches the container's global address directly."""
+    """RT-05: the far end reaches the container's global address directly. ``dropped_by``:
+    the host's firewall rules that drop an echo from outside to ``source`` (the forward walk's
+    proven drops of it, Docker 28+'s direct-access drop before conntrack among them), which
+    explain a failure."""
     if result.answered:
         return passed(f"the far end ({far_end}) reached {source}", result.evidence)
-    return failed(
+    reason = (
         f"the far end ({far_end}) cannot reach container {container} at {source}: "
-        f"{result.error or 'no reply'}",
-        result.evidence,
-        fix="the container prefix must be routed to this host (or ND-proxied on the uplink): "
-        "see RT-03; and forwarded by it: RT-01, RT-04",
-        hop=hop,
+        f"{result.error or 'no reply'}"
     )
+    fix = (
+        "the container prefix must be routed to this host (or ND-proxied on the uplink): "
+        "see RT-03; and forwarded by it: RT-01, RT-04"
+    )
+    if not dropped_by:
+        return failed(reason, result.evidence, fix=fix, hop=hop)
+    first = dropped_by[0]
+    reason += f"; the host's firewall drops it: {first.source} {first.table} {first.chain}: "
+    reason += f"`{first.rule}`"
+    if first.raw_stage and first.by_docker and network is not None:
+        reason += " (Docker's direct-access drop of a network in gateway mode nat)"
+        fix = direct_access_fix(network, _major(docker))
+    else:
+        fix = f"see RT-04: {first.removal() if not first.is_policy else first.rule}"
+    evidence = (*(d.describe() for d in dropped_by), *result.evidence)
+    rules = [fact("rule", f"{d.source} {d.table} {d.chain}: {d.rule}") for d in dropped_by]
+    return failed(reason, evidence, fix=fix, hop="host", breaks=tuple(dict.fromkeys(rules)))
 
 
 def judge_firewall(
@@ -195,32 +240,53 @@ def forward_fix(
     docker: str,
     site_chain: str = SITE_CHAIN,
     backend: str | None = None,
-) -> str | Fix:
+) -> Fix:
     """What to change for each traffic class dropped, never wider than that traffic: no rule
     that accepts every new connection to the bridge (it would open every container port).
     An ip6tables ACCEPT goes into ``site_chain``: DOCKER-USER where Docker made it, FORWARD
     where it did not (its nftables backend makes none)."""
     bridge, up = network.bridge, uplink or "UPLINK"
-    first = drops[0]
+    # accepts answer the forward hook's drops (the raw stage's, none can)
+    first = next((d for d in drops if not d.raw_stage), drops[0])
     source = first.source
+    commands: list[str] = []
 
     def accept(ipt: str, nft: str) -> str:
         """One ACCEPT, in the tool and the place that can let the packet past the drop: an
-        nftables drop is final whatever another table accepts, so its own chain, first."""
+        nftables drop is final whatever another table accepts, so its own chain, first. The
+        command is kept (``commands``) where the uplink is known: nothing is run with a
+        placeholder in it."""
         if source == "ip6tables":
-            return f"`ip6tables -I {site_chain} {ipt} -j ACCEPT`"
-        return f"`nft insert rule {first.table} {first.chain} {nft} accept`"
+            command = f"ip6tables -I {site_chain} {ipt} -j ACCEPT"
+        else:
+            command = "nft " + shlex.quote(f"insert rule {first.table} {first.chain} {nft} accept")
+        if uplink is not None and command not in commands:
+            commands.append(command)
+        return f"`{command}`"
 
-    classes = dropped_traffic(drops)
+    # What the raw stage drops no ACCEPT on the forward hook lets past: only the forward
+    # hook's drops are answered with accepts, class by class.
+    classes = dropped_traffic([d for d in drops if not d.raw_stage])
     dropped = {" ".join(c.split()[:2]) for c in classes}  # "outbound new", "inbound related"…
     fixes = []
     by_rule = {(d.source, d.table, d.chain, d.rule): d for d in drops}  # one line per rule
     for rule in (d for d in by_rule.values() if not d.is_policy and not d.by_docker):
+        before = "an ACCEPT met after it cannot undo it"
+        if rule.raw_stage:
+            before = "it drops before conntrack, so no ACCEPT in a forward chain can undo it"
         fixes.append(
             f"`{rule.rule}` ({rule.source} {rule.table} {rule.chain}) is not Docker's: delete "
-            f"it if it is not meant to drop this traffic ({rule.removal()}) or narrow it; an "
-            "ACCEPT met after it cannot undo it"
+            f"it if it is not meant to drop this traffic ({rule.removal()}) or narrow it; "
+            f"{before}"
         )
+    for policy in (d for d in by_rule.values() if d.is_policy and d.raw_stage):
+        fixes.append(
+            f"the {policy.source} {policy.table} {policy.chain} {policy.rule} drops all traffic "
+            "before conntrack: set it back to accept"
+            + (" (`ip6tables -t raw -P PREROUTING ACCEPT`)" if policy.source == "ip6tables" else "")
+        )
+    if any(d.raw_stage and d.by_docker for d in drops):  # Docker's: it writes it again
+        fixes.append(direct_access_fix(network, _major(docker)))
     if "outbound new" in dropped:
         fixes.append(
             "let the containers' own connections out: "
@@ -250,22 +316,18 @@ def forward_fix(
             "firewall must not drop them; without packet-too-big, path MTU discovery breaks): "
             f"{accepts}"
         )
-    if "inbound new" in dropped:
-        fixes.append(
-            "for connections from outside, open only what the site serves: on Docker 27 and "
-            "later put the network in routed mode (`docker network create -o "
-            "com.docker.network.bridge.gateway_mode_ipv6=routed …`: ICMPv6 and published ports "
-            "only) and publish the service ports (`-p`); with Docker 26 or older, or ip6tables "
-            "off, accept ICMPv6 ("
-            + accept(
-                f"-i {up} -o {bridge} -p ipv6-icmp",
-                f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',
-            )
-            + ") and each service port (`-p tcp --dport PORT`), not all traffic"
+    direct_access = any(d.raw_stage and d.by_docker for d in drops)
+    if "inbound new" in dropped and not direct_access:  # else its fix says how to let it in
+        icmp = accept(
+            f"-i {up} -o {bridge} -p ipv6-icmp",
+            f'iifname "{up}" oifname "{bridge}" meta l4proto ipv6-icmp',
         )
+        fixes.append(_inbound_fix(network, _major(docker), icmp))
     where = f"Docker {docker}" if docker else "this Docker"
     nftables_backend = backend is not None and backend.startswith("nftables")
-    if source == "ip6tables" and site_chain == SITE_CHAIN:
+    if first.raw_stage:  # only the raw stage drops: no accept to place
+        tail = f" ({where})"
+    elif source == "ip6tables" and site_chain == SITE_CHAIN:
         tail = (
             f" (rules in DOCKER-USER survive Docker restarts; {where}: Docker makes that chain "
             "where it manages ip6tables, elsewhere use FORWARD)"
@@ -274,7 +336,7 @@ def forward_fix(
         tail = f" (in FORWARD, before the drop: this host has no DOCKER-USER chain; {where})"
     else:
         tail = f" (in the nftables chain that drops it, before the drop; {where})"
-    if nftables_backend:
+    if nftables_backend and not first.raw_stage:
         tail += (
             "; Docker's nftables backend makes no DOCKER-USER chain and its accepts are not "
             "final: a drop in another table (an ip6tables FORWARD policy too) still drops what "
@@ -282,5 +344,73 @@ def forward_fix(
             "table of its own on the forward hook, or mark what it accepts for Docker's "
             "--bridge-accept-fwmark"
         )
-    text = "; ".join(fixes) + tail + "; then persist the rule set"
-    return Fix(text, docker=docker or None, backend=backend) if backend else text
+    persist = "; then persist the rule set"
+    if backend is not None and backend.endswith("+firewalld"):
+        # firewalld rewrites the firewall at every reload: a rule added beside it is lost
+        persist = (
+            "; firewalld manages this host's firewall (Docker says so): the commands take "
+            "effect now and are gone at the next `firewall-cmd --reload`, so make the same "
+            "change permanent in firewalld (Docker puts its bridges in the zone `docker`: a "
+            "policy from that zone to the uplink's zone, `firewall-cmd --permanent "
+            "--new-policy …`, or the uplink's zone's rich rules), then `firewall-cmd --reload`"
+        )
+    text = "; ".join(fixes) + tail + persist
+    return Fix(text, tuple(commands), docker=docker or None, backend=backend)
+
+
+def _major(docker: str) -> int:
+    return DaemonInfo(docker, "").major if docker else 0
+
+
+GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv6"
+
+
+def _inbound_fix(network: NetworkInfo, major: int, icmp: str) -> str:
+    """How to let in what the site serves from outside, and nothing more, on this Docker: its
+    gateway modes (routed from 27, nat-unprotected from 28), else accepts of the site's own."""
+    head = "for connections from outside, open only what the site serves: "
+    own = f"accept ICMPv6 ({icmp}) and each service port (`-p tcp --dport PORT`), not all traffic"
+    create = f"`docker network create --ipv6 -o {GATEWAY_MODE}=routed … {network.name}`"
+    mode = network.options.get(GATEWAY_MODE)
+    if 0 < major < 27:
+        return head + f"Docker {major} has no gateway modes: {own}"
+    if major >= 27 and mode in ("routed", "nat-unprotected"):
+        return (
+            head + f"{network.name} is in gateway mode {mode} already (Docker lets in ICMPv6 "
+            "and published ports there): the drop above is the host's own; before it, " + own
+        )
+    if major >= 27:
+        since = f"Docker {major}" if major else "Docker 27+"
+        modes = (
+            f"recreate {network.name} in gateway mode routed ({create}; the mode is fixed when "
+            "a network is created), where Docker lets in ICMPv6 and published ports only, and "
+            "publish the service ports (`-p`)"
+        )
+        if major >= 28:
+            modes += (
+                f" (gateway mode nat-unprotected, {since}, keeps NAT and lets every port of "
+                "every container be reached directly: wider)"
+            )
+        return head + f"on {since} " + modes + f"; with ip6tables off, {own}"
+    return (
+        head + f"on Docker 27 and later recreate the network in gateway mode routed ({create}: "
+        "ICMPv6 and published ports only) and publish the service ports (`-p`); on Docker 26 "
+        f"and older (no gateway modes), or with ip6tables off, {own}"
+    )
+
+
+def direct_access_fix(network: NetworkInfo, major: int) -> str:
+    """Docker 28+ drops traffic from outside addressed to the containers of a network in
+    gateway mode nat, before conntrack (and so the replies to their own connections too,
+    where it is not masqueraded): what Docker offers to let it in."""
+    since = f"Docker {major}" if major else "Docker 28+"
+    return (
+        f"{since} drops traffic from outside addressed directly to {network.name}'s containers "
+        "(gateway mode nat's protection, in raw PREROUTING before conntrack: without "
+        "masquerade, the replies to their own connections too); to let it in, recreate "
+        f"{network.name} in gateway mode routed (`-o {GATEWAY_MODE}=routed`: ICMPv6 and "
+        "published ports only) or nat-unprotected, or name the interfaces it comes in by "
+        "(`-o com.docker.network.bridge.trusted_host_interfaces=IF1:IF2`), or set "
+        '"allow-direct-routing": true in /etc/docker/daemon.json (every network); deleting '
+        "the rule does not last: Docker writes it again"
+    )

@@ -69,7 +69,7 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
         if found.masqueraded:
             reason += f"; it is masqueraded too, by {_first_rule(found)}"
             fix += "; and " + _routed_fix(found, major)
-        return failed(reason, evidence, fix=fix)
+        return failed(reason, evidence, fix=fix, hop="host")
     if found.masqueraded is None:
         return _undecided(found, evidence)
     if found.masqueraded:
@@ -77,16 +77,22 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
             f"{name} is masqueraded (NAT66, {found._mode_phrase}) by {_first_rule(found)}: the "
             "far end sees the host's address, not the containers'; the site wants routed IPv6"
         )
-        return failed(reason, evidence, fix=_routed_fix(found, major))
+        return failed(reason, evidence, fix=_routed_fix(found, major), hop="host")
     if found.mode in ("routed", "nat-unprotected"):
         return passed(f"as the site wants: {found.summary}", evidence)
     if found.mode == "nat":
         reason = (
             f"{name} is in gateway mode nat with masquerade off: its containers' addresses "
             "leave the host, but Docker treats it as NAT (from 28 on it drops direct access to "
-            "unpublished ports); the site wants routed IPv6"
+            "unpublished ports"
         )
-        return failed(reason, evidence, fix=_routed_fix(found, major))
+        if found.direct_access:
+            reason += (
+                f", and before conntrack all traffic from outside addressed to its containers, "
+                f"the replies to their own connections too: `{found.direct_access[0]}`"
+            )
+        reason += "); the site wants routed IPv6"
+        return failed(reason, evidence, fix=_routed_fix(found, major), hop="host")
     reason = f"{name} is not masqueraded, but its gateway mode is unknown ({found.basis})"
     return not_observed(reason, evidence)
 
@@ -109,7 +115,7 @@ def _judge_nat(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Judgem
             f"{name} has {found._mode_phrase} but no masquerade rule covers it: its "
             "containers' own addresses leave the host: the site wants NAT"
         )
-    return failed(reason, evidence, fix=_nat_fix(found, major))
+    return failed(reason, evidence, fix=_nat_fix(found, major), hop="host")
 
 
 # --- fixes: Docker's own settings, each naming the versions it applies to -------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from probes import icmp6
 from probes.capture import Frame
 from probes.ndproxy import ProxyState
-from rules.judgement import Judgement, failed, not_observed, passed
+from rules.judgement import Fix, Judgement, failed, not_observed, passed
 
 MAX_EVIDENCE_FRAMES = 30
 
@@ -130,7 +130,13 @@ def judge_prefix(
         f"`ip -6 neigh add proxy ADDRESS dev {uplink}` for every container address"
     )
     unanswered = [s for s in seen if not s.answered]
-    fix = f"route {subnet} to {host} on the upstream router, {proxy_fix}"
+    # the commands are the upstream router's (a Linux router's words), toward the host's first
+    # global address on the uplink: the next hop it already reaches on-link
+    fix = Fix(
+        f"route {subnet} to {host} on the upstream router, {proxy_fix}",
+        commands=tuple(f"ip -6 route replace {subnet} via {a}" for a in uplink_addresses[:1]),
+        where="upstream router",
+    )
     config = _proxy_problem(addresses, uplink, proxy) if on_link and proxy.in_use else None
     if unanswered:
         first = unanswered[0]
@@ -145,6 +151,7 @@ def judge_prefix(
             + (f" (and {len(unanswered) - 1} more)" if len(unanswered) > 1 else "")
             + f"; no NA from this host: {why}; route it to {host} or add ND proxy entries",
             evidence,
+            hop="upstream",
             fix=fix,
         )
     wanted = {_key(a) for a in addresses}
@@ -179,6 +186,7 @@ def judge_prefix(
             f"Solicitation): the prefix is not routed to {host}, or the upstream drops what "
             "comes back" + (f"; {config}" if config else ""),
             evidence,
+            hop="upstream",
             fix=fix,
         )
     return not_observed(

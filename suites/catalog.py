@@ -87,4 +87,16 @@ CHECKS: dict[str, CheckInfo] = {
         "far end",
     ),
     "RC-03": CheckInfo("no public fallback", DOCKER_DNS, "container"),
+    "AF-01": CheckInfo(
+        "applications use the preferred family",
+        "RFC 6724 §2.1, §6 (Rules 1, 2, 5, 6); RFC 4193 (ULA); RFC 8305 §5; gai.conf(5)",
+        "bridge",
+    ),
+    "AF-02": CheckInfo(
+        "client's address on published ports",
+        "RFC 9293 §3.4 (a connection is its endpoints' pair of sockets); Docker docs: Packet "
+        "filtering and firewalls, userland-proxy "
+        "(docs.docker.com/engine/network/packet-filtering-firewalls/); moby/moby#17666",
+        "host",
+    ),
 }

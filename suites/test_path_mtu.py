@@ -91,7 +91,13 @@ async def test_fragmented_datagrams_get_through(
     paths = _paths(path_mtu, container)
     network = container.network.name
     judged = [
-        judge_fragments(r, network=network, uplink=path_mtu.uplink, docker=site.docker_version)
+        judge_fragments(
+            r,
+            network=network,
+            uplink=path_mtu.uplink,
+            docker=site.docker_version,
+            gateway=path_mtu.gateway,
+        )
         for r in paths.toward
     ]
     hold(worst_of(judged), needs=container_path(container))

@@ -6,6 +6,7 @@ import pytest
 
 from probes.docker import NetworkInfo, ProbeContainer
 from probes.firewall import (
+    Drop,
     Ruleset,
     assess_forward,
     site_chain,
@@ -28,7 +29,7 @@ from rules.rt_mode import judge_mode
 from rules.rt_prefix import judge_prefix
 from suites.plugin.facts import container_path, of_container
 from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
-from suites.plugin.site import Site, cannot_run, find_uplink
+from suites.plugin.site import Site, cannot_run, find_uplink, needs_root
 
 pytestmark = pytest.mark.routing
 
@@ -39,7 +40,7 @@ async def test_forwarding_and_accept_ra(
 ) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
     if target.netns.path is not None and not privileged():
-        cannot_run(pytestconfig, "not root: reading another namespace's sysctls needs setns")
+        needs_root(pytestconfig, "reading another namespace's sysctls needs setns")
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
@@ -183,9 +184,14 @@ async def test_firewall_forwards_container_traffic(
         pytest.skip(f"{network.name} has no bridge or no IPv6 subnet to judge")
     mode = modes.get(network.name)
     inbound = mode is None or mode.inbound_reachable is not False
+    # traffic from outside comes addressed to the containers unless the network is masqueraded
+    # (then to the host's address, past the raw stage's per-container drops)
+    direct = (
+        None if mode is not None and mode.masqueraded is None else not (mode and mode.masqueraded)
+    )
     verdict = assess_forward(
         ruleset, subnets=network.subnets6, bridges=[network.bridge], uplink=uplink,
-        destinations=site.target.profile.anchors, inbound_new=inbound,
+        destinations=site.target.profile.anchors, inbound_new=inbound, direct=direct,
     )  # fmt: skip
     hold(
         judge_firewall(
@@ -224,6 +230,28 @@ async def test_ipv6_mode_as_intended(
     )
 
 
+ECHO_IN = "inbound new ICMPv6 echo-request"
+
+
+def _echo_dropped(
+    ruleset: Ruleset | str,
+    network: NetworkInfo,
+    address: str,
+    uplink: str | None,
+    anchors: tuple[str, ...] | list[str],
+    answered: bool,
+) -> tuple[Drop, ...]:
+    """The firewall's proven drops of an echo from outside to the container's own address
+    (both stages), to explain RT-05's failure; nothing when it was answered or is unread."""
+    if answered or isinstance(ruleset, str) or network.bridge is None:
+        return ()
+    verdict = assess_forward(
+        ruleset, subnets=[f"{address}/128"], bridges=[network.bridge], uplink=uplink,
+        destinations=anchors,
+    )  # fmt: skip
+    return tuple(d for d in verdict.drops if d.traffic == ECHO_IN)
+
+
 @pytest.mark.check("RT-05")
 async def test_far_end_reaches_container(
     hold: Hold,
@@ -251,6 +279,16 @@ async def test_far_end_reaches_container(
             source=source,
             container=container.name,
             hop=_hop(reachability, source, outbound=False),
+            dropped_by=_echo_dropped(
+                ruleset,
+                container.network,
+                source,
+                reachability.uplink,
+                site.target.profile.anchors,
+                reach.from_far_end.answered,
+            ),
+            network=container.network,
+            docker=site.docker_version,
         ),
         breaks=[fact("inbound", container.network.name)],
         needs=[*container_path(container), fact("inbound", container.network.name)],

@@ -28,7 +28,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,7 @@ class PageRun:
     title: str  # document.title
     text: str  # document.body.innerText: what a reader sees
     screenshot: Path
+    measured: dict[str, str] = field(default_factory=dict)  # each `measure` expression's value
 
     @property
     def clean(self) -> bool:
@@ -131,12 +132,24 @@ def chromium_available() -> str | None:
 
 
 def open_page(
-    html: Path, screenshot: Path, *, timeout: float = 60.0, javascript: bool = True
+    html: Path,
+    screenshot: Path,
+    *,
+    timeout: float = 60.0,
+    javascript: bool = True,
+    width: int = 1280,
+    height: int = 1600,
+    first_screen: bool = False,
+    measure: dict[str, str] | None = None,
 ) -> PageRun:
     """Load `html` in a fresh headless Chromium, write a full-page PNG to `screenshot`.
 
     With ``javascript=False`` the page's scripts do not run (the title and text are still
-    read, through the protocol). Raises BrowserTimeout after `timeout` seconds in all, and
+    read, through the protocol). ``width`` × ``height``: the viewport, in CSS pixels (below
+    600 wide, as a phone: the page's viewport meta applies); ``first_screen``: the PNG holds
+    only what the viewport shows. ``measure``: name → a JavaScript expression evaluated in
+    the loaded page through the protocol (page scripts off or not), its value in
+    ``PageRun.measured``. Raises BrowserTimeout after `timeout` seconds in all, and
     BrowserError if Chromium is missing, dies, or cannot load the file.
     """
     html = Path(html).resolve()
@@ -146,6 +159,8 @@ def open_page(
     if binary is None:
         raise BrowserError("no Chromium binary found")
     run = _Run(html.as_uri(), time.monotonic() + timeout, timeout)
+    run.viewport = (width, height, first_screen)
+    run.measure = dict(measure or {})
     return run.execute(binary, Path(screenshot), javascript)
 
 
@@ -178,6 +193,8 @@ class _Run:
         self.scanned = 0  # bytes of buf known to hold no NUL
         self.next_id = 0
         self.workdir = Path()
+        self.viewport = (1280, 1600, False)
+        self.measure: dict[str, str] = {}
 
     # -- the process -------------------------------------------------------------------
 
@@ -461,6 +478,11 @@ class _Run:
         )
         if not javascript:
             self.call("Emulation.setScriptExecutionDisabled", {"value": True})
+        width, height, first_screen = self.viewport
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
 
         self.stage = f"loading {self.url}"
         nav = self.call("Page.navigate", {"url": self.url})
@@ -474,6 +496,7 @@ class _Run:
         self.stage = "reading the page"
         title = self.evaluate("document.title")
         text = self.evaluate("document.body ? document.body.innerText : ''")
+        measured = {name: self.evaluate(f"String({js})") for name, js in self.measure.items()}
 
         self.stage = "taking the screenshot"
         metrics = self.call("Page.getLayoutMetrics")
@@ -481,8 +504,10 @@ class _Run:
         clip = {
             "x": 0,
             "y": 0,
-            "width": max(1, math.ceil(size["width"])),
-            "height": max(1, min(_MAX_SHOT_HEIGHT, math.ceil(size["height"]))),
+            "width": width if first_screen else max(1, math.ceil(size["width"])),
+            "height": height
+            if first_screen
+            else max(1, min(_MAX_SHOT_HEIGHT, math.ceil(size["height"]))),
             "scale": 1,
         }
         shot = self.call(
@@ -499,6 +524,7 @@ class _Run:
             title=title,
             text=text,
             screenshot=screenshot,
+            measured=measured,
         )
 
     def evaluate(self, expression: str) -> str:

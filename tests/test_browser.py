@@ -186,3 +186,144 @@ def test_timeout_kills_chromium_and_says_what_it_saw(tmp_path: Path) -> None:
         open_page(page, tmp_path / "loop.png", timeout=4)
     assert "warning: about to spin" in str(raised.value)
     assert not (tmp_path / "loop.png").exists()
+
+
+# -- the report itself, at a desktop's and a phone's width -------------------------------------
+
+PATH_TEXT_PX = """(() => {
+  const sizes = [];
+  for (const svg of document.querySelectorAll("svg.path")) {
+    if (getComputedStyle(svg).display === "none") continue;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    for (const t of svg.querySelectorAll("text"))
+      sizes.push(parseFloat(t.getAttribute("font-size")) * scale);
+  }
+  for (const li of document.querySelectorAll("ol.path-list li"))
+    if (li.offsetParent !== null) sizes.push(parseFloat(getComputedStyle(li).fontSize));
+  return sizes.length ? Math.min(...sizes) : -1;
+})()"""
+VISIBLE_PATHS = """[...document.querySelectorAll("svg.path, ol.path-list")]
+  .filter(e => getComputedStyle(e).display !== "none").length"""
+MEASURE = {
+    "overflow": "document.documentElement.scrollWidth - window.innerWidth",
+    "cause_bottom": "document.querySelector('.cause').getBoundingClientRect().bottom",
+    "fix_bottom": "document.querySelector('.cause details.fix').getBoundingClientRect().bottom",
+    "matrix_top": "document.querySelector('table.matrix').getBoundingClientRect().top",
+    "viewport": "window.innerWidth + 'x' + window.innerHeight",
+    "path_text_px": PATH_TEXT_PX,
+    "visible_paths": VISIBLE_PATHS,
+}
+
+
+def forward_drop_report() -> str:
+    """A report as forward-drop's: the FORWARD policy drops (the cause, on two networks), and
+    the anchors, the far end and three endpoints fail from each network's container."""
+    from reports.causes import find_causes
+    from reports.html import render_html
+    from reports.results import CheckInfo, CheckResult, Place
+    from rules.judgement import Fix, failed
+
+    catalog = {
+        "RT-04": CheckInfo("firewall forwards container traffic", "Docker docs", "host"),
+        "RT-02": CheckInfo("anchors answer", "RFC 4443", "host"),
+        "EP-03": CheckInfo("endpoint answers from containers", "RFC 8305", "far end"),
+        "GW-03": CheckInfo("gateway answers", "RFC 4861", "bridge"),
+    }
+    fix = Fix(
+        "let the containers' own connections out, and their replies back (RELATED: the ICMPv6 "
+        "errors for them too); open only what the site serves; then persist the rule set",
+        (
+            "ip6tables -I FORWARD -i docker0 -o uplink0 -j ACCEPT",
+            "ip6tables -I FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        ),
+    )
+    results = []
+    paths = {}
+    for net, bridge in (("bridge", "docker0"), ("v6net", "br-v6net")):
+        probe = f"v6conform-1a2b3c4d-{net}"
+        paths[net] = {
+            "container": f"{probe} 2001:db8:1:{len(paths)}::2",
+            "bridge": f"{bridge} fe80::1",
+            "host": "v6c-host 2001:db8:0:1::2",
+            "uplink": "uplink0",
+            "upstream": "fe80::4881:beff:fea4:a2cb",
+            "far end": "2001:db8:f00d::1 DNS 2001:db8:53::53",
+        }
+        place = Place(net, f"{net}/{probe}")
+        results.append(CheckResult(f"t.py::test_gw[{net}]", "GW-03", "test_gw", place))
+        rt04 = CheckResult(f"t.py::test_fw[{net}]", "RT-04", "test_fw", place, "failed")
+        rt04.diagnoses = [
+            failed(
+                f"ip6tables filter FORWARD: policy DROP drops outbound new (ICMPv6 echo-request, "
+                f"TCP dport 443, UDP dport 53); inbound established on {net}",
+                ["-P FORWARD DROP"],
+                fix=fix,
+                hop="host",
+                breaks=["rule:ip6tables filter FORWARD: policy DROP", f"path:{net}"],
+            )
+        ]
+        results.append(rt04)
+        rt02 = CheckResult(f"t.py::test_anchors[{net}]", "RT-02", "test_anchors", place, "failed")
+        rt02.diagnoses = [
+            failed(
+                "no answer from 2001:db8:f00d::1",
+                ["sent echo"],
+                fix="see RT-04",
+                hop="unknown",
+                needs=[f"path:{net}"],
+            )
+        ]
+        results.append(rt02)
+        for name in ("www.lab.example", "lab.example", "shop.lab.example"):
+            ep = CheckResult(f"t.py::test_ep[{name}-{net}]", "EP-03", "test_ep", place, "failed")
+            ep.diagnoses = [
+                failed(
+                    f"http://{name}:80 works over IPv4 only from {net}'s container",
+                    ["connect timed out"],
+                    fix="see RT-04",
+                    hop="host",
+                    needs=[f"path:{net}"],
+                )
+            ]
+            results.append(ep)
+    return render_html(
+        results=results,
+        catalog=catalog,
+        paths=paths,
+        properties={
+            "target": "lab:v6c/forward-drop",
+            "docker": "20.10.24+dfsg1 (API 1.41)",
+            "survey": "4.17 s: reachability 0.00–4.17 s, ruleset 0.00–3.08 s",
+        },
+        harness_failures=[],
+        exitstatus=1,
+        causes=find_causes(results, list(catalog)),
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+def test_the_report_leads_with_its_cause_and_reads_at_a_phones_width(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    """The first screen holds the verdict, the cause and its fix in a line (then the matrix);
+    nothing is wider than the screen; the path picture's text stays legible (at least 10 px)
+    or the path becomes a list. V6CONFORM_SCREENSHOT=PATH keeps the desktop's first screen
+    (docs/report.png, which README.md shows)."""
+    page = tmp_path / "report.html"
+    page.write_text(forward_drop_report(), encoding="utf-8")
+    shot = tmp_path / "out" / f"report-{width}.png"
+    run = open_page(page, shot, width=width, height=height, first_screen=True, measure=MEASURE)
+    assert run.clean, run.describe()
+    m = run.measured
+    assert m["viewport"] == f"{width}x{height}", m
+    assert float(m["overflow"]) <= 0, f"the page is {m['overflow']} px wider than the screen"
+    assert float(m["cause_bottom"]) <= height, m  # the cause and its fix, first screen
+    assert float(m["fix_bottom"]) <= height, m
+    assert float(m["matrix_top"]) < height, m  # and the matrix starts there
+    assert int(m["visible_paths"]) == 10, m  # one per failure, picture or list
+    assert float(m["path_text_px"]) >= 10, f"the path's text is {m['path_text_px']} px"
+    assert "policy DROP" in run.text
+    assert "Fix: let the containers' own connections out" in run.text
+    assert "ip6tables -I FORWARD -i docker0" in page.read_text()  # folded, pasteable
+    if width >= 1000 and (keep := os.environ.get("V6CONFORM_SCREENSHOT")):
+        Path(keep).write_bytes(shot.read_bytes())

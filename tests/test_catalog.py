@@ -1,4 +1,5 @@
-"""README's check catalog and the suites cannot drift apart."""
+"""README's check catalog and the suites cannot drift apart; the docs' profile example loads,
+and every link of README.md and docs/ stays in the repository."""
 
 from __future__ import annotations
 
@@ -67,19 +68,35 @@ def test_every_expected_failure_is_in_the_catalog() -> None:
             assert checks <= set(catalog), (scenario.name, generation)
 
 
-def test_readme_example_profile_loads_with_every_key(tmp_path: Path) -> None:
+def test_docs_example_profile_loads_with_every_key(tmp_path: Path) -> None:
     from dataclasses import fields
 
     from probes.profile import Profile, load_profile
 
-    section = (ROOT / "README.md").read_text().split("### A profile", 1)[1]
+    section = (ROOT / "docs" / "profile.md").read_text()
     example = re.search(r"```toml\n(.*?)```", section, flags=re.S)
-    assert example, "README's profile section has no TOML example"
+    assert example, "docs/profile.md has no TOML example"
     path = tmp_path / "host.toml"
     path.write_text(example[1])
     profile = load_profile(path)
     top = example[1].split("[[", 1)[0]
     keys = set(re.findall(r"^([a-z_0-9]+) =", top, flags=re.M))
     keys |= set(re.findall(r"^\[\[([a-z_]+)\]\]", example[1], flags=re.M))
-    assert keys == {f.name for f in fields(Profile)} - {"source"}, "README's example misses keys"
+    missing = "docs/profile.md's example misses keys"
+    assert keys == {f.name for f in fields(Profile)} - {"source"}, missing
     assert profile.names[0].dual_stack is True
+
+
+def test_every_link_of_the_docs_is_relative_and_in_the_repository() -> None:
+    """README.md and docs/ link only to files of this repository, by relative paths, and each
+    file (and image) they name exists."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) > 1
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            assert "://" not in target, (page.name, target)
+            assert not target.startswith("/"), (page.name, target)
+            path = (page.parent / target.split("#")[0]).resolve()
+            assert path.is_relative_to(ROOT), (page.name, target)
+            assert path.exists(), (page.name, target)
+    assert "docs/report.png" in (ROOT / "README.md").read_text()

@@ -31,6 +31,7 @@ def test_fails(hold, where):
         f"gateway did not answer on {where}",
         ["sent echo to fe80::1", 'saw "nothing" & <nothing>'],
         fix="restore fe80::1 on the bridge",
+        hop="bridge",
     ))
 
 @pytest.mark.check("XX-03")
@@ -237,8 +238,17 @@ def test_html_matrix_links_failing_cells_to_their_detail(pytester: pytest.Pytest
     assert "restore fe80::1 on the bridge" in text
     assert "RFC 4861 §7.2" in text
     assert "svg" in page.tags
-    assert "breaks here" in text
+    assert "breaks here" in text  # where its own evidence said: the bridge
     assert "ctr-1 2001:db8:1::2" in text
+
+
+def test_a_failure_that_places_no_hop_is_not_placed_from_the_catalog(
+    pytester: pytest.Pytester,
+) -> None:
+    checks = CHECKS.replace('        hop="bridge",\n', "")
+    page = parse(run(pytester, checks=checks).html)
+    assert "breaks here" not in page.text
+    assert "not known from this item's evidence" in page.text
 
 
 # -- verdicts and harness errors -------------------------------------------------------------
@@ -469,7 +479,8 @@ def test_html_folds_a_crowded_columns_passes_and_keeps_what_did_not_pass_open() 
         harness_failures=[],
         exitstatus=1,
     )
-    folded = html[html.index("<details>") : html.index("</details>")]
+    fold = html.index("<details>")  # the run's own details (class "run") are not a fold
+    folded = html[fold : html.index("</details>", fold)]
     assert "99 items passed here" in folded
     assert "v6net/w42" not in folded  # the failure stays in sight
     assert html.count("<details>") == 1  # the host's one item is not folded
@@ -512,11 +523,22 @@ def test_the_reports_lead_with_the_cause_and_each_symptom_names_it(
     # net-b's failure needs what nothing broke: it stands on its own, named by no cause
     lone = by_name["XX-02 gateway answers [net-b/ctr-1]"]
     assert "cause" not in props(lone)
-    start = r.html.index("Causes: what is wrong, and what it explains")
+    start = r.html.index("<h2>Causes</h2>")
     causes = r.html[start : r.html.index("Checks × where they ran")]
     assert "the FORWARD policy drops &lt;all&gt;" in causes  # escaped, as every text
-    assert "explains 1 other failure" in causes
+    assert "explains 1 other failure: XX-02" in causes
     assert "Where it breaks: on this host" in causes
+    assert "<strong>Fix:</strong> accept it</summary>" in causes  # one line, the rest folded
+    # the terminal ends with the causes and their fixes, each said once
+    out = r.result.stdout.lines
+    tail = out[out.index(next(x for x in out if "v6conform: 2 causes, and their fixes" in x)) :]
+    assert tail[1] == "1. XX-01 [host]: the FORWARD policy drops <all>"
+    assert "   explains 1 other failure: XX-02" in tail
+    assert "   fix: accept it" in tail
+    assert sum("XX-02" in x for x in out if "explains" in x) == 1
+    # the symptom's failure text names its cause, as in JUnit
+    text = r.result.stdout.str()
+    assert f"cause: {cause_line}\n  tied by: needs the forwarding path of network net-a" in text
     assert "where it breaks is not known" in r.html  # net-a's picture: its evidence cannot tell
     doc = json.loads((r.path.parent / "results.json").read_text())
     assert [c["check"] for c in doc["causes"]] == ["XX-01", "XX-02"]
@@ -595,3 +617,46 @@ def test_what_a_peer_sent_reaches_every_report_as_visible_text(pytester: pytest.
     assert "\\udcff" in r.html
     assert "&lt;b&gt;" in r.html
     assert (out / "v6conform.prom").read_text()
+
+
+SURVEYED = """
+import time
+import pytest
+from reports.results import SURVEY_READY
+
+@pytest.fixture(scope="session")
+def slow_part(request):
+    time.sleep(0.6)  # the survey: every item that reads this part waited on it, not the first
+    request.config.stash[SURVEY_READY] = {"slow_part": 0.6, "fast_part": 0.1}
+
+@pytest.fixture(scope="session")
+def fast_part(slow_part):
+    pass
+
+@pytest.mark.check("XX-01")
+@pytest.mark.parametrize("where", ["net-a", "net-b"])
+def test_reads_slow(slow_part, where):
+    pass
+
+@pytest.mark.check("XX-02")
+def test_reads_fast(fast_part):
+    pass
+"""
+
+
+def test_an_items_time_is_when_its_evidence_was_in_not_the_shared_survey(
+    pytester: pytest.Pytester,
+) -> None:
+    r = run(pytester, checks=SURVEYED)
+    assert r.result.ret == 0
+    doc = json.loads((r.path.parent / "results.json").read_text())
+    times = {i["nodeid"]: i["duration_s"] for i in doc["items"]}
+    slow = [t for n, t in times.items() if "test_reads_slow" in n]
+    assert all(0.6 <= t < 0.7 for t in slow), times  # both waited on it, not the first alone
+    # the second part needs the first: its fixture closure names both, the slowest counts
+    assert 0.6 <= times["test_checks.py::test_reads_fast"] < 0.7, times
+    junit_times = [float(c.time) for c in cases(r.xml).values()]
+    assert all(0.6 <= t < 0.7 for t in junit_times), junit_times
+    prom = (r.path.parent / "v6conform.prom").read_text()
+    assert prom.count("v6conform_check_duration_seconds{") == 3
+    assert "} 0.6" in prom

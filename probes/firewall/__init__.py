@@ -11,8 +11,12 @@ errors that come back for them, echo from outside) to and from each of the profi
 and walk the forward-hook chains as the kernel would, so a rule that drops only container TCP,
 DNS replies or Packet Too Big is seen. The walk is three-valued: a match we do not understand
 neither matches nor fails, so a drop reached past such a rule is reported as doubtful, never as
-proven. The NAT search walks the nat chains on the postrouting hook the same way, with one
-outbound packet, looking for MASQUERADE / SNAT.
+proven. The same packets cross the raw stage first (ip6tables' raw PREROUTING, nft prerouting
+chains before conntrack), where Docker 28+ drops traffic from outside addressed directly to a
+nat-mode network's containers, one rule per container; inbound ones are walked there only where
+they come addressed to the containers (the network not masqueraded), each address a rule singles
+out with packets of its own. The NAT search walks the nat chains on the postrouting hook the same
+way, with one outbound packet, looking for MASQUERADE / SNAT.
 
 One private module per concern; import from the package:
 
@@ -30,15 +34,20 @@ One private module per concern; import from the package:
 
 from probes.firewall._docker import (
     CHAIN_PREFIX,
+    DIRECT_ACCESS_COMMENT,
     NFT_TABLE,
     SITE_CHAIN,
+    TRUSTED_HOST_INTERFACES,
+    direct_access_rule,
     firewall_backend,
     site_chain,
     unpublished_ports_drop,
     written_by_docker,
 )
 from probes.firewall._forward import (
+    DIRECT_UNKNOWN,
     INBOUND_NEW_LEFT_OUT,
+    MAX_CARVED,
     OUTSIDE,
     Drop,
     ForwardAssessment,
@@ -64,6 +73,7 @@ from probes.firewall._model import (
     INTERNET,
     MAX_NESTING,
     PROTOCOL_NAMES,
+    RAW_STAGE,
     SERVICES,
     TCP_FLAGS,
     Action,
@@ -120,6 +130,8 @@ from probes.firewall._walk import (
 __all__ = [
     "BUILTIN_TARGETS",
     "CHAIN_PREFIX",
+    "DIRECT_ACCESS_COMMENT",
+    "DIRECT_UNKNOWN",
     "DNS",
     "EPHEMERAL",
     "HTTPS",
@@ -129,6 +141,7 @@ __all__ = [
     "INBOUND_NEW_LEFT_OUT",
     "INTERNET",
     "JUDGE_TIMEOUT",
+    "MAX_CARVED",
     "MAX_NESTING",
     "NFT_FAMILIES",
     "NFT_NAT_STATEMENTS",
@@ -138,11 +151,13 @@ __all__ = [
     "NON_TERMINATING_TARGETS",
     "OUTSIDE",
     "PROTOCOL_NAMES",
+    "RAW_STAGE",
     "READ_TIMEOUT",
     "SERVICES",
     "SITE_CHAIN",
     "SNAT_TARGETS",
     "TCP_FLAGS",
+    "TRUSTED_HOST_INTERFACES",
     "XTABLES_TABLES",
     "Action",
     "ActionKind",
@@ -176,6 +191,7 @@ __all__ = [
     "Tri",
     "UnknownMatch",
     "assess_forward",
+    "direct_access_rule",
     "dropped_traffic",
     "drops_diagnosis",
     "find_masquerade",

@@ -8,6 +8,8 @@ site. Docker 29's native nftables backend keeps its rules in its own table, ``ip
 
 from __future__ import annotations
 
+import re
+
 from probes.firewall._model import Table
 from probes.firewall._ruleset import Ruleset
 
@@ -16,12 +18,39 @@ SITE_CHAIN = "DOCKER-USER"  # Docker makes it and jumps to it first; its rules a
 NFT_TABLE = "docker-bridges"  # Docker 29's own nftables table (family ip6 for IPv6)
 
 
-def written_by_docker(table: str, chain: str) -> bool:
+# Docker 28+'s drop of direct access to a nat-mode network's container (its iptables backend
+# appends it to the raw table's PREROUTING; moby's iptabler filterDirectAccess), and the accept
+# before it for each of the network's trusted_host_interfaces. Its nftables backend writes
+# ``ip6 daddr ADDR iifname != { BRIDGE, TRUSTED… } counter drop comment "DROP DIRECT ACCESS"``
+# in its own table's raw-PREROUTING chain.
+DIRECT_ACCESS_DROP = re.compile(r"-A PREROUTING -d (\S+)/128 ! -i (\S+) -j DROP")
+DIRECT_ACCESS_ACCEPT = re.compile(r"-A PREROUTING -d (\S+)/128 -i (\S+) -j ACCEPT")
+DIRECT_ACCESS_COMMENT = "DROP DIRECT ACCESS"
+# The network option that names host interfaces treated as part of the network (Docker 28+):
+# traffic from them to the containers is not dropped.
+TRUSTED_HOST_INTERFACES = "com.docker.network.bridge.trusted_host_interfaces"
+
+
+def written_by_docker(table: str, chain: str, rule: str = "") -> bool:
     """Whether Docker writes the rules of ``chain`` in ``table`` (a table's label: "filter",
-    "ip6 docker-bridges"), so that it puts back a rule deleted there."""
+    "ip6 docker-bridges"), so that it puts back a rule deleted there; in the raw table's
+    PREROUTING, which is everyone's, only its direct-access rules are (``rule``: as printed)."""
     name = chain.upper()
     own_chain = name.startswith(CHAIN_PREFIX) and name != SITE_CHAIN
+    if table == "raw" and name == "PREROUTING":
+        return direct_access_rule(rule)
     return own_chain or table.endswith(NFT_TABLE)
+
+
+def direct_access_rule(rule: str) -> bool:
+    """Whether ``rule`` (as ip6tables-save or our nft rendering prints it) is one of Docker
+    28+'s direct-access rules: the drop, or the accept of a trusted host interface."""
+    text = rule.strip()
+    return bool(
+        DIRECT_ACCESS_DROP.fullmatch(text)
+        or DIRECT_ACCESS_ACCEPT.fullmatch(text)
+        or f'"{DIRECT_ACCESS_COMMENT}"' in text
+    )
 
 
 def unpublished_ports_drop(bridge: str | None) -> str:

@@ -3,6 +3,7 @@ of the profile's anchors."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 from collections.abc import Sequence
@@ -18,10 +19,12 @@ from probes.firewall._model import (
     HTTPS,
     INTERNET,
     Action,
+    AddressMatch,
     Chain,
     CtState,
     Packet,
     Ports,
+    Table,
     Transport,
 )
 from probes.firewall._nft import NftRuleset
@@ -120,6 +123,12 @@ class Drop:
     uncertain: tuple[str, ...] = ()  # rules we could not evaluate that might change this
     traffic: str = ""  # the packet's class: "inbound related ICMPv6 packet-too-big"
     consequence: str = ""  # what breaks when that class is dropped
+    hook: str = "forward"  # "prerouting": dropped at the raw stage, before conntrack
+
+    @property
+    def raw_stage(self) -> bool:
+        """Dropped in raw PREROUTING: no ACCEPT on the forward hook can let it past."""
+        return self.hook == "prerouting"
 
     @property
     def proven(self) -> bool:
@@ -134,12 +143,13 @@ class Drop:
         """In a chain or table Docker writes (DOCKER, DOCKER-ISOLATION-STAGE-2, Docker 29's
         ``docker-bridges``): Docker puts it back, so deleting it is no fix. DOCKER-USER is the
         site's own."""
-        return written_by_docker(self.table, self.chain)
+        return written_by_docker(self.table, self.chain, self.rule)
 
     def removal(self) -> str:
         """How to delete the dropping rule (not a policy), as a command to run."""
         if self.source == "ip6tables" and self.rule.startswith("-A "):
-            return f"`ip6tables -D {self.rule[3:]}`"
+            table = "" if self.table == "filter" else f"-t {self.table} "
+            return f"`ip6tables {table}-D {self.rule[3:]}`"
         return (
             f"`nft -a list chain {self.table} {self.chain}` shows its handle, then "
             f"`nft delete rule {self.table} {self.chain} handle HANDLE`"
@@ -180,9 +190,11 @@ def _described(packet: Packet) -> tuple[str, str]:
 def _drop(spot: Spot) -> Drop:
     packet = spot.packet
     line, traffic = _described(packet)
+    base = spot.table.chains.get(spot.path[0]) if spot.path else None
+    hook = (base or spot.chain).hook or "forward"
     return Drop(
         spot.table.source, spot.table.label, spot.chain.name, spot.rule, packet.direction,
-        packet.state, line, spot.path, spot.uncertain, traffic, packet.consequence,
+        packet.state, line, spot.path, spot.uncertain, traffic, packet.consequence, hook,
     )  # fmt: skip
 
 
@@ -242,6 +254,23 @@ INBOUND_NEW_LEFT_OUT = (
 )
 
 
+# Why assess_forward(direct=False) walks no inbound packet through the raw stage.
+RAW_STAGE_LEFT_OUT = (
+    "inbound traffic before conntrack: a masqueraded network's replies come addressed to the "
+    "host and pass the raw stage's per-container drops (Docker 28+'s direct-access drops "
+    "protect its containers from traffic addressed to them)"
+)
+# Why a drop at the raw stage of inbound traffic is doubtful where the network's masquerade is
+# not known: masqueraded, the replies come to the host's address and pass it.
+DIRECT_UNKNOWN = (
+    "whether inbound traffic comes addressed to the containers (the network not masqueraded) "
+    "is not known"
+)
+# How many container addresses the raw stage's rules single out in one subnet get a packet of
+# their own; past that, a rule for one of the others is doubtful.
+MAX_CARVED = 64
+
+
 def assess_forward(
     ruleset: Ruleset | Ip6tablesSave | NftRuleset,
     *,
@@ -250,6 +279,7 @@ def assess_forward(
     uplink: str | None,
     destinations: Sequence[str] = (OUTSIDE,),
     inbound_new: bool = True,
+    direct: bool | None = True,
     deadline: Deadline | None = None,
 ) -> ForwardAssessment:
     """Walk every forward base chain with each container subnet's packets.
@@ -262,6 +292,16 @@ def assess_forward(
     (``Drop.traffic``). With ``inbound_new=False`` (a masqueraded network, where nothing from
     outside is meant to open a connection to a container) the inbound NEW packets are left out,
     and ``left_out`` says so.
+
+    The same packets cross the raw stage first (``Table.raw_chains``: ip6tables' raw
+    PREROUTING, nft prerouting chains before conntrack), where Docker 28+ drops traffic from
+    outside addressed directly to a nat-mode network's containers, one rule per container
+    (``-d ADDR/128 ! -i BRIDGE -j DROP``). Inbound packets are walked there only where they
+    come addressed to the containers (``direct``: the network is not masqueraded; a
+    masqueraded network's replies come to the host's address and are de-NATed after it; None:
+    not known, and what drops them there is doubtful). Each address such a rule singles out in
+    a subnet gets packets of its own (up to ``MAX_CARVED``), so a rule for one container is a
+    proven drop of that container's traffic, and not a doubt on the rest of the subnet.
 
     ``destinations`` are where the containers' traffic goes and comes back from: the profile's
     anchors, each with its own packets, so that a rule for some addresses is judged against the
@@ -286,27 +326,80 @@ def assess_forward(
     drops: list[Drop] = []
     notes: list[str] = []
     more = 0
-    for table in ruleset.tables():
+    tables = ruleset.tables()
+    raw_packets = _raw_stage_packets(tables, packets, direct)
+    for table in tables:
         walks = TableWalks(table, DROPS, deadline)
         seen: dict[str, None] = {}  # the table's notes, each once, in order
-        for chain in table.forward_chains():
-            for packet in packets:
-                walked, found = _judge_base_chain(walks, chain, packet)
-                drops.extend(found)
-                more += walked.more
-                seen.update(dict.fromkeys(walked.notes))
+        staged = [(table.raw_chains(), raw_packets), (table.forward_chains(), packets)]
+        for chains, these in staged:
+            for chain in chains:
+                for packet in these:
+                    walked, found = _judge_base_chain(walks, chain, packet)
+                    if direct is None and chain.hook == "prerouting":
+                        found = [_doubted(d) for d in found]
+                    drops.extend(found)
+                    more += walked.more
+                    seen.update(dict.fromkeys(walked.notes))
         notes.extend(f"{table.source} {table.label} {n}" for n in seen)
     unique = list(dict.fromkeys(drops))
     return ForwardAssessment(
         tuple(d for d in unique if d.proven),
         tuple(d for d in unique if not d.proven),
         tuple(dict.fromkeys(notes)),
-        tuple(p.describe() for p in packets),
+        (
+            *(p.describe() for p in packets),
+            *(f"before conntrack: {p.describe()}" for p in raw_packets if p not in packets),
+        ),
         ruleset.problems,
         ruleset.skipped,
-        tuple(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+        (
+            *(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
+            *([RAW_STAGE_LEFT_OUT] if direct is False and raw_packets else []),
+        ),
         more,
     )
+
+
+def _doubted(drop: Drop) -> Drop:
+    if drop.direction != "inbound":
+        return drop
+    return dataclasses.replace(drop, uncertain=(*drop.uncertain, DIRECT_UNKNOWN))
+
+
+def _raw_stage_packets(
+    tables: Sequence[Table], packets: Sequence[Packet], direct: bool | None
+) -> list[Packet]:
+    """The packets the raw stage sees as they come: outbound ones all, inbound ones where they
+    come addressed to the containers; each inbound one also once per address or prefix a raw
+    stage rule singles out in its destination subnet, the subnet's packet standing for the
+    rest."""
+    if not any(t.raw_chains() for t in tables):
+        return []
+    named = [
+        net
+        for table in tables
+        if table.raw_chains()
+        for chain in table.chains.values()
+        for rule in chain.rules
+        for match in rule.matches
+        if isinstance(match, AddressMatch) and match.field == "dst"
+        for net in match.networks
+    ]
+    staged: list[Packet] = []
+    for packet in packets:
+        if packet.direction == "inbound" and direct is False:
+            continue
+        if packet.direction == "outbound":
+            staged.append(packet)
+            continue
+        inside = [n for n in dict.fromkeys(named) if n != packet.dst and n.subnet_of(packet.dst)]
+        inside = inside[:MAX_CARVED]
+        staged.append(dataclasses.replace(packet, carved=tuple(inside)))
+        for net in inside:
+            within = tuple(n for n in inside if n != net and n.subnet_of(net))
+            staged.append(dataclasses.replace(packet, dst=net, carved=within))
+    return staged
 
 
 def _destinations(addresses: Sequence[str]) -> tuple[IPv6Network, ...]:

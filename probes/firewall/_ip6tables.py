@@ -44,13 +44,15 @@ _LINES_PER_CHECK = 256
 
 @dataclass(frozen=True, slots=True)
 class Ip6tablesSave:
-    """The filter and nat tables of an ``ip6tables-save`` dump; other tables are only named."""
+    """The filter, nat and raw tables of an ``ip6tables-save`` dump; others are only named."""
 
     filter: Table | None
     nf_tables: bool  # the header says "(nf_tables)": iptables-nft, its tables are in nft too
     tables_seen: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     nat: Table | None = None  # for the NAT search; the forward walk never looks at it
+    # PREROUTING before conntrack: where Docker 28+ drops direct access to nat-mode containers
+    raw: Table | None = None
 
 
 BUILTIN_TARGETS: dict[str, ActionKind] = {
@@ -69,6 +71,9 @@ NON_TERMINATING_TARGETS = frozenset(
 # chain name: (policy, each rule's tokens after the chain name, each rule's line and its number)
 _Declared = dict[str, tuple[str | None, list[list[str]], list[tuple[int, str]]]]
 
+# The tables' priorities on their hooks, as the kernel orders them (NF_IP6_PRI_RAW).
+_IP6TABLES_PRIORITY = {"raw": -300}
+
 # What a reader bug or a line ip6tables-save never prints may raise; the dump's fault to us.
 _READ_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
@@ -80,9 +85,10 @@ def _unreadable_line(number: int, line: str, exc: Exception) -> FirewallUnreadab
 
 # The tables we read, and their built-in chains that are base chains (with their hook). In the
 # filter table only FORWARD: the forward walk judges nothing else, and a policy elsewhere must
-# not look like one it should.
+# not look like one it should; in the raw table only PREROUTING (OUTPUT is the host's own).
 _IP6TABLES_HOOKS: dict[str, dict[str, str]] = {
     "filter": {"FORWARD": "forward"},
+    "raw": {"PREROUTING": "prerouting"},
     "nat": {
         "PREROUTING": "prerouting",
         "INPUT": "input",
@@ -93,8 +99,8 @@ _IP6TABLES_HOOKS: dict[str, dict[str, str]] = {
 
 
 def parse_ip6tables_save(text: str, deadline: Deadline | None = None) -> Ip6tablesSave:
-    """Read the ``*filter`` and ``*nat`` tables of ``ip6tables-save`` (with or without ``-c``
-    counters).
+    """Read the ``*filter``, ``*nat`` and ``*raw`` tables of ``ip6tables-save`` (with or
+    without ``-c`` counters).
 
     Lines we cannot read are recorded as problems; text with no table at all raises
     ``FirewallUnreadable``, since then it is not ip6tables-save output, and so does a line
@@ -134,7 +140,7 @@ def parse_ip6tables_save(text: str, deadline: Deadline | None = None) -> Ip6tabl
             continue
         chains = declared.get(current)
         if chains is None:
-            continue  # mangle, raw, security: named, not read
+            continue  # mangle, security: named, not read
         line = _strip_counters(line)
         try:
             if line.startswith(":"):
@@ -156,7 +162,12 @@ def parse_ip6tables_save(text: str, deadline: Deadline | None = None) -> Ip6tabl
             problems.append(incomplete)
         tables[name] = _ip6tables_table(name, chains, incomplete, deadline)
     return Ip6tablesSave(
-        tables.get("filter"), nf_tables, tuple(tables_seen), tuple(problems), tables.get("nat")
+        tables.get("filter"),
+        nf_tables,
+        tuple(tables_seen),
+        tuple(problems),
+        tables.get("nat"),
+        tables.get("raw"),
     )
 
 
@@ -219,7 +230,8 @@ def _ip6tables_table(
             except _READ_ERRORS as exc:
                 raise _unreadable_line(number, text, exc) from exc
         hook = hooks.get(name)
-        chains[name] = Chain(name, tuple(rules), policy if hook else None, hook, kind=kind)
+        priority = _IP6TABLES_PRIORITY.get(table, 0) if hook else 0
+        chains[name] = Chain(name, tuple(rules), policy if hook else None, hook, priority, kind)
     return Table("ip6tables", "ip6", table, chains, incomplete)
 
 
@@ -318,12 +330,30 @@ def _module_match(module: str | None, option: str, values: list[str], negate: bo
     if module in ("tcp", None) and option in ("--syn", "--tcp-flags"):
         return [_tcp_flags_match(values if option == "--tcp-flags" else ["FIN,SYN,RST,ACK", "SYN"],
                                  negate)]  # fmt: skip
+    if module == "rpfilter":
+        return _rpfilter_match(option, negate)
     where = f"-m {module} " if module else ""
     bang = "! " if negate else ""
     text = f"{bang}{where}{option} {' '.join(values)}".strip()
     if module in _OTHER_PROTOCOL_MODULES:
         return [NeverMatch(f"{text}: not a protocol we model")]
     return [UnknownMatch(text, _MODULE_PROTOCOLS.get(module or "", ()))]
+
+
+# rpfilter's options that do not change what it says of our packets.
+_RPFILTER_OPTIONS = frozenset({"--loose", "--validmark", "--accept-local"})
+
+
+def _rpfilter_match(option: str, negate: bool) -> list[Match]:
+    """``-m rpfilter [--invert]`` (firewalld's raw PREROUTING): the reverse path check, which
+    our packets pass: each comes in by the interface the route to its source leads through
+    (a container's from its bridge, the far end's from the uplink; RT-01 and RT-03 judge those
+    routes). So ``--invert`` never matches them; the other options change nothing for them."""
+    if option == "--invert":
+        return [NeverMatch(f"{'! ' if negate else ''}-m rpfilter --invert: our packets pass it")]
+    if option in _RPFILTER_OPTIONS:
+        return []
+    return [UnknownMatch(f"-m rpfilter {option}")]
 
 
 def _port_match(

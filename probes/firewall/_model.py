@@ -95,6 +95,9 @@ class Packet:
     icmp_type: int | None = None  # ICMPv6 only: 128 echo request, 2 packet too big…
     icmp_code: int | None = None  # None: any code of the type (the sender picks one)
     consequence: str = ""  # what breaks for the containers when this class is dropped
+    # Parts of ``dst`` modelled by packets of their own (the raw stage's per-container rules):
+    # this packet stands for the rest of ``dst``, which a rule for one of them does not match.
+    carved: tuple[IPv6Network, ...] = ()
 
     @property
     def traffic(self) -> str:
@@ -118,6 +121,10 @@ class Packet:
                 f"{head} {self.src} → {self.dst} {side} {_ports_text(ports)} "
                 f"{other} {_ports_text(rest)}"
             )
+        if self.carved:
+            shown = ", ".join(str(n) for n in self.carved[:3])
+            more = f" and {len(self.carved) - 3} more" if len(self.carved) > 3 else ""
+            what += f" (other than {shown}{more})"
         return f"{what}, in {self.iif or 'the uplink'} out {self.oif or 'the uplink'}"
 
     def _port_sides(self) -> tuple[tuple[str, Ports | None], tuple[str, Ports | None]]:
@@ -177,10 +184,13 @@ class AddressMatch:
 
     def test(self, packet: Packet) -> Tri:
         low, high = _span(packet.src if self.field == "src" else packet.dst)
-        if any(first <= low and high <= last for first, last in self.spans):
+        spans = self.spans
+        partly = [i for i, (first, last) in enumerate(spans) if low <= last and first <= high]
+        carved = packet.carved if self.field == "dst" else ()
+        if any(spans[i][0] <= low and high <= spans[i][1] for i in partly):
             hit: Tri = True
-        elif not any(low <= last and first <= high for first, last in self.spans):
-            hit = False
+        elif all(any(self.networks[i].subnet_of(part) for part in carved) for i in partly):
+            hit = False  # none, or only parts that packets of their own stand for
         else:
             hit = None  # the rule covers only part of the subnet: some containers, not all
         return _negated(hit, self.negate)
@@ -509,6 +519,11 @@ class Chain:
     kind: str = "filter"  # the chain type: "filter", "nat" ("route" in nft)
 
 
+# The prerouting chains the raw stage holds: those the kernel runs before conntrack
+# (NF_IP6_PRI_CONNTRACK = -200; raw is -300), where Docker 28+ drops direct access.
+RAW_STAGE = -201
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     """The chains of one table, as one tool reported them."""
@@ -530,6 +545,17 @@ class Table:
     def forward_chains(self) -> tuple[Chain, ...]:
         """Base chains on the forward hook, in the order the kernel runs them."""
         hooked = [c for c in self.chains.values() if c.hook == "forward" and c.kind == "filter"]
+        return tuple(sorted(hooked, key=lambda c: c.priority))
+
+    def raw_chains(self) -> tuple[Chain, ...]:
+        """Filter base chains on the prerouting hook before conntrack (``RAW_STAGE``), in the
+        kernel's order: ip6tables' raw PREROUTING, an nft chain at priority raw (Docker 29's
+        ``raw-PREROUTING``). What they drop never reaches the forward hook."""
+        hooked = [
+            c
+            for c in self.chains.values()
+            if c.hook == "prerouting" and c.kind == "filter" and c.priority <= RAW_STAGE
+        ]
         return tuple(sorted(hooked, key=lambda c: c.priority))
 
     def nat_chains(self, hook: str = "postrouting") -> tuple[Chain, ...]:

@@ -33,8 +33,8 @@ from probes.firewall._model import (
 
 # The fields of Packet a match may read (direction and consequence: none does).
 FIELDS = (
-    "state", "src", "dst", "iif", "oif", "bridges", "protocol", "sport", "dport", "icmp_type",
-    "icmp_code",
+    "state", "src", "dst", "carved", "iif", "oif", "bridges", "protocol", "sport", "dport",
+    "icmp_type", "icmp_code",
 )  # fmt: skip
 _BIT = {name: 1 << i for i, name in enumerate(FIELDS)}
 ALL = (1 << len(FIELDS)) - 1
@@ -62,8 +62,8 @@ _BY_KIND: dict[type, int] = {
 
 def _match_reads(match: Match) -> int:
     kind = type(match)
-    if kind is AddressMatch:
-        return _BIT["src" if match.field == "src" else "dst"]  # type: ignore[union-attr]
+    if kind is AddressMatch:  # a destination's match reads what other packets stand for too
+        return _bits("src") if match.field == "src" else _bits("dst", "carved")  # type: ignore[union-attr]
     if kind is InterfaceMatch:
         side = "iif" if match.field == "in" else "oif"  # type: ignore[union-attr]
         return _bits(side, "bridges")

@@ -70,8 +70,9 @@ class Ruleset:
         )
 
     def tables(self) -> tuple[Table, ...]:
-        """The tables to judge: ip6tables' filter table, then nftables' own tables."""
-        found = [self.ip6tables.filter] if self.ip6tables and self.ip6tables.filter else []
+        """The tables to judge: ip6tables' filter and raw tables, then nftables' own tables."""
+        ipt = self.ip6tables
+        found = [t for t in (ipt.filter, ipt.raw) if t is not None] if ipt else []
         nft_tables = self.nft.tables if self.nft else ()
         return (*found, *(t for t in nft_tables if not self._xtables_copy(t)))
 

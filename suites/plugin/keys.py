@@ -15,7 +15,7 @@ from probes.target import Target
 from probes.workloads import Selector, Workload
 
 if TYPE_CHECKING:
-    from probes import build, ifaddr, resolver
+    from probes import build, family, ifaddr, resolver
     from probes.docker import DockerEndpoint, ProbeContainer
     from probes.errors import HarnessError
     from probes.firewall import Ruleset
@@ -70,3 +70,6 @@ BUILD_STEPS: PartKey[dict[build.Builder, build.BuildResult]] = PartKey("build_st
 REACHABILITY: PartKey[Reachability] = PartKey("reachability")
 UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
 RULESET: PartKey[Ruleset | str] = PartKey("ruleset")
+FAMILY_ORDERS: PartKey[dict[str, list[family.FamilyReport | HarnessError]]] = PartKey(
+    "family_orders"
+)

@@ -15,7 +15,8 @@ from probes.docker import (
     NetworkInfo,
 )
 from probes.errors import HarnessError
-from probes.workloads import find_workloads
+from probes.workloads import NothingSelected, find_workloads
+from reports.plugin import abort
 from reports.results import (
     SUITE_PROPERTIES,
 )
@@ -58,6 +59,8 @@ def ipv6_networks(config: pytest.Config) -> list[NetworkInfo] | str:
                 n for n in every if n.enable_ipv6 and n.driver == "bridge"
             ]
             plain = next((n for n in every if n.name == "bridge" and not n.enable_ipv6), None)
+        except NothingSelected as exc:  # the user's mistake, before anything is probed
+            abort(config, str(exc))
         except HarnessError as exc:
             found = config.stash[NO_DOCKER] = f"no Docker: {exc}"
             config.stash[SUITE_PROPERTIES]["docker"] = found

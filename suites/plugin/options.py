@@ -8,15 +8,24 @@ import pytest
 
 from lab.dockers import DEFAULT, FIREWALL_BACKENDS, GENERATIONS
 
+# the values each option takes: checked at configure time (suites/plugin/target.py), so that a
+# wrong one stops the run in one line with exit 3 as every other mistake of a user's does
+# (argparse's choices would say it in four, with pytest's usage status 4)
+CHOICES = {
+    "--target": ("local", "lab"),
+    "--docker": tuple(GENERATIONS),
+    "--firewall-backend": FIREWALL_BACKENDS,
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("v6conform", "v6conform: which host to check, and where reports go")
     group.addoption(
         "--target",
-        choices=("local", "lab"),
+        metavar="{local,lab}",
         default=None,
         help="local: this host (its network namespace, its Docker daemon; the default). "
-        "lab: a lab already up (`python -m lab up`), left as it is.",
+        "lab: a lab already up (`python -m lab --name NAME up`), left as it is.",
     )
     group.addoption(
         "--lab",
@@ -34,7 +43,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--docker",
         metavar="GENERATION",
-        choices=list(GENERATIONS),
         default=None,
         help="with --lab: the Docker generation the lab runs: "
         + ", ".join(f"{g.name} ({g.release})" for g in GENERATIONS.values())
@@ -42,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--firewall-backend",
-        choices=FIREWALL_BACKENDS,
+        metavar="{" + ",".join(FIREWALL_BACKENDS) + "}",
         default=None,
         help="with --lab: the lab's dockerd's --firewall-backend (Docker 29 on; default: "
         "Docker's own, iptables)",

@@ -17,7 +17,7 @@ from probes.target import privileged
 from rules.ra import kept_adverts
 from suites.plugin.keys import ROUTERS
 from suites.plugin.nameservers import liveness_question
-from suites.plugin.site import cannot_run, find_uplink
+from suites.plugin.site import find_uplink, needs_root
 from suites.plugin.survey import Survey, surveyed
 
 
@@ -44,7 +44,7 @@ async def routers(survey: Survey) -> RouterRound:
     advertised RDNSS server asked the question DNS-01 asks."""
     target, pytestconfig = survey.target, survey.config
     if not privileged():
-        cannot_run(pytestconfig, "not root: a Router Solicitation needs a raw ICMPv6 socket")
+        needs_root(pytestconfig, "a Router Solicitation needs a raw ICMPv6 socket")
     uplink, snap = await find_uplink(target)
     if uplink is None:
         pytest.skip("no uplink: the host has no IPv6 default route and none was named (--uplink)")

@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import pytest
 
+from lab.hints import as_root
 from probes import ifaddr
 from probes.docker import (
     DockerEndpoint,
@@ -89,9 +90,7 @@ async def docker_endpoint(survey: Survey) -> DockerEndpoint:
     image in place (builds need no more; the probe containers need it too)."""
     config = survey.config
     if not privileged():
-        cannot_run(
-            config, "not root: the probes enter container network namespaces and use raw sockets"
-        )
+        needs_root(config, "the probes enter container network namespaces and use raw sockets")
     if NO_DOCKER in config.stash:  # Docker checks were asked for: the harness cannot run
         cannot_run(config, config.stash[NO_DOCKER])
     with _harness_failure():
@@ -199,6 +198,14 @@ def cannot_run(config: pytest.Config, reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def needs_root(config: pytest.Config, why: str) -> NoReturn:
+    """Skip a check only root can run (``not root: WHY``); the run's problems say, once, to run
+    this same command again with sudo."""
+    harness_problem(config, f"not root: {why}")
+    harness_problem(config, f"not root: run it with sudo: {as_root()}")
+    pytest.skip(f"not root: {why}")
+
+
 BUILD_COLUMNS = {"classic": "build (classic)", "buildkit": "build (BuildKit)"}
 
 
@@ -216,6 +223,10 @@ def locate(item: pytest.Item) -> Place:
         seat = params.get(key)
         net = getattr(seat, "network", None)
         if isinstance(net, NetworkInfo):
+            if isinstance(seat, ProbeContainer):  # its workload is a flag, its label the name
+                return (
+                    Place(net.name, seat.label) if seat.workload else _network_place(site, net.name)
+                )
             name = getattr(seat, "workload", None)
             return Place(net.name, f"{net.name}/{name}") if name else _network_place(site, net.name)
     builder, place = params.get("builder"), params.get("place")

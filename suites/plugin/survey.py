@@ -29,7 +29,7 @@ import pytest
 
 from probes.docker import DockerEndpoint
 from probes.target import Target
-from reports.results import SUITE_PROPERTIES
+from reports.results import SUITE_PROPERTIES, SURVEY_READY
 from suites.plugin.keys import TARGET, PartKey
 
 T = TypeVar("T")
@@ -185,6 +185,11 @@ async def run_survey(
             for name in wanted(request.session, found.parts):
                 found.start(name)
         found.group = None
+        config.stash[SURVEY_READY] = {
+            name: timing.ended
+            for name, timing in found.timings.items()
+            if name in found.parts and timing.ended is not None
+        }
         if found.timings:
             properties = config.stash.setdefault(SUITE_PROPERTIES, {})
             properties["survey"] = f"{time.monotonic() - found.origin:.2f} s: {found.figures()}"

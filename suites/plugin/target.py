@@ -4,7 +4,9 @@ with it, also on SIGTERM."""
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 from types import FrameType
 
 import pytest
@@ -18,10 +20,13 @@ from reports.plugin import TARGET_LABEL, abort
 from reports.results import (
     CATALOG,
     LOCATE,
+    RERUN,
     SUITE_PROPERTIES,
 )
 from suites.catalog import CHECKS
 from suites.plugin.keys import LAB, SELECTOR, TARGET
+from suites.plugin.networks import ipv6_networks
+from suites.plugin.options import CHOICES
 from suites.plugin.site import locate
 
 
@@ -37,7 +42,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     generation = config.getoption("docker")
     backend = config.getoption("firewall_backend")
+    uplink = config.getoption("uplink")
+    docker_host = config.getoption("docker_host")
     try:
+        for option, value in (
+            ("--target", mode),
+            ("--docker", generation),
+            ("--firewall-backend", backend),
+        ):
+            if value and value not in CHOICES[option]:
+                raise LabError(f"{option} {value}: use one of {', '.join(CHOICES[option])}")
         picks = {
             "--docker": (generation, "the Docker the lab brings up"),
             "--firewall-backend": (backend, "the firewall backend of the lab's Docker"),
@@ -47,6 +61,17 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise LabError(
                     f"{option} {value} picks {what}: use it with --lab SCENARIO (a lab "
                     "already up, or a real host, runs the Docker it has)"
+                )
+        local_only = {
+            "--uplink": (uplink, "the uplink"),
+            "--docker-host": (docker_host, "the Docker endpoint"),
+        }
+        for option, (value, what) in local_only.items():
+            if value and (scenario or mode == "lab"):
+                raise LabError(
+                    f"{option} {value} names {what} of a real host: a lab has its own (`python "
+                    f"-m lab --name {name} describe` shows it); leave {option} out with "
+                    f"{'--lab' if scenario else '--target lab'}"
                 )
         config.stash[SELECTOR] = parse_selector(
             config.getoption("containers") or config.getini("v6conform_containers")
@@ -63,19 +88,51 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.stash[LAB] = lab
             target = Target.from_lab(lab.description(), profile)
         else:
-            target = Target.local(
-                docker_host=config.getoption("docker_host"),
-                profile=profile,
-                uplink=config.getoption("uplink"),
-            )
+            target = Target.local(docker_host=docker_host, profile=profile, uplink=uplink)
     except (LabError, HarnessError) as exc:
         abort(config, str(exc))
+    config.stash[RERUN] = _selection(config, target)
     config.stash[TARGET] = target
     config.stash[TARGET_LABEL] = target.label
     config.stash[CATALOG] = CHECKS
     config.stash[LOCATE] = locate
     properties["profile"] = target.profile.source
     properties["docker_host"] = target.docker_host
+    # the networks and workloads, asked now rather than at collection: a --containers that
+    # names nothing running stops the run here, in one line, before anything is probed
+    ipv6_networks(config)
+
+
+def _selection(config: pytest.Config, target: Target) -> tuple[str, ...]:
+    """The options that chose what this run probed, as its items' rerun lines carry them: the
+    lab (scenario, name, Docker generation and backend) or the target, the Docker endpoint, the
+    profile (absolute: the line pastes anywhere), the uplink and the containers."""
+    scenario = config.getoption("lab")
+    name = config.getoption("lab_name") or config.getini("v6conform_lab_name")
+    words: list[str] = []
+    if scenario:
+        words += ["--lab", scenario, "--lab-name", name]
+        words += ["--docker", config.getoption("docker") or config.getini("v6conform_lab_docker")]
+        backend = config.getoption("firewall_backend") or config.getini(
+            "v6conform_lab_firewall_backend"
+        )
+        if backend:
+            words += ["--firewall-backend", backend]
+    elif target.lab is not None:
+        words += ["--target", "lab", "--lab-name", name]
+    else:
+        words += ["--target", "local"]
+        if config.getoption("docker_host") or os.environ.get("DOCKER_HOST"):
+            words += ["--docker-host", target.docker_host]
+        if target.uplink:
+            words += ["--uplink", target.uplink]
+    profile = config.getoption("profile") or config.getini("v6conform_profile")
+    if profile:
+        words += ["--profile", str(Path(config.invocation_params.dir, profile).resolve())]
+    containers = config.getoption("containers") or config.getini("v6conform_containers")
+    if containers and containers != "all":
+        words += ["--containers", containers]
+    return tuple(words)
 
 
 def _stop_on_signals() -> None:
@@ -104,10 +161,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.stash.get(TARGET, None)
     if target is None:
         return []
-    return [
+    lines = [
         f"v6conform target: {target.label} (docker {target.docker_host}, "
         f"profile {target.profile.source})"
     ]
+    if target.lab is None:  # a real host: say what goes onto its network before it goes
+        uplink = target.uplink or "its uplink"
+        lines.append(
+            f"v6conform sends on this host's network: Router Solicitations on {uplink}; DNS "
+            f"queries to its nameservers ({target.resolv_conf}, the profile's, the RAs'); from "
+            "a probe container per IPv6 network, echoes to its gateway and the profile's "
+            "anchors, DNS lookups and connects to the profile's endpoints (README.md: "
+            '"Checking a real host, safely")'
+        )
+    return lines
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,14 @@ ALLOWED_SKIPS: dict[str, tuple[str, ...]] = {
     # DNS64 and NAT64; IPv6-only networks exist on Docker 28 alone
     "NAT64-01": ("the profile names no IPv4-only destinations",),
     "DNS-05": ("no IPv6-only network on this host",),
+    # a published port no IPv6 client reaches (Docker 20.10 and 26 without the userland proxy
+    # and without ip6tables: the lab's healthy site there; a firewall that drops inbound)
+    # loses no client's address: there is none to compare
+    "AF-02": ("not reachable over IPv6",),
+    # AF-01 chooses between families only for a name that resolves to both (not where the
+    # scenario took a AAAA away, or a network's resolver cannot answer); a workload is only
+    # read, so its order is the model's prediction, never a verdict
+    "AF-01": ("does not resolve dual-stack", "modelled, not observed"),
 }
 
 
@@ -123,4 +131,4 @@ def assert_workloads_found_exactly(cases: list[Case], count: int) -> None:
         if (c.outcome == "failed") != _workload_fails(c) or c.outcome == "error"
     ]
     assert not wrong, wrong
-    assert {c.check for c in items} == {"GW-02", "GW-03", "RT-02", "RC-01"}
+    assert {c.check for c in items} == {"GW-02", "GW-03", "RT-02", "RC-01", "AF-01"}

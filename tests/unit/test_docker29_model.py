@@ -84,3 +84,15 @@ def test_the_daemons_backend_is_in_the_modes_evidence() -> None:
     ), mode.evidence()
     plain = ipv6_mode(NET, daemon_major=28, ruleset=NFTABLES_HOST)
     assert not any("as the daemon says" in line for line in plain.evidence())
+
+
+def test_under_firewalld_the_fix_says_it_lasts_only_until_a_reload() -> None:
+    """firewalld rewrites the rule set at each reload: the commands heal now, and the fix says
+    how to keep the change (Docker's zone `docker`), instead of "persist the rule set"."""
+    drops = forward_drops(IPTABLES_HOST, subnets=[V6NET], bridges=["br-v6net"], uplink="uplink0")
+    fix = forward_fix(drops, NET, "uplink0", "29.7.2", site_chain(IPTABLES_HOST, "iptables"),
+                      "iptables+firewalld")  # fmt: skip
+    assert fix.commands
+    assert "firewall-cmd --reload" in fix.text
+    assert "zone `docker`" in fix.text
+    assert "persist the rule set" not in fix.text

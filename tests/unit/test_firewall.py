@@ -1303,7 +1303,12 @@ def fixes_for(text: str, docker: str = "28.5.2+dfsg4") -> str:
     parsed = parse_nft_json(text) if text.startswith("{") else parse_ip6tables_save(text)
     drops = forward_drops(parsed, subnets=[V6NET], bridges=["br-v6net"], uplink="uplink0")
     assert drops, text
-    return forward_fix(drops, V6NET_INFO, "uplink0", docker)
+    fix = forward_fix(drops, V6NET_INFO, "uplink0", docker)
+    # the commands a report prints to paste are the ones the text names, in its order
+    assert [c for c in BACKTICKED.findall(fix.text) if c in fix.commands] == list(fix.commands)
+    for command in fix.commands:
+        assert command.startswith(("ip6tables -I ", "nft 'insert rule ")), command
+    return fix.text
 
 
 def assert_narrow(fix: str) -> None:
@@ -1366,7 +1371,7 @@ def test_forward_fix_deletes_only_rules_that_are_not_dockers() -> None:
     nft_fix = fixes_for(nft(["forward", port("udp", "sport", 53), {"drop": None}]))
     assert "`nft delete rule inet filter forward handle HANDLE`" in nft_fix
     replies = 'oifname "br-v6net" ct state established,related accept'
-    assert f"`nft insert rule inet filter forward {replies}`" in nft_fix
+    assert f"`nft 'insert rule inet filter forward {replies}'`" in nft_fix
     assert "ip6tables" not in nft_fix  # an nftables drop is undone in its own chain
 
 

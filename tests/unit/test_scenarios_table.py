@@ -13,7 +13,7 @@ import lab.scenarios
 from lab.dockers import GENERATIONS
 from lab.scenarios import SCENARIOS, Scenario
 
-CHECK_ID = re.compile(r"^(GW|RT|PMTU|DNS|NAT64|EP|RA|RC)-\d\d$")
+CHECK_ID = re.compile(r"^(GW|RT|PMTU|DNS|NAT64|EP|RA|RC|AF)-\d\d$")
 
 
 def _declared_names() -> list[str]:

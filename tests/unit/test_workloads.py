@@ -11,11 +11,13 @@ import pytest
 
 from probes.docker import NetworkInfo
 from probes.workloads import (
+    NothingSelected,
     Selector,
     SelectorError,
     is_harness_container,
     parse_selector,
     read_in_root,
+    unmatched,
     workload_from_inspect,
 )
 
@@ -296,3 +298,40 @@ async def test_a_live_workload_that_cannot_be_looked_at_is_a_harness_error_for_i
     assert "setns failed" in str(views.unreadable["web-1@v6net"])
     assert not views.containers
     assert not views.gone
+
+
+# -- --containers that names nothing that runs ------------------------------------------------
+
+RUNNING = [(["web-1"], "4f3c2a1b0e9d"), (["db"], "77aa00bb11cc")]
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("all", ()),
+        ("none", ()),
+        ("web-1", ()),
+        ("web-1,nosuch-web", ("nosuch-web",)),
+        ("nosuch-web,web1", ("nosuch-web", "web1")),
+        ("4f3c", ()),  # an ID prefix of four or more
+        ("4f3", ("4f3",)),  # too short to be one
+        ("label=tier", ()),  # the daemon filtered the list by the label: something came back
+    ],
+)
+def test_unmatched_names(text: str, missing: tuple[str, ...]) -> None:
+    assert unmatched(parse_selector(text), RUNNING) == missing
+
+
+def test_nothing_running_matches_a_label_or_project() -> None:
+    assert unmatched(parse_selector("label=tier=front"), []) == ("tier=front",)
+    assert unmatched(parse_selector("compose=shop"), []) == ("shop",)
+    assert unmatched(parse_selector("all"), []) == ()
+
+
+def test_nothing_selected_says_which_in_one_line() -> None:
+    said = str(NothingSelected(parse_selector("web-1, nosuch"), ["nosuch"], "unix:///a b.sock"))
+    assert said == (
+        "--containers web-1,nosuch: no running container is called nosuch "
+        "(`docker -H 'unix:///a b.sock' ps` lists them)"
+    )
+    assert "\n" not in str(NothingSelected(parse_selector("compose=shop"), ["shop"], "x"))

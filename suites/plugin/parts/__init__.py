@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 
 from suites.plugin import routers, site, workloads
-from suites.plugin.parts import dns, endpoints, gateway, nat64, pmtu, resolv, routing
+from suites.plugin.parts import (
+    client_addr,
+    dns,
+    endpoints,
+    family,
+    gateway,
+    nat64,
+    pmtu,
+    resolv,
+    routing,
+)  # fmt: skip
 from suites.plugin.survey import Part, Survey, run_survey
 
 ALL: tuple[Part[Any], ...] = (
@@ -25,6 +35,7 @@ ALL: tuple[Part[Any], ...] = (
     dns.answers,
     dns.container_lookups,
     endpoints.endpoints_seen,
+    family.family_orders,
     gateway.gateway_exchanges,
     nat64.nat64_paths,
     pmtu.path_mtu,
@@ -33,6 +44,7 @@ ALL: tuple[Part[Any], ...] = (
     routing.reachability,
     routing.uplink_state,
     routing.ruleset,
+    client_addr.client_addresses,
 )
 
 

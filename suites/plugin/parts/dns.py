@@ -17,7 +17,7 @@ from suites.plugin.nameservers import (
     configured_nameservers,
     liveness_question,
 )
-from suites.plugin.site import Site, cannot_run, caught, resolver_deadline
+from suites.plugin.site import Site, caught, needs_root, resolver_deadline
 from suites.plugin.survey import Survey, surveyed
 
 TRANSPORTS: tuple[dns.Transport, ...] = ("udp", "tcp")
@@ -37,7 +37,7 @@ async def answers(survey: Survey) -> Answers:
     """Every query of DNS-01, DNS-02 and DNS-04, from the host, at once."""
     target, pytestconfig = survey.target, survey.config
     if target.netns.path is not None and not privileged():
-        cannot_run(pytestconfig, "not root: asking from the target's namespace needs setns")
+        needs_root(pytestconfig, "asking from the target's namespace needs setns")
     servers = [s.address for s in configured_nameservers(pytestconfig) if s.address]
     timeout = target.profile.timeout
     qname, qtype = liveness_question(target.profile)

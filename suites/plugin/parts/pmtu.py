@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from probes import dns, pmtu
+from probes import dns, ifaddr, pmtu
 from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
 from probes.errors import NetnsError
@@ -37,6 +37,7 @@ class PathMtuSurvey:
     uplink: str | None
     frames: tuple[Frame, ...]
     watched: bool
+    gateway: str | None = None  # the host's default router on the uplink (PMTU-03's fix)
 
 
 def tcp_server(survey: Survey) -> str | None:
@@ -110,10 +111,14 @@ async def path_mtu(survey: Survey) -> PathMtuSurvey:
         pytest.skip("the profile names no reachability anchors (anchors = [...]) to probe toward")
     if uplink is None:
         return PathMtuSurvey(await everyone(), None, (), False)
+    snap = await ifaddr.snapshot(site.target.netns)
+    gateway = next(
+        (r.gateway for r in snap.default_routes() if r.interface == uplink and r.gateway), None
+    )
     async with contextlib.AsyncExitStack() as stack:
         try:
             capture = await stack.enter_async_context(LinkCapture(site.target.netns, uplink))
         except NetnsError:  # judged all the same; where a PTB is lost stays unknown
-            return PathMtuSurvey(await everyone(), uplink, (), False)
+            return PathMtuSurvey(await everyone(), uplink, (), False, gateway)
         found = await everyone()
-    return PathMtuSurvey(found, uplink, tuple(capture.frames), True)
+    return PathMtuSurvey(found, uplink, tuple(capture.frames), True, gateway)
