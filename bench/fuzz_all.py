@@ -4,7 +4,8 @@ slowest input.
     .venv/bin/python bench/fuzz_all.py                      # 10,000 inputs each, the usual seed
     .venv/bin/python bench/fuzz_all.py --inputs 1000 --only profile --seed 7
 
-The inputs are bench/fuzz_targets.py's: seeds (sound inputs) under random edits, some random
+The inputs are bench/fuzz_targets.py's (the firewall's readers: bench/fuzz_firewall.py's, from
+bench/firewall_corpus.py): seeds (sound inputs) under random edits, some random
 bytes, and for results.json files with values swapped for junk; seeded, so a run is the same
 inputs every time (each parser's own stream: ``--only`` changes no other's). A crash is an
 exception out of the parser or a broken contract (an internal decoder error, a ProfileError of
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.fuzz_firewall import FIREWALL_TARGETS  # noqa: E402
 from bench.fuzz_targets import FUZZ_SEED, TARGETS, Broken, Target  # noqa: E402
 
 SLOW_S = 1.0
@@ -56,9 +58,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=FUZZ_SEED)
     parser.add_argument("--only", action="append", help="a parser's name (repeatable)")
     args = parser.parse_args()
-    chosen = [t for t in TARGETS if not args.only or t.name in args.only]
+    every = (*TARGETS, *FIREWALL_TARGETS)
+    chosen = [t for t in every if not args.only or t.name in args.only]
     if not chosen:
-        parser.error(f"no such parser; one of: {', '.join(t.name for t in TARGETS)}")
+        parser.error(f"no such parser; one of: {', '.join(t.name for t in every)}")
     print(f"seed {args.seed}, {args.inputs} inputs per parser")
     print(f"{'parser':<16} {'inputs':>7} {'crashes':>8} {'slowest':>10} {'total':>8}")
     bad = False

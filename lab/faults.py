@@ -15,11 +15,12 @@ Every hook does nothing unless a fault says otherwise: the healthy site has no f
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import ClassVar
 
 from lab import topology as T
-from lab.site import HostChanges, Network, Networks, PublishedService, Site
+from lab.site import SITE_TABLE, HostChanges, Network, Networks, PublishedService, Site
 
 PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
 
@@ -369,3 +370,62 @@ class WorkloadContainers(Fault):
         site.workloads.count = self.count
         site.workloads.without_route = self.without_route
         site.workloads.bad_resolv = self.bad_resolv
+
+
+# the firewall's size ---------------------------------------------------------------------------
+# Sources a blocklist bans: 3fff::/20, the IPv6 documentation prefix the lab never uses (RFC 9637;
+# the lab's addresses are 2001:db8::/32), one /48 per rule: 3fff:0:N::/48, N in decimal digits
+# (valid hex, each distinct).
+BLOCKLIST = "BLOCKLIST"
+BLOCKLIST_PORTS = "22,80,443"
+
+
+@dataclass(frozen=True, slots=True)
+class BigFirewall(Fault):
+    """A blocklist of ``rules`` rules in its own chain jumped from the site's forward chain
+    (DOCKER-USER where Docker writes ip6tables, FORWARD where it does not, the site's own nft
+    table on Docker 29's nftables backend), as fail2ban or a blocklist tool writes one: each
+    rule rejects new TCP to a few ports from one banned prefix. The prefixes are documentation
+    space the lab never uses, so nothing of the site's is dropped: healthy, with a big firewall
+    for the checks to read and judge in time."""
+
+    firewall: ClassVar[bool] = True
+
+    rules: int = 10_000
+
+    def _lines(self, head: str, each: str, tail: str) -> str:
+        """A shell command printing ``head``, ``each`` for i = 0 … rules-1 ($i in it), ``tail``."""
+        return (
+            f"{{ printf '%s\\n' {head}; i=0; while [ $i -lt {self.rules} ]; do "
+            f"echo \"{each}\"; i=$((i+1)); done; printf '%s\\n' {tail}; }}"
+        )
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        if host.docker_nftables:
+            table = f"ip6 {SITE_TABLE}"
+            hook = "{ type filter hook forward priority filter - 1 ; policy accept ; }"
+            head = " ".join(
+                shlex.quote(line)
+                for line in (
+                    f"add table {table}",
+                    f"add chain {table} forward {hook}",
+                    f"add chain {table} blocklist",
+                    f"add rule {table} forward jump blocklist",
+                )
+            )
+            each = (
+                f"add rule {table} blocklist ip6 saddr 3fff:0:$i::/48 tcp dport "
+                f"{{ {BLOCKLIST_PORTS.replace(',', ', ')} }} ct state new reject with tcp reset"
+            )
+            script = self._lines(head, each, "''") + f" | {shlex.join(host.nft)} -f -"
+            host.run("host", "sh", "-c", script)
+            return
+        chain = "DOCKER-USER" if host.docker_writes_ip6tables else "FORWARD"
+        each = (
+            f"-A {BLOCKLIST} -s 3fff:0:$i::/48 -p tcp -m multiport --dports {BLOCKLIST_PORTS} "
+            "-m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset"
+        )
+        head = shlex.quote("*filter") + " " + shlex.quote(f":{BLOCKLIST} - [0:0]")
+        script = self._lines(head, each, "COMMIT") + " | ip6tables-restore --noflush"
+        host.run("host", "sh", "-c", script)
+        host.run("host", "ip6tables", "-I", chain, "-j", BLOCKLIST)

@@ -15,6 +15,7 @@ from lab import topology as T
 from lab.dockers import GENERATIONS
 from lab.faults import (
     ApexWithoutAaaa,
+    BigFirewall,
     DefaultBridgeWithoutIpv6,
     Dns64,
     DnsOverIpv4Only,
@@ -384,6 +385,13 @@ SCENARIOS: dict[str, Scenario] = {
             # (it forwards over IPv4 only): a second cause, RC-01 on v6net, with DNS-03 after it
             root_causes=frozenset({"RC-02"}),
             root_causes_by_generation={"20.10": frozenset({"RC-01", "RC-02"})},
+        ),
+        Scenario(
+            "big-firewall",
+            "healthy, with a blocklist of 10,000 rules (fail2ban's shape) in the site's forward "
+            "chain that rejects only prefixes the lab never uses: the firewall checks read and "
+            "judge it in time, and pass",
+            faults=(BigFirewall(10_000),),
         ),
         Scenario(
             "workloads",

@@ -207,6 +207,8 @@ def judge_firewall(
             hop="host",
             breaks=drop_facts(verdict.drops, network.name),
         )
+    if verdict.doubtful_more:
+        evidence.append(f"… and {verdict.doubtful_more} more doubtful drops, not listed")
     if verdict.doubtful:
         return not_observed(
             "cannot decide: " + "; ".join(d.describe() for d in verdict.doubtful[:3]),

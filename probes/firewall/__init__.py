@@ -25,7 +25,9 @@ One private module per concern; import from the package:
 - ``_ruleset``: both views as read, and what could not be read;
 - ``_walk``: the one chain walker, which the forward walk (``_forward``, RT-04) and the NAT
   search (``_nat``, RT-06) both use, each saying what it looks for; linear in the rule set
-  for each packet (each chain walked once per packet), under one ``Deadline`` per judgement;
+  for each packet (each chain walked once per class of packets it treats alike), under one
+  ``Deadline`` per judgement;
+- ``_reads``: which packet fields each chain's outcome depends on (what makes packets alike);
 - ``_docker``: Docker's own chains and tables, recognised in one place;
 - ``_read``: reading them from a namespace.
 """
@@ -113,6 +115,7 @@ from probes.firewall._nft import (
 )
 from probes.firewall._nft_text import NFT_NAT_STATEMENTS
 from probes.firewall._read import (
+    READ_TIMEOUT,
     read_ruleset,
 )
 from probes.firewall._ruleset import (
@@ -149,6 +152,7 @@ __all__ = [
     "OUTSIDE",
     "PROTOCOL_NAMES",
     "RAW_STAGE",
+    "READ_TIMEOUT",
     "SERVICES",
     "SITE_CHAIN",
     "SNAT_TARGETS",

@@ -176,6 +176,8 @@ class ForwardAssessment:
     problems: tuple[str, ...] = ()  # what could not be read or parsed
     skipped: tuple[str, ...] = ()  # tables left out (iptables-nft copies)
     left_out: tuple[str, ...] = ()  # packets not modelled on purpose, each with why
+    # Doubtful drops not listed: each walk lists its first MAX_POSSIBLE_SHOWN (see ``_walk``).
+    doubtful_more: int = 0
 
 
 @functools.lru_cache(maxsize=1024)
@@ -323,10 +325,12 @@ def assess_forward(
     packets = [p for p in modelled if p not in unwanted]
     drops: list[Drop] = []
     notes: list[str] = []
+    more = 0
     tables = ruleset.tables()
     raw_packets = _raw_stage_packets(tables, packets, direct)
     for table in tables:
         walks = TableWalks(table, DROPS, deadline)
+        seen: dict[str, None] = {}  # the table's notes, each once, in order
         staged = [(table.raw_chains(), raw_packets), (table.forward_chains(), packets)]
         for chains, these in staged:
             for chain in chains:
@@ -335,7 +339,9 @@ def assess_forward(
                     if direct is None and chain.hook == "prerouting":
                         found = [_doubted(d) for d in found]
                     drops.extend(found)
-                    notes.extend(f"{table.source} {table.label} {n}" for n in walked.notes)
+                    more += walked.more
+                    seen.update(dict.fromkeys(walked.notes))
+        notes.extend(f"{table.source} {table.label} {n}" for n in seen)
     unique = list(dict.fromkeys(drops))
     return ForwardAssessment(
         tuple(d for d in unique if d.proven),
@@ -351,6 +357,7 @@ def assess_forward(
             *(f"{p.describe()}: {INBOUND_NEW_LEFT_OUT}" for p in unwanted),
             *([RAW_STAGE_LEFT_OUT] if direct is False and raw_packets else []),
         ),
+        more,
     )
 
 

@@ -52,6 +52,8 @@ class NatFinding:
     # Targets on the way we do not model (a verdict map we could not read, ``-j SOMETHING``):
     # any of them might NAT, so with no NAT rule found they leave the answer open.
     unresolved: tuple[str, ...] = ()
+    # Doubtful NAT rules not listed: a walk lists its first MAX_POSSIBLE_SHOWN (see ``_walk``).
+    doubtful_more: int = 0
 
     @property
     def masqueraded(self) -> bool | None:
@@ -65,6 +67,8 @@ class NatFinding:
     def evidence(self) -> tuple[str, ...]:
         lines = [f"read: {r}" for r in self.read]
         lines += [r.describe() for r in (*self.rules, *self.doubtful)]
+        if self.doubtful_more:
+            lines.append(f"… and {self.doubtful_more} more NAT rules that may apply, not listed")
         lines += [f"undecided: {u}" for u in self.unresolved]
         lines += [f"not evaluated: {u}" for u in self.uncertain if u not in self.unresolved]
         lines += [f"not read: {p}" for p in self.problems]
@@ -156,6 +160,7 @@ def find_masquerade(
     found: list[NatRule] = []
     notes: list[str] = []
     unresolved: list[str] = []
+    more = 0
     for table in tables:
         walks = TableWalks(table, NAT_RULES, deadline)
         for chain in table.nat_chains():
@@ -167,6 +172,7 @@ def find_masquerade(
             if isinstance(walked.end, NatRule):
                 found.append(walked.end)
             found.extend(walked.maybe)
+            more += walked.more
             notes.extend(f"{table.source} {table.label} {n}" for n in walked.notes)
             unresolved.extend(f"{table.source} {table.label} {n}" for n in walked.unresolved)
     unique = list(dict.fromkeys(found))
@@ -179,4 +185,5 @@ def find_masquerade(
         rs.problems,
         rs.ip6tables is not None or rs.nft is not None,
         tuple(dict.fromkeys(unresolved)),
+        more,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +39,7 @@ from probes.firewall._model import (
     _port_number,
 )
 from probes.firewall._nft_text import NFT_NAT_STATEMENTS, _nft_expr, _render_nft, _render_nft_value
+from probes.firewall._walk import Deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +53,19 @@ class NftRuleset:
 
 
 NFT_FAMILIES = ("ip6", "inet")
+_ITEMS_PER_CHECK = 256  # objects read between two looks at the deadline
 _NftKey = tuple[str, str]  # (family, table)
 
 
-def parse_nft_json(text: str) -> NftRuleset:
+def parse_nft_json(
+    text: str,
+    deadline: Deadline | None = None,
+    chains_only: Collection[tuple[str, str]] = (),
+) -> NftRuleset:
     """Read ``nft -j list ruleset``; bad JSON raises ``FirewallUnreadable``, odd items are
-    recorded as problems."""
+    recorded as problems. A dump not read by ``deadline`` raises ``FirewallUnreadable`` too.
+    Of the tables in ``chains_only`` ((family, name): iptables-nft's copies of what
+    ip6tables-save showed) only the chains are read, not their rules."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -71,14 +79,20 @@ def parse_nft_json(text: str) -> NftRuleset:
     chain_heads: dict[_NftKey, dict[str, dict[str, object]]] = {}
     rule_items: list[tuple[int, dict[str, object]]] = []
     for index, item in enumerate(items):
+        if deadline is not None and index % _ITEMS_PER_CHECK == 0:
+            deadline.check("nft -j output")
         kind, body = _nft_item(item)
         with _reading(index, kind, body):
             version = _nft_object(kind, body, version, sets, chain_heads, rule_items, index)
     rules: dict[tuple[str, str, str], list[Rule]] = {}
-    for index, body in rule_items:
+    for count, (index, body) in enumerate(rule_items):
+        if deadline is not None and count % _ITEMS_PER_CHECK == 0:
+            deadline.check("nft -j output")
         key = (str(body.get("family")), str(body.get("table")), str(body.get("chain")))
         if key[2] not in chain_heads.get(key[:2], {}):
             problems.append(f"rule for unknown chain {' '.join(key)}")
+            continue
+        if key[:2] in chains_only:
             continue
         with _reading(index, "rule", body):
             rules.setdefault(key, []).append(_nft_rule(body, sets, key[:2]))

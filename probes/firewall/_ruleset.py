@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from probes.firewall._ip6tables import Ip6tablesSave, parse_ip6tables_save
-from probes.firewall._model import FirewallUnreadable, Table
+from probes.firewall._model import FirewallUnreadable, OutOfTime, Table
 from probes.firewall._nft import NftRuleset, parse_nft_json
+from probes.firewall._walk import Deadline
 
 # Tables iptables-nft keeps in nftables; judged through ip6tables-save, not twice.
 XTABLES_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
@@ -32,21 +33,30 @@ class Ruleset:
         nft_json: str | None = None,
         ip6tables_version: str = "",
         unread: Sequence[str] = (),
+        deadline: Deadline | None = None,
     ) -> Ruleset:
-        """Parse whatever was read; a dump that is not what it claims goes to ``unread``."""
+        """Parse whatever was read; a dump that is not what it claims goes to ``unread``. One
+        not read by ``deadline`` raises ``FirewallUnreadable``: it may be sound, only big."""
         missing = list(unread)
         ip6tables = nft = None
         if ip6tables_save is not None:
             try:
-                ip6tables = parse_ip6tables_save(ip6tables_save)
+                ip6tables = parse_ip6tables_save(ip6tables_save, deadline)
+            except OutOfTime:
+                raise
             except FirewallUnreadable as exc:
                 missing.append(f"ip6tables-save: {exc.reason}")
+        nf_tables = "nf_tables" in ip6tables_version or bool(ip6tables and ip6tables.nf_tables)
+        # iptables-nft's copies are judged from ip6tables-save: their rules are not read twice
+        # (10,000 rules: seconds of parsing for nothing)
+        copies = {("ip6", t) for t in XTABLES_TABLES} if ip6tables and nf_tables else set()
         if nft_json is not None:
             try:
-                nft = parse_nft_json(nft_json)
+                nft = parse_nft_json(nft_json, deadline, copies)
+            except OutOfTime:
+                raise
             except FirewallUnreadable as exc:
                 missing.append(f"nft: {exc.reason}")
-        nf_tables = "nf_tables" in ip6tables_version or bool(ip6tables and ip6tables.nf_tables)
         return cls(ip6tables, nft, nf_tables, ip6tables_save or "", nft_json or "", tuple(missing))
 
     def _xtables_copy(self, table: Table) -> bool:

@@ -17,6 +17,13 @@ rules before it on the way make it so. A chain reached again by another way adds
 its finds were reported by the way it was first reached. Jumps are followed with an explicit
 stack, so a legal ruleset's depth is no limit; a jump to a chain already on the stack (a loop,
 which no kernel loads) is not followed and is noted as unresolved.
+
+Packets that agree on every field the chains reached read (``_reads``) share their walk and
+its replay: only the finds are made again, with each packet. What is worked out stays with the
+table (``Table.memo``), for the next judgement of it. A walk lists at most
+``MAX_POSSIBLE_SHOWN`` possible finds and counts the rest (``Walked.more``): 10,000 fail2ban
+rules we cannot evaluate are 10,000 possible drops for each packet, and listing each with what
+it depends on is what made such a rule set cost seconds and hundreds of MB.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Generic, Literal, TypeVar
 
-from probes.firewall._model import Action, Chain, FirewallUnreadable, Packet, Rule, Table
+from probes.firewall._model import Action, Chain, OutOfTime, Packet, Rule, Table
+from probes.firewall._reads import ALL, chain_reads, projection
 
 Found = TypeVar("Found")
 # "stop": a verdict that ends the walk with nothing found (ACCEPT in a filter chain; ACCEPT,
@@ -41,6 +49,9 @@ Path = tuple[str, ...]
 MAX_DOUBTS_SHOWN = 16
 # How many chains of a jump path the evidence names (the first ones and the last).
 MAX_PATH_SHOWN = 64
+# How many possible finds (doubtful drops, NAT rules that may apply) one walk of a base chain
+# lists; the rest are counted.
+MAX_POSSIBLE_SHOWN = 64
 # Seconds the judgement of one rule set may take, unless the caller gives a deadline.
 JUDGE_TIMEOUT = 20.0
 _TICKS_PER_CLOCK_READ = 512
@@ -59,9 +70,7 @@ class Deadline:
 
     def check(self, where: str) -> None:
         if time.monotonic() > self.at:
-            raise FirewallUnreadable(
-                where, f"its rules could not be judged within {self.seconds:g}s"
-            )
+            raise OutOfTime(where, f"its rules could not be judged within {self.seconds:g}s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +174,8 @@ class _Walker(Generic[Found]):
     deadline: Deadline
     memo: dict[str, _Summary] = field(default_factory=dict)
     ticks: int = 0
+    # Each note once, shared by every walk of the table: rule id and why -> text.
+    notes: dict[tuple[int, tuple[str, ...]], str] = field(default_factory=dict)
 
     def tick(self) -> None:
         self.ticks += 1
@@ -208,13 +219,19 @@ class _Walker(Generic[Found]):
     def _chain(self, name: str) -> Generator[str, _Summary | str, _Summary]:
         chain = self.table.chains[name]
         events: list[_Event] = []
+        packet = self.packet
         for rule in chain.rules:
-            self.tick()
-            hit, why = rule.test(self.packet)
+            self.ticks += 1
+            if not self.ticks % _TICKS_PER_CLOCK_READ:
+                self.deadline.check(f"{self.table.source} {self.table.label}")
+            hit, why = rule.test(packet)
             if hit is False:
                 continue
             if hit is None:
-                note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+                note = self.notes.get((id(rule), why))
+                if note is None:
+                    note = f"{chain.name}: {rule.text} — cannot evaluate: {', '.join(why)}"
+                    self.notes[(id(rule), why)] = note
                 events.append((_NOTE, note))
                 if rule.action.kind != "continue":  # matching or not, it decides nothing
                     yield from self._maybe_take(events, chain, rule, rule.action, note)
@@ -296,6 +313,28 @@ class Walked(Generic[Found]):
     unresolved: list[str]
     end: Found | Stop | None  # a find, "stop", or None: the end of the chain (its policy)
     uncertain: tuple[str, ...]  # the doubts met on the whole way, as a find's evidence
+    more: int = 0  # possible finds past MAX_POSSIBLE_SHOWN, counted, not listed
+
+
+@dataclass(frozen=True, slots=True)
+class _Proto:
+    """A find before it is made with a packet: where, the jump path, what it depends on."""
+
+    site: _Site
+    path: Path
+    uncertain: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Replayed:
+    """A base chain's walk for every packet with the same fields read: a Walked, finds unmade."""
+
+    notes: tuple[str, ...]
+    maybe: tuple[_Proto, ...]
+    more: int
+    unresolved: tuple[str, ...]
+    end: _Proto | Stop | None
+    uncertain: tuple[str, ...]
 
 
 def _shown_path(path: list[str], below: _Below | None, depth: int, last: str) -> Path:
@@ -318,8 +357,9 @@ def _shown_path(path: list[str], below: _Below | None, depth: int, last: str) ->
 class _Replay(Generic[Found]):
     walker: _Walker[Found]
     doubts: dict[str, None] = field(default_factory=dict)  # ordered: the first seen first
-    notes: list[str] = field(default_factory=list)
-    maybe: list[Found] = field(default_factory=list)
+    notes: dict[str, None] = field(default_factory=dict)  # each once, in order
+    maybe: list[_Proto] = field(default_factory=list)
+    more: int = 0
     unresolved: list[str] = field(default_factory=list)
 
     def uncertain(self, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -330,19 +370,14 @@ class _Replay(Generic[Found]):
             shown.append(f"… and {hidden} more rules or targets we could not evaluate")
         return (*shown, *(e for e in extra if e not in shown))
 
-    def make(self, site: _Site, path: Path) -> Found:
-        walker = self.walker
-        uncertain = self.uncertain(site.extra)
-        spot = Spot(
-            walker.table, walker.packet, site.chain, site.rule, site.action, path, uncertain
-        )
-        return walker.search.make(spot)
+    def make(self, site: _Site, path: Path) -> _Proto:
+        return _Proto(site, path, self.uncertain(site.extra))
 
-    def found(self, found: _Found, path: list[str]) -> Found:
+    def found(self, found: _Found, path: list[str]) -> _Proto:
         last = found.site.chain.name
         return self.make(found.site, _shown_path(path, found.below, found.depth, last))
 
-    def run(self, base: _Summary) -> Walked[Found]:
+    def run(self, base: _Summary) -> _Replayed:
         walker = self.walker
         if walker.table.incomplete:
             self.doubts[walker.table.incomplete] = None
@@ -367,17 +402,22 @@ class _Replay(Generic[Found]):
                 path.pop()
         end = base.end
         last = self.found(end, [base.name]) if isinstance(end, _Found) else end
-        return Walked(self.notes, self.maybe, self.unresolved, last, self.uncertain())
+        return _Replayed(
+            tuple(self.notes), tuple(self.maybe), self.more, tuple(self.unresolved), last,
+            self.uncertain(),
+        )  # fmt: skip
 
     def _event(self, kind: int, what: object, path: list[str]) -> None:
         if kind == _NOTE:
-            self.notes.append(what)  # type: ignore[arg-type]
+            self.notes[what] = None  # type: ignore[index]
         elif kind == _DOUBT:
             self.doubts[what] = None  # type: ignore[index]
         elif kind == _UNRESOLVED:
-            self.notes.append(what)  # type: ignore[arg-type]
+            self.notes[what] = None  # type: ignore[index]
             self.doubts[what] = None  # type: ignore[index]
             self.unresolved.append(what)  # type: ignore[arg-type]
+        elif len(self.maybe) >= MAX_POSSIBLE_SHOWN:
+            self.more += kind in (_MAYBE, _MAYBE_END)
         elif kind == _MAYBE:
             self.maybe.append(self.make(what, _shown_path(path, None, 0, path[-1])))  # type: ignore[arg-type]
         elif kind == _MAYBE_END:
@@ -394,19 +434,64 @@ def unproven(uncertain: tuple[str, ...]) -> str:
     return f"; not proven, it depends on: {'; '.join(uncertain)}" if uncertain else ""
 
 
+_READS = "reads"  # Table.memo's key of the fields each chain reads
+_NOTES = "notes"  # and of the notes' texts
+
+
 @dataclass(slots=True)
 class TableWalks(Generic[Found]):
-    """The walks of one table for a search: one memo per packet, shared by its base chains."""
+    """The walks of one table for a search: one memo per class of packets a base chain treats
+    alike (the same values of the fields it reads), kept in ``Table.memo``."""
 
     table: Table
     search: Search[Found]
     deadline: Deadline
-    walkers: dict[Packet, _Walker[Found]] = field(default_factory=dict)
+
+    def _reads(self) -> dict[str, int]:
+        memo = self.table.memo
+        reads = memo.get(_READS)
+        if reads is None:
+            ticker = _Walker(self.table, None, self.search, self.deadline)  # type: ignore[arg-type]
+            reads = memo[_READS] = chain_reads(self.table, ticker.tick)
+        return reads  # type: ignore[return-value]
 
     def walk(self, chain: Chain, packet: Packet) -> Walked[Found]:
         """Walk one base chain with one packet."""
         self.deadline.check(f"{self.table.source} {self.table.label}")
-        walker = self.walkers.get(packet)
-        if walker is None:
-            walker = self.walkers[packet] = _Walker(self.table, packet, self.search, self.deadline)
-        return _Replay(walker).run(walker.summary(chain.name))
+        memo = self.table.memo
+        mask = self._reads().get(chain.name, ALL)
+        alike = (self.search, mask, projection(mask, packet))
+        replayed = memo.get((*alike, chain.name))
+        if replayed is None:
+            walker = memo.get(alike)
+            if walker is None:
+                notes = memo.setdefault(_NOTES, {})
+                walker = _Walker(self.table, packet, self.search, self.deadline, notes=notes)  # type: ignore[arg-type]
+                memo[alike] = walker
+            assert isinstance(walker, _Walker)
+            walker.deadline = self.deadline  # the memo may be an earlier judgement's
+            replayed = _Replay(walker).run(walker.summary(chain.name))
+            memo[(*alike, chain.name)] = replayed
+        assert isinstance(replayed, _Replayed)
+        return self._made(replayed, packet)
+
+    def _made(self, replayed: _Replayed, packet: Packet) -> Walked[Found]:
+        """The walk's finds, made with ``packet``."""
+        table, make = self.table, self.search.make
+
+        def found(proto: _Proto) -> Found:
+            site = proto.site
+            spot = Spot(
+                table, packet, site.chain, site.rule, site.action, proto.path, proto.uncertain
+            )
+            return make(spot)
+
+        end = replayed.end
+        return Walked(
+            list(replayed.notes),
+            [found(p) for p in replayed.maybe],
+            list(replayed.unresolved),
+            found(end) if isinstance(end, _Proto) else end,
+            replayed.uncertain,
+            replayed.more,
+        )

@@ -15,7 +15,7 @@ from probes.firewall import (
     find_masquerade,
     parse_ip6tables_save,
 )
-from probes.firewall._walk import MAX_DOUBTS_SHOWN, MAX_PATH_SHOWN
+from probes.firewall._walk import MAX_DOUBTS_SHOWN, MAX_PATH_SHOWN, MAX_POSSIBLE_SHOWN
 
 SUBNET = "2001:db8:1::/64"
 
@@ -74,13 +74,19 @@ def test_a_find_lists_some_of_its_doubts_and_counts_the_rest() -> None:
     found = assess_forward(
         parse_ip6tables_save(text), subnets=[SUBNET], bridges=["d0"], uplink=None
     )
-    assert len(found.doubtful) == 10 * 201  # each rule and the policy, for each packet
+    # each packet's walk lists its first MAX_POSSIBLE_SHOWN possible drops, counts the rest,
+    # and the policy
+    assert len(found.doubtful) == 10 * (MAX_POSSIBLE_SHOWN + 1)
+    assert found.doubtful_more == 10 * (200 - MAX_POSSIBLE_SHOWN)
     last = found.doubtful[-1]
     assert last.rule == "policy DROP"
     assert len(last.uncertain) == MAX_DOUBTS_SHOWN + 1
     assert last.uncertain[-1].startswith(f"… and {200 - MAX_DOUBTS_SHOWN} more")
-    own = found.doubtful[-2]  # the last rule: its own doubt is named, after the count
-    assert own.uncertain[-1].startswith("FORWARD: -A FORWARD -m set --match-set f2b-199 src")
+    own = found.doubtful[-2]  # the last rule listed: its own doubt is named, after the count
+    last_listed = MAX_POSSIBLE_SHOWN - 1
+    assert own.uncertain[-1].startswith(
+        f"FORWARD: -A FORWARD -m set --match-set f2b-{last_listed} "
+    )
 
 
 def test_a_judgement_past_its_deadline_is_no_verdict_but_unreadable() -> None:

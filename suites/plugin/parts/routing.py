@@ -16,6 +16,7 @@ from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
 from probes.errors import NetnsError
 from probes.firewall import (
+    READ_TIMEOUT,
     FirewallUnreadable,
     Ruleset,
     read_ruleset,
@@ -161,7 +162,7 @@ async def ruleset(survey: Survey) -> Ruleset | str:
     try:
         return await read_ruleset(
             site.target.netns,
-            timeout=site.target.profile.timeout * 2,
+            timeout=max(site.target.profile.timeout * 2, READ_TIMEOUT),
             tool_root=site.target.tool_root,
         )
     except FirewallUnreadable as exc:
