@@ -126,12 +126,20 @@ def judge_anchors(
     if not silent:
         return passed(f"every anchor answered {source}", evidence)
     why = "; ".join(f"{r.target}: {r.error or 'no reply'}" for r in silent)
+    # the container's own kernel would not send them (no route, unreachable network): nothing
+    # left the container, whatever the uplink saw
+    unsent = all((r.error or "").startswith("not sent") for r in silent)
     return failed(
         f"from {source} (container {container}) {len(silent)} of {len(results)} anchors did "
         f"not answer: {why}",
         evidence,
-        fix=TROUBLESHOOT,
-        hop=hop,
+        fix=(
+            "the container's kernel refused to send: see GW-02 (its address and default route) "
+            "for this container"
+            if unsent
+            else TROUBLESHOOT
+        ),
+        hop="container" if unsent else hop,
     )
 
 

@@ -60,6 +60,16 @@ def test_anchors_that_do_not_answer_fail_with_the_hop() -> None:
     assert ok.outcome == "pass"
 
 
+def test_anchors_the_containers_kernel_would_not_send_to_break_in_the_container() -> None:
+    """Not sent (no route in the container): the container is where it breaks, whatever the
+    uplink capture says, and the fix is that container's GW-02."""
+    unsent = echo("2001:db8:f00d::1", answered=False, error="not sent: network is unreachable")
+    j = judge_anchors([unsent], source="s", container="c", capture=[], hop="host")
+    assert j.outcome == "fail"
+    assert j.hop == "container"
+    assert "GW-02" in (j.fix or "")
+
+
 def test_far_end_says_the_error() -> None:
     j = judge_far_end(
         echo("2001:db8:1:1::2", answered=False, error="not sent: network is unreachable"),
