@@ -54,6 +54,21 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
     """DNS-01: the nameserver (configured in ``origin``) answered the query over IPv6, with
     NOERROR or NXDOMAIN."""
     evidence = [*result.lines(), f"configured in: {origin}"]
+    if not result.answered and (result.error or "").startswith("refused"):
+        # a port unreachable (UDP) or a reset (TCP) came back: the path to the server works,
+        # the server's host is up, and nothing there listens on port 53 over IPv6
+        return failed(
+            f"nameserver {result.server} refused DNS over IPv6 {result.transport.upper()}: its "
+            f"host answered ({result.error}) after {result.elapsed_ms:.0f} ms, so the path "
+            "works and nothing listens on port 53 at that address",
+            evidence,
+            fix_where="DNS server",
+            fix="make the server listen on its IPv6 address (unbound: interface: ::0 or the "
+            "address; bind: listen-on-v6 { any; };), or remove it from "
+            f"{origin}: every lookup tries it first",
+            hop="far end",
+            breaks=(nameserver_fact(result.server),),
+        )
     if not result.answered:
         return failed(
             f"nameserver {result.server} did not answer over IPv6 {result.transport.upper()}: "

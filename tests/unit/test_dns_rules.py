@@ -69,6 +69,17 @@ def test_dns01_passes_on_noerror_and_on_nxdomain() -> None:
     assert judge_nameserver(reply(rcode="NXDOMAIN", addresses=()), origin="profile").ok
 
 
+def test_dns01_says_a_refusing_server_answered_and_places_it_at_the_far_end() -> None:
+    """A port unreachable came back: the path works and nothing listens there; not "nothing
+    came back"."""
+    refused = "refused (port unreachable, or TCP reset)"
+    j = judge_nameserver(reply(rcode=None, error=refused), origin="profile")
+    assert j.outcome == "fail"
+    assert "nothing listens on port 53" in j.diagnosis
+    assert j.hop == "far end"
+    assert j.remedy is not None and j.remedy.where == "DNS server"
+
+
 def test_dns01_fails_on_a_silent_nameserver_with_the_time_it_waited() -> None:
     j = judge_nameserver(reply(rcode=None, error="timed out"), origin="profile")
     assert j.outcome == "fail"
