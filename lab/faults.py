@@ -429,3 +429,12 @@ class BigFirewall(Fault):
         script = self._lines(head, each, "COMMIT") + " | ip6tables-restore --noflush"
         host.run("host", "sh", "-c", script)
         host.run("host", "ip6tables", "-I", chain, "-j", BLOCKLIST)
+        if not host.docker_writes_ip6tables and site.host.path_mtu is not None:
+            # its conntrack match makes the host track connections, and so reassemble the
+            # containers' fragments and send them on at its own MTU (PMTU-03): a site that
+            # runs such a firewall gives its route beyond the upstream the path's MTU, as the
+            # lab does where Docker's own rules track connections (lab.host.finish)
+            host.run(
+                "host", "ip", "-6", "route", "add", T.FAR_END_ROUTE, "via",
+                T.UPSTREAM_ON_UPLINK6, "dev", T.UPLINK, "mtu", "lock", str(site.host.path_mtu),
+            )  # fmt: skip
