@@ -77,7 +77,8 @@ def test_dns01_says_a_refusing_server_answered_and_places_it_at_the_far_end() ->
     assert j.outcome == "fail"
     assert "nothing listens on port 53" in j.diagnosis
     assert j.hop == "far end"
-    assert j.remedy is not None and j.remedy.where == "DNS server"
+    assert j.remedy is not None
+    assert j.remedy.where == "DNS server"
 
 
 def test_dns01_fails_on_a_silent_nameserver_with_the_time_it_waited() -> None:
