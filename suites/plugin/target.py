@@ -171,7 +171,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"v6conform sends on this host's network: Router Solicitations on {uplink}; DNS "
             f"queries to its nameservers ({target.resolv_conf}, the profile's, the RAs'); from "
             "a probe container per IPv6 network, echoes to its gateway and the profile's "
-            "anchors, DNS lookups and connects to the profile's endpoints (README.md: "
+            "anchors, DNS lookups and connects to the profile's endpoints; one TCP connect to "
+            "each port the host's containers publish over IPv6 (AF-02; --containers none: "
+            "none) (README.md: "
             '"Checking a real host, safely")'
         )
     return lines
