@@ -352,6 +352,14 @@ def forward_fix(
             "table of its own on the forward hook, or mark what it accepts for Docker's "
             "--bridge-accept-fwmark"
         )
+    if any("conntrack" in c for c in commands) and site_chain != SITE_CHAIN and _major(docker) < 27:
+        # no DOCKER-USER: Docker tracks no connections here, these rules start it
+        tail += (
+            "; these accepts track connections (conntrack): from then on the host reassembles "
+            "the containers' fragments and sends them on at its own MTU, so where the path "
+            "beyond the uplink is narrower its route needs that MTU too (PMTU-03 says so, with "
+            "its command)"
+        )
     persist = "; then persist the rule set"
     if backend is not None and backend.endswith("+firewalld"):
         # firewalld rewrites the firewall at every reload: a rule added beside it is lost
