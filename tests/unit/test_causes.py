@@ -4,7 +4,9 @@ cause, independent faults stay apart, and nothing is hidden or re-judged."""
 
 from __future__ import annotations
 
-from reports.causes import find_causes
+import dataclasses
+
+from reports.causes import find_causes, lend_causes
 from reports.results import CheckInfo, CheckResult, Place
 from rules.judgement import Fix, Judgement
 
@@ -124,3 +126,31 @@ def test_failures_round_a_cycle_are_not_lost() -> None:
     [cause] = find_causes(ring, ORDER)
     assert cause.primary.place.column == "a"
     assert {s.result.place.column for s in cause.symptoms} == {"b", "c"}
+
+
+def test_a_cause_joins_its_members_commands_and_lends_its_fix_and_hop_to_its_symptoms() -> None:
+    """One story per failure: the cause's fix carries the commands of every network it covers,
+    each once, and every symptom is shown with that fix and the cause's hop (its own evidence
+    and verdict kept)."""
+    results = forward_drop()
+    for r in results:
+        if r.check == "RT-04":
+            bridge = r.place.column
+            command = f"ip6tables -I DOCKER-USER -o {bridge} -j ACCEPT"
+            fix = Fix("accept it", ("ip6tables -N X", command))
+            r.diagnoses = [dataclasses.replace(d, remedy=fix, hop="host") for d in r.diagnoses]
+    [cause] = find_causes(results, ORDER)
+    assert cause.remedy is not None
+    assert cause.remedy.commands == (
+        "ip6tables -N X",
+        "ip6tables -I DOCKER-USER -o bridge -j ACCEPT",
+        "ip6tables -I DOCKER-USER -o v6net -j ACCEPT",
+    )
+    assert cause.hop == "host"
+    rc01 = next(s.result for s in cause.symptoms if s.result.check == "RC-01")
+    lend_causes([cause])
+    [shown] = rc01.diagnoses
+    assert shown.remedy == cause.remedy
+    assert shown.hop == "host"
+    assert shown.diagnosis == "RC-01 broke on bridge"  # its own verdict
+    assert shown.outcome == "fail"
