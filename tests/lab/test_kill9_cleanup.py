@@ -74,12 +74,20 @@ def harness_leftovers(lab: Lab, user_cache: set[str]) -> dict[str, Any]:
         # the lab's dockerd is the harness's and this test's own: every other record is the
         # harness's, and so is every image not the user's
         "build cache": {i: d[:60] for i, d in build_cache(lab).items() if i not in user_cache},
-        "other images": sorted(set(lab.docker("images", "-aq").split()) - set(user_images(lab))),
+        "other images": sorted(
+            set(lab.docker("images", "-aq").split()) - set(user_images(lab)) - set(site_images(lab))
+        ),
     }
 
 
 def user_images(lab: Lab) -> list[str]:
     return [i for ref in (USER_IMAGE, USER_BUILT) for i in lab.docker("images", "-q", ref).split()]
+
+
+def site_images(lab: Lab) -> list[str]:
+    """The lab site's own images (its workloads' and its glibc one, v6conform-lab/*): like the
+    user's, not the harness's."""
+    return lab.docker("images", "-q", "--filter", "reference=v6conform-lab/*").split()
 
 
 def nothing(left: dict[str, Any]) -> bool:
