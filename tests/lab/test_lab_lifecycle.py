@@ -145,5 +145,5 @@ def test_failed_up_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_describe_without_lab_says_what_to_do() -> None:
     result = lab_cli("describe")
     assert result.returncode == 1
-    assert "python -m lab up" in result.stderr
+    assert f"python -m lab --name {NAME} up" in result.stderr  # the lab it names, not v6c
     assert STATE_ROOT.name in str(Lab(NAME).state)
