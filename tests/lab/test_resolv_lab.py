@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.suite_run import lab_up, run_suites
+from lab.published import LABEL as PUBLISHED_LABEL
 
 pytestmark = pytest.mark.lab
 NAME = "v6crc"
@@ -17,8 +18,11 @@ NAME = "v6crc"
 def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> None:
     with lab_up(NAME, "build-resolv") as lab:
         run = run_suites(tmp_path, "--target", "lab", "--lab-name", NAME, "-m", "resolvconf")
-        images = lab.docker("images", "-a", "-q").split()
-        containers = lab.docker("ps", "-a", "-q").split()
+        # the lab site's own (its published service and its images, v6conform-lab/*) aside
+        site_images = lab.docker("images", "-q", "--filter", "reference=v6conform-lab/*").split()
+        images = [i for i in lab.docker("images", "-a", "-q").split() if i not in site_images]
+        site = lab.docker("ps", "-a", "-q", "--filter", f"label={PUBLISHED_LABEL}").split()
+        containers = [c for c in lab.docker("ps", "-a", "-q").split() if c not in site]
         df = json.loads(lab.docker("system", "df", "--format", "{{json .}}").splitlines()[-1])
         cache = lab.docker("system", "df", "-v").split("Build cache usage", 1)[-1]
     assert not [c for c in run.cases if c.outcome == "error"], run.output[-3000:]
