@@ -31,7 +31,7 @@ from probes.docker import ProbeContainer
 from probes.errors import ProbeError
 from probes.inroot import read_in_root
 from probes.resolvconf import ResolvConf, parse_resolv_conf, printable
-from probes.resolver import _b64, _elapsed, _run, _said
+from probes.resolver import BOUNDED, _b64, _elapsed, _run, _said
 
 Kind = Literal["any", "4", "6"]
 KINDS: tuple[Kind, ...] = ("any", "4", "6")
@@ -42,7 +42,8 @@ MAX_BINARY = 8 << 20  # a static busybox is 2 MB
 
 # Arguments: DEADLINE (seconds), then the names. Every lookup runs in the background, killed at
 # the deadline; values from the container are printed base64-encoded, one line per fact.
-SCRIPT = r"""
+SCRIPT = (
+    r"""
 echo v6conform-family
 d=$1; shift
 enc() { base64 | tr -d '\n'; }
@@ -51,16 +52,9 @@ if [ -f /etc/resolv.conf ]; then echo "resolv $(enc </etc/resolv.conf)"; fi
 echo "synretries $(cat /proc/sys/net/ipv4/tcp_syn_retries 2>/dev/null)"
 if command -v getent >/dev/null 2>&1; then tool=getent; else tool=ping; fi
 echo "tool $tool"
-bounded() {
-  o=$1; shift
-  "$@" >"$o" 2>&1 &
-  p=$!
-  (sleep "$d"; kill -9 $p) >/dev/null 2>&1 &
-  k=$!
-  wait $p; rc=$?
-  kill $k 2>/dev/null
-  return $rc
-}
+"""
+    + BOUNDED
+    + r"""
 # busybox can be built to prefer an IPv4 answer itself (FEATURE_PREFER_IPV4_ADDRESS): asked for
 # localhost, which /etc/hosts maps to ::1 and 127.0.0.1 (both only with host.conf's "multi on")
 # and every C library sorts ::1 first, such a ping says 127.0.0.1
@@ -93,6 +87,7 @@ wait
 rm -f /tmp/v6conform-af-$$-*
 echo done
 """
+)
 
 
 @dataclass(frozen=True, slots=True)

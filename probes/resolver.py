@@ -34,22 +34,10 @@ MAX_SERVERS = 8  # nameserver lines asked directly; resolvers use three, junk fi
 BEGIN = "v6conform-resolver"
 END = "done"
 
-# Arguments: DEADLINE (seconds), FAMILY (-6 or "any"), then the names. Each lookup and each
-# nameserver runs in the background, so the whole script takes about one deadline at most. Its
-# files are named by the shell's PID ($$, the same in its background subshells): two checks may
-# run it at once in one container. Every
-# value that came from the container is printed base64-encoded: one line per fact, whatever the
-# bytes were. /proc/uptime gives the times (busybox date has no sub-second format).
-SCRIPT = r"""
-echo v6conform-resolver
-d=$1; fam=$2; shift 2
-[ "$fam" = any ] && fam=
-enc() { base64 | tr -d '\n'; }
-echo "resolv $(enc </etc/resolv.conf)"
-echo "route6 $(ip -6 route 2>&1 | enc)"
-# bounded OUT CMD...: CMD with its output in OUT, killed at the deadline (busybox's `timeout`
-# takes whole seconds only); the killer's output goes nowhere so it cannot hold ours open
-bounded() {
+# bounded OUT CMD...: CMD with its output in OUT, killed at the deadline $d (busybox's `timeout`
+# takes whole seconds only); the killer's output goes nowhere so it cannot hold ours open. The
+# container scripts of the resolver (here) and of the address family (probes.family) share it.
+BOUNDED = r"""bounded() {
   o=$1; shift
   "$@" >"$o" 2>&1 &
   p=$!
@@ -59,7 +47,25 @@ bounded() {
   kill $k 2>/dev/null
   return $rc
 }
-look() {
+"""
+
+# Arguments: DEADLINE (seconds), FAMILY (-6 or "any"), then the names. Each lookup and each
+# nameserver runs in the background, so the whole script takes about one deadline at most. Its
+# files are named by the shell's PID ($$, the same in its background subshells): two checks may
+# run it at once in one container. Every
+# value that came from the container is printed base64-encoded: one line per fact, whatever the
+# bytes were. /proc/uptime gives the times (busybox date has no sub-second format).
+SCRIPT = (
+    r"""
+echo v6conform-resolver
+d=$1; fam=$2; shift 2
+[ "$fam" = any ] && fam=
+enc() { base64 | tr -d '\n'; }
+echo "resolv $(enc </etc/resolv.conf)"
+echo "route6 $(ip -6 route 2>&1 | enc)"
+"""
+    + BOUNDED
+    + r"""look() {
   read t0 x </proc/uptime
   bounded /tmp/v6conform-$$-l$1 ping $fam -c 1 -s 65535 -I lo "$2"
   rc=$?
@@ -84,6 +90,7 @@ wait
 rm -f /tmp/v6conform-$$-*
 echo done
 """.replace("MAX_SERVERS", str(MAX_SERVERS))
+)
 
 _PING_RESOLVED = re.compile(r"^PING (\S+) \(([0-9A-Fa-f:.]+)\)", re.MULTILINE)
 _CANT_FIND = re.compile(r"server can't find (\S+): ([A-Z]+)")

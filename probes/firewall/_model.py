@@ -1,5 +1,9 @@
 """The packet model: the container packets we model, the matches that answer True / False /
 None (we cannot tell) for them, and rules, chains and tables as the tools print them.
+
+One idea, kept whole past ~600 lines: every match kind answers the same three-valued question
+of the same packet, and the walk (``_walk``) and both readers build on these types alone;
+split, each half would import the other.
 """
 
 from __future__ import annotations
