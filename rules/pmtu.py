@@ -42,14 +42,11 @@ class UplinkSight:
     left: bool
     too_big: Frame | None
 
-    def lines(self, uplink: str | None) -> tuple[str, ...]:
+    def lines(self, uplink: str | None, what: str = "the full-size request") -> tuple[str, ...]:
         if not self.watched:
             return ("the uplink was not watched",)
         on = uplink or "the uplink"
-        out = [
-            f"on {on}: the full-size request "
-            + ("left the host" if self.left else "never left the host")
-        ]
+        out = [f"on {on}: {what} " + ("left the host" if self.left else "never left the host")]
         if self.too_big is not None:
             out.append(f"on {on}: {self.too_big.describe()}")
         elif self.left:
@@ -120,6 +117,8 @@ def judge_too_big(
     if r.first in ("too-big", "refused") and r.final == "silent" and r.learned_mtu:
         return _beyond_narrowed(r, sight, last_sight, network=network, uplink=uplink,
                                 docker=docker)  # fmt: skip
+    if r.final == "too-big" and len(r.narrowed) > 1:
+        return _later_hop_too_big(r, evidence, network)
     if r.first == "answered":
         return passed(
             f"a {r.link_mtu}-byte packet to {r.target} came back answered: the path carries the "
@@ -212,6 +211,36 @@ def judge_too_big(
     )  # fmt: skip
 
 
+def _later_hop_too_big(r: PathMtu, evidence: Sequence[str], network: str) -> Judgement:
+    """A farther hop's Packet Too Big ended the rounds: one the kernel rightly ignored (an MTU
+    no smaller than the packet), one it did not take, or the rounds ran out."""
+    t, size = r.narrowed[-1], r.last_size or r.link_mtu
+    if t.mtu >= size:
+        return failed(
+            f"{_narrowed_text(r)}: the last names an MTU no smaller than the {size}-byte packet "
+            "it answers: the kernel rightly ignores it (RFC 8201 §4), and that hop drops such "
+            "packets without saying how large they may be",
+            evidence,
+            fix=f"fix the router at {t.router}: its Packet Too Big must carry the MTU of its "
+            "next link (any Docker version: the fault is beyond the container)",
+            hop="far end", breaks=[fact("pmtud", network)], fix_where="router",
+        )  # fmt: skip
+    if r.learned_mtu and r.learned_mtu <= max(t.mtu, 1280):
+        return not_observed(
+            f"{_narrowed_text(r)} reached the container and its kernel keeps mtu "
+            f"{r.learned_mtu}, but the probe's rounds ran out before a packet was answered",
+            evidence,
+        )
+    return failed(
+        f"{t.text()} reached the container but its kernel keeps no smaller MTU toward {r.target}",
+        evidence,
+        fix="check the container's kernel settings (net.ipv6.route.mtu_expires) and that the "
+        "Packet Too Big is for its own address",
+        hop="container",
+        breaks=[fact("pmtud", network)],
+    )
+
+
 def far_fix(router: str, mtu: int) -> str:
     return (
         f"a router beyond {router} (which says its next link carries {mtu}), on a link "
@@ -240,8 +269,7 @@ def _beyond_narrowed(
     evidence = (
         *r.evidence,
         *sight.lines(uplink),
-        f"the {size}-byte packet (seq {r.last_seq}):",
-        *last.lines(uplink),
+        *last.lines(uplink, f"the {size}-byte request (seq {r.last_seq})"),
         "small echo beside it:",
         *r.small.evidence,
     )

@@ -311,3 +311,14 @@ def test_far_packet_too_big_dropped_by_the_host_blames_the_host() -> None:
     assert j.outcome == "fail"
     assert j.hop == "host"
     assert FAR_ROUTER in j.diagnosis
+
+
+def test_a_farther_hop_naming_no_smaller_mtu_is_blamed_not_the_first() -> None:
+    r = dataclasses.replace(
+        two_hops("too-big", learned=1450, after=True),
+        narrowed=(TooBig(ROUTER, 1450), TooBig(FAR_ROUTER, 1500)),
+    )
+    j = judge(r)
+    assert j.outcome == "fail"
+    assert j.hop == "far end"
+    assert FAR_ROUTER in (j.fix or "")
