@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab import glibc_image
@@ -35,7 +36,7 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
         "docker": dataclasses.asdict(daemon),
         "state_dir": str(lab.state),
         "profile": str(lab.state / "profile.toml"),
-        "namespaces": {r: lab.ns(r) for r in ("host", "upstream", "inet")},
+        "namespaces": {r: lab.ns(r) for r in T.ROLES if Path(f"/run/netns/{lab.ns(r)}").exists()},
         "host": {
             "uplink": T.UPLINK,
             "uplink_address": T.HOST_ON_UPLINK6,

@@ -154,6 +154,31 @@ class PathMtuUnknownToHost(Fault):
         site.host.path_mtu = None
 
 
+@dataclass(frozen=True, slots=True)
+class TwoNarrowHops(Fault):
+    """Not a fault: the path beyond the upstream has two links narrower than the uplink, each
+    narrower than the last (the upstream's own next link, then a transit router's), each
+    router sending its own Packet Too Big. The host, where it locks its route's MTU, locks the
+    path's: the smallest."""
+
+    def site(self, site: Site) -> None:
+        site.core.hops = (T.FIRST_HOP_MTU, T.PATH_MTU)
+
+
+@dataclass(frozen=True, slots=True)
+class FarPacketTooBigDropped(Fault):
+    """The farther hop of two (the transit router) never lets its own Packet Too Big out: the
+    black hole is beyond the upstream router, which itself says its MTU. The host, where it
+    locks its route's MTU, knows only the first hop's (its provider's link)."""
+
+    def site(self, site: Site) -> None:
+        site.core.hops = (T.FIRST_HOP_MTU, T.PATH_MTU)
+        site.host.path_mtu = T.FIRST_HOP_MTU
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        host.run("transit", "ip6tables", "-I", "OUTPUT", *PACKET_TOO_BIG)
+
+
 # Docker's daemon and networks ------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Ip6tables(Fault):

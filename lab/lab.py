@@ -26,6 +26,7 @@ from typing import Any
 from lab import daemon as docker_daemon
 from lab import dns, dockers, far_end, glibc_image, host, links, published, upstream
 from lab import networks as docker_networks
+from lab import topology as T
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
 from lab.dockers import RootError
@@ -251,7 +252,7 @@ class Lab:
 
     def exists(self) -> bool:
         return self.state.exists() or any(
-            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet")
+            Path(f"/run/netns/{self.ns(r)}").exists() for r in T.ROLES
         )
 
     # down --------------------------------------------------------------------------------
@@ -274,7 +275,7 @@ class Lab:
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
         signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
-        for role in ("host", "upstream", "inet"):
+        for role in T.ROLES:
             if Path(f"/run/netns/{self.ns(role)}").exists():
                 run("ip", "netns", "del", self.ns(role), check=False)
         for mount in mounts_under(self.state):
@@ -319,7 +320,7 @@ class Lab:
         v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
         so what is signalled later is what was checked. Never this process or its parents."""
         namespaces = set()
-        for role in ("host", "upstream", "inet"):
+        for role in T.ROLES:
             with contextlib.suppress(OSError):
                 st = os.stat(f"/run/netns/{self.ns(role)}")
                 namespaces.add((st.st_dev, st.st_ino))

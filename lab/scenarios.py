@@ -19,6 +19,7 @@ from lab.faults import (
     DefaultBridgeWithoutIpv6,
     Dns64,
     DnsOverIpv4Only,
+    FarPacketTooBigDropped,
     Fault,
     ForwardDrop,
     ForwardingOff,
@@ -37,6 +38,7 @@ from lab.faults import (
     PublishedWithoutIpv6,
     RoutedGatewayMode,
     StaleAaaa,
+    TwoNarrowHops,
     UlaPool,
     UplinkFromUserspace,
     UserlandProxy,
@@ -275,6 +277,30 @@ SCENARIOS: dict[str, Scenario] = {
             generations=FROM_26,
             # one cause: the host's refragmenting, met by each network's containers
             root_causes=frozenset({"PMTU-03"}),
+        ),
+        Scenario(
+            "pmtu-two-hops",
+            f"healthy, over a path with two links narrower than the uplink beyond it: the "
+            f"upstream's next link carries {T.FIRST_HOP_MTU} bytes, a transit router's beyond it "
+            f"{T.PATH_MTU}, and each router sends its own Packet Too Big (on 20.10 and 26 "
+            "without ip6tables the containers meet both in turn; where Docker writes ip6tables "
+            "rules the host reassembles their fragments, and a healthy host then locks its "
+            f"route's MTU at the path's, {T.PATH_MTU}: its own Packet Too Big is the one they "
+            "meet)",
+            faults=(TwoNarrowHops(),),
+        ),
+        Scenario(
+            "pmtu-far-blackhole",
+            f"the path has two narrower hops ({T.FIRST_HOP_MTU} at the upstream's next link, "
+            f"{T.PATH_MTU} at a transit router's beyond it) and the farther router sends no "
+            "Packet Too Big: packets sized to the first hop's MTU vanish beyond it (where Docker "
+            f"writes ip6tables rules the host locks its route at {T.FIRST_HOP_MTU}, the MTU it "
+            "knows, and the same packets vanish)",
+            frozenset({"PMTU-01", "PMTU-02"}),
+            faults=(FarPacketTooBigDropped(),),
+            # one cause: PMTU-01 finds the black hole beyond the hop that said its MTU, on
+            # each network; PMTU-02 follows on each
+            root_causes=frozenset({"PMTU-01"}),
         ),
         Scenario(
             "no-rdnss",

@@ -67,6 +67,20 @@ class FarEnd:
 
 
 @dataclass
+class Core:
+    """The path beyond the upstream router: the MTUs of its links narrower than the uplink, in
+    order. One: the upstream's own next link (the far end beyond it). Two: a transit router
+    between them, each link narrower than the last, each router sending its own Packet Too
+    Big."""
+
+    hops: tuple[int, ...] = (T.PATH_MTU,)
+
+    @property
+    def path_mtu(self) -> int:
+        return min(self.hops)
+
+
+@dataclass
 class Host:
     """The host's own settings that dockerd reads or is started with."""
 
@@ -128,6 +142,7 @@ class Site:
     router: Router = field(default_factory=Router)
     dns: DnsServer = field(default_factory=DnsServer)
     far_end: FarEnd = field(default_factory=FarEnd)
+    core: Core = field(default_factory=Core)
     host: Host = field(default_factory=Host)
     profile: Profile = field(default_factory=Profile)
     workloads: Workloads = field(default_factory=Workloads)

@@ -27,6 +27,21 @@ CORE4_PLEN = 30
 # on many Docker hosts' providers): a container's full-size packet draws a Packet Too Big from
 # the upstream router, which path MTU discovery must get back to the container (PMTU-*)
 PATH_MTU = 1400
+# where the path has two narrower hops (pmtu-two-hops): the upstream's next link carries
+# FIRST_HOP_MTU to a transit router (namespace NAME-transit, on the core link in the far end's
+# place and with its addresses), whose own next link to the far end carries PATH_MTU
+FIRST_HOP_MTU = 1450
+TRANSIT_IN = "edge0"  # the transit router's link to the upstream (the core link)
+TRANSIT_OUT = "far0"  # its link to the far end
+FAR_EDGE = "edge1"  # the far end's link to the transit router
+FAR_PREFIX = "2001:db8:0:fffe::/64"
+TRANSIT_ON_FAR6 = "2001:db8:0:fffe::1"
+INET_ON_FAR6 = "2001:db8:0:fffe::2"
+TRANSIT_ON_FAR4 = "192.0.2.13"
+INET_ON_FAR4 = "192.0.2.14"
+FAR4_PLEN = 30
+# every namespace role a lab may have (transit only where the path has two narrower hops)
+ROLES = ("host", "upstream", "inet", "transit")
 FAR_END_ROUTE = "2001:db8::/32"  # the host's route beyond the upstream, where it carries the MTU
 
 # the far end's services, on the inet namespace's loopback (no dummy module needed)
