@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from probes.docker import DEFAULT_SOCKET, LABEL, DockerEndpoint
+from probes.errors import DockerUnavailable
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 
@@ -142,7 +143,14 @@ async def network_spec(endpoint: DockerEndpoint, name: str) -> NetworkSpec:
     data = await endpoint.call(client._query_json(f"networks/{name}", method="GET"))
     containers: dict[str, Mapping[str, Any]] = {}
     for cid in data.get("Containers") or {}:
-        inspect = await endpoint.call(client._query_json(f"containers/{cid}/json", method="GET"))
+        try:
+            inspect = await endpoint.call(
+                client._query_json(f"containers/{cid}/json", method="GET")
+            )
+        except DockerUnavailable as exc:
+            if exc.reason.endswith("(HTTP 404)"):
+                continue  # gone since (one of the run's own, done): nothing to connect again
+            raise
         if LABEL not in ((inspect.get("Config") or {}).get("Labels") or {}):
             containers[cid] = inspect
     return spec_from_api(data, containers, docker_host=endpoint.url)

@@ -24,7 +24,11 @@ from rules.judgement import Fix, Judgement, failed, not_observed, passed
 
 
 def judge_mode(
-    found: Ipv6Mode, wanted: str | None, *, daemon_version: str, spec: NetworkSpec | None = None
+    found: Ipv6Mode,
+    wanted: str | None,
+    *,
+    daemon_version: str,
+    spec: NetworkSpec | str | None = None,
 ) -> Judgement:
     """RT-06 "IPv6 mode as intended": ``wanted`` is the profile's ipv6_mode, "routed", "nat",
     or "any" / None (not stated: report, judge nothing). Anything else raises ValueError.
@@ -66,7 +70,7 @@ def _undecided(found: Ipv6Mode, evidence: tuple[str, ...]) -> Judgement:
 
 
 def _judge_routed(
-    found: Ipv6Mode, major: int, evidence: tuple[str, ...], spec: NetworkSpec | None = None
+    found: Ipv6Mode, major: int, evidence: tuple[str, ...], spec: NetworkSpec | str | None = None
 ) -> Judgement:
     name = found.network
     if found.ula:
@@ -151,7 +155,7 @@ def _foreign_rule(found: Ipv6Mode, major: int) -> str | None:
     return None
 
 
-def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | None = None) -> str | Fix:
+def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | str | None = None) -> str | Fix:
     foreign = _foreign_rule(found, major)
     if foreign is not None:
         return (
@@ -161,7 +165,9 @@ def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | None = None) ->
     if major >= FIRST_WITH_GATEWAY_MODES:
         if found.default_bridge:
             cannot = "on Docker 27 and 28 the default bridge's gateway mode cannot be set"
-            if major > 28:
+            if major == 29:  # moby 29.7.2's initBridgeDriver passes the default bridge none
+                cannot += " (nor on 29: its daemon gives docker0 no gateway mode option)"
+            elif major > 29:
                 cannot += f" (not verified on {major})"
             return (
                 f'{cannot}: either set "ip-masq": false in {DAEMON_JSON} and restart dockerd '
@@ -172,15 +178,18 @@ def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | None = None) ->
         after = " The upstream must route the prefix to this host (RT-03)"
         if major >= 28:
             after += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
-        if spec is not None and spec.network == found.network and not spec.unscriptable:
+        mine = isinstance(spec, NetworkSpec) and spec.network == found.network
+        if mine and isinstance(spec, NetworkSpec) and not spec.unscriptable:
             return recreate_fix(spec, "routed", major, after)
         fix = (
             f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
             f"{found.network} in routed mode (disconnect its containers first; keep its other "
             f"options): {_create_command(found, 'routed')}; then reconnect them."
         )
-        if spec is not None and spec.unscriptable:
+        if mine and isinstance(spec, NetworkSpec):
             fix += f" No commands here: {'; '.join(spec.unscriptable)}."
+        elif isinstance(spec, str):
+            fix += f" No commands here: the network could not be read: {spec}."
         return fix + after
     if 20 <= major <= 26:  # 20.10 brought the experimental ip6tables option, and its NAT66
         return (

@@ -123,3 +123,15 @@ def test_the_rule_gives_commands_only_where_the_network_can_be_said_again() -> N
     )
     assert old.remedy is not None
     assert not old.remedy.commands
+
+
+def test_docker0_has_no_command_on_29_either_and_says_so() -> None:
+    docker0 = Ipv6Mode(
+        "bridge", "nat", True, rules=("-A POSTROUTING -s 2001:db8:1::/64 -j MASQUERADE",),
+        subnets=("2001:db8:1::/64",), default_bridge=True, daemon_major=29, ip6tables=True,
+    )  # fmt: skip
+    bridge = replace(spec(), network="bridge")
+    verdict = judge_mode(docker0, "routed", daemon_version="29.7.2", spec=bridge)
+    assert verdict.remedy is not None
+    assert not verdict.remedy.commands  # "ip-masq": false would end IPv4 masquerade too
+    assert "(nor on 29: its daemon gives docker0 no gateway mode option)" in verdict.remedy.text
