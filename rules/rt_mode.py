@@ -193,9 +193,13 @@ def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | str | None = No
         return fix + after
     if 20 <= major <= 26:  # 20.10 brought the experimental ip6tables option, and its NAT66
         return (
-            f'Docker {major} has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
-            "Docker's IPv6 NAT (the host firewall is then the site's own to manage), or upgrade "
-            f"to Docker 27+ and create the network with -o {GATEWAY_MODE_OPTION}=routed"
+            f"Docker {major} has no gateway modes: upgrade to Docker 27+ and create the network "
+            f"with -o {GATEWAY_MODE_OPTION}=routed (Docker keeps filtering its unpublished "
+            f'ports). Not "ip6tables": false in {DAEMON_JSON}: it ends the NAT and Docker\'s '
+            "filtering of unpublished container ports with it, so every port of every container "
+            "becomes reachable unless the host's own firewall drops it; removing the MASQUERADE "
+            "rule by hand lasts until dockerd starts again. No command here: none is safe on "
+            f"Docker {major}"
         )
     return (
         f"Docker {major or '(version unknown)'} has no gateway modes: the masquerade rule is "

@@ -123,6 +123,9 @@ def test_the_rule_gives_commands_only_where_the_network_can_be_said_again() -> N
     )
     assert old.remedy is not None
     assert not old.remedy.commands
+    # turning ip6tables off would open every container port: named as what not to do
+    assert 'Not "ip6tables": false' in old.remedy.text
+    assert "every port of every container becomes reachable" in old.remedy.text
 
 
 def test_docker0_has_no_command_on_29_either_and_says_so() -> None:
