@@ -153,6 +153,28 @@ def reached(lab: Lab, addresses: dict[str, str]) -> dict[str, bool]:
     return {net: proc.wait(timeout=30) == 0 for net, proc in tries.items()}
 
 
+def kept(lab: Lab) -> dict[str, object]:
+    """What a fix must keep of each network, whatever mode it gives it: its IPAM, its options
+    but the gateway mode, its labels and flags, and the containers on it at their addresses."""
+    out: dict[str, object] = {}
+    for net in lab.docker("network", "ls", "--format", "{{.Name}}").split():
+        info = json.loads(lab.docker("network", "inspect", net))[0]
+        options = dict(info.get("Options") or {})
+        options.pop("com.docker.network.bridge.gateway_mode_ipv6", None)
+        members = {
+            c["Name"]: (c.get("IPv4Address"), c.get("IPv6Address"))
+            for c in (info.get("Containers") or {}).values()
+        }
+        ipam = info.get("IPAM") or {}
+        pools = sorted(json.dumps(c, sort_keys=True) for c in ipam.get("Config") or [])
+        out[net] = (
+            ipam.get("Driver"), ipam.get("Options") or {}, pools, options,
+            info.get("Labels") or {}, info.get("Internal"),
+            info.get("EnableIPv4"), info.get("EnableIPv6"), members,
+        )  # fmt: skip
+    return out
+
+
 def run_fix(lab: Lab, where: str, command: str, docker: str) -> None:
     """One printed command, run by a shell in the namespace of whoever it is for; ``nft`` is the
     one this Docker's own root has (on a real host one nft writes and reads)."""
@@ -186,6 +208,7 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
         addresses, closed = listeners(lab)
         assert addresses
         before = reached(lab, addresses)
+        networks = kept(lab)
         run = run_suites(tmp_path / "broken", "--target", "lab", "--lab-name", LAB)
         assert run.returncode == 1, run.output[-3000:]
         applied: list[tuple[str, list[str]]] = []
@@ -213,6 +236,8 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
         else:
             assert run.returncode == 0, (applied, run.output[-4000:])
         after = reached(lab, addresses)
+        # a fix that recreates a network (RT-06) keeps all of it but the mode it changes
+        assert kept(lab) == networks, applied
         # nothing the site keeps closed is reachable: what was closed stays closed, and a
         # network that opened is one whose Docker filters nothing by design (routed, no
         # ip6tables: the healthy site's own state)
