@@ -12,6 +12,7 @@ from probes.firewall import (
     site_chain,
 )
 from probes.netmode import Ipv6Mode
+from probes.netspec import NetworkSpec
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import Hold
@@ -214,6 +215,7 @@ async def test_ipv6_mode_as_intended(
     site: Site,
     ruleset: Ruleset | str,
     modes: dict[str, Ipv6Mode],
+    network_specs: dict[str, NetworkSpec | str],
     network: NetworkInfo,
 ) -> None:
     """The network's IPv6 mode (routed, masqueraded…) is what the profile says the site wants."""
@@ -224,8 +226,10 @@ async def test_ipv6_mode_as_intended(
     judged = wanted not in (None, "any") and not (mode.internal or mode.mode == "isolated")
     if judged and isinstance(ruleset, str):  # what it could not read is no evidence
         cannot_run(pytestconfig, f"the firewall could not be read: {ruleset}")
+    # unread, its fix is in words only, saying why
+    spec = network_specs.get(network.name)
     hold(
-        judge_mode(mode, wanted, daemon_version=site.docker_version),
+        judge_mode(mode, wanted, daemon_version=site.docker_version, spec=spec),
         breaks=[fact("mode", network.name)],
     )
 

@@ -14,7 +14,7 @@ import pytest
 from probes import icmp6, ifaddr
 from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
-from probes.errors import NetnsError
+from probes.errors import HarnessError, NetnsError
 from probes.firewall import (
     READ_TIMEOUT,
     FirewallUnreadable,
@@ -24,9 +24,11 @@ from probes.firewall import (
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode
 from probes.netns import Netns
+from probes.netspec import NetworkSpec, network_spec
 from rules.gw import in_subnets
 from rules.rt_prefix import uplink_view
 from suites.plugin.keys import (
+    NETWORK_SPECS,
     REACHABILITY,
     RULESET,
     SITE_PART,
@@ -167,6 +169,23 @@ async def ruleset(survey: Survey) -> Ruleset | str:
         )
     except FirewallUnreadable as exc:
         return str(exc)
+
+
+@surveyed(NETWORK_SPECS)
+async def network_specs(survey: Survey) -> dict[str, NetworkSpec | str]:
+    """Each IPv6 network as it would have to be created again (RT-06's fix on Docker 27+), with
+    the host's containers on it; or why it could not be read."""
+    site: Site = await survey.get(SITE_PART)
+
+    async def one(name: str) -> NetworkSpec | str:
+        try:
+            return await network_spec(site.docker, name)
+        except HarnessError as exc:
+            return str(exc)
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = {name: tg.create_task(one(name)) for name in site.containers}
+    return {name: task.result() for name, task in tasks.items()}
 
 
 @pytest.fixture(scope="session")
