@@ -46,12 +46,14 @@ from lab.processes import (
 )
 from lab.scenarios import SCENARIOS
 from lab.shell import run, say
+from lab.site import Site
 
 __all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Lab", "run"]
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
-DAEMONS = ("dockerd", "radvd", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
+ROLES = ("host", "upstream", "inet")  # every lab's namespaces; a second router adds router2
+DAEMONS = ("dockerd", "radvd", "radvd-r2", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,14 @@ class Lab:
     @property
     def docker_host(self) -> str:
         return f"unix://{self.docker_socket}"
+
+    @staticmethod
+    def roles(site: Site | None = None) -> tuple[str, ...]:
+        """The lab's namespaces' roles: the site's (a second router has one of its own), or
+        every one a lab may have (for ``down``)."""
+        if site is not None and site.second_router is None:
+            return ROLES
+        return (*ROLES, "router2")
 
     def in_ns(self, role: str, *cmd: str, check: bool = True) -> str:
         return run("ip", "netns", "exec", self.ns(role), *cmd, check=check)
@@ -164,6 +174,9 @@ class Lab:
             )
             docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)
+            if site.second_router is not None:
+                # after the host's first answers: a rogue one would keep them from it
+                upstream.start_second(self, site.router, site.second_router)
             writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
             nft = dockers.nft_of(root)
             changes = scenario.host_changes(site, writes_ip6tables, daemon.firewall_backend, nft)
@@ -251,7 +264,7 @@ class Lab:
 
     def exists(self) -> bool:
         return self.state.exists() or any(
-            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet")
+            Path(f"/run/netns/{self.ns(r)}").exists() for r in self.roles()
         )
 
     # down --------------------------------------------------------------------------------
@@ -274,7 +287,7 @@ class Lab:
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
         signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
-        for role in ("host", "upstream", "inet"):
+        for role in self.roles():
             if Path(f"/run/netns/{self.ns(role)}").exists():
                 run("ip", "netns", "del", self.ns(role), check=False)
         for mount in mounts_under(self.state):
@@ -319,7 +332,7 @@ class Lab:
         v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
         so what is signalled later is what was checked. Never this process or its parents."""
         namespaces = set()
-        for role in ("host", "upstream", "inet"):
+        for role in self.roles():
             with contextlib.suppress(OSError):
                 st = os.stat(f"/run/netns/{self.ns(role)}")
                 namespaces.add((st.st_dev, st.st_ino))

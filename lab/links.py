@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def create(lab: Lab, site: Site) -> None:
     """The three namespaces, the links between them, their addresses and static routes."""
     say("creating namespaces and links")
-    for role in ("host", "upstream", "inet"):
+    for role in lab.roles(site):
         run("ip", "netns", "add", lab.ns(role))
         lab.in_ns(role, "ip", "link", "set", "lo", "up")
     lab.sysctl("upstream", "net.ipv6.conf.all.forwarding", 1)
@@ -28,7 +28,10 @@ def create(lab: Lab, site: Site) -> None:
         lab.sysctl(role, "net.ipv6.icmp.ratelimit", 0)
     lab.sysctl("host", "net.ipv6.conf.all.forwarding", 1)
     lab.sysctl("host", "net.ipv4.ip_forward", 1)
-    _veth(lab, T.UPLINK, "host", T.UPLINK_PEER, "upstream")
+    if site.second_router is None:
+        _veth(lab, T.UPLINK, "host", T.UPLINK_PEER, "upstream")
+    else:
+        _segment(lab, site)
     _veth(lab, T.CORE, "upstream", T.EDGE, "inet")
     # forwarding is on, so the uplink must say accept_ra=2 or the kernel ignores RAs
     lab.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.accept_ra", 2)
@@ -83,6 +86,33 @@ def create(lab: Lab, site: Site) -> None:
             "dev", T.UPLINK_PEER,
         )  # fmt: skip
     lab.in_ns("host", "ip", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK4)
+
+
+def _segment(lab: Lab, site: Site) -> None:
+    """The uplink as a segment with two routers on it: the upstream's down0 is a bridge (the
+    segment's switch, and the upstream's interface on it) with a port to the host's uplink0
+    and one to the second router's lan0, which its own namespace routes (onward via the
+    upstream where it forwards; nowhere where it does not)."""
+    second = site.second_router
+    assert second is not None
+    lab.in_ns(
+        "upstream", "ip", "link", "add", T.UPLINK_PEER, "type", "bridge",
+        "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0",
+    )  # fmt: skip
+    _veth(lab, T.UPLINK, "host", T.SEGMENT_HOST_PORT, "upstream")
+    _veth(lab, T.ROUTER2_LAN, "router2", T.SEGMENT_ROUTER2_PORT, "upstream")
+    for port in (T.SEGMENT_HOST_PORT, T.SEGMENT_ROUTER2_PORT):
+        lab.in_ns("upstream", "ip", "link", "set", port, "master", T.UPLINK_PEER, "up")
+    lab.in_ns("router2", "ip", "link", "set", T.ROUTER2_LAN, "address", T.ROUTER2_MAC)
+    lab.sysctl("router2", "net.ipv6.conf.all.forwarding", 1)
+    lab.sysctl("router2", "net.ipv6.icmp.ratelimit", 0)
+    lab.in_ns(
+        "router2", "ip", "-6", "addr", "add", T.ROUTER2_ON_UPLINK6 + "/64", "dev", T.ROUTER2_LAN,
+        "nodad",
+    )  # fmt: skip
+    lab.in_ns("router2", "ip", "link", "set", T.ROUTER2_LAN, "up")
+    if second.forwards:
+        lab.in_ns("router2", "ip", "-6", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK6)
 
 
 def _addr(lab: Lab, role: str, dev: str, addr6: str, addr4: str) -> None:

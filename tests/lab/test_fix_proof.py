@@ -33,6 +33,7 @@ LAB = os.environ.get("V6CONFORM_FIXPROOF_LAB", "v6cfix")
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (
     "forwarding-off", "forward-drop", "pmtu-blackhole", "pmtu-refragment", "unrouted-prefix",
+    "rogue-router",
 )  # fmt: skip
 # and those not proven yet, with why (a fix in words only)
 UNPROVEN = {
