@@ -74,14 +74,16 @@ def judge_default_router(
         ad for ad in adverts if ad.source in picked and ad.source in tried and not leads[ad.source]
     ]
     if not dead:
-        routers = ", ".join(sorted(picked)) or "no advertising router"
-        say = (
-            f"; the kernel routes the anchors by {routers}, which leads on"
-            if working and picked
-            else "; no advertising router led on: the break is beyond the uplink (RT-02, RT-03)"
-            if not working
-            else ""
-        )
+        led = {ad.source for ad in working}
+        if not working:
+            say = "; no advertising router led on: the break is beyond the uplink (RT-02, RT-03)"
+        elif picked and picked <= led:
+            say = f"; the kernel routes the anchors by {', '.join(sorted(picked))}, which leads on"
+        else:
+            say = (
+                f"; the kernel routes the anchors by {', '.join(sorted(picked)) or 'no router'} "
+                "(a route of its own, not an advertising router's)"
+            )
         return Judgement("pass", forwarding.diagnosis + say, evidence)
     rogue, good = dead[0], working[0] if working else None
     if good is None:

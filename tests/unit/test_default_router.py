@@ -179,3 +179,14 @@ def test_match_reads_the_reply_and_an_error_quoting_the_echo():
     # someone else's packet, or no IPv6 at all
     assert match(reply, source="2001:db8:0:1::9", target=ANCHORS[0], ident=7, seq=1) is None
     assert match(b"\x45" + bytes(60), source=SOURCE, target=ANCHORS[0], ident=7, seq=1) is None
+
+
+def test_a_route_of_the_hosts_own_is_named_as_such_not_as_a_router_that_leads_on():
+    """The host's own more specific route (the lab's, carrying the path's MTU) passes both
+    routers by: the kernel's choice is said as it is."""
+    j = judge(
+        kernel=chosen("2001:db8:0:1::1"),
+        echoes=via(SITE, SITE_MAC, "answered") + via(ROGUE, ROGUE_MAC, "answered"),
+    )
+    assert j.outcome == "pass"
+    assert "2001:db8:0:1::1 (a route of its own, not an advertising router's)" in j.diagnosis
