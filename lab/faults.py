@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lab import topology as T
-from lab.site import SITE_TABLE, HostChanges, Network, Networks, PublishedService, Site
+from lab.site import (
+    SITE_TABLE,
+    HostChanges,
+    Network,
+    Networks,
+    PublishedService,
+    SecondRouter,
+    Site,
+)
 
 PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
 
@@ -303,6 +311,20 @@ class NoRdnss(Fault):
     def site(self, site: Site) -> None:
         site.router.rdnss = []
         site.router.dnssl = []
+
+
+@dataclass(frozen=True, slots=True)
+class SecondRouterOnUplink(Fault):
+    """A second router on the host's uplink segment, in its own namespace, whose radvd
+    announces a default route at a higher preference than the upstream's (RFC 4191 high
+    against medium): the host's kernel routes by it. ``forwards``: it leads on through the
+    upstream (a redundant uplink, healthy); else it has no route beyond the segment (a rogue:
+    packets sent by it vanish, or come back unreachable)."""
+
+    forwards: bool
+
+    def site(self, site: Site) -> None:
+        site.second_router = SecondRouter(forwards=self.forwards)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from lab import dockers
-from lab import topology as T
 from lab.dockers import RootError
 from lab.errors import LabError
 from lab.hints import fleet_command, require_root
@@ -229,7 +228,7 @@ class Fleet:
                 raise LabError(f"{path}: an overlay cannot use a path with ',' or ':' in it")
         q = shlex.quote
         r = str(merged)
-        own = [lab.ns(r) for r in T.ROLES if Path(f"/run/netns/{lab.ns(r)}").exists()]
+        own = [lab.ns(r) for r in lab.roles() if Path(f"/run/netns/{lab.ns(r)}").exists()]
         layers = f"lowerdir={HOST_ROOT},upperdir={upper},workdir={work}"
         script = "\n".join(
             [

@@ -19,7 +19,7 @@ def create(lab: Lab, site: Site) -> None:
     two_hops = len(site.core.hops) == 2
     if len(site.core.hops) not in (1, 2):
         raise ValueError(f"a core of {len(site.core.hops)} narrower hops: the lab has 1 or 2")
-    roles = ("host", "upstream", "inet", *(("transit",) if two_hops else ()))
+    roles = lab.roles(site)
     for role in roles:
         run("ip", "netns", "add", lab.ns(role))
         lab.in_ns(role, "ip", "link", "set", "lo", "up")
@@ -32,7 +32,10 @@ def create(lab: Lab, site: Site) -> None:
         lab.sysctl(role, "net.ipv6.icmp.ratelimit", 0)
     lab.sysctl("host", "net.ipv6.conf.all.forwarding", 1)
     lab.sysctl("host", "net.ipv4.ip_forward", 1)
-    _veth(lab, T.UPLINK, "host", T.UPLINK_PEER, "upstream")
+    if site.second_router is None:
+        _veth(lab, T.UPLINK, "host", T.UPLINK_PEER, "upstream")
+    else:
+        _segment(lab, site)
     # two hops: the transit router stands on the core link in the far end's place, with its
     # addresses, so the upstream's routes are the same either way
     _veth(lab, T.CORE, "upstream", T.EDGE, "transit" if two_hops else "inet")
@@ -128,6 +131,33 @@ def _transit(lab: Lab, site: Site) -> None:
         lab.in_ns("transit", "ip", "-6", "route", "add", prefix, "via", T.UPSTREAM_ON_CORE6)
     for prefix4 in ("192.0.2.0/29", "198.51.100.0/24"):
         lab.in_ns("transit", "ip", "route", "add", prefix4, "via", T.UPSTREAM_ON_CORE4)
+
+
+def _segment(lab: Lab, site: Site) -> None:
+    """The uplink as a segment with two routers on it: the upstream's down0 is a bridge (the
+    segment's switch, and the upstream's interface on it) with a port to the host's uplink0
+    and one to the second router's lan0, which its own namespace routes (onward via the
+    upstream where it forwards; nowhere where it does not)."""
+    second = site.second_router
+    assert second is not None
+    lab.in_ns(
+        "upstream", "ip", "link", "add", T.UPLINK_PEER, "type", "bridge",
+        "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0",
+    )  # fmt: skip
+    _veth(lab, T.UPLINK, "host", T.SEGMENT_HOST_PORT, "upstream")
+    _veth(lab, T.ROUTER2_LAN, "router2", T.SEGMENT_ROUTER2_PORT, "upstream")
+    for port in (T.SEGMENT_HOST_PORT, T.SEGMENT_ROUTER2_PORT):
+        lab.in_ns("upstream", "ip", "link", "set", port, "master", T.UPLINK_PEER, "up")
+    lab.in_ns("router2", "ip", "link", "set", T.ROUTER2_LAN, "address", T.ROUTER2_MAC)
+    lab.sysctl("router2", "net.ipv6.conf.all.forwarding", 1)
+    lab.sysctl("router2", "net.ipv6.icmp.ratelimit", 0)
+    lab.in_ns(
+        "router2", "ip", "-6", "addr", "add", T.ROUTER2_ON_UPLINK6 + "/64", "dev", T.ROUTER2_LAN,
+        "nodad",
+    )  # fmt: skip
+    lab.in_ns("router2", "ip", "link", "set", T.ROUTER2_LAN, "up")
+    if second.forwards:
+        lab.in_ns("router2", "ip", "-6", "route", "add", "default", "via", T.UPSTREAM_ON_UPLINK6)
 
 
 def _addr(lab: Lab, role: str, dev: str, addr6: str, addr4: str) -> None:

@@ -37,6 +37,7 @@ from lab.faults import (
     ProfileWants,
     PublishedWithoutIpv6,
     RoutedGatewayMode,
+    SecondRouterOnUplink,
     StaleAaaa,
     TwoNarrowHops,
     UlaPool,
@@ -136,6 +137,9 @@ DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
 # ... and the published services, reached from the containers over IPv6 (EP-03: "works over
 # IPv4 only" from where the path is broken)
 THROUGH_BROKEN_PATH = DNS_THROUGH_BROKEN_PATH | {"EP-03"}
+# a router that took the host's default route and leads nowhere: everything beyond the uplink,
+# from the host (its nameserver, the RDNSS server, the endpoints) and from the containers
+ROGUE_BREAKS = frozenset({"RT-01", "RT-02", "DNS-01", "RA-03", "EP-02"}) | THROUGH_BROKEN_PATH
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -201,6 +205,34 @@ SCENARIOS: dict[str, Scenario] = {
             "the kernel takes no Router Advertisements there (accept_ra 0), the daemon installs "
             "the default route it learnt from them (proto ra), forwarding on per interface",
             faults=(UplinkFromUserspace(),),
+        ),
+        Scenario(
+            "two-routers",
+            "healthy, with a second router on the uplink segment (its own radvd, default "
+            "route at high preference, so the host routes by it) that forwards on through the "
+            "upstream: a redundant uplink, nothing broken",
+            faults=(SecondRouterOnUplink(forwards=True),),
+        ),
+        Scenario(
+            "rogue-router",
+            "a second router on the uplink segment announces a default route at high "
+            "preference (RFC 4191) and the host's kernel takes it, but it has no route beyond "
+            "the segment: the host's and the containers' packets via it vanish or come back "
+            "unreachable (the host knows the path's MTU only by its default route)",
+            ROGUE_BREAKS,
+            # PathMtuUnknownToHost: a more specific route of the host's own (the lab's route
+            # carrying the path's MTU) would pass the rogue by; once it is removed, on 26+
+            # with ip6tables PMTU-03 finds the host refragmenting (the fix proof's 2nd round)
+            faults=(SecondRouterOnUplink(forwards=False), PathMtuUnknownToHost()),
+            expected_by_generation={g: ROGUE_BREAKS | {"RT-05"} for g in ("20.10", "26")},
+            differs_because={
+                g: f"on {g} (no ip6tables) the networks are routed: the far end reaches the "
+                "containers through the upstream, and their answers leave by the rogue (RT-05)"
+                for g in ("20.10", "26")
+            },
+            # one cause: RT-01 finds the router the kernel routes by and that it leads
+            # nowhere; every failure beyond the uplink follows from the route it took
+            root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
             "unrouted-prefix",

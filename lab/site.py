@@ -49,6 +49,18 @@ class Router:
 
 
 @dataclass
+class SecondRouter:
+    """A second router on the host's uplink segment, in its own namespace, with its own radvd
+    announcing a default route (the upstream's RDNSS and DNSSL too, as a copy of the site's
+    router configuration would), at ``preference`` (RFC 4191) so the host's kernel prefers it.
+    ``forwards``: it leads on (its default route via the upstream: a redundant uplink); else
+    it leads nowhere (no route beyond the segment: a rogue)."""
+
+    forwards: bool
+    preference: str = "high"
+
+
+@dataclass
 class DnsServer:
     """The far end's DNS server (unbound): where it listens, DNS64, the lab's zone."""
 
@@ -140,6 +152,7 @@ def healthy_published() -> list[PublishedService]:
 class Site:
     addressing: Addressing = field(default_factory=Addressing)
     router: Router = field(default_factory=Router)
+    second_router: SecondRouter | None = None
     dns: DnsServer = field(default_factory=DnsServer)
     far_end: FarEnd = field(default_factory=FarEnd)
     core: Core = field(default_factory=Core)

@@ -28,8 +28,10 @@ from rules.rt import (
 )
 from rules.rt_mode import judge_mode
 from rules.rt_prefix import judge_prefix
+from rules.rt_router import judge_default_router
 from suites.plugin.facts import container_path, of_container
 from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
+from suites.plugin.routers import DefaultRouters
 from suites.plugin.site import Site, cannot_run, find_uplink, needs_root
 
 pytestmark = pytest.mark.routing
@@ -37,20 +39,29 @@ pytestmark = pytest.mark.routing
 
 @pytest.mark.check("RT-01")
 async def test_forwarding_and_accept_ra(
-    hold: Hold, target: Target, pytestconfig: pytest.Config
+    hold: Hold, target: Target, pytestconfig: pytest.Config, default_routers: DefaultRouters
 ) -> None:
-    """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
+    """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2;
+    where several routers announce a default route, the one the kernel routes by leads on."""
     if target.netns.path is not None and not privileged():
         needs_root(pytestconfig, "reading another namespace's sysctls needs setns")
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
+    forwarding = judge_forwarding(
+        state,
+        uplink=uplink,
+        default_routes=[str(r) for r in snap.default_routes()],
+        default_protocols=[r.protocol for r in defaults],
+    )
     hold(
-        judge_forwarding(
-            state,
-            uplink=uplink,
-            default_routes=[str(r) for r in snap.default_routes()],
-            default_protocols=[r.protocol for r in defaults],
+        judge_default_router(
+            forwarding,
+            uplink=default_routers.uplink,
+            adverts=default_routers.adverts,
+            chosen=default_routers.chosen,
+            via=default_routers.via,
+            unseen=default_routers.unseen,
         )
     )
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from suites.plugin.parts.nat64 import Nat64Survey
     from suites.plugin.parts.pmtu import PathMtuSurvey
     from suites.plugin.parts.routing import Reachability, UplinkState
-    from suites.plugin.routers import RouterRound
+    from suites.plugin.routers import DefaultRouters, RouterRound
     from suites.plugin.site import Site
     from suites.plugin.workloads import WorkloadViews
 
@@ -56,6 +56,7 @@ BRIDGES_SETTLED: PartKey[dict[str, ifaddr.Snapshot]] = PartKey("bridges_settled"
 SITE_PART: PartKey[Site] = PartKey("site")
 UPLINK: PartKey[str | None] = PartKey("uplink")
 ROUTERS: PartKey[RouterRound] = PartKey("routers")
+DEFAULT_ROUTERS: PartKey[DefaultRouters] = PartKey("default_routers")
 WORKLOAD_VIEWS: PartKey[WorkloadViews] = PartKey("workload_views")
 WORKLOAD_RESOLVERS: PartKey[dict[str, resolver.ResolverReport | str | HarnessError]] = PartKey(
     "workload_resolvers"

@@ -36,7 +36,7 @@ LAB = os.environ.get("V6CONFORM_FIXPROOF_LAB", "v6cfix")
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (
     "forwarding-off", "forward-drop", "pmtu-blackhole", "pmtu-refragment", "unrouted-prefix",
-    "nat66",
+    "nat66", "rogue-router",
 )  # fmt: skip
 NAT66_DEFAULT_BRIDGE = (
     "docker0 stays masqueraded: Docker cannot set the default bridge's gateway mode (moby "

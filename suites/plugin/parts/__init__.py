@@ -30,6 +30,7 @@ ALL: tuple[Part[Any], ...] = (
     site.site,
     site.uplink,
     routers.routers,
+    routers.default_routers,
     workloads.workload_views,
     workloads.workload_resolvers,
     dns.answers,
