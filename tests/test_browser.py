@@ -352,7 +352,10 @@ def test_the_report_leads_with_its_cause_and_reads_at_a_phones_width(
     assert float(m["path_text_px"]) >= 10, f"the path's text is {m['path_text_px']} px"
     assert "policy DROP" in run.text
     assert "Fix: let the containers' own connections out" in run.text
-    assert "ip6tables -I FORWARD -i docker0" in page.read_text()  # folded, pasteable
+    source = page.read_text()
+    assert "ip6tables -I FORWARD -i docker0" in source  # folded, pasteable
+    # the commands once under the cause, once under each of its two failures: never twice there
+    assert source.count('<pre class="commands">') == 3
     if width >= 1000 and (keep := os.environ.get("V6CONFORM_SCREENSHOT")):
         Path(keep).write_bytes(shot.read_bytes())
 
