@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from probes.docker import DockerEndpoint, ProbeContainer
     from probes.errors import HarnessError
     from probes.firewall import Ruleset
+    from probes.netmode import Ipv6Mode
     from rules.gw import GatewayExchange
     from suites.plugin.parts.dns import Answers
     from suites.plugin.parts.endpoints import EndpointsSeen
@@ -70,6 +71,7 @@ BUILD_STEPS: PartKey[dict[build.Builder, build.BuildResult]] = PartKey("build_st
 REACHABILITY: PartKey[Reachability] = PartKey("reachability")
 UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
 RULESET: PartKey[Ruleset | str] = PartKey("ruleset")
+MODES: PartKey[dict[str, Ipv6Mode]] = PartKey("modes")  # by network name
 FAMILY_ORDERS: PartKey[dict[str, list[family.FamilyReport | HarnessError]]] = PartKey(
     "family_orders"
 )

@@ -44,6 +44,7 @@ ALL: tuple[Part[Any], ...] = (
     routing.reachability,
     routing.uplink_state,
     routing.ruleset,
+    routing.modes,
     client_addr.client_addresses,
 )
 
