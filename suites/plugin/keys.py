@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from probes.docker import DockerEndpoint, ProbeContainer
     from probes.errors import HarnessError
     from probes.firewall import Ruleset
+    from probes.netmode import Ipv6Mode
     from probes.netspec import NetworkSpec
     from rules.gw import GatewayExchange
     from suites.plugin.parts.dns import Answers
@@ -73,6 +74,7 @@ REACHABILITY: PartKey[Reachability] = PartKey("reachability")
 UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
 RULESET: PartKey[Ruleset | str] = PartKey("ruleset")
 NETWORK_SPECS: PartKey[dict[str, NetworkSpec | str]] = PartKey("network_specs")
+MODES: PartKey[dict[str, Ipv6Mode]] = PartKey("modes")  # by network name
 FAMILY_ORDERS: PartKey[dict[str, list[family.FamilyReport | HarnessError]]] = PartKey(
     "family_orders"
 )

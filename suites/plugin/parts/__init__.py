@@ -46,6 +46,7 @@ ALL: tuple[Part[Any], ...] = (
     routing.uplink_state,
     routing.ruleset,
     routing.network_specs,
+    routing.modes,
     client_addr.client_addresses,
 )
 
