@@ -12,6 +12,8 @@ kernel chose it. Where no router leads on, the break is beyond the uplink: not t
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Sequence
 
 from probes.router_advert import RouterAdvert
@@ -40,12 +42,15 @@ def judge_default_router(
     chosen: Sequence[KernelRoute],
     via: Sequence[ViaRouter],
     unseen: str | None,
+    tool: str | None = "ip6tables",
 ) -> Judgement:
     """RT-01 once forwarding passed (``forwarding``): fails when the router the kernel routes
     the anchors by leads nowhere while another advertising router leads on. ``adverts``: the
     RAs with a default route (router lifetime > 0) the host keeps; ``chosen``: the kernel's
     route per anchor; ``via``: an echo per router and anchor through that router alone;
-    ``unseen``: why nothing was tried (one router, no anchors…), else None."""
+    ``unseen``: why nothing was tried (one router, no anchors…), else None; ``tool``: the
+    firewall tool this host has (``ip6tables``, else ``nft``; None: neither was read, so the
+    fix is in words)."""
     if not forwarding.ok:
         return forwarding
     if unseen is not None:
@@ -116,12 +121,37 @@ def judge_default_router(
             f"now: drop Router Advertisements from it on {uplink} and remove the default route "
             f"it installed ({good.source} then carries the host's traffic); keep the rule in the "
             "host's firewall configuration until the network is fixed",
-            (
-                f"ip6tables -I INPUT -i {uplink} -s {rogue.source} -p ipv6-icmp "
-                "--icmpv6-type router-advertisement -j DROP",
-                f"ip -6 route del default via {rogue.source} dev {uplink}",
-            ),
+            ra_guard_commands(tool, uplink or "", rogue.source),
         ),
         hop="uplink",
         breaks=(DEFAULT_ROUTE, fact("path", "*")),
     )
+
+
+RA_GUARD_TABLE = "v6conform_ra_guard"
+
+
+def ra_guard_commands(tool: str | None, uplink: str, router: str) -> tuple[str, ...]:
+    """The host's own drop of ``router``'s adverts on ``uplink`` and removal of the route it
+    installed, for the firewall tool the host has: ip6tables' INPUT (a built-in chain, present
+    wherever ip6tables is), else a table of the host's own on nftables' input hook. None: no
+    tool was read, no command."""
+    if tool is None or not uplink:
+        return ()
+    q = shlex.quote
+    drop: tuple[str, ...]
+    if tool == "ip6tables":
+        drop = (
+            f"ip6tables -I INPUT -i {q(uplink)} -s {q(router)} -p ipv6-icmp "
+            "--icmpv6-type router-advertisement -j DROP",
+        )
+    else:
+        chain = f"ip6 {RA_GUARD_TABLE} input"
+        rule = f"iifname {json.dumps(uplink)} ip6 saddr {router} icmpv6 type nd-router-advert drop"
+        drop = (
+            f"nft add table ip6 {RA_GUARD_TABLE}",
+            "nft "
+            + q(f"add chain {chain} {{ type filter hook input priority -1; policy accept; }}"),
+            "nft " + q(f"add rule {chain} {rule}"),
+        )
+    return (*drop, f"ip -6 route del default via {q(router)} dev {q(uplink)}")

@@ -39,7 +39,11 @@ pytestmark = pytest.mark.routing
 
 @pytest.mark.check("RT-01")
 async def test_forwarding_and_accept_ra(
-    hold: Hold, target: Target, pytestconfig: pytest.Config, default_routers: DefaultRouters
+    hold: Hold,
+    target: Target,
+    pytestconfig: pytest.Config,
+    default_routers: DefaultRouters,
+    ruleset: Ruleset | str,
 ) -> None:
     """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2;
     where several routers announce a default route, the one the kernel routes by leads on."""
@@ -62,8 +66,18 @@ async def test_forwarding_and_accept_ra(
             chosen=default_routers.chosen,
             via=default_routers.via,
             unseen=default_routers.unseen,
+            tool=_firewall_tool(ruleset),
         )
     )
+
+
+def _firewall_tool(ruleset: Ruleset | str) -> str | None:
+    """The firewall tool a host fix may use here: ip6tables where it was read, else nft."""
+    if isinstance(ruleset, str):
+        return None
+    if ruleset.ip6tables is not None:
+        return "ip6tables"
+    return "nft" if ruleset.nft is not None else None
 
 
 def _hop(reachability: Reachability, container: str, *, outbound: bool) -> str | None:

@@ -190,3 +190,17 @@ def test_a_route_of_the_hosts_own_is_named_as_such_not_as_a_router_that_leads_on
     )
     assert j.outcome == "pass"
     assert "2001:db8:0:1::1 (a route of its own, not an advertising router's)" in j.diagnosis
+
+
+def test_the_ra_guard_fits_the_hosts_firewall_tool_and_quotes_what_it_names() -> None:
+    from rules.rt_router import ra_guard_commands
+
+    assert ra_guard_commands("ip6tables", "uplink0", "fe80::2")[0].startswith(
+        "ip6tables -I INPUT -i uplink0 -s fe80::2 "
+    )
+    nft = ra_guard_commands("nft", "up link", "fe80::2")
+    assert nft[0] == "nft add table ip6 v6conform_ra_guard"
+    assert "hook input" in nft[1] and "nd-router-advert drop" in nft[2]
+    assert '\'add rule ip6 v6conform_ra_guard input iifname "up link" ' in nft[2]
+    assert nft[-1] == "ip -6 route del default via fe80::2 dev 'up link'"
+    assert ra_guard_commands(None, "uplink0", "fe80::2") == ()
