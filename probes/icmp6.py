@@ -218,6 +218,10 @@ class Received:
     data: bytes = b""  # the ICMPv6 message as received, for decoders beyond this codec
 
 
+# what a socket's buffer is read for once a deadline has passed (see RawIcmp6.receive)
+LATE_READS = 64
+
+
 class RawIcmp6:
     """A raw ICMPv6 socket opened in a namespace, read from asyncio; an async context manager."""
 
@@ -235,6 +239,7 @@ class RawIcmp6:
         self.dont_fragment = dont_fragment
         self.ifindex = 0
         self._sock: socket.socket | None = None
+        self._late = (0.0, 0)  # a deadline, and how many reads came after it
 
     async def __aenter__(self) -> RawIcmp6:
         def open_socket() -> tuple[socket.socket, int]:
@@ -278,22 +283,32 @@ class RawIcmp6:
         self.sock.sendto(message, (dst, 0, 0, scope))
 
     async def receive(self, until: float) -> Received | None:
-        """Next message before the monotonic deadline ``until``; None when it passes."""
+        """Next message before the monotonic deadline ``until``; None when it passes. What
+        the socket already holds is read even when the deadline has passed: on a busy host the
+        loop may look late, and an answer that came in time must not be lost for it. Past the
+        deadline at most :data:`LATE_READS` messages are read: a peer that floods the socket
+        cannot hold the probe."""
         loop = asyncio.get_running_loop()
+        if self._late[0] != until:
+            self._late = (until, 0)
         while True:
-            remaining = until - time.monotonic()
-            if remaining <= 0:
-                return None
+            if time.monotonic() >= until:
+                if self._late[1] >= LATE_READS:
+                    return None
+                self._late = (until, self._late[1] + 1)
             try:
                 data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(4))
             except BlockingIOError:
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    return None
                 ready = loop.create_future()
                 loop.add_reader(self.sock.fileno(), ready.set_result, None)
                 try:
                     async with asyncio.timeout(remaining):
                         await ready
                 except TimeoutError:
-                    return None
+                    pass  # one last look at the socket, then None
                 finally:
                     loop.remove_reader(self.sock.fileno())
                 continue
