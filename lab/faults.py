@@ -213,6 +213,17 @@ class InternalNetwork(Fault):
 
 
 @dataclass(frozen=True, slots=True)
+class Firewalld(Fault):
+    """firewalld manages the host's firewall (lab.firewalld), and dockerd knows it: it puts its
+    bridges into firewalld's zone ``docker`` (a variation, healthy by itself)."""
+
+    firewall: ClassVar[bool] = True
+
+    def site(self, site: Site) -> None:
+        site.host.firewalld = True
+
+
+@dataclass(frozen=True, slots=True)
 class UserlandProxy(Fault):
     """dockerd's userland proxy (docker-proxy) is on, as by Docker's default: it takes the
     connections to published ports that no DNAT rule carries."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import daemon as docker_daemon
-from lab import dns, dockers, far_end, glibc_image, host, links, published, upstream
+from lab import dns, dockers, far_end, firewalld, glibc_image, host, links, published, upstream
 from lab import networks as docker_networks
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
@@ -51,7 +51,15 @@ __all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Lab", "run"]
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
-DAEMONS = ("dockerd", "radvd", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
+DAEMONS = (
+    "dockerd",
+    "firewalld",
+    "dbus",
+    "radvd",
+    "unbound",
+    "tayga",
+    *(f"httpd-{i}" for i in range(4)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +167,9 @@ class Lab:
             if site.far_end.translator:
                 far_end.start_nat64(self)
             upstream.start(self, site.router)
+            bus = firewalld.start(self) if site.host.firewalld else None
             daemon = docker_daemon.start(
-                self, gen, root, site.host, site.addressing, firewall_backend
+                self, gen, root, site.host, site.addressing, firewall_backend, bus
             )
             docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)

@@ -20,6 +20,7 @@ from lab.faults import (
     Dns64,
     DnsOverIpv4Only,
     Fault,
+    Firewalld,
     ForwardDrop,
     ForwardingOff,
     HostNameservers,
@@ -231,6 +232,14 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"RT-01", "RT-02", "RT-05"}) | THROUGH_BROKEN_PATH,
             faults=(ForwardingOff(), RoutedGatewayMode()),
             root_causes=frozenset({"RT-01"}),
+        ),
+        Scenario(
+            "firewalld",
+            "healthy, with firewalld managing the host's firewall (Debian's, on a D-Bus bus of "
+            "the lab's own): Docker puts its bridges into firewalld's zone docker and says "
+            "FirewallBackend …+firewalld",
+            faults=(Firewalld(),),
+            generations=FROM_28,
         ),
         Scenario(
             "forward-drop",

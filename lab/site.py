@@ -82,6 +82,8 @@ class Host:
     # bridge netfilter reassembles container fragments, the host refragments at its route's
     # MTU, PMTU-03); None: the host does not know the narrower hop
     path_mtu: int | None = T.PATH_MTU
+    # firewalld manages the host's firewall (lab.firewalld: on a private bus dockerd is told of)
+    firewalld: bool = False
 
     def docker_writes_ip6tables(self, major: int) -> bool:
         return major >= 27 or (self.ip6tables and major == 26)
