@@ -127,11 +127,13 @@ def start(lab: Lab) -> str:
 
 
 def firewall_cmd_argv(lab: Lab) -> list[str]:
-    """firewall-cmd as a shell on the lab host runs it: in the host namespace, on the lab's bus."""
+    """firewall-cmd as a shell on the lab host runs it: in the host namespace, on the lab's bus
+    (its root's firewall-cmd by path: a PATH that names a wrapper of this would find it again)."""
     return ["nsenter", f"--net=/run/netns/{lab.ns('host')}",
             "unshare", "--mount", "--propagation", "private",
             "sh", "-c", mount_script(ROOT, lab), "sh",
-            "env", f"{ENV}={bus_address(lab)}", "firewall-cmd"]  # fmt: skip
+            "env", f"{ENV}={bus_address(lab)}",
+            "/usr/bin/firewall-cmd"]  # fmt: skip
 
 
 def firewall_cmd(lab: Lab, *args: str, check: bool = True) -> str:

@@ -175,7 +175,10 @@ class Lab:
             dns.wait_until_answered(self, site.dns)
             writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
             nft = dockers.nft_of(root)
-            changes = scenario.host_changes(site, writes_ip6tables, daemon.firewall_backend, nft)
+            fw_cmd = tuple(firewalld.firewall_cmd_argv(self)) if bus else ("firewall-cmd",)
+            changes = scenario.host_changes(
+                site, writes_ip6tables, daemon.firewall_backend, nft, fw_cmd
+            )
             host.finish(self, site, changes)
             # AF-01's glibc container beside the busybox one: an image of this machine's glibc
             glibc_image.ensure_image(self.docker_socket)

@@ -21,6 +21,7 @@ from lab.faults import (
     DnsOverIpv4Only,
     Fault,
     Firewalld,
+    FirewalldEgressDrop,
     ForwardDrop,
     ForwardingOff,
     HostNameservers,
@@ -105,9 +106,10 @@ class Scenario:
         docker_writes_ip6tables: bool,
         firewall_backend: str | None = None,
         nft: tuple[str, ...] = ("nft",),
+        firewall_cmd: tuple[str, ...] = ("firewall-cmd",),
     ) -> HostChanges:
         """The host's (and upstream's) last changes, once dockerd has made its own."""
-        changes = HostChanges(docker_writes_ip6tables, firewall_backend, nft)
+        changes = HostChanges(docker_writes_ip6tables, firewall_backend, nft, [], firewall_cmd)
         for fault in self.faults:
             fault.host(changes, site)
         return changes
@@ -240,6 +242,17 @@ SCENARIOS: dict[str, Scenario] = {
             "FirewallBackend …+firewalld",
             faults=(Firewalld(),),
             generations=FROM_28,
+        ),
+        Scenario(
+            "firewalld-egress-drop",
+            "firewalld manages the host's firewall, and a policy of the site's from Docker's "
+            "zone docker to the uplink's zone public has target DROP: the containers' own "
+            "connections out are dropped",
+            frozenset({"RT-02", "RT-04"}) | THROUGH_BROKEN_PATH,
+            faults=(Firewalld(), FirewalldEgressDrop()),
+            generations=FROM_28,
+            # one cause: the policy's drop, whichever network meets it
+            root_causes=frozenset({"RT-04"}),
         ),
         Scenario(
             "forward-drop",

@@ -173,6 +173,8 @@ class HostChanges:
     firewall_backend: str | None = None
     nft: tuple[str, ...] = ("nft",)  # the nft dockerd uses (its root's, chrooted, where it has one)
     commands: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # firewall-cmd on the lab's firewalld (lab.firewalld: its root's, on the lab's bus)
+    firewall_cmd: tuple[str, ...] = ("firewall-cmd",)
 
     @property
     def docker_nftables(self) -> bool:
