@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv6Network
 
-from probes.firewall._model import Packet, ProtocolMatch, Rule, Table
+from probes.firewall._model import Packet, PortMatch, ProtocolMatch, Rule, Table
 from probes.firewall._ruleset import Ruleset
 
 _IPT_TARGET = re.compile(r"--to-destination\s+\[?([0-9A-Fa-f:.]+)\]?(?::\d+)?(?:\s|$)")
@@ -57,6 +57,10 @@ def _target(rule: Rule, source: str) -> DnatTarget | None:
     for match in rule.matches:
         if isinstance(match, ProtocolMatch) and not match.negate:
             protocols = tuple(_ALIASES.get(p.lower(), p.lower()) for p in match.protocols)
+        elif isinstance(match, PortMatch) and not match.raw and protocols is None:
+            # a port match reads a header only its protocols have, negated or not (nft's
+            # ``tcp dport 8080`` implies tcp; Docker 29 writes no l4proto beside it)
+            protocols = tuple(match.protocols)
     return DnatTarget(address, protocols)
 
 

@@ -103,6 +103,19 @@ def test_a_dnat_to_a_container_leaves_only_its_protocol_in_doubt() -> None:
     assert all("ct status dnat" in " ".join(d.uncertain) for d in found.doubtful)
 
 
+def test_a_port_match_names_the_dnats_protocol() -> None:
+    """Docker 29's nftables DNAT: ``tcp dport 8080 dnat to ADDR port 80``, no l4proto match
+    beside it: the port match's protocol is the one DNATed."""
+    text = json.loads(firewalld_table(dnat_to="2001:db8:1:1::2"))
+    for item in text["nftables"]:
+        rule = item.get("rule")
+        if rule and rule["table"] == "nat":
+            del rule["expr"][0]
+    found = assess(json.dumps(text))
+    assert "outbound new ICMPv6 echo-request" in {d.traffic for d in found.drops}
+    assert "outbound new TCP dport 443" in {d.traffic for d in found.doubtful}
+
+
 def test_a_dnat_elsewhere_decides_nothing_for_this_subnet() -> None:
     found = assess(firewalld_table(dnat_to="2001:db8:9::2"))
     assert not found.doubtful
