@@ -35,7 +35,7 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
         "docker": dataclasses.asdict(daemon),
         "state_dir": str(lab.state),
         "profile": str(lab.state / "profile.toml"),
-        "namespaces": {r: lab.ns(r) for r in ("host", "upstream", "inet")},
+        "namespaces": {r: lab.ns(r) for r in lab.roles(site)},
         "host": {
             "uplink": T.UPLINK,
             "uplink_address": T.HOST_ON_UPLINK6,
@@ -45,6 +45,14 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
             "resolv_conf": str(lab.state / "resolv.conf"),
         },
         "upstream": {"router": T.UPSTREAM_ON_UPLINK6, "rdnss": list(site.router.rdnss)},
+        "second_router": None
+        if site.second_router is None
+        else {
+            "address": T.ROUTER2_ON_UPLINK6,
+            "mac": T.ROUTER2_MAC,
+            "preference": site.second_router.preference,
+            "forwards": site.second_router.forwards,
+        },
         "dns": {
             "servers": list(site.host.nameservers),
             "zone": T.ZONE,

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from lab import topology as T
-from lab.site import SITE_TABLE, HostChanges, Network, Networks, PublishedService, Site
+from lab.site import (
+    SITE_TABLE,
+    HostChanges,
+    Network,
+    Networks,
+    PublishedService,
+    SecondRouter,
+    Site,
+)
 
 PACKET_TOO_BIG = ("-p", "icmpv6", "--icmpv6-type", "packet-too-big", "-j", "DROP")
 
@@ -152,6 +160,31 @@ class PathMtuUnknownToHost(Fault):
 
     def site(self, site: Site) -> None:
         site.host.path_mtu = None
+
+
+@dataclass(frozen=True, slots=True)
+class TwoNarrowHops(Fault):
+    """Not a fault: the path beyond the upstream has two links narrower than the uplink, each
+    narrower than the last (the upstream's own next link, then a transit router's), each
+    router sending its own Packet Too Big. The host, where it locks its route's MTU, locks the
+    path's: the smallest."""
+
+    def site(self, site: Site) -> None:
+        site.core.hops = (T.FIRST_HOP_MTU, T.PATH_MTU)
+
+
+@dataclass(frozen=True, slots=True)
+class FarPacketTooBigDropped(Fault):
+    """The farther hop of two (the transit router) never lets its own Packet Too Big out: the
+    black hole is beyond the upstream router, which itself says its MTU. The host, where it
+    locks its route's MTU, knows only the first hop's (its provider's link)."""
+
+    def site(self, site: Site) -> None:
+        site.core.hops = (T.FIRST_HOP_MTU, T.PATH_MTU)
+        site.host.path_mtu = T.FIRST_HOP_MTU
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        host.run("transit", "ip6tables", "-I", "OUTPUT", *PACKET_TOO_BIG)
 
 
 # Docker's daemon and networks ------------------------------------------------------------------
@@ -315,6 +348,20 @@ class NoRdnss(Fault):
     def site(self, site: Site) -> None:
         site.router.rdnss = []
         site.router.dnssl = []
+
+
+@dataclass(frozen=True, slots=True)
+class SecondRouterOnUplink(Fault):
+    """A second router on the host's uplink segment, in its own namespace, whose radvd
+    announces a default route at a higher preference than the upstream's (RFC 4191 high
+    against medium): the host's kernel routes by it. ``forwards``: it leads on through the
+    upstream (a redundant uplink, healthy); else it has no route beyond the segment (a rogue:
+    packets sent by it vanish, or come back unreachable)."""
+
+    forwards: bool
+
+    def site(self, site: Site) -> None:
+        site.second_router = SecondRouter(forwards=self.forwards)
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,7 +228,7 @@ class Fleet:
                 raise LabError(f"{path}: an overlay cannot use a path with ',' or ':' in it")
         q = shlex.quote
         r = str(merged)
-        own = [lab.ns(role) for role in ("host", "upstream", "inet")]
+        own = [lab.ns(r) for r in lab.roles() if Path(f"/run/netns/{lab.ns(r)}").exists()]
         layers = f"lowerdir={HOST_ROOT},upperdir={upper},workdir={work}"
         script = "\n".join(
             [

@@ -45,9 +45,18 @@ def fleet_command(name: str, *words: str) -> str:
     return shlex.join(["python", "-m", "lab", "fleet", "--fleet-name", name, *words])
 
 
+# the command line a person typed where it is not this process's own: the `v6conform` command
+# (suites/cli.py) runs pytest in its place and says here what the user typed, so that a hint
+# repeats `v6conform --lab healthy`, not the pytest line it made of it
+INVOKED = "V6CONFORM_INVOKED_AS"
+
+
 def this_command(argv: Sequence[str] | None = None) -> list[str]:
-    """This process's command line as a person would type it again: ``python -m PACKAGE …``
-    for a module run (whose argv[0] is the module's ``__main__.py``), else as it was run."""
+    """This process's command line as a person would type it again: as they typed it where a
+    command ran this process for them (INVOKED), ``python -m PACKAGE …`` for a module run
+    (whose argv[0] is the module's ``__main__.py``), else as it was run."""
+    if argv is None and os.environ.get(INVOKED):
+        return shlex.split(os.environ[INVOKED])
     args = list(sys.argv if argv is None else argv)
     if not args:
         return [sys.executable]

@@ -46,16 +46,20 @@ from lab.processes import (
 )
 from lab.scenarios import SCENARIOS
 from lab.shell import run, say
+from lab.site import Site
 
 __all__ = ["DAEMONS", "DEFAULT_NAME", "STATE_ROOT", "Lab", "run"]
 
 STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab"))
 DEFAULT_NAME = "v6c"
+ROLES = ("host", "upstream", "inet")  # every lab's namespaces; two hops add transit, a second
+# router router2
 DAEMONS = (
     "dockerd",
     "firewalld",
     "dbus",
     "radvd",
+    "radvd-r2",
     "unbound",
     "tayga",
     *(f"httpd-{i}" for i in range(4)),
@@ -85,6 +89,16 @@ class Lab:
     @property
     def docker_host(self) -> str:
         return f"unix://{self.docker_socket}"
+
+    @staticmethod
+    def roles(site: Site | None = None) -> tuple[str, ...]:
+        """The lab's namespaces' roles: the site's (a transit router and a second router each
+        have one of their own), or every one a lab may have (for ``down``)."""
+        if site is None:
+            return (*ROLES, "transit", "router2")
+        two_hops = ("transit",) if len(site.core.hops) == 2 else ()
+        second = ("router2",) if site.second_router is not None else ()
+        return (*ROLES, *two_hops, *second)
 
     def in_ns(self, role: str, *cmd: str, check: bool = True) -> str:
         return run("ip", "netns", "exec", self.ns(role), *cmd, check=check)
@@ -173,6 +187,9 @@ class Lab:
             )
             docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)
+            if site.second_router is not None:
+                # after the host's first answers: a rogue one would keep them from it
+                upstream.start_second(self, site.router, site.second_router)
             writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
             nft = dockers.nft_of(root)
             fw_cmd = tuple(firewalld.firewall_cmd_argv(self)) if bus else ("firewall-cmd",)
@@ -263,7 +280,7 @@ class Lab:
 
     def exists(self) -> bool:
         return self.state.exists() or any(
-            Path(f"/run/netns/{self.ns(r)}").exists() for r in ("host", "upstream", "inet")
+            Path(f"/run/netns/{self.ns(r)}").exists() for r in self.roles()
         )
 
     # down --------------------------------------------------------------------------------
@@ -286,7 +303,7 @@ class Lab:
         # whatever is left: processes inside our namespaces or running from our directory
         # (containerd and its shims carry the exec-root in their command line)
         signal_all(self._stragglers(), signal.SIGKILL, grace=5.0)
-        for role in ("host", "upstream", "inet"):
+        for role in self.roles():
             if Path(f"/run/netns/{self.ns(role)}").exists():
                 run("ip", "netns", "del", self.ns(role), check=False)
         for mount in mounts_under(self.state):
@@ -331,7 +348,7 @@ class Lab:
         v6cmx's, whose processes are not ours). Each is held (a pidfd) before it is checked,
         so what is signalled later is what was checked. Never this process or its parents."""
         namespaces = set()
-        for role in ("host", "upstream", "inet"):
+        for role in self.roles():
             with contextlib.suppress(OSError):
                 st = os.stat(f"/run/netns/{self.ns(role)}")
                 namespaces.add((st.st_dev, st.st_ino))

@@ -19,6 +19,7 @@ from lab.faults import (
     DefaultBridgeWithoutIpv6,
     Dns64,
     DnsOverIpv4Only,
+    FarPacketTooBigDropped,
     Fault,
     Firewalld,
     FirewalldEgressDrop,
@@ -38,7 +39,9 @@ from lab.faults import (
     ProfileWants,
     PublishedWithoutIpv6,
     RoutedGatewayMode,
+    SecondRouterOnUplink,
     StaleAaaa,
+    TwoNarrowHops,
     UlaPool,
     UplinkFromUserspace,
     UserlandProxy,
@@ -137,6 +140,9 @@ DNS_THROUGH_BROKEN_PATH = frozenset({"DNS-03", "RC-01", "RC-02"})
 # ... and the published services, reached from the containers over IPv6 (EP-03: "works over
 # IPv4 only" from where the path is broken)
 THROUGH_BROKEN_PATH = DNS_THROUGH_BROKEN_PATH | {"EP-03"}
+# a router that took the host's default route and leads nowhere: everything beyond the uplink,
+# from the host (its nameserver, the RDNSS server, the endpoints) and from the containers
+ROGUE_BREAKS = frozenset({"RT-01", "RT-02", "DNS-01", "RA-03", "EP-02"}) | THROUGH_BROKEN_PATH
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -202,6 +208,34 @@ SCENARIOS: dict[str, Scenario] = {
             "the kernel takes no Router Advertisements there (accept_ra 0), the daemon installs "
             "the default route it learnt from them (proto ra), forwarding on per interface",
             faults=(UplinkFromUserspace(),),
+        ),
+        Scenario(
+            "two-routers",
+            "healthy, with a second router on the uplink segment (its own radvd, default "
+            "route at high preference, so the host routes by it) that forwards on through the "
+            "upstream: a redundant uplink, nothing broken",
+            faults=(SecondRouterOnUplink(forwards=True),),
+        ),
+        Scenario(
+            "rogue-router",
+            "a second router on the uplink segment announces a default route at high "
+            "preference (RFC 4191) and the host's kernel takes it, but it has no route beyond "
+            "the segment: the host's and the containers' packets via it vanish or come back "
+            "unreachable (the host knows the path's MTU only by its default route)",
+            ROGUE_BREAKS,
+            # PathMtuUnknownToHost: a more specific route of the host's own (the lab's route
+            # carrying the path's MTU) would pass the rogue by; once it is removed, on 26+
+            # with ip6tables PMTU-03 finds the host refragmenting (the fix proof's 2nd round)
+            faults=(SecondRouterOnUplink(forwards=False), PathMtuUnknownToHost()),
+            expected_by_generation={g: ROGUE_BREAKS | {"RT-05"} for g in ("20.10", "26")},
+            differs_because={
+                g: f"on {g} (no ip6tables) the networks are routed: the far end reaches the "
+                "containers through the upstream, and their answers leave by the rogue (RT-05)"
+                for g in ("20.10", "26")
+            },
+            # one cause: RT-01 finds the router the kernel routes by and that it leads
+            # nowhere; every failure beyond the uplink follows from the route it took
+            root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
             "unrouted-prefix",
@@ -303,6 +337,30 @@ SCENARIOS: dict[str, Scenario] = {
             generations=FROM_26,
             # one cause: the host's refragmenting, met by each network's containers
             root_causes=frozenset({"PMTU-03"}),
+        ),
+        Scenario(
+            "pmtu-two-hops",
+            f"healthy, over a path with two links narrower than the uplink beyond it: the "
+            f"upstream's next link carries {T.FIRST_HOP_MTU} bytes, a transit router's beyond it "
+            f"{T.PATH_MTU}, and each router sends its own Packet Too Big (on 20.10 and 26 "
+            "without ip6tables the containers meet both in turn; where Docker writes ip6tables "
+            "rules the host reassembles their fragments, and a healthy host then locks its "
+            f"route's MTU at the path's, {T.PATH_MTU}: its own Packet Too Big is the one they "
+            "meet)",
+            faults=(TwoNarrowHops(),),
+        ),
+        Scenario(
+            "pmtu-far-blackhole",
+            f"the path has two narrower hops ({T.FIRST_HOP_MTU} at the upstream's next link, "
+            f"{T.PATH_MTU} at a transit router's beyond it) and the farther router sends no "
+            "Packet Too Big: packets sized to the first hop's MTU vanish beyond it (where Docker "
+            f"writes ip6tables rules the host locks its route at {T.FIRST_HOP_MTU}, the MTU it "
+            "knows, and the same packets vanish)",
+            frozenset({"PMTU-01", "PMTU-02"}),
+            faults=(FarPacketTooBigDropped(),),
+            # one cause: PMTU-01 finds the black hole beyond the hop that said its MTU, on
+            # each network; PMTU-02 follows on each
+            root_causes=frozenset({"PMTU-01"}),
         ),
         Scenario(
             "no-rdnss",

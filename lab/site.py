@@ -49,6 +49,18 @@ class Router:
 
 
 @dataclass
+class SecondRouter:
+    """A second router on the host's uplink segment, in its own namespace, with its own radvd
+    announcing a default route (the upstream's RDNSS and DNSSL too, as a copy of the site's
+    router configuration would), at ``preference`` (RFC 4191) so the host's kernel prefers it.
+    ``forwards``: it leads on (its default route via the upstream: a redundant uplink); else
+    it leads nowhere (no route beyond the segment: a rogue)."""
+
+    forwards: bool
+    preference: str = "high"
+
+
+@dataclass
 class DnsServer:
     """The far end's DNS server (unbound): where it listens, DNS64, the lab's zone."""
 
@@ -64,6 +76,20 @@ class FarEnd:
     # published addresses no one has (a stale AAAA): packets to them vanish
     stale: set[str] = field(default_factory=set)
     translator: bool = False  # a real NAT64 (tayga) for the DNS64 prefix
+
+
+@dataclass
+class Core:
+    """The path beyond the upstream router: the MTUs of its links narrower than the uplink, in
+    order. One: the upstream's own next link (the far end beyond it). Two: a transit router
+    between them, each link narrower than the last, each router sending its own Packet Too
+    Big."""
+
+    hops: tuple[int, ...] = (T.PATH_MTU,)
+
+    @property
+    def path_mtu(self) -> int:
+        return min(self.hops)
 
 
 @dataclass
@@ -128,8 +154,10 @@ def healthy_published() -> list[PublishedService]:
 class Site:
     addressing: Addressing = field(default_factory=Addressing)
     router: Router = field(default_factory=Router)
+    second_router: SecondRouter | None = None
     dns: DnsServer = field(default_factory=DnsServer)
     far_end: FarEnd = field(default_factory=FarEnd)
+    core: Core = field(default_factory=Core)
     host: Host = field(default_factory=Host)
     profile: Profile = field(default_factory=Profile)
     workloads: Workloads = field(default_factory=Workloads)

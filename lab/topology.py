@@ -13,6 +13,13 @@ HOST_ON_UPLINK6 = "2001:db8:0:1::2"
 UPSTREAM_ON_UPLINK4 = "192.0.2.1"
 HOST_ON_UPLINK4 = "192.0.2.2"
 UPLINK4_PLEN = 29
+# a second router on the uplink's segment (scenarios rogue-router and two-routers): then the
+# upstream's down0 is a bridge (the segment's switch) with a port to the host and one to it
+SEGMENT_HOST_PORT = "seg-host"  # in the upstream namespace, the host's uplink0 its peer
+SEGMENT_ROUTER2_PORT = "seg-r2"  # in the upstream namespace, the second router's lan0 its peer
+ROUTER2_LAN = "lan0"  # in the second router's namespace
+ROUTER2_ON_UPLINK6 = "2001:db8:0:1::3"
+ROUTER2_MAC = "02:00:5e:10:00:02"  # its link-local is fe80::5eff:fe10:2 (EUI-64 from it)
 
 # upstream <-> inet: the far end ("the internet")
 CORE = "core0"  # in the upstream namespace
@@ -27,6 +34,19 @@ CORE4_PLEN = 30
 # on many Docker hosts' providers): a container's full-size packet draws a Packet Too Big from
 # the upstream router, which path MTU discovery must get back to the container (PMTU-*)
 PATH_MTU = 1400
+# where the path has two narrower hops (pmtu-two-hops): the upstream's next link carries
+# FIRST_HOP_MTU to a transit router (namespace NAME-transit, on the core link in the far end's
+# place and with its addresses), whose own next link to the far end carries PATH_MTU
+FIRST_HOP_MTU = 1450
+TRANSIT_IN = "edge0"  # the transit router's link to the upstream (the core link)
+TRANSIT_OUT = "far0"  # its link to the far end
+FAR_EDGE = "edge1"  # the far end's link to the transit router
+FAR_PREFIX = "2001:db8:0:fffe::/64"
+TRANSIT_ON_FAR6 = "2001:db8:0:fffe::1"
+INET_ON_FAR6 = "2001:db8:0:fffe::2"
+TRANSIT_ON_FAR4 = "192.0.2.13"
+INET_ON_FAR4 = "192.0.2.14"
+FAR4_PLEN = 30
 FAR_END_ROUTE = "2001:db8::/32"  # the host's route beyond the upstream, where it carries the MTU
 
 # the far end's services, on the inet namespace's loopback (no dummy module needed)

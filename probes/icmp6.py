@@ -365,11 +365,13 @@ async def echo(
     ``count`` requests go out one ``timeout / count`` apart within the single deadline: a first
     request lost to neighbour resolution does not fail the probe.
     """
-    until = time.monotonic() + timeout
     ident = random.randrange(1, 0xFFFF)
     evidence: list[str] = []
     where = f" on {interface}" if interface else ""
     async with RawIcmp6(netns, interface=interface, source=source) as raw:
+        # the deadline is the peer's: it starts with our socket open, not before (on a busy
+        # host, entering the namespace can wait its turn for a worker thread)
+        until = time.monotonic() + timeout
 
         def ours(got: Received) -> bool:
             m = got.message

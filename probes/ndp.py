@@ -38,11 +38,12 @@ async def solicit(
     ``source`` must be a usable (non-tentative) address of ``interface``: a link-local one for a
     link-local target. Only an advert with hop limit 255 and our target counts (RFC 4861 7.1.2).
     """
-    until = time.monotonic() + timeout
     group = icmp6.solicited_node(target)
     evidence: list[str] = []
     message = icmp6.encode_neighbor_solicit(target, source_mac)
     async with icmp6.RawIcmp6(netns, interface=interface, source=source) as raw:
+        # the neighbour's deadline starts with our socket open (see icmp6.echo)
+        until = time.monotonic() + timeout
 
         def ours(got: icmp6.Received) -> bool:
             m = got.message

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.html import ENV, SEVERITY, SYMBOL
+from reports.lead import first_clause
 from reports.text import visible
 
 HARNESS_ERROR = 3
@@ -114,13 +115,25 @@ def load(path: Path, *, host: str | None = None) -> HostResult:
         status if isinstance(status, int) and not isinstance(status, bool) else HARNESS_ERROR,
         {_text(k): _text(v) for k, v in props.items()} if isinstance(props, dict) else {},
         tuple(_clean(i) for i in items),
-        tuple(
-            {"line": _text(c.get("line", ""))}
-            for c in _list(data.get("causes"))
-            if isinstance(c, dict)
-        ),
+        tuple(_cause(c) for c in _list(data.get("causes")) if isinstance(c, dict)),
         tuple(_text(f) for f in _list(data.get("harness_failures"))),
     )
+
+
+def _cause(cause: dict[str, Any]) -> dict[str, Any]:
+    """A host's cause as the fleet's page leads with it, as the host's own report does: its
+    line, where it breaks, its fix in a line with the commands below (each a string, in order)
+    and who runs them."""
+    fix = _text(cause.get("fix") or "")
+    return {
+        "line": _text(cause.get("line", "")),
+        "check": _text(cause.get("check", "")),
+        "hop": _text(cause.get("hop") or ""),
+        "fix": fix,
+        "fix_line": first_clause(fix) if fix else "",
+        "fix_commands": [_text(c) for c in _list(cause.get("fix_commands")) if isinstance(c, str)],
+        "fix_where": _text(cause.get("fix_where") or ""),
+    }
 
 
 def _clean(item: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +266,7 @@ def write_html(hosts: Sequence[HostResult], path: Path) -> None:
     failing = [h for h in hosts if h.checked and h.exit_status == 1]
     page = ENV.get_template("merged.html.j2").render(
         hosts=hosts,
+        host_ids={h.host: i for i, h in enumerate(hosts, 1)},  # the sections' anchors
         checks=checks,
         rows=rows,
         status=status,

@@ -53,6 +53,7 @@ from reports.results import (
     LOCATE,
     PATHS,
     RERUN,
+    RERUN_COMMAND,
     SUITE_PROPERTIES,
     SURVEY_READY,
     CheckInfo,
@@ -221,7 +222,7 @@ WARNING = "warning"  # the user property a check notes a warning with (suites/pl
 def _rerun(item: pytest.Item) -> str:
     """How to run this item again against what this run probed (reports.results.RERUN)."""
     selection: tuple[str, ...] = item.config.stash.get(RERUN, ())
-    return rerun_command(selection, item.nodeid)
+    return rerun_command(selection, item.nodeid, item.config.stash.get(RERUN_COMMAND, "pytest"))
 
 
 def _verdict(call: pytest.CallInfo[None]) -> Judgement | None:

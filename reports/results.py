@@ -75,13 +75,17 @@ SURVEY_READY = pytest.StashKey[dict[str, float]]()
 # the options that chose what the run probed (its target, lab, Docker, profile…): every line
 # that says how to run an item again carries them (rerun_command)
 RERUN = pytest.StashKey[tuple[str, ...]]()
+# the command the user ran the suites with: `pytest` (the default), or `v6conform`, which takes
+# the same options and node ids (suites/cli.py)
+RERUN_COMMAND = pytest.StashKey[str]()
 
 
-def rerun_command(selection: Sequence[str], nodeid: str) -> str:
-    """How to run one item again against what this run probed, quoted so it pastes: without
-    the run's ``--lab``/``--target``, a pasted ``pytest 'suites/…[bridge]'`` would probe this
-    machine instead of the lab."""
-    return shlex.join(["pytest", *selection, nodeid])
+def rerun_command(selection: Sequence[str], nodeid: str, command: str = "pytest") -> str:
+    """How to run one item again against what this run probed, the way the user ran it
+    (``pytest …`` or ``v6conform …``), quoted so it pastes: without the run's
+    ``--lab``/``--target``, a pasted ``pytest 'suites/…[bridge]'`` would probe this machine
+    instead of the lab."""
+    return shlex.join([command, *selection, nodeid])
 
 
 def harness_problem(config: pytest.Config, reason: str) -> None:

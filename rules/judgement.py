@@ -236,6 +236,10 @@ FACTS: dict[str, FactKind] = {
     ),
     "lookup": FactKind("name resolution in {}"),
     "router": FactKind("a router answering on {}", identity=True),
+    "default-router": FactKind(
+        "the IPv6 default route of {} (through a router on its uplink that leads on)",
+        identity=True,
+    ),
     "client-address": FactKind(
         "IPv6 clients' own addresses reaching containers through published ports ({})",
         identity=True,

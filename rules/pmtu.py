@@ -42,14 +42,11 @@ class UplinkSight:
     left: bool
     too_big: Frame | None
 
-    def lines(self, uplink: str | None) -> tuple[str, ...]:
+    def lines(self, uplink: str | None, what: str = "the full-size request") -> tuple[str, ...]:
         if not self.watched:
             return ("the uplink was not watched",)
         on = uplink or "the uplink"
-        out = [
-            f"on {on}: the full-size request "
-            + ("left the host" if self.left else "never left the host")
-        ]
+        out = [f"on {on}: {what} " + ("left the host" if self.left else "never left the host")]
         if self.too_big is not None:
             out.append(f"on {on}: {self.too_big.describe()}")
         elif self.left:
@@ -57,14 +54,18 @@ class UplinkSight:
         return tuple(out)
 
 
-def sighting(frames: Sequence[Frame], ident: int, *, watched: bool) -> UplinkSight:
+def sighting(
+    frames: Sequence[Frame], ident: int, *, watched: bool, seq: int | None = None
+) -> UplinkSight:
     """The probe's packets among the uplink's frames, by the echo identifier (which Docker's
-    NAT66 keeps: it rewrites the source address, not the identifier, when nothing clashes)."""
+    NAT66 keeps: it rewrites the source address, not the identifier, when nothing clashes);
+    ``seq``: only that one packet of them (None: any)."""
     left = any(
         f.outgoing
         and isinstance(f.message, icmp6.Echo)
         and f.message.type == icmp6.ECHO_REQUEST
         and f.message.ident == ident
+        and (seq is None or f.message.seq == seq)
         for f in frames
     )
     too_big = next(
@@ -76,6 +77,7 @@ def sighting(frames: Sequence[Frame], ident: int, *, watched: bool) -> UplinkSig
             and f.message.type == icmp6.PACKET_TOO_BIG
             and f.message.invoking_echo is not None
             and f.message.invoking_echo.ident == ident
+            and (seq is None or f.message.invoking_echo.seq == seq)
         ),
         None,
     )
@@ -93,13 +95,30 @@ def _small_path_broken(r: PathMtu) -> Judgement | None:
     )
 
 
+def _narrowed_text(r: PathMtu) -> str:
+    return ", then ".join(t.text() for t in r.narrowed)
+
+
 def judge_too_big(
-    r: PathMtu, sight: UplinkSight, *, network: str, uplink: str | None, docker: str
+    r: PathMtu,
+    sight: UplinkSight,
+    *,
+    network: str,
+    uplink: str | None,
+    docker: str,
+    last_sight: UplinkSight | None = None,
 ) -> Judgement:
     """PMTU-01: a packet as large as the container's link allows, toward a far address, is
     answered (nothing narrower on the path) or draws a Packet Too Big that reaches the
-    container, whose kernel then keeps the smaller MTU."""
+    container, whose kernel then keeps the smaller MTU; over several narrower hops, each
+    packet sent again at that MTU does the same, until one is answered. ``last_sight``: what
+    the uplink saw of the last of them (where more than one was sent)."""
     evidence = (*r.evidence, *sight.lines(uplink), "small echo beside it:", *r.small.evidence)
+    if r.first in ("too-big", "refused") and r.final == "silent" and r.learned_mtu:
+        return _beyond_narrowed(r, sight, last_sight, network=network, uplink=uplink,
+                                docker=docker)  # fmt: skip
+    if r.final == "too-big" and len(r.narrowed) > 1:
+        return _later_hop_too_big(r, evidence, network)
     if r.first == "answered":
         return passed(
             f"a {r.link_mtu}-byte packet to {r.target} came back answered: the path carries the "
@@ -107,16 +126,25 @@ def judge_too_big(
             evidence,
         )
     kept = r.too_big is not None and r.learned_mtu and r.learned_mtu <= max(r.too_big.mtu, 1280)
+    if r.first == "too-big" and r.too_big is not None and kept and len(r.narrowed) > 1:
+        return passed(
+            f"{_narrowed_text(r)} reached the container, one hop after the other: its kernel "
+            f"keeps mtu {r.learned_mtu} toward {r.target}"
+            + (", and a packet of that size was answered" if r.final == "answered" else ""),
+            evidence,
+        )
     if r.first == "too-big" and r.too_big is not None and kept:
         return passed(
             f"{r.too_big.text()} reached the container and its kernel keeps mtu "
-            f"{r.learned_mtu} toward {r.target}",
+            f"{r.learned_mtu} toward {r.target}"
+            + (", and a packet of that size was answered" if r.final == "answered" else ""),
             evidence,
         )
     if r.first == "refused" and r.learned_mtu:
         return passed(
             f"the container's kernel already holds mtu {r.learned_mtu} toward {r.target}, "
-            "learnt from a Packet Too Big that reached it earlier",
+            "learnt from a Packet Too Big that reached it earlier"
+            + (", and a packet of that size was answered" if r.final == "answered" else ""),
             evidence,
         )
     if r.first == "too-big" and r.too_big is not None and r.too_big.mtu >= r.link_mtu:
@@ -180,6 +208,117 @@ def judge_too_big(
         f"{head}, and no Packet Too Big came back (the uplink was not watched: where it is lost "
         "is not known)",
         evidence, fix=UPSTREAM_FIX, hop="unknown", breaks=breaks, needs=needs,
+    )  # fmt: skip
+
+
+def _later_hop_too_big(r: PathMtu, evidence: Sequence[str], network: str) -> Judgement:
+    """A farther hop's Packet Too Big ended the rounds: one the kernel rightly ignored (an MTU
+    no smaller than the packet), one it did not take, or the rounds ran out."""
+    t, size = r.narrowed[-1], r.last_size or r.link_mtu
+    if t.mtu >= size:
+        return failed(
+            f"{_narrowed_text(r)}: the last names an MTU no smaller than the {size}-byte packet "
+            "it answers: the kernel rightly ignores it (RFC 8201 §4), and that hop drops such "
+            "packets without saying how large they may be",
+            evidence,
+            fix=f"fix the router at {t.router}: its Packet Too Big must carry the MTU of its "
+            "next link (any Docker version: the fault is beyond the container)",
+            hop="far end", breaks=[fact("pmtud", network)], fix_where="router",
+        )  # fmt: skip
+    if r.learned_mtu and r.learned_mtu <= max(t.mtu, 1280):
+        return not_observed(
+            f"{_narrowed_text(r)} reached the container and its kernel keeps mtu "
+            f"{r.learned_mtu}, but the probe's rounds ran out before a packet was answered",
+            evidence,
+        )
+    return failed(
+        f"{t.text()} reached the container but its kernel keeps no smaller MTU toward {r.target}",
+        evidence,
+        fix="check the container's kernel settings (net.ipv6.route.mtu_expires) and that the "
+        "Packet Too Big is for its own address",
+        hop="container",
+        breaks=[fact("pmtud", network)],
+    )
+
+
+def far_fix(router: str, mtu: int) -> str:
+    return (
+        f"a router beyond {router} (which says its next link carries {mtu}), on a link "
+        f"narrower still, sends no ICMPv6 Packet Too Big, or something between drops it "
+        f"({RFC_4890}): have it let them through; until then, lower the containers' MTU below "
+        f"{mtu}, to the path's (network option com.docker.network.driver.mtu, any Docker "
+        "version) so their packets never need one"
+    )
+
+
+def _beyond_narrowed(
+    r: PathMtu,
+    sight: UplinkSight,
+    last_sight: UplinkSight | None,
+    *,
+    network: str,
+    uplink: str | None,
+    docker: str,
+) -> Judgement:
+    """PMTU-01 where the path narrowed and then went silent: a packet sized to the MTU the
+    last Packet Too Big gave (or the kernel already held) vanished while a small one was
+    answered. The black hole is beyond the hop that last said its MTU, not at it."""
+    last = last_sight or UplinkSight(False, False, None)
+    size = r.last_size or r.learned_mtu or r.link_mtu
+    said = r.narrowed[-1] if r.narrowed else None
+    evidence = (
+        *r.evidence,
+        *sight.lines(uplink),
+        *last.lines(uplink, f"the {size}-byte request (seq {r.last_seq})"),
+        "small echo beside it:",
+        *r.small.evidence,
+    )
+    broken = _small_path_broken(r)
+    if broken is not None:
+        return broken
+    gave = (
+        f"{_narrowed_text(r)} reached the container"
+        if said is not None
+        else f"the container's kernel held mtu {r.learned_mtu} toward {r.target}"
+    )
+    head = (
+        f"{gave}, but a {size}-byte packet sent at that MTU vanished while a small one was answered"
+    )
+    needs = [fact("icmp-errors", network), fact("path", network)]
+    breaks = [fact("pmtud", network)]
+    if last.watched and last.too_big is not None:
+        return failed(
+            f"{head}: its Packet Too Big from {last.too_big.src} reached the host's uplink but "
+            "not the container, so the host drops it",
+            evidence, fix=host_fix(docker), hop="host", breaks=breaks, needs=needs,
+        )  # fmt: skip
+    # the hop that said its MTU is beyond the uplink where its Packet Too Big came in on it
+    beyond = said is not None and sight.too_big is not None and sight.too_big.src == said.router
+    if last.watched and last.left and beyond and said is not None:
+        return failed(
+            f"{head}: it left the host and no Packet Too Big came back to the uplink: the "
+            f"break is beyond {said.router}, which said its next link carries {said.mtu}, at a "
+            "hop narrower still that sends none (or something beyond it drops it)",
+            evidence, fix=far_fix(said.router, said.mtu), hop="far end",
+            breaks=[*breaks, fact("ptb-beyond", said.router)], needs=needs, fix_where="router",
+        )  # fmt: skip
+    if last.watched and last.left:
+        return failed(
+            f"{head}: it left the host and no Packet Too Big came back to the uplink (a hop "
+            f"beyond the uplink narrower than {size} bytes sends none, or something beyond "
+            "the uplink drops it)",
+            evidence, fix=UPSTREAM_FIX, hop="upstream",
+            breaks=[*breaks, fact("ptb-beyond", uplink or "the uplink")], needs=needs,
+        )  # fmt: skip
+    return failed(
+        f"{head}, and no Packet Too Big came back"
+        + (
+            f" (it never left the host's uplink, {uplink})"
+            if last.watched
+            else " (the uplink was not watched: where it is lost is not known)"
+        ),
+        evidence, fix=UPSTREAM_FIX, hop="host" if last.watched else "unknown", breaks=breaks,
+        needs=needs,
     )  # fmt: skip
 
 

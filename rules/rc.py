@@ -212,6 +212,15 @@ def judge_build_step(result: build.BuildResult, *, threshold: float) -> Judgemen
     )
 
 
+# why RC-02's fix has no commands: each way needs a value that is the site's to choose
+NO_BUILD_COMMAND = (
+    "; no command here: which IPv4 nameserver, or which of the site's global /64s (Docker's "
+    "own would be a ULA one, NATed, which puts IPv4 first), is the site's choice, not in the "
+    "evidence; either is a daemon.json change merged into the file dockerd reads, and a "
+    "dockerd restart, which stops every container unless live-restore is on"
+)
+
+
 def _build_fix(report: resolver.ResolverReport, threshold: float) -> str:
     conf = report.resolv_conf
     fallback = [str(ns) for ns in conf.used_nameservers if ns.is_public_fallback]
@@ -227,6 +236,7 @@ def _build_fix(report: resolver.ResolverReport, threshold: float) -> str:
             'set daemon.json "dns" to nameservers reachable over IPv4 (BuildKit copies the '
             "host's IPv6 nameservers into build steps: moby/buildkit#2936), or enable IPv6 on the "
             'default bridge ("ipv6": true, "fixed-cidr-v6") so build steps can reach them'
+            f"{NO_BUILD_COMMAND}"
         )
     return (
         f"make the step's nameservers answer within {threshold:g} s "

@@ -6,6 +6,8 @@ gives the Docker-native fix for the daemon's version."""
 
 from __future__ import annotations
 
+import shlex
+
 from probes.docker import DaemonInfo
 from probes.netmode import (
     DAEMON_JSON,
@@ -15,14 +17,24 @@ from probes.netmode import (
     WANTED,
     Ipv6Mode,
 )
-from rules.judgement import Judgement, failed, not_observed, passed
+from probes.netspec import NetworkSpec
+from rules.judgement import Fix, Judgement, failed, not_observed, passed
 
 # --- judging it (RT-06) --------------------------------------------------------------------
 
 
-def judge_mode(found: Ipv6Mode, wanted: str | None, *, daemon_version: str) -> Judgement:
+def judge_mode(
+    found: Ipv6Mode,
+    wanted: str | None,
+    *,
+    daemon_version: str,
+    spec: NetworkSpec | str | None = None,
+) -> Judgement:
     """RT-06 "IPv6 mode as intended": ``wanted`` is the profile's ipv6_mode, "routed", "nat",
-    or "any" / None (not stated: report, judge nothing). Anything else raises ValueError."""
+    or "any" / None (not stated: report, judge nothing). Anything else raises ValueError.
+    ``spec``: the network as it would have to be created again (its IPAM, options, labels and
+    containers), or why it cannot be read: with it, a fix that recreates the network has
+    commands."""
     if wanted not in (*WANTED, None):
         raise ValueError(f"ipv6_mode must be one of {', '.join(WANTED)}, not {wanted!r}")
     major = DaemonInfo(daemon_version, "").major or found.daemon_major
@@ -34,7 +46,7 @@ def judge_mode(found: Ipv6Mode, wanted: str | None, *, daemon_version: str) -> J
         reason = f"{found.summary}: neither routed nor NAT applies to it"
         return not_observed(reason, evidence)
     if wanted == "routed":
-        return _judge_routed(found, major, evidence)
+        return _judge_routed(found, major, evidence, spec)
     return _judge_nat(found, major, evidence)
 
 
@@ -57,7 +69,9 @@ def _undecided(found: Ipv6Mode, evidence: tuple[str, ...]) -> Judgement:
     return not_observed(reason, evidence)
 
 
-def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Judgement:
+def _judge_routed(
+    found: Ipv6Mode, major: int, evidence: tuple[str, ...], spec: NetworkSpec | str | None = None
+) -> Judgement:
     name = found.network
     if found.ula:
         reason = (
@@ -68,7 +82,7 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
         fix = _global_prefix_fix(found, major)
         if found.masqueraded:
             reason += f"; it is masqueraded too, by {_first_rule(found)}"
-            fix += "; and " + _routed_fix(found, major)
+            fix += "; and " + str(_routed_fix(found, major))
         return failed(reason, evidence, fix=fix, hop="host")
     if found.masqueraded is None:
         return _undecided(found, evidence)
@@ -77,7 +91,7 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
             f"{name} is masqueraded (NAT66, {found._mode_phrase}) by {_first_rule(found)}: the "
             "far end sees the host's address, not the containers'; the site wants routed IPv6"
         )
-        return failed(reason, evidence, fix=_routed_fix(found, major), hop="host")
+        return failed(reason, evidence, fix=_routed_fix(found, major, spec), hop="host")
     if found.mode in ("routed", "nat-unprotected"):
         return passed(f"as the site wants: {found.summary}", evidence)
     if found.mode == "nat":
@@ -92,7 +106,7 @@ def _judge_routed(found: Ipv6Mode, major: int, evidence: tuple[str, ...]) -> Jud
                 f"the replies to their own connections too: `{found.direct_access[0]}`"
             )
         reason += "); the site wants routed IPv6"
-        return failed(reason, evidence, fix=_routed_fix(found, major), hop="host")
+        return failed(reason, evidence, fix=_routed_fix(found, major, spec), hop="host")
     reason = f"{name} is not masqueraded, but its gateway mode is unknown ({found.basis})"
     return not_observed(reason, evidence)
 
@@ -141,7 +155,7 @@ def _foreign_rule(found: Ipv6Mode, major: int) -> str | None:
     return None
 
 
-def _routed_fix(found: Ipv6Mode, major: int) -> str:
+def _routed_fix(found: Ipv6Mode, major: int, spec: NetworkSpec | str | None = None) -> str | Fix:
     foreign = _foreign_rule(found, major)
     if foreign is not None:
         return (
@@ -151,7 +165,9 @@ def _routed_fix(found: Ipv6Mode, major: int) -> str:
     if major >= FIRST_WITH_GATEWAY_MODES:
         if found.default_bridge:
             cannot = "on Docker 27 and 28 the default bridge's gateway mode cannot be set"
-            if major > 28:
+            if major == 29:  # moby 29.7.2's initBridgeDriver passes the default bridge none
+                cannot += " (nor on 29: its daemon gives docker0 no gateway mode option)"
+            elif major > 29:
                 cannot += f" (not verified on {major})"
             return (
                 f'{cannot}: either set "ip-masq": false in {DAEMON_JSON} and restart dockerd '
@@ -159,26 +175,94 @@ def _routed_fix(found: Ipv6Mode, major: int) -> str:
                 "user-defined network "
                 f"created with -o {GATEWAY_MODE_OPTION}=routed"
             )
+        after = " The upstream must route the prefix to this host (RT-03)"
+        if major >= 28:
+            after += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
+        mine = isinstance(spec, NetworkSpec) and spec.network == found.network
+        if mine and isinstance(spec, NetworkSpec) and not spec.unscriptable:
+            return recreate_fix(spec, "routed", major, after)
         fix = (
             f"on Docker 27+ the gateway mode is fixed when a network is created: recreate "
             f"{found.network} in routed mode (disconnect its containers first; keep its other "
-            f"options): {_create_command(found, 'routed')}; then reconnect them. The upstream "
-            "must route the prefix to this host (RT-03)"
+            f"options): {_create_command(found, 'routed')}; then reconnect them."
         )
-        if major >= 28:
-            fix += "; in routed mode Docker 28+ lets in ICMPv6 and published ports (-p) only"
-        return fix
+        if mine and isinstance(spec, NetworkSpec):
+            fix += f" No commands here: {'; '.join(spec.unscriptable)}."
+        elif isinstance(spec, str):
+            fix += f" No commands here: the network could not be read: {spec}."
+        return fix + after
     if 20 <= major <= 26:  # 20.10 brought the experimental ip6tables option, and its NAT66
         return (
-            f'Docker {major} has no gateway modes: "ip6tables": false in {DAEMON_JSON} removes '
-            "Docker's IPv6 NAT (the host firewall is then the site's own to manage), or upgrade "
-            f"to Docker 27+ and create the network with -o {GATEWAY_MODE_OPTION}=routed"
+            f"Docker {major} has no gateway modes: upgrade to Docker 27+ and create the network "
+            f"with -o {GATEWAY_MODE_OPTION}=routed (Docker keeps filtering its unpublished "
+            f'ports). Not "ip6tables": false in {DAEMON_JSON}: it ends the NAT and Docker\'s '
+            "filtering of unpublished container ports with it, so every port of every container "
+            "becomes reachable unless the host's own firewall drops it; removing the MASQUERADE "
+            "rule by hand lasts until dockerd starts again. No command here: none is safe on "
+            f"Docker {major}"
         )
     return (
         f"Docker {major or '(version unknown)'} has no gateway modes: the masquerade rule is "
         f"not Docker's own here: remove {_first_rule(found)} from the host's firewall "
         f"configuration, or upgrade to Docker 27+ and use -o {GATEWAY_MODE_OPTION}=routed"
     )
+
+
+def _docker(spec: NetworkSpec) -> str:
+    return f"docker -H {shlex.quote(spec.docker_host)}" if spec.docker_host else "docker"
+
+
+def create_args(spec: NetworkSpec, mode: str, major: int) -> list[str]:
+    """``docker network create``'s arguments that make ``spec`` again, in gateway mode
+    ``mode``: every IPAM config, driver option and label kept."""
+    args = ["--driver", spec.driver]
+    if spec.internal:
+        args.append("--internal")
+    if spec.attachable:
+        args.append("--attachable")
+    if not spec.enable_ipv4 and major >= 28:
+        args.append("--ipv4=false")
+    args.append("--ipv6")
+    for pool in spec.pools:
+        args += ["--subnet", pool.subnet]
+        if pool.gateway:
+            args += ["--gateway", pool.gateway]
+        if pool.ip_range:
+            args += ["--ip-range", pool.ip_range]
+        args += [a for k, v in pool.aux for a in ("--aux-address", f"{k}={v}")]
+    args += [a for k, v in spec.ipam_options for a in ("--ipam-opt", f"{k}={v}")]
+    options = {**dict(spec.options), GATEWAY_MODE_OPTION: mode}
+    args += [a for k, v in sorted(options.items()) for a in ("-o", f"{k}={v}")]
+    args += [a for k, v in spec.labels for a in ("--label", f"{k}={v}")]
+    return [*args, spec.network]
+
+
+def recreate_fix(spec: NetworkSpec, mode: str, major: int, after: str = "") -> Fix:
+    """``spec``'s network created again in gateway mode ``mode``: its containers disconnected,
+    the network removed and created with everything it had (subnets, gateways, options,
+    labels), its containers connected again at the addresses and with the aliases they had."""
+    docker = _docker(spec)
+    net = shlex.quote(spec.network)
+    commands = [f"{docker} network disconnect {net} {shlex.quote(m.name)}" for m in spec.members]
+    commands.append(f"{docker} network rm {net}")
+    create = " ".join(shlex.quote(a) for a in create_args(spec, mode, major))
+    commands.append(f"{docker} network create {create}")
+    for m in spec.members:
+        connect = [*(["--ip", m.ipv4] if m.ipv4 else []), *(["--ip6", m.ipv6] if m.ipv6 else [])]
+        connect += [a for alias in m.aliases for a in ("--alias", alias)]
+        quoted = " ".join(shlex.quote(a) for a in [*connect, spec.network, m.name])
+        commands.append(f"{docker} network connect {quoted}")
+    who = ", ".join(m.name for m in spec.members) or "none running"
+    text = (
+        f"on Docker 27+ the gateway mode is fixed when a network is created: create "
+        f"{spec.network} again in {mode} mode, with its subnets, gateways, options and labels "
+        f"as they are, and connect its containers again ({who}) at the addresses they have "
+        "(now fixed ones). Their connections on it break while this runs; a stopped container "
+        "that was on it is not listed here: `docker network connect` it too. The bridge gets a "
+        "new name (br-<new ID>) unless the network names it: host firewall rules naming the old "
+        "one must follow." + after
+    )
+    return Fix(text, tuple(commands), docker=str(major))
 
 
 def _global_prefix_fix(found: Ipv6Mode, major: int) -> str:

@@ -20,9 +20,9 @@ CHECKS: dict[str, CheckInfo] = {
         "gateway answers", "RFC 4861 §7.2 (address resolution); RFC 4443 §4.1", "bridge"
     ),
     "RT-01": CheckInfo(
-        "forwarding and accept_ra",
-        "RFC 4861 §6.2.1; Linux ip-sysctl: forwarding, accept_ra "
-        "(docs.kernel.org/networking/ip-sysctl.html)",
+        "forwarding, accept_ra and the default router",
+        "RFC 4861 §6.2.1; RFC 4191 §3 (router preference); RFC 6105 (RA Guard); Linux "
+        "ip-sysctl: forwarding, accept_ra (docs.kernel.org/networking/ip-sysctl.html)",
         "host",
     ),
     "RT-02": CheckInfo("anchors answer", "RFC 4443 §4.1 (echo)", "upstream"),

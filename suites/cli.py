@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -40,13 +41,39 @@ def run_suites(args: list[str]) -> NoReturn:
     --report-dir says otherwise, and no pytest settings of the current directory apply. pytest
     runs in this process's place (exec), in a fresh interpreter: nothing of the harness is
     imported before pytest rewrites its plugins' asserts, and Ctrl-C and SIGTERM reach it."""
+    from lab.hints import INVOKED  # the line the user typed, for the run's hints
+
     where = Path(__file__).resolve().parent  # the suites' folder, installed or checked out
     given = any(a == "--report-dir" or a.startswith("--report-dir=") for a in args)
     report = [] if given else ["--report-dir", str(Path.cwd() / "reports" / "out")]
+    typed = [*invoked_as(), *args]
+    args = [_suites_node(a, where.parent) for a in args]
     argv = ["-c", str(where / "v6conform.ini"), "--rootdir", str(where.parent), *report, *args]
     if not any(_names_tests(a, before) for a, before in zip(args, ["", *args], strict=False)):
         argv.append(str(where))
-    os.execv(sys.executable, [sys.executable, "-m", "pytest", *argv])
+    env = {**os.environ, INVOKED: shlex.join(typed)}
+    os.execve(sys.executable, [sys.executable, "-m", "pytest", *argv], env)
+
+
+def invoked_as() -> list[str]:
+    """How this command was started, as a person would type it again: the console script's own
+    path (`sudo` finds it whatever root's PATH), or ``python -m suites.cli``."""
+    head = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("v6conform")
+    if head.name in ("cli.py", "__main__.py"):
+        return [sys.executable, "-m", "suites.cli"]
+    return [str(head)]
+
+
+def _suites_node(arg: str, root: Path) -> str:
+    """A rerun line's test (`suites/test_routing.py::test_x[bridge]`, a node id relative to the
+    suites' root) made absolute where it does not name a file from the current directory:
+    a rerun line pastes wherever the user stands, as pytest alone would not find it."""
+    if arg.startswith("-") or not arg.startswith("suites/"):
+        return arg
+    path = Path(arg.split("::")[0])
+    if path.exists() or not (root / path).exists():
+        return arg
+    return str(root / arg)
 
 
 def _names_tests(arg: str, before: str) -> bool:

@@ -21,6 +21,7 @@ from rules.dns import (
     judge_resolv_line,
 )
 from rules.isolation import isolated
+from rules.rt_router import DEFAULT_ROUTE
 from suites.plugin.facts import lookup_path
 from suites.plugin.keys import HOST_RESOLV
 from suites.plugin.nameservers import (
@@ -54,7 +55,8 @@ async def test_nameserver_answers_over_ipv6(
     if nameserver.origin.startswith(host.source):  # the file's own warnings, on its items
         warn_about(request, host)
     result = answers.liveness[nameserver.address]
-    hold(judge_nameserver(result, origin=nameserver.origin))
+    # asked from this host: beyond the uplink by its default route
+    hold(judge_nameserver(result, origin=nameserver.origin), needs=[DEFAULT_ROUTE])
 
 
 @pytest.mark.check("DNS-01")
@@ -65,7 +67,10 @@ async def test_announced_nameservers_answer(
     DNS from RAs use them. Asked once, by the RA exchange (RA-03 judges the same answers)."""
     configured = {i.address: i.origin for i in configured_nameservers(pytestconfig) if i.address}
     hold(
-        judge_announced_nameservers(routers.announced, routers.rdnss_answers, configured=configured)
+        judge_announced_nameservers(
+            routers.announced, routers.rdnss_answers, configured=configured
+        ),
+        needs=[DEFAULT_ROUTE],
     )
 
 

@@ -48,6 +48,9 @@ async def test_packet_too_big_reaches_container(
                     network=container.network.name,
                     uplink=path_mtu.uplink,
                     docker=site.docker_version,
+                    last_sight=sighting(
+                        path_mtu.frames, r.ident, watched=path_mtu.watched, seq=r.last_seq
+                    ),
                 )
                 for r in paths.toward
             ]

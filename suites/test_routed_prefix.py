@@ -12,6 +12,7 @@ from probes.firewall import (
     site_chain,
 )
 from probes.netmode import Ipv6Mode
+from probes.netspec import NetworkSpec
 from probes.sysctl import forwarding_state
 from probes.target import Target, privileged
 from reports.diagnosis import Hold
@@ -27,8 +28,10 @@ from rules.rt import (
 )
 from rules.rt_mode import judge_mode
 from rules.rt_prefix import judge_prefix
+from rules.rt_router import judge_default_router
 from suites.plugin.facts import container_path, of_container
 from suites.plugin.parts.routing import ContainerReach, Reachability, UplinkState
+from suites.plugin.routers import DefaultRouters
 from suites.plugin.site import Site, cannot_run, find_uplink, needs_root
 
 pytestmark = pytest.mark.routing
@@ -36,20 +39,29 @@ pytestmark = pytest.mark.routing
 
 @pytest.mark.check("RT-01")
 async def test_forwarding_and_accept_ra(
-    hold: Hold, target: Target, pytestconfig: pytest.Config
+    hold: Hold, target: Target, pytestconfig: pytest.Config, default_routers: DefaultRouters
 ) -> None:
-    """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2."""
+    """IPv6 forwarding is on; an uplink that learns its default route from RAs has accept_ra=2;
+    where several routers announce a default route, the one the kernel routes by leads on."""
     if target.netns.path is not None and not privileged():
         needs_root(pytestconfig, "reading another namespace's sysctls needs setns")
     uplink, snap = await find_uplink(target)
     state = await forwarding_state(target.netns, uplink)
     defaults = [r for r in snap.default_routes() if uplink is None or r.interface == uplink]
+    forwarding = judge_forwarding(
+        state,
+        uplink=uplink,
+        default_routes=[str(r) for r in snap.default_routes()],
+        default_protocols=[r.protocol for r in defaults],
+    )
     hold(
-        judge_forwarding(
-            state,
-            uplink=uplink,
-            default_routes=[str(r) for r in snap.default_routes()],
-            default_protocols=[r.protocol for r in defaults],
+        judge_default_router(
+            forwarding,
+            uplink=default_routers.uplink,
+            adverts=default_routers.adverts,
+            chosen=default_routers.chosen,
+            via=default_routers.via,
+            unseen=default_routers.unseen,
         )
     )
 
@@ -214,6 +226,7 @@ async def test_ipv6_mode_as_intended(
     site: Site,
     ruleset: Ruleset | str,
     modes: dict[str, Ipv6Mode],
+    network_specs: dict[str, NetworkSpec | str],
     network: NetworkInfo,
 ) -> None:
     """The network's IPv6 mode (routed, masqueraded…) is what the profile says the site wants."""
@@ -224,8 +237,10 @@ async def test_ipv6_mode_as_intended(
     judged = wanted not in (None, "any") and not (mode.internal or mode.mode == "isolated")
     if judged and isinstance(ruleset, str):  # what it could not read is no evidence
         cannot_run(pytestconfig, f"the firewall could not be read: {ruleset}")
+    # unread, its fix is in words only, saying why
+    spec = network_specs.get(network.name)
     hold(
-        judge_mode(mode, wanted, daemon_version=site.docker_version),
+        judge_mode(mode, wanted, daemon_version=site.docker_version, spec=spec),
         breaks=[fact("mode", network.name)],
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -220,6 +222,39 @@ def forward_drop_report() -> str:
     the anchors, the far end and three endpoints fail from each network's container."""
     from reports.causes import find_causes
     from reports.html import render_html
+
+    results, catalog, paths, properties = forward_drop_run()
+    return render_html(
+        results=results,
+        catalog=catalog,
+        paths=paths,
+        properties=properties,
+        harness_failures=[],
+        exitstatus=1,
+        causes=find_causes(results, list(catalog)),
+    )
+
+
+def forward_drop_results(host: str) -> dict[str, Any]:
+    """The same run's results.json, as a fleet's host named ``host`` wrote it."""
+    from reports.causes import find_causes
+    from reports.json_report import document
+
+    results, catalog, _, properties = forward_drop_run()
+    return document(
+        results,
+        catalog,
+        {**properties, "host": host},
+        find_causes(results, list(catalog)),
+        exitstatus=1,
+        harness_failures=[],
+    )
+
+
+def forward_drop_run() -> tuple[
+    list[Any], dict[str, Any], dict[str, dict[str, str]], dict[str, str]
+]:
+    """forward-drop's items, catalog, paths and run properties."""
     from reports.results import CheckInfo, CheckResult, Place
     from rules.judgement import Fix, failed
 
@@ -286,19 +321,12 @@ def forward_drop_report() -> str:
                 )
             ]
             results.append(ep)
-    return render_html(
-        results=results,
-        catalog=catalog,
-        paths=paths,
-        properties={
-            "target": "lab:v6c/forward-drop",
-            "docker": "20.10.24+dfsg1 (API 1.41)",
-            "survey": "4.17 s: reachability 0.00–4.17 s, ruleset 0.00–3.08 s",
-        },
-        harness_failures=[],
-        exitstatus=1,
-        causes=find_causes(results, list(catalog)),
-    )
+    properties = {
+        "target": "lab:v6c/forward-drop",
+        "docker": "20.10.24+dfsg1 (API 1.41)",
+        "survey": "4.17 s: reachability 0.00–4.17 s, ruleset 0.00–3.08 s",
+    }
+    return results, catalog, paths, properties
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
@@ -324,6 +352,96 @@ def test_the_report_leads_with_its_cause_and_reads_at_a_phones_width(
     assert float(m["path_text_px"]) >= 10, f"the path's text is {m['path_text_px']} px"
     assert "policy DROP" in run.text
     assert "Fix: let the containers' own connections out" in run.text
-    assert "ip6tables -I FORWARD -i docker0" in page.read_text()  # folded, pasteable
+    source = page.read_text()
+    assert "ip6tables -I FORWARD -i docker0" in source  # folded, pasteable
+    # the commands once under the cause, once under each of its two failures: never twice there
+    assert source.count('<pre class="commands">') == 3
     if width >= 1000 and (keep := os.environ.get("V6CONFORM_SCREENSHOT")):
         Path(keep).write_bytes(shot.read_bytes())
+
+
+# -- the fleet's merged report, the same way ---------------------------------------------------
+
+FLEET_MEASURE = {
+    # a phone's layout viewport grows to what overflows (innerWidth with it): the screen's
+    # width is the root's clientWidth
+    "overflow": "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    "viewport": MEASURE["viewport"],
+    # every piece of text shown is at least this large
+    "text_px": """Math.min(...[...document.querySelectorAll("body *")]
+      .filter(e => e.offsetParent !== null
+        && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+      .map(e => parseFloat(getComputedStyle(e).fontSize)))""",
+    "lead_fix_bottom": """document.querySelector(".lead .cause details.fix")
+      .getBoundingClientRect().bottom""",
+    "matrix_top": "document.querySelector('table.matrix').getBoundingClientRect().top",
+    # the host names stay on the screen beside the checks (which scroll in their own box)
+    "hosts_right": """Math.max(...[...document.querySelectorAll("td.host")]
+      .map(e => e.getBoundingClientRect().right))""",
+    "hosts_min_width": """Math.min(...[...document.querySelectorAll("td.host")]
+      .map(e => e.getBoundingClientRect().width))""",
+    "matrix_width": "document.querySelector('table.matrix').getBoundingClientRect().width",
+    "boxes_right": """Math.max(...[...document.querySelectorAll(
+      "div.scroll, section.lead, div.host-section, div.cause, pre")]
+      .filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect().right))""",
+}
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+def test_the_fleet_report_leads_with_each_hosts_cause_and_reads_at_a_phones_width(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    """The merged report of a fleet (`v6conform merge`: here two forward-drop hosts with
+    long names, a healthy one and one not checked) as the single-host one: on the first
+    screen the verdict and each failing host's cause with its fix in a line, then the host ×
+    check matrix; nothing wider than the screen (the matrix scrolls in its own box, its host
+    column in view); all text at least 10 px."""
+    from reports.merge import merge
+    from suites.catalog import CHECKS
+
+    def every_check(doc: dict[str, Any]) -> dict[str, Any]:
+        """The run's items, and one passed item of each other check of the catalog (the
+        matrix as wide as a real run's: 30-odd columns)."""
+        (model,) = [i for i in doc["items"] if i["check"] == "GW-03"][:1]
+        ran = {i["check"] for i in doc["items"]}
+        extra = [{**model, "check": c, "nodeid": f"t.py::{c}"} for c in CHECKS if c not in ran]
+        return {**doc, "items": [*doc["items"], *extra]}
+
+    files = []
+    for host in ("web-1.frankfurt.example.com", "edge-2.example.com"):
+        doc = every_check(forward_drop_results(host))
+        path = tmp_path / host / "results.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(doc))
+        files.append(path)
+    healthy = every_check(forward_drop_results("db-3.example.com"))
+    healthy.update(exit_status=0, causes=[])
+    for item in healthy["items"]:
+        item.update(outcome="passed", diagnoses=[])
+    (tmp_path / "db-3").mkdir()
+    (tmp_path / "db-3" / "results.json").write_text(json.dumps(healthy))
+    files.append(tmp_path / "db-3" / "results.json")
+    status, _ = merge(files, tmp_path / "fleet", not_checked=[("cache-4", "unreachable")])
+    assert status == 3
+    page = tmp_path / "fleet" / "report.html"
+    shot = tmp_path / "out" / f"fleet-{width}.png"
+    run = open_page(
+        page, shot, width=width, height=height, first_screen=True, measure=FLEET_MEASURE
+    )
+    assert run.clean, run.describe()
+    m = run.measured
+    assert m["viewport"] == f"{width}x{height}", m
+    assert float(m["overflow"]) <= 0, f"the page is {m['overflow']} px wider than the screen"
+    assert float(m["boxes_right"]) <= width, m
+    assert float(m["text_px"]) >= 10, f"some text is {m['text_px']} px"
+    assert float(m["lead_fix_bottom"]) <= height, m  # the first host's cause and fix
+    assert float(m["matrix_top"]) < 2 * height, m  # below the leads, not pages down
+    assert float(m["hosts_right"]) <= width, m
+    assert float(m["hosts_min_width"]) >= 60, m  # a host's name is not one letter a line
+    assert float(m["matrix_width"]) > width or width > 1000, m  # the phone's matrix scrolls
+    assert "NOT ALL CHECKED" in run.text
+    assert "policy DROP" in run.text
+    assert "cache-4: not checked" in run.text
+    source = page.read_text()
+    assert "ip6tables -I FORWARD -i docker0" in source  # the fix's commands, folded
+    assert source.count('<section class="lead') == 3  # the two failing hosts, the unchecked

@@ -91,6 +91,62 @@ def test_every_rerun_line_carries_the_runs_selection(pytester: pytest.Pytester) 
     assert "Run it again: <code>pytest 'test_checks" not in html
 
 
+def test_a_v6conform_runs_rerun_lines_say_v6conform(pytester: pytest.Pytester) -> None:
+    """Run by the `v6conform` command (RERUN_COMMAND, set where its run starts), every rerun
+    line says `v6conform …` with the same selection and node id: the command takes pytest's
+    options and resolves the node id wherever the user stands (test_v6conform_…_as_typed)."""
+    pytester.makepyfile(test_checks=FAILS)
+    pytester.makeconftest(
+        RERUN_CONFTEST
+        + "    from reports.results import RERUN_COMMAND\n"
+        + "    config.stash[RERUN_COMMAND] = 'v6conform'\n"
+    )
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess(
+        "-p", "reports.plugin", "--report-dir", str(out), "-p", "no:cacheprovider"
+    )
+    assert result.ret == 1
+    again = "v6conform" + AGAIN.removeprefix("pytest")
+    assert f"run it again: {again}" in result.stdout.str()
+    doc = json.loads((out / "results.json").read_text())
+    assert [i["rerun"] for i in doc["items"]] == [again]
+    assert [c["rerun"] for c in doc["causes"]] == [again]
+    html = (out / "report.html").read_text()
+    assert "Run it again: <code>" + again.replace("'", "&#39;") + "</code>" in html
+    assert "Run it again: <code>pytest" not in html
+
+
+def test_v6conform_hands_pytest_what_the_user_typed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`v6conform ARGS` runs pytest with the line the user typed in INVOKED (the suites' rerun
+    lines and sudo hint repeat it), and a rerun line's `suites/…::…` node id made absolute
+    where the current directory has no suites/ (pasted anywhere, it still names the test)."""
+    from lab.hints import INVOKED, this_command
+    from suites import cli
+
+    ran: list[tuple[list[str], dict[str, str]]] = []
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        ran.append((argv, env))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    monkeypatch.setattr(cli.sys, "argv", ["/opt/v6/bin/v6conform"])
+    node = "suites/test_routed_prefix.py::test_forwarding_and_accept_ra[bridge]"
+    for cwd, expected in ((ROOT, node), (tmp_path, str(ROOT / node))):
+        monkeypatch.chdir(cwd)
+        with pytest.raises(SystemExit):
+            cli.main(["--lab", "healthy", "--lab-name", "a b", node])
+        argv, env = ran.pop()
+        assert env[INVOKED] == f"/opt/v6/bin/v6conform --lab healthy --lab-name 'a b' '{node}'"
+        assert argv[-1] == expected  # the test named: the suites' folder is not added
+        assert str(ROOT / "suites") not in argv
+    monkeypatch.setenv(INVOKED, "/opt/v6/bin/v6conform --lab healthy --lab-name 'a b'")
+    assert this_command() == ["/opt/v6/bin/v6conform", "--lab", "healthy", "--lab-name", "a b"]
+    assert this_command(["x.py", "-q"]) == ["x.py", "-q"]  # a line given is that line
+
+
 # -- the report directory ---------------------------------------------------------------------
 
 
@@ -242,3 +298,28 @@ def test_suites_not_root_say_sudo_not_broken(
     assert "broken" not in line
     assert "needs root" in line
     assert f"run it with sudo: sudo {sys.executable} -m pytest suites/" in line
+
+
+@as_nobody
+def test_v6conform_not_root_says_sudo_v6conform(tmp_path: Path, report_dir: Path) -> None:
+    """Run by the `v6conform` command (which says in INVOKED what the user typed, then runs
+    pytest in its place: test_v6conform_hands_pytest_what_the_user_typed), the sudo hint
+    repeats what the user typed, not the pytest line the command made of it."""
+    from lab.hints import INVOKED
+
+    typed = f"/opt/v6/bin/v6conform --target lab --lab-name {NAME}"
+    env = {**os.environ, "V6CONFORM_LAB_ROOT": str(tmp_path), INVOKED: typed}
+    args = ["--target", "lab", "--lab-name", NAME, "--report-dir", str(report_dir)]
+    run = subprocess.run(
+        [*NOBODY, sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 3
+    line = one_line(run.stdout + run.stderr)
+    assert "needs root" in line
+    assert line.endswith(f"run it with sudo: sudo {typed}")

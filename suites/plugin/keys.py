@@ -19,13 +19,15 @@ if TYPE_CHECKING:
     from probes.docker import DockerEndpoint, ProbeContainer
     from probes.errors import HarnessError
     from probes.firewall import Ruleset
+    from probes.netmode import Ipv6Mode
+    from probes.netspec import NetworkSpec
     from rules.gw import GatewayExchange
     from suites.plugin.parts.dns import Answers
     from suites.plugin.parts.endpoints import EndpointsSeen
     from suites.plugin.parts.nat64 import Nat64Survey
     from suites.plugin.parts.pmtu import PathMtuSurvey
     from suites.plugin.parts.routing import Reachability, UplinkState
-    from suites.plugin.routers import RouterRound
+    from suites.plugin.routers import DefaultRouters, RouterRound
     from suites.plugin.site import Site
     from suites.plugin.workloads import WorkloadViews
 
@@ -55,6 +57,7 @@ BRIDGES_SETTLED: PartKey[dict[str, ifaddr.Snapshot]] = PartKey("bridges_settled"
 SITE_PART: PartKey[Site] = PartKey("site")
 UPLINK: PartKey[str | None] = PartKey("uplink")
 ROUTERS: PartKey[RouterRound] = PartKey("routers")
+DEFAULT_ROUTERS: PartKey[DefaultRouters] = PartKey("default_routers")
 WORKLOAD_VIEWS: PartKey[WorkloadViews] = PartKey("workload_views")
 WORKLOAD_RESOLVERS: PartKey[dict[str, resolver.ResolverReport | str | HarnessError]] = PartKey(
     "workload_resolvers"
@@ -70,6 +73,8 @@ BUILD_STEPS: PartKey[dict[build.Builder, build.BuildResult]] = PartKey("build_st
 REACHABILITY: PartKey[Reachability] = PartKey("reachability")
 UPLINK_STATE: PartKey[UplinkState | str] = PartKey("uplink_state")
 RULESET: PartKey[Ruleset | str] = PartKey("ruleset")
+NETWORK_SPECS: PartKey[dict[str, NetworkSpec | str]] = PartKey("network_specs")
+MODES: PartKey[dict[str, Ipv6Mode]] = PartKey("modes")  # by network name
 FAMILY_ORDERS: PartKey[dict[str, list[family.FamilyReport | HarnessError]]] = PartKey(
     "family_orders"
 )

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from probes import dns, router_advert
+from probes import dns, router_advert, router_path
 from probes.router_advert import AnnouncedServer, RouterAdvert
+from probes.router_path import KernelRoute, ViaRouter
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
 from probes.target import privileged
 from rules.ra import kept_adverts
-from suites.plugin.keys import ROUTERS
+from suites.plugin.keys import DEFAULT_ROUTERS, ROUTERS
 from suites.plugin.nameservers import liveness_question
 from suites.plugin.site import find_uplink, needs_root
 from suites.plugin.survey import Survey, surveyed
@@ -81,3 +82,65 @@ def _with_zone(server: str, uplink: str) -> str:
 def _askable(server: str) -> bool:
     """Only unicast servers are asked: a multicast or loopback one is RA-02's finding."""
     return router_advert.not_unicast(server) is None
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultRouters:
+    """Where two or more routers announce a default route on the uplink: the route the
+    kernel picks per anchor, and an echo per router and anchor through that router alone
+    (rules.rt_router judges them for RT-01). ``unseen``: why nothing was tried."""
+
+    uplink: str | None
+    adverts: tuple[RouterAdvert, ...]  # the kept RAs with a default route (lifetime > 0)
+    chosen: tuple[KernelRoute, ...] = ()
+    via: tuple[ViaRouter, ...] = ()
+    unseen: str | None = None
+
+
+@surveyed(DEFAULT_ROUTERS)
+async def default_routers(survey: Survey) -> DefaultRouters:
+    """The routers the RA exchange found announcing a default route; with two or more, where
+    each leads (nothing is sent with one: the kernel has no choice to make)."""
+    found = await survey.maybe(ROUTERS)
+    if isinstance(found, str):
+        return DefaultRouters(None, (), unseen=f"not solicited ({found})")
+    target = survey.target
+    uplink = found.solicitation.interface
+    adverts = tuple(ad for ad in found.kept if ad.router_lifetime > 0)
+    if len(adverts) < 2:
+        return DefaultRouters(
+            uplink, adverts, unseen=f"{len(adverts)} router announces one on {uplink}"
+        )
+    anchors = target.profile.anchors
+    if not anchors:
+        return DefaultRouters(
+            uplink, adverts, unseen="the profile names no anchors to try each router with"
+        )
+    _, snap = await find_uplink(target)
+    source = next((a.address for a in snap.on(uplink) if a.usable and not a.link_local), None)
+    if source is None:
+        return DefaultRouters(
+            uplink, adverts, unseen=f"this host has no usable global address on {uplink}"
+        )
+    timeout = target.profile.timeout
+    async with asyncio.TaskGroup() as tg:
+        chosen = [tg.create_task(router_path.kernel_route(target.netns, a)) for a in anchors]
+        via = [
+            tg.create_task(
+                router_path.echo_via(
+                    target.netns,
+                    uplink,
+                    router=ad.source,
+                    mac=ad.source_lladdr,
+                    source=source,
+                    target=a,
+                    timeout=timeout,
+                )
+            )
+            for ad in adverts
+            if ad.source_lladdr
+            for a in anchors
+        ]
+    return DefaultRouters(
+        uplink, adverts, tuple(t.result() for t in chosen), tuple(t.result() for t in via)
+    )

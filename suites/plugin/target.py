@@ -12,6 +12,7 @@ from types import FrameType
 import pytest
 
 from lab import Lab, LabError
+from lab.hints import INVOKED
 from probes.errors import HarnessError
 from probes.profile import load_profile
 from probes.target import Target
@@ -21,6 +22,7 @@ from reports.results import (
     CATALOG,
     LOCATE,
     RERUN,
+    RERUN_COMMAND,
     SUITE_PROPERTIES,
 )
 from suites.catalog import CHECKS
@@ -92,6 +94,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except (LabError, HarnessError) as exc:
         abort(config, str(exc))
     config.stash[RERUN] = _selection(config, target)
+    # run by the `v6conform` command: its rerun lines say `v6conform …`, as the user ran it
+    if os.environ.get(INVOKED):
+        config.stash[RERUN_COMMAND] = "v6conform"
     config.stash[TARGET] = target
     config.stash[TARGET_LABEL] = target.label
     config.stash[CATALOG] = CHECKS

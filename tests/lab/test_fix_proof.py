@@ -7,8 +7,11 @@ before may be reachable afterwards: a TCP port no one published, on a container 
 network, tried from the far end before and after (on a masqueraded or internal network it must
 stay closed whatever it was before).
 
-Scenarios whose fault has no commands yet (their fix is in words only) are listed in
-``UNPROVEN`` with the reason, so the gap is visible here rather than silent.
+Scenarios, or generations of one, whose fault has no commands (their fix is in words only) are
+listed in ``UNPROVEN`` with the reason and collected as skipped cases that say it, so the gap is
+visible here rather than silent. Where a printed fix heals all but a part whose fix is words
+only (nat66's default bridge: Docker cannot set its gateway mode), ``REMAINS`` names the items
+left failing and why, and the rerun must fail exactly those.
 """
 
 from __future__ import annotations
@@ -34,12 +37,38 @@ LAB = os.environ.get("V6CONFORM_FIXPROOF_LAB", "v6cfix")
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (
     "forwarding-off", "forward-drop", "pmtu-blackhole", "pmtu-refragment", "unrouted-prefix",
-    "firewalld-egress-drop",
+    "nat66", "rogue-router", "firewalld-egress-drop",
 )  # fmt: skip
-# and those not proven yet, with why (a fix in words only)
-UNPROVEN = {
-    "nat66": "RT-06's fix recreates the networks in routed mode: no single command",
-    "build-resolv": "RC-02's fix is dockerd's daemon.json and a restart",
+NAT66_DEFAULT_BRIDGE = (
+    "docker0 stays masqueraded: Docker cannot set the default bridge's gateway mode (moby "
+    '29.7.2\'s initBridgeDriver passes none), and "ip-masq": false would end its IPv4 '
+    "masquerade too, wider than the site asks: RT-06's fix for it is words only"
+)
+# where a proven scenario's fix heals all but these items (their causes' fixes are words only,
+# each with why), by scenario and generation: the rerun must fail exactly these
+REMAINS = {
+    "nat66": {
+        gen: {
+            "suites/test_routed_prefix.py::test_ipv6_mode_as_intended[bridge]": NAT66_DEFAULT_BRIDGE
+        }
+        for gen in ("28", "29")
+    },
+}
+# and those not proven, on a generation or all, with why (a fix in words only)
+UNPROVEN: dict[str, dict[str, str]] = {
+    "nat66": {
+        "26": "Docker 26 has no gateway modes: the one setting that ends its NAT66, "
+        '"ip6tables": false, also ends its filtering of unpublished container ports (it would '
+        "open them all), and deleting its MASQUERADE rule by hand lasts until dockerd starts "
+        "again: RT-06's fix is words only",
+    },
+    "build-resolv": {
+        gen: "RC-02's fix needs a value no evidence gives: an IPv4 nameserver build steps can "
+        'reach (daemon.json "dns"; the host\'s resolv.conf lists only an IPv6 one), or the '
+        "site's global /64 for the default bridge (\"fixed-cidr-v6\"; Docker's own ULA /64 would "
+        "put IPv4 first, AF-01): words only, and no command"
+        for gen in GENERATIONS
+    },
 }
 # who runs a fix, and in which of the lab's namespaces that is
 WHERE = {"host": "host", "upstream router": "upstream"}
@@ -48,12 +77,18 @@ PORT = 8089  # what no one published: a container's own listener
 LISTENER = "v6c-fixproof"
 
 CASES = [
-    pytest.param(name, gen, backend, id=f"{name}@{gen}" + (f"-{backend}" if backend else ""))
+    pytest.param(
+        name, gen, backend, id=f"{name}@{gen}" + (f"-{backend}" if backend else ""),
+        # an unproven generation stays in the list, skipped with its reason: visible
+        marks=[pytest.mark.skip(reason=f"unproven: {why}")]
+        if (why := UNPROVEN.get(name, {}).get(gen))
+        else [],
+    )
     for gen in GENERATIONS
-    for name in PROVEN
+    for name in dict.fromkeys((*PROVEN, *UNPROVEN))
     if gen in SCENARIOS[name].generations
     for backend in (SCENARIOS[name].backends if GENERATIONS[gen].moby else (None,))
-]
+]  # fmt: skip
 
 
 @contextmanager
@@ -119,6 +154,28 @@ def reached(lab: Lab, addresses: dict[str, str]) -> dict[str, bool]:
     return {net: proc.wait(timeout=30) == 0 for net, proc in tries.items()}
 
 
+def kept(lab: Lab) -> dict[str, object]:
+    """What a fix must keep of each network, whatever mode it gives it: its IPAM, its options
+    but the gateway mode, its labels and flags, and the containers on it at their addresses."""
+    out: dict[str, object] = {}
+    for net in lab.docker("network", "ls", "--format", "{{.Name}}").split():
+        info = json.loads(lab.docker("network", "inspect", net))[0]
+        options = dict(info.get("Options") or {})
+        options.pop("com.docker.network.bridge.gateway_mode_ipv6", None)
+        members = {
+            c["Name"]: (c.get("IPv4Address"), c.get("IPv6Address"))
+            for c in (info.get("Containers") or {}).values()
+        }
+        ipam = info.get("IPAM") or {}
+        pools = sorted(json.dumps(c, sort_keys=True) for c in ipam.get("Config") or [])
+        out[net] = (
+            ipam.get("Driver"), ipam.get("Options") or {}, pools, options,
+            info.get("Labels") or {}, info.get("Internal"),
+            info.get("EnableIPv4"), info.get("EnableIPv6"), members,
+        )  # fmt: skip
+    return out
+
+
 def run_fix(lab: Lab, where: str, command: str, docker: str) -> None:
     """One printed command, run by a shell in the namespace of whoever it is for; ``nft`` is the
     one this Docker's own root has (on a real host one nft writes and reads)."""
@@ -160,6 +217,7 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
         addresses, closed = listeners(lab)
         assert addresses
         before = reached(lab, addresses)
+        networks = kept(lab)
         run = run_suites(tmp_path / "broken", "--target", "lab", "--lab-name", LAB)
         assert run.returncode == 1, run.output[-3000:]
         applied: list[tuple[str, list[str]]] = []
@@ -168,7 +226,9 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
         for round_ in range(1, ROUNDS + 1):
             causes = run.results()["causes"]
             fixes = [(c["fix_where"], c["fix_commands"]) for c in causes if c["fix_commands"]]
-            assert fixes, (applied, json.dumps(causes, indent=1)[:4000])
+            assert fixes or applied, json.dumps(causes, indent=1)[:4000]
+            if not fixes:  # what is left has its fix in words only: REMAINS says what
+                break
             for where, commands in fixes:
                 assert where in WHERE, where
                 for command in commands:
@@ -177,8 +237,16 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
             run = run_suites(tmp_path / f"fixed-{round_}", "--target", "lab", "--lab-name", LAB)
             if run.returncode != 1:
                 break
-        assert run.returncode == 0, (applied, run.output[-4000:])
+        remains = REMAINS.get(scenario, {}).get(docker, {})
+        if remains:
+            failing = {i["nodeid"] for i in run.results()["items"] if i["outcome"] == "failed"}
+            assert run.returncode == 1, (applied, run.output[-4000:])
+            assert failing == set(remains), (applied, failing, run.output[-4000:])
+        else:
+            assert run.returncode == 0, (applied, run.output[-4000:])
         after = reached(lab, addresses)
+        # a fix that recreates a network (RT-06) keeps all of it but the mode it changes
+        assert kept(lab) == networks, applied
         # nothing the site keeps closed is reachable: what was closed stays closed, and a
         # network that opened is one whose Docker filters nothing by design (routed, no
         # ip6tables: the healthy site's own state)
@@ -192,4 +260,13 @@ def test_every_scenario_with_a_host_fault_is_proven_or_says_why() -> None:
     visible, never silent."""
     faulty = {name for name, s in SCENARIOS.items() if s.expected_on(max(s.generations))}
     assert set(PROVEN) <= faulty
-    assert not set(PROVEN) & set(UNPROVEN)
+    for name, gens in UNPROVEN.items():
+        assert name in faulty, name
+        assert all(gens.values()), name  # each with its reason
+        assert set(gens) <= SCENARIOS[name].generations, name
+    # a proven scenario is proven on some generation; what is left there, REMAINS says why
+    for name in PROVEN:
+        assert SCENARIOS[name].generations - set(UNPROVEN.get(name, {})), name
+    for name, by_gen in REMAINS.items():
+        assert name in PROVEN, name
+        assert all(why for items in by_gen.values() for why in items.values()), name

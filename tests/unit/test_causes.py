@@ -154,3 +154,20 @@ def test_a_cause_joins_its_members_commands_and_lends_its_fix_and_hop_to_its_sym
     assert shown.hop == "host"
     assert shown.diagnosis == "RC-01 broke on bridge"  # its own verdict
     assert shown.outcome == "fail"
+
+
+def test_a_router_that_took_the_default_route_explains_the_hosts_own_failures_too() -> None:
+    """RT-01's rogue-router finding breaks every network's path and the host's default route:
+    the nameserver the host asks (DNS-01) and RA-03 after it are its symptoms, not a cause."""
+    route = "default-router:this host"
+    results = [
+        failure("RT-01", "host", breaks=(route, "path:*")),
+        failure("RT-02", "v6net", breaks=("reach:p", "path:v6net"), needs=("path:v6net",)),
+        failure("DNS-01", "host", breaks=(NS,), needs=(route,)),
+        failure("RA-03", "host", breaks=(NS,), needs=(NS,)),
+    ]
+    [cause] = find_causes(results, ORDER)
+    assert cause.primary.check == "RT-01"
+    assert {s.result.check for s in cause.symptoms} == {"RT-02", "DNS-01", "RA-03"}
+    dns01 = next(s for s in cause.symptoms if s.result.check == "DNS-01")
+    assert "the IPv6 default route of this host" in dns01.explanation(CATALOG)

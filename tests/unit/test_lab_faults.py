@@ -127,3 +127,18 @@ def test_workloads_scenario_says_its_containers() -> None:
     sc = SCENARIOS["workloads"]
     assert (sc.workloads, sc.workloads_without_route, sc.workloads_bad_resolv) == (6, 1, 1)
     assert SCENARIOS["healthy"].workloads == 0
+
+
+def test_two_narrower_hops_each_narrower_than_the_last_and_the_far_one_silenced() -> None:
+    site, _, changes = built(SCENARIOS["pmtu-two-hops"], 28, True)
+    assert site.core.hops == (T.FIRST_HOP_MTU, T.PATH_MTU)
+    assert T.FIRST_HOP_MTU > T.PATH_MTU >= 1280
+    # a healthy host that locks its route's MTU locks the path's, the smallest
+    assert site.host.path_mtu == site.core.path_mtu == T.PATH_MTU
+    assert changes.commands == []
+    far, _, changes = built(SCENARIOS["pmtu-far-blackhole"], 20, False)
+    assert far.core.hops == site.core.hops
+    assert far.host.path_mtu == T.FIRST_HOP_MTU  # the host knows only its provider's hop
+    assert [(role, argv[:3]) for role, argv in changes.commands] == [
+        ("transit", ("ip6tables", "-I", "OUTPUT"))
+    ]

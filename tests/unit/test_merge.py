@@ -96,6 +96,33 @@ def test_broken_items_do_not_break_the_page(tmp_path: Path) -> None:
     assert "RT-02" in (tmp_path / "out" / "report.html").read_text()
 
 
+def test_a_hosts_causes_lead_with_their_fix_and_commands(tmp_path: Path) -> None:
+    """Each failing host's causes come first, with the fix in a line and its commands folded
+    (as the host's own report); what a host wrote is input: odd fields do not break the page,
+    its markup is escaped, only string commands are kept."""
+    path = results(tmp_path, "edge-2", [item("RT-04", "failed")], 1)
+    data = json.loads(path.read_text())
+    data["causes"] = [
+        {"check": "RT-04", "line": "RT-04 [v6net]: policy DROP <b>", "hop": "host",
+         "fix": "let the containers' traffic out; then persist it",
+         "fix_commands": ["ip6tables -I DOCKER-USER -i br-v6net -j ACCEPT", 7, None],
+         "fix_where": "host"},
+        {"line": "DNS-01: refused", "fix": None, "fix_commands": "rm -rf /", "hop": 3},
+    ]  # fmt: skip
+    path.write_text(json.dumps(data))
+    status, hosts = merge([path], tmp_path / "out")
+    assert status == 1
+    first, second = hosts[0].causes
+    assert first["fix_commands"] == ["ip6tables -I DOCKER-USER -i br-v6net -j ACCEPT"]
+    assert first["fix_line"] == "let the containers' traffic out"
+    assert (second["fix"], second["fix_commands"], second["hop"]) == ("", [], "3")
+    html = (tmp_path / "out" / "report.html").read_text()
+    lead = html[html.index("What is wrong, host by host") : html.index("Hosts × checks")]
+    assert "policy DROP &lt;b&gt;" in lead
+    assert '<pre class="commands">ip6tables -I DOCKER-USER -i br-v6net -j ACCEPT</pre>' in lead
+    assert "rm -rf" not in html
+
+
 def test_the_same_host_twice_is_one_clear_error(tmp_path: Path) -> None:
     one = results(tmp_path, "a", [item("GW-01", "passed")], 0)
     with pytest.raises(MergeError, match="same host"):

@@ -207,3 +207,118 @@ def test_a_packet_too_big_no_smaller_than_the_packet_blames_its_router() -> None
 
 def test_no_fragment_verdict_when_nothing_was_learnt() -> None:
     assert judge_frag(result("too-big", after=False)).outcome == "not-observed"
+
+
+# over two narrower hops: the upstream says 1450, a transit router beyond it 1400 ---------------
+FAR_ROUTER = "2001:db8:0:ffff::2"
+
+
+def two_hops(last: str, *, learned: int = 1400, after: bool | None = True) -> PathMtu:
+    """The first packet drew the upstream's Packet Too Big (1450); where ``learned`` is 1400 the
+    transit router's came back for the 1450-byte one too; ``last``: what came of the last."""
+    said = (TooBig(ROUTER, 1450), *((TooBig(FAR_ROUTER, 1400),) if learned == 1400 else ()))
+    return dataclasses.replace(
+        result("too-big", learned=learned, after=after),
+        too_big=said[0],
+        narrowed=said,
+        last=last,  # type: ignore[arg-type]
+        last_size=learned,
+        last_seq=len(said) + 1,
+    )
+
+
+def seq_frame(src: str, mtu: int, seq: int) -> Frame:
+    return frame(
+        Ether() / IPv6(src=src, dst=CONTAINER) / ICMPv6PacketTooBig(mtu=mtu)
+        / IPv6(src=CONTAINER, dst=ANCHOR) / ICMPv6EchoRequest(id=IDENT, seq=seq, data=b"x" * 900),
+        outgoing=False,
+    )  # fmt: skip
+
+
+def request(seq: int) -> Frame:
+    return frame(
+        Ether() / IPv6(src=CONTAINER, dst=ANCHOR)
+        / ICMPv6EchoRequest(id=IDENT, seq=seq, data=b"x" * 1392),
+        outgoing=True,
+    )  # fmt: skip
+
+
+def test_each_hop_narrowing_in_turn_then_answered_passes_naming_both() -> None:
+    j = judge(two_hops("answered"))
+    assert j.outcome == "pass"
+    assert ROUTER in j.diagnosis
+    assert FAR_ROUTER in j.diagnosis
+    assert "mtu 1400" in j.diagnosis
+    assert "answered" in j.diagnosis
+
+
+def test_sighting_by_sequence_tells_the_rounds_apart() -> None:
+    frames = [request(1), seq_frame(ROUTER, 1450, 1), request(2)]
+    second = sighting(frames, IDENT, watched=True, seq=2)
+    assert second.left
+    assert second.too_big is None
+    first = sighting(frames, IDENT, watched=True, seq=1)
+    assert first.left
+    assert first.too_big is frames[1]
+
+
+def test_black_hole_beyond_the_first_hop_is_placed_beyond_it_not_at_it() -> None:
+    # the upstream said 1450 (its Packet Too Big came in on the uplink); the 1450-byte packet
+    # left the host and nothing came back: the break is a farther hop, not the upstream's
+    frames = [request(1), seq_frame(ROUTER, 1450, 1), request(2)]
+    r = two_hops("silent", learned=1450, after=None)
+    j = judge_too_big(
+        r, sighting(frames, IDENT, watched=True), network="v6net", uplink="uplink0",
+        docker="20.10", last_sight=sighting(frames, IDENT, watched=True, seq=2),
+    )  # fmt: skip
+    assert j.outcome == "fail"
+    assert j.hop == "far end"
+    assert f"beyond {ROUTER}" in j.diagnosis
+    assert "1450" in j.diagnosis
+    assert f"ptb-beyond:{ROUTER}" in j.breaks
+    assert "pmtud:v6net" in j.breaks
+    assert j.remedy is not None
+    assert j.remedy.where == "router"
+    # PMTU-03 has nothing to judge: no fragmented datagram went after a vanished one
+    assert judge_fragments(r, network="v6net", uplink="uplink0", docker="20.10").outcome == (
+        "not-observed"
+    )
+
+
+def test_black_hole_after_the_hosts_own_packet_too_big_is_beyond_the_uplink() -> None:
+    # the host's locked route said 1450 (its Packet Too Big never crossed the uplink): the
+    # 1450-byte packet left and vanished: beyond the uplink, no router beyond can be named
+    host_said = dataclasses.replace(
+        two_hops("silent", learned=1450, after=None), narrowed=(TooBig("2001:db8:1:1::1", 1450),)
+    )
+    frames = [request(2)]
+    j = judge_too_big(
+        host_said, sighting(frames, IDENT, watched=True), network="v6net", uplink="uplink0",
+        docker="28.5.2", last_sight=sighting(frames, IDENT, watched=True, seq=2),
+    )  # fmt: skip
+    assert j.outcome == "fail"
+    assert j.hop == "upstream"
+    assert "ptb-beyond:uplink0" in j.breaks
+
+
+def test_far_packet_too_big_dropped_by_the_host_blames_the_host() -> None:
+    frames = [request(1), seq_frame(ROUTER, 1450, 1), request(2), seq_frame(FAR_ROUTER, 1400, 2)]
+    j = judge_too_big(
+        two_hops("silent", learned=1450, after=None), sighting(frames, IDENT, watched=True),
+        network="v6net", uplink="uplink0", docker="28.5.2",
+        last_sight=sighting(frames, IDENT, watched=True, seq=2),
+    )  # fmt: skip
+    assert j.outcome == "fail"
+    assert j.hop == "host"
+    assert FAR_ROUTER in j.diagnosis
+
+
+def test_a_farther_hop_naming_no_smaller_mtu_is_blamed_not_the_first() -> None:
+    r = dataclasses.replace(
+        two_hops("too-big", learned=1450, after=True),
+        narrowed=(TooBig(ROUTER, 1450), TooBig(FAR_ROUTER, 1500)),
+    )
+    j = judge(r)
+    assert j.outcome == "fail"
+    assert j.hop == "far end"
+    assert FAR_ROUTER in (j.fix or "")

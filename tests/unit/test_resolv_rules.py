@@ -8,6 +8,7 @@ from probes.resolvconf import ResolvConf, parse_resolv_conf
 from probes.resolver import Lookup, ResolverReport, ServerAnswer
 from rules.rc import (
     BUILD_NETWORK,
+    NO_BUILD_COMMAND,
     build_unavailable,
     dropped_nameservers,
     judge_build_step,
@@ -202,8 +203,10 @@ def test_rc02_fails_on_a_lookup_stopped_at_the_deadline_with_the_silent_server()
         f"the step's resolv.conf lists {NS6} but the build network has no IPv6: set daemon.json "
         '"dns" to nameservers reachable over IPv4 (BuildKit copies the host\'s IPv6 nameservers '
         "into build steps: moby/buildkit#2936), or enable IPv6 on the default bridge "
-        '("ipv6": true, "fixed-cidr-v6") so build steps can reach them'
+        '("ipv6": true, "fixed-cidr-v6") so build steps can reach them' + NO_BUILD_COMMAND
     )
+    assert j.remedy is not None
+    assert not j.remedy.commands  # the values are the site's: words only
 
 
 def test_rc02_fails_on_a_late_lookup_beyond_the_container() -> None:

@@ -30,6 +30,7 @@ ALL: tuple[Part[Any], ...] = (
     site.site,
     site.uplink,
     routers.routers,
+    routers.default_routers,
     workloads.workload_views,
     workloads.workload_resolvers,
     dns.answers,
@@ -44,6 +45,8 @@ ALL: tuple[Part[Any], ...] = (
     routing.reachability,
     routing.uplink_state,
     routing.ruleset,
+    routing.network_specs,
+    routing.modes,
     client_addr.client_addresses,
 )
 

@@ -9,12 +9,10 @@ import contextlib
 import functools
 from dataclasses import dataclass
 
-import pytest
-
 from probes import icmp6, ifaddr
 from probes.capture import Frame, LinkCapture
 from probes.docker import ProbeContainer
-from probes.errors import NetnsError
+from probes.errors import HarnessError, NetnsError
 from probes.firewall import (
     READ_TIMEOUT,
     FirewallUnreadable,
@@ -24,9 +22,12 @@ from probes.firewall import (
 from probes.ndproxy import ProxyState, proxy_state
 from probes.netmode import Ipv6Mode, ipv6_mode
 from probes.netns import Netns
+from probes.netspec import NetworkSpec, network_spec
 from rules.gw import in_subnets
 from rules.rt_prefix import uplink_view
 from suites.plugin.keys import (
+    MODES,
+    NETWORK_SPECS,
     REACHABILITY,
     RULESET,
     SITE_PART,
@@ -74,21 +75,29 @@ def _global_address(snap: ifaddr.Snapshot, container: ProbeContainer) -> str | N
 
 @surveyed(REACHABILITY)
 async def reachability(survey: Survey) -> Reachability:
-    """All echoes for every container at once (timeouts overlap), with the uplink captured."""
+    """All echoes for every container at once (timeouts overlap), with the uplink captured.
+
+    The echoes toward the anchors (RT-02) start at once; only the far end's echo (RT-05) waits
+    for the firewall's read, which says where it can be answered (MODES)."""
     site: Site = await survey.get(SITE_PART)
     views: WorkloadViews = await survey.get(WORKLOAD_VIEWS)
     uplink: str | None = await survey.get(UPLINK)
     profile = site.target.profile
     far_end = Netns.named(profile.far_end_namespace) if profile.far_end_namespace else None
-    rules: Ruleset | str = await survey.get(RULESET)
+    seats = looked_at(site, views)
 
-    def reached_from_outside(container: ProbeContainer) -> bool:
-        """Whether RT-05 will judge the far end's echo: not on a masqueraded network, where it
-        can only go unanswered and would hold the run for its whole timeout."""
-        mode = ipv6_mode(
-            container.network, daemon_major=site.daemon_major, ruleset=rules, uplink=uplink
-        )
-        return mode.inbound_reachable is not False
+    async def from_far_end(
+        far: Netns, container: ProbeContainer, source: str
+    ) -> icmp6.EchoResult | None:
+        """The far end's echo (RT-05), where RT-05 will judge it: not on a masqueraded network,
+        where it can only go unanswered and would hold the run for its whole timeout. Each
+        network's mode is the one RT-05 reads (MODES), so this waits for the firewall's read;
+        the anchors' echoes do not."""
+        modes: dict[str, Ipv6Mode] = await survey.get(MODES)
+        mode = modes.get(container.network.name)
+        if mode is not None and mode.inbound_reachable is False:
+            return None
+        return await icmp6.echo(far, source, timeout=profile.timeout, count=2)
 
     async def one(container: ProbeContainer, snap: ifaddr.Snapshot) -> ContainerReach:
         source = _global_address(snap, container)
@@ -104,9 +113,9 @@ async def reachability(survey: Survey) -> Reachability:
                 for anchor in profile.anchors
             ]
             back = (
-                tg.create_task(icmp6.echo(far_end, source, timeout=profile.timeout, count=2))
+                tg.create_task(from_far_end(far_end, container, source))
                 # RT-05 is judged on probe containers only, where they can be reached
-                if far_end and not container.workload and reached_from_outside(container)
+                if far_end and not container.workload
                 else None
             )
         return ContainerReach(
@@ -117,7 +126,7 @@ async def reachability(survey: Survey) -> Reachability:
         async with asyncio.TaskGroup() as tg:
             tasks = {
                 k: tg.create_task(guarded(views, c, functools.partial(one, c, snap)))
-                for k, (c, snap) in looked_at(site, views).items()
+                for k, (c, snap) in seats.items()
             }
         return {k: t.result() for k, t in tasks.items()}
 
@@ -169,17 +178,43 @@ async def ruleset(survey: Survey) -> Ruleset | str:
         return str(exc)
 
 
-@pytest.fixture(scope="session")
-def modes(site: Site, ruleset: Ruleset | str, uplink: str | None) -> dict[str, Ipv6Mode]:
-    """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall."""
-    return {
-        c.network.name: ipv6_mode(
-            c.network,
-            daemon_major=site.daemon_major,
-            ruleset=ruleset,
-            uplink=uplink,
-            destinations=site.target.profile.anchors,
-            docker_backend=site.firewall_backend,
-        )
-        for c in site.containers.values()
-    }
+@surveyed(NETWORK_SPECS)
+async def network_specs(survey: Survey) -> dict[str, NetworkSpec | str]:
+    """Each IPv6 network as it would have to be created again (RT-06's fix on Docker 27+), with
+    the host's containers on it; or why it could not be read."""
+    site: Site = await survey.get(SITE_PART)
+
+    async def one(name: str) -> NetworkSpec | str:
+        try:
+            return await network_spec(site.docker, name)
+        except HarnessError as exc:
+            return str(exc)
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = {name: tg.create_task(one(name)) for name in site.containers}
+    return {name: task.result() for name, task in tasks.items()}
+
+
+@surveyed(MODES)
+async def modes(survey: Survey) -> dict[str, Ipv6Mode]:
+    """Each IPv6 network's mode (routed, masqueraded…), from its options and the firewall,
+    toward the profile's anchors; worked out once, in a thread: the walk of a large ruleset
+    must not hold the event loop while the survey's probes run."""
+    site: Site = await survey.get(SITE_PART)
+    rules: Ruleset | str = await survey.get(RULESET)
+    uplink: str | None = await survey.get(UPLINK)
+
+    def judge() -> dict[str, Ipv6Mode]:
+        return {
+            c.network.name: ipv6_mode(
+                c.network,
+                daemon_major=site.daemon_major,
+                ruleset=rules,
+                uplink=uplink,
+                destinations=site.target.profile.anchors,
+                docker_backend=site.firewall_backend,
+            )
+            for c in site.containers.values()
+        }
+
+    return await asyncio.to_thread(judge)
