@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lab import dockers
+from lab import dockers, firewalld
 from lab import topology as T
 from lab.dockers import Generation
 from lab.engine import engine_request
@@ -97,6 +97,7 @@ def start(
     host: Host,
     addressing: Addressing,
     firewall_backend: str | None = None,
+    bus: str | None = None,
 ) -> Daemon:
     where = f"from {root}" if root else "(this machine's own)"
     say(f"starting a dedicated dockerd of {gen.release} {where} in the host namespace")
@@ -117,6 +118,8 @@ def start(
         ["nsenter", f"--net=/run/netns/{lab.ns('host')}",
          "unshare", "--mount", "--propagation", "private",
          "sh", "-c", script, "sh",
+         # the lab's firewalld's private bus, where it has one (lab.firewalld)
+         *(["env", f"{firewalld.ENV}={bus}"] if bus else []),
          *dockerd_args(lab, gen, host, addressing, firewall_backend)],
     )  # fmt: skip
     lab.wait_for(

@@ -246,6 +246,43 @@ class InternalNetwork(Fault):
 
 
 @dataclass(frozen=True, slots=True)
+class Firewalld(Fault):
+    """firewalld manages the host's firewall (lab.firewalld), and dockerd knows it: it puts its
+    bridges into firewalld's zone ``docker`` (a variation, healthy by itself)."""
+
+    firewall: ClassVar[bool] = True
+
+    def site(self, site: Site) -> None:
+        site.host.firewalld = True
+
+
+@dataclass(frozen=True, slots=True)
+class FirewalldEgressDrop(Fault):
+    """A firewalld policy of the site's, from Docker's zone docker to the uplink's zone
+    public, with target DROP (made permanent and loaded, as an administrator does): the
+    containers' own connections out are dropped. Needs ``Firewalld``."""
+
+    firewall: ClassVar[bool] = True
+    policy: str = "containers-out"
+
+    def host(self, host: HostChanges, site: Site) -> None:
+        p = f"--policy={self.policy}"
+        for args in (
+            (f"--new-policy={self.policy}",),
+            (p, "--add-ingress-zone=docker"),
+            (p, "--add-egress-zone=public"),
+            (p, "--set-target=DROP"),
+        ):
+            host.run("host", *host.firewall_cmd, "--permanent", *args)
+        host.run("host", *host.firewall_cmd, "--reload")
+        # a reload empties the runtime zones: dockerd, told by firewalld's signal, puts its
+        # bridges back into the zone docker; the lab is up once it has
+        query = shlex.join([*host.firewall_cmd, "--zone=docker", f"--query-interface={T.BRIDGE}"])
+        wait = f"for i in $(seq 100); do {query} >/dev/null && exit 0; sleep 0.1; done; exit 1"
+        host.run("host", "sh", "-c", wait)
+
+
+@dataclass(frozen=True, slots=True)
 class UserlandProxy(Fault):
     """dockerd's userland proxy (docker-proxy) is on, as by Docker's default: it takes the
     connections to published ports that no DNAT rule carries."""

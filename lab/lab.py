@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import daemon as docker_daemon
-from lab import dns, dockers, far_end, glibc_image, host, links, published, upstream
+from lab import dns, dockers, far_end, firewalld, glibc_image, host, links, published, upstream
 from lab import networks as docker_networks
 from lab import workloads as workload_containers
 from lab.describe import describe, profile_toml
@@ -54,7 +54,16 @@ STATE_ROOT = Path(os.environ.get("V6CONFORM_LAB_ROOT", "/var/lib/v6conform-lab")
 DEFAULT_NAME = "v6c"
 ROLES = ("host", "upstream", "inet")  # every lab's namespaces; two hops add transit, a second
 # router router2
-DAEMONS = ("dockerd", "radvd", "radvd-r2", "unbound", "tayga", *(f"httpd-{i}" for i in range(4)))
+DAEMONS = (
+    "dockerd",
+    "firewalld",
+    "dbus",
+    "radvd",
+    "radvd-r2",
+    "unbound",
+    "tayga",
+    *(f"httpd-{i}" for i in range(4)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +181,9 @@ class Lab:
             if site.far_end.translator:
                 far_end.start_nat64(self)
             upstream.start(self, site.router)
+            bus = firewalld.start(self) if site.host.firewalld else None
             daemon = docker_daemon.start(
-                self, gen, root, site.host, site.addressing, firewall_backend
+                self, gen, root, site.host, site.addressing, firewall_backend, bus
             )
             docker_networks.create(self, scenario.networks(site, daemon.major))
             dns.wait_until_answered(self, site.dns)
@@ -182,7 +192,10 @@ class Lab:
                 upstream.start_second(self, site.router, site.second_router)
             writes_ip6tables = site.host.docker_writes_ip6tables(daemon.major)
             nft = dockers.nft_of(root)
-            changes = scenario.host_changes(site, writes_ip6tables, daemon.firewall_backend, nft)
+            fw_cmd = tuple(firewalld.firewall_cmd_argv(self)) if bus else ("firewall-cmd",)
+            changes = scenario.host_changes(
+                site, writes_ip6tables, daemon.firewall_backend, nft, fw_cmd
+            )
             host.finish(self, site, changes)
             # AF-01's glibc container beside the busybox one: an image of this machine's glibc
             glibc_image.ensure_image(self.docker_socket)

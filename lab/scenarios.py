@@ -21,6 +21,8 @@ from lab.faults import (
     DnsOverIpv4Only,
     FarPacketTooBigDropped,
     Fault,
+    Firewalld,
+    FirewalldEgressDrop,
     ForwardDrop,
     ForwardingOff,
     HostNameservers,
@@ -107,9 +109,10 @@ class Scenario:
         docker_writes_ip6tables: bool,
         firewall_backend: str | None = None,
         nft: tuple[str, ...] = ("nft",),
+        firewall_cmd: tuple[str, ...] = ("firewall-cmd",),
     ) -> HostChanges:
         """The host's (and upstream's) last changes, once dockerd has made its own."""
-        changes = HostChanges(docker_writes_ip6tables, firewall_backend, nft)
+        changes = HostChanges(docker_writes_ip6tables, firewall_backend, nft, [], firewall_cmd)
         for fault in self.faults:
             fault.host(changes, site)
         return changes
@@ -265,6 +268,31 @@ SCENARIOS: dict[str, Scenario] = {
             frozenset({"RT-01", "RT-02", "RT-05"}) | THROUGH_BROKEN_PATH,
             faults=(ForwardingOff(), RoutedGatewayMode()),
             root_causes=frozenset({"RT-01"}),
+        ),
+        Scenario(
+            "firewalld",
+            "healthy, with firewalld managing the host's firewall (Debian's, on a D-Bus bus of "
+            "the lab's own): Docker puts its bridges into firewalld's zone docker and says "
+            "FirewallBackend …+firewalld",
+            faults=(Firewalld(),),
+            # 28 and 29 only: their /info says "+firewalld" and Docker adds the policy
+            # docker-forwarding (ANY -> docker). Run on 26 (firewalld 2.5, Docker 26.1.5) the
+            # same site fails RT-04/RT-05 (firewalld's filter_FWD_public_to_docker rejects
+            # inbound new to the routed bridge: no such policy there) and PMTU-03 (firewalld's
+            # conntrack reassembles; the lab locks the route's MTU only where Docker writes
+            # ip6tables): findings about 26 under firewalld, not a healthy site
+            generations=FROM_28,
+        ),
+        Scenario(
+            "firewalld-egress-drop",
+            "firewalld manages the host's firewall, and a policy of the site's from Docker's "
+            "zone docker to the uplink's zone public has target DROP: the containers' own "
+            "connections out are dropped",
+            frozenset({"RT-02", "RT-04"}) | THROUGH_BROKEN_PATH,
+            faults=(Firewalld(), FirewalldEgressDrop()),
+            generations=FROM_28,
+            # one cause: the policy's drop, whichever network meets it
+            root_causes=frozenset({"RT-04"}),
         ),
         Scenario(
             "forward-drop",

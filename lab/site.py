@@ -108,6 +108,8 @@ class Host:
     # bridge netfilter reassembles container fragments, the host refragments at its route's
     # MTU, PMTU-03); None: the host does not know the narrower hop
     path_mtu: int | None = T.PATH_MTU
+    # firewalld manages the host's firewall (lab.firewalld: on a private bus dockerd is told of)
+    firewalld: bool = False
 
     def docker_writes_ip6tables(self, major: int) -> bool:
         return major >= 27 or (self.ip6tables and major == 26)
@@ -199,6 +201,8 @@ class HostChanges:
     firewall_backend: str | None = None
     nft: tuple[str, ...] = ("nft",)  # the nft dockerd uses (its root's, chrooted, where it has one)
     commands: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # firewall-cmd on the lab's firewalld (lab.firewalld: its root's, on the lab's bus)
+    firewall_cmd: tuple[str, ...] = ("firewall-cmd",)
 
     @property
     def docker_nftables(self) -> bool:

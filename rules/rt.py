@@ -256,6 +256,9 @@ def forward_fix(
     bridge, up = network.bridge, uplink or "UPLINK"
     # accepts answer the forward hook's drops (the raw stage's, none can)
     first = next((d for d in drops if not d.raw_stage), drops[0])
+    in_firewalld = firewalld_policy_fix(drops, first, docker, backend)
+    if in_firewalld is not None:
+        return in_firewalld
     source = first.source
     commands: list[str] = []
 
@@ -372,6 +375,53 @@ def forward_fix(
         )
     text = "; ".join(fixes) + tail + persist
     return Fix(text, tuple(commands), docker=docker or None, backend=backend)
+
+
+FIREWALLD_TABLE = "inet firewalld"
+FIREWALLD_POLICY_CHAIN = "filter_FWD_policy_"  # firewalld's forward chain of one policy
+
+
+def firewalld_policy_fix(
+    drops: Sequence[Drop], first: Drop, docker: str, backend: str | None
+) -> Fix | None:
+    """Where firewalld manages the firewall and what drops the containers' own traffic out is
+    one firewalld policy's target (its chain's last rule, ``drop`` or ``reject``): the fix in
+    firewalld's words, made permanent and loaded (``--reload``: firewalld writes its table
+    anew, so an nft command beside it would be gone at the next reload). The target becomes
+    CONTINUE: what the policy's own rules do not decide goes on to the zones, where Docker's
+    zone ``docker`` (target ACCEPT) lets its bridges' traffic out; nothing inbound is opened
+    (a policy from the bridges' zone carries only what comes from them). Not per network: the
+    policy covers every bridge in that zone. None: not this case, the generic fix says what
+    to do."""
+    if backend is None or not backend.endswith("+firewalld") or first.raw_stage:
+        return None
+    if first.table != FIREWALLD_TABLE or not first.chain.startswith(FIREWALLD_POLICY_CHAIN):
+        return None
+    policy = first.chain.removeprefix(FIREWALLD_POLICY_CHAIN)
+    forward = [d for d in drops if not d.raw_stage]
+    if any(
+        (d.table, d.chain) != (first.table, first.chain)
+        or d.direction != "outbound"
+        or d.rule.split()[0] not in ("drop", "reject")
+        for d in forward
+    ):
+        return None  # another chain, a rich rule of the policy's, or traffic coming in
+    commands = (
+        f"firewall-cmd --permanent --policy={shlex.quote(policy)} --set-target=CONTINUE",
+        "firewall-cmd --reload",
+    )
+    where = f"Docker {docker}" if docker else "this Docker"
+    text = (
+        f"firewalld's policy {policy} ends in `{first.rule}` ({first.table} {first.chain}), "
+        "and so drops the containers' own connections out (its ingress zone holds their "
+        "bridges: Docker puts them in the zone `docker`), of both families: let what the "
+        "policy's own rules do not decide go on to the zones (the zone `docker` lets its "
+        f"bridges' traffic out, as on a healthy host): `{commands[0]}`, then `{commands[1]}` "
+        "(permanent, so a reload keeps it; the policy's services and rich rules still apply), "
+        f"or remove the policy if it is not meant to be (`firewall-cmd --permanent "
+        f"--delete-policy={policy}`; {where}, firewall backend {backend})"
+    )
+    return Fix(text, commands, docker=docker or None, backend=backend)
 
 
 def _major(docker: str) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 from typing import Literal
 
+from probes.firewall._dnat import dnat_targets, with_dnat
 from probes.firewall._docker import written_by_docker
 from probes.firewall._ip6tables import Ip6tablesSave
 from probes.firewall._model import (
@@ -315,12 +316,15 @@ def assess_forward(
     ruleset = _ruleset_of(ruleset)
     beyond = _destinations(destinations)
     bridge_names = tuple(bridges)
-    modelled = [
-        p
-        for subnet, bridge in _pairs(subnets, bridges)
-        for outside in beyond
-        for p in _packets(subnet, bridge, uplink, outside, bridge_names)
-    ]
+    modelled = with_dnat(
+        [
+            p
+            for subnet, bridge in _pairs(subnets, bridges)
+            for outside in beyond
+            for p in _packets(subnet, bridge, uplink, outside, bridge_names)
+        ],
+        dnat_targets(ruleset),
+    )
     unwanted = [] if inbound_new else [p for p in modelled if _inbound_new(p)]
     packets = [p for p in modelled if p not in unwanted]
     drops: list[Drop] = []

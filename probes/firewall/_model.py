@@ -102,6 +102,9 @@ class Packet:
     # Parts of ``dst`` modelled by packets of their own (the raw stage's per-container rules):
     # this packet stands for the rest of ``dst``, which a rule for one of them does not match.
     carved: tuple[IPv6Network, ...] = ()
+    # Whether its connection was DNATed (``ct status dnat``, ``--ctstate DNAT``): False where
+    # no DNAT rule read can have made it (``_dnat``); None: not known.
+    dnat: bool | None = None
 
     @property
     def traffic(self) -> str:
@@ -358,9 +361,12 @@ class StateMatch:
     negate: bool = False
 
     def test(self, packet: Packet) -> Tri:
-        if self.states & {"snat", "dnat"}:
+        if "snat" in self.states:
             return None  # virtual NAT states depend on rules elsewhere (nat table)
-        return _negated(packet.state in self.states, self.negate)
+        hit: Tri = packet.state in self.states
+        if not hit and "dnat" in self.states:
+            hit = packet.dnat  # what the DNAT rules read say of its connection (_dnat)
+        return _negated(hit, self.negate)
 
     def why_unknown(self) -> str:
         return "conntrack SNAT/DNAT state depends on NAT rules"

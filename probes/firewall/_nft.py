@@ -302,6 +302,9 @@ def _nft_match(inner: Mapping[str, object], sets: _Sets, table: _NftKey) -> Matc
         return ProtocolMatch(tuple(str(v) for v in values), negate)
     if key == "state":
         return StateMatch(frozenset(str(v).lower() for v in values), negate)
+    if key == "status" and values and {str(v).lower() for v in values} <= {"dnat", "snat"}:
+        # ``ct status dnat`` (firewalld's forward chain accepts what was DNATed)
+        return StateMatch(frozenset(str(v).lower() for v in values), negate)
     if key == "type":
         return _icmp_type_match(values, negate)
     if key == "code":
@@ -392,8 +395,8 @@ def _nft_subject(left: object) -> tuple[str, str] | None:
         "protocol",
     ):
         return "meta", str(inner.get("key"))
-    if kind == "ct" and inner.get("key") == "state" and "dir" not in inner:
-        return "ct", "state"
+    if kind == "ct" and inner.get("key") in ("state", "status") and "dir" not in inner:
+        return "ct", str(inner.get("key"))  # status: only its NAT bits are modelled (StateMatch)
     return None
 
 

@@ -34,7 +34,7 @@ from probes.firewall._model import (
 # The fields of Packet a match may read (direction and consequence: none does).
 FIELDS = (
     "state", "src", "dst", "carved", "iif", "oif", "bridges", "protocol", "sport", "dport",
-    "icmp_type", "icmp_code",
+    "icmp_type", "icmp_code", "dnat",
 )  # fmt: skip
 _BIT = {name: 1 << i for i, name in enumerate(FIELDS)}
 ALL = (1 << len(FIELDS)) - 1
@@ -51,7 +51,7 @@ _BY_KIND: dict[type, int] = {
     ProtocolMatch: _bits("protocol"),
     PortMatch: _bits("protocol", "sport", "dport"),
     TcpFlagsMatch: _bits("protocol", "state"),
-    StateMatch: _bits("state"),
+    StateMatch: _bits("state", "dnat"),
     IcmpTypeMatch: _bits("protocol", "icmp_type", "icmp_code"),
     IcmpCodeMatch: _bits("protocol", "icmp_code"),
     FamilyMatch: 0,

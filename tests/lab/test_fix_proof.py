@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from bench.suite_run import lab_command, run_suites
-from lab import SCENARIOS, Lab
+from lab import SCENARIOS, Lab, firewalld
 from lab.dockers import GENERATIONS, nft_of, unavailable
 from lab.workloads import IMAGE, ensure_image
 
@@ -36,7 +37,7 @@ LAB = os.environ.get("V6CONFORM_FIXPROOF_LAB", "v6cfix")
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (
     "forwarding-off", "forward-drop", "pmtu-blackhole", "pmtu-refragment", "unrouted-prefix",
-    "nat66", "rogue-router",
+    "nat66", "rogue-router", "firewalld-egress-drop",
 )  # fmt: skip
 NAT66_DEFAULT_BRIDGE = (
     "docker0 stays masqueraded: Docker cannot set the default bridge's gateway mode (moby "
@@ -179,12 +180,20 @@ def run_fix(lab: Lab, where: str, command: str, docker: str) -> None:
     """One printed command, run by a shell in the namespace of whoever it is for; ``nft`` is the
     one this Docker's own root has (on a real host one nft writes and reads)."""
     env = dict(os.environ)
+    wrapper = lab.state / "fixproof-bin"
+    tools = {}
     nft = nft_of(GENERATIONS[docker].root)
     if nft != ("nft",):
-        wrapper = lab.state / "fixproof-bin"
+        tools["nft"] = list(nft)
+    if firewalld.bus_socket(lab).exists():
+        # the lab's firewalld answers on its own bus: firewall-cmd as a shell on that host
+        # runs it (its root's, on that bus; nothing of it reaches this machine's system bus)
+        tools["firewall-cmd"] = firewalld.firewall_cmd_argv(lab)
+    for tool, argv in tools.items():
         wrapper.mkdir(exist_ok=True)
-        (wrapper / "nft").write_text("#!/bin/sh\nexec " + " ".join(nft) + ' "$@"\n')
-        (wrapper / "nft").chmod(0o755)
+        (wrapper / tool).write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
+        (wrapper / tool).chmod(0o755)
+    if tools:
         env["PATH"] = f"{wrapper}:{env['PATH']}"
     proc = subprocess.run(
         ["ip", "netns", "exec", lab.ns(WHERE[where]), "sh", "-c", command],
