@@ -1,4 +1,12 @@
-"""Shared fixtures of the project's own tests."""
+"""Shared fixtures of the project's own tests, and how `pytest -n N --dist loadgroup`
+(pytest-xdist, as `make test` runs it) shares the tests out among its workers.
+
+Each worker's labs have names of their own (tests/lab/names.py), so any test may run beside
+any other. A test that uses a fixture its module defines for several tests (a lab brought up
+once for the file) runs on the same worker as the rest of its file, which brings that lab up
+once; every other test (each row of the detection matrix and of the fix proof brings its own
+lab up and down) goes to whichever worker is free.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,26 @@ import pytest
 pytest_plugins = ("pytester",)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def shares_a_fixture_of_its_module(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a fixture of scope module or class that its own file defines."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    module = item.nodeid.split("::", 1)[0]
+    return any(
+        defs[-1].scope in ("module", "class") and defs[-1].baseid.split("::", 1)[0] == module
+        for defs in info.name2fixturedefs.values()
+        if defs
+    )
+
+
+# before xdist's own hook, which reads the xdist_group marks
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if shares_a_fixture_of_its_module(item):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     if os.geteuid() == 0:
         return
     skip = pytest.mark.skip(reason="lab tests need root (network namespaces, dockerd)")
