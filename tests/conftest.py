@@ -10,11 +10,56 @@ lab up and down) goes to whichever worker is free.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 
 import pytest
 
+from tests.lab.names import RECORD, recorded
+
 pytest_plugins = ("pytester",)
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of `pytest -n N` names a file its workers (started after this) write their
+    labs' names into (tests/lab/names.py)."""
+    if _xdist_controller(config) and RECORD not in os.environ:
+        fd, path = tempfile.mkstemp(prefix="v6conform-test-labs-")
+        os.close(fd)
+        os.environ[RECORD] = path
+        config.stash[_RECORD_KEY] = path
+
+
+_RECORD_KEY = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after xdist has stopped its workers
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever lab of the workers is still up when the run ends (a worker interrupted or
+    killed while it brought a lab up or down), the controller takes down: those names only."""
+    path = session.config.stash.get(_RECORD_KEY, None)
+    if path is None:
+        return
+    from lab import Lab, LabError
+    from lab.fleet import Fleet
+
+    for name in recorded(path):
+        # a fleet's name is one shorter than a lab's: its hosts' labs are NAME1, NAME2, …
+        for left in (Lab(name), *([Fleet(name)] if len(name) <= 7 else [])):
+            try:
+                if left.exists():
+                    print(f"tests: {left!r} was left up: bringing it down", file=sys.stderr)
+                    left.down(quiet=True)
+            except LabError as exc:
+                print(f"tests: {left!r} could not be brought down: {exc}", file=sys.stderr)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def shares_a_fixture_of_its_module(item: pytest.Item) -> bool:

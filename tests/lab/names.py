@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 
 WORKER = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker: gw0, gw1, …
+# a file the xdist controller names (tests/conftest.py): each worker writes there every lab
+# name it uses, and the controller takes down whatever of them is still up when the run ends
+# (an interrupted or crashed worker's labs)
+RECORD = "V6CONFORM_TEST_LAB_NAMES"
 
 
 def worker_suffix() -> str:
@@ -25,4 +29,17 @@ def lab_name(name: str, env: str | None = None) -> str:
     """``name`` (or what the environment variable ``env`` names instead: a second checkout's
     labs, a person's own), with the xdist worker's number."""
     chosen = (os.environ.get(env, "").strip() if env else "") or name
-    return chosen + worker_suffix()
+    named = chosen + worker_suffix()
+    if record := os.environ.get(RECORD):
+        with open(record, "a") as names:  # one short line a write: appends do not interleave
+            names.write(named + "\n")
+    return named
+
+
+def recorded(record: str) -> list[str]:
+    """The names the workers wrote into ``record``, each once, in order."""
+    try:
+        with open(record) as names:
+            return list(dict.fromkeys(line.strip() for line in names if line.strip()))
+    except FileNotFoundError:
+        return []
