@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -33,18 +34,19 @@ def pytest_configure(config: pytest.Config) -> None:
         fd, path = tempfile.mkstemp(prefix="v6conform-test-labs-")
         os.close(fd)
         os.environ[RECORD] = path
-        config.stash[_RECORD_KEY] = path
+        config.stash[_RECORD_KEY] = (path, time.time())
 
 
-_RECORD_KEY = pytest.StashKey[str]()
+_RECORD_KEY = pytest.StashKey[tuple[str, float]]()
 
 
 @pytest.hookimpl(trylast=True)  # after xdist has stopped its workers
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Whatever lab of the workers is still up when the run ends (a worker interrupted or
-    killed while it brought a lab up or down), the controller takes down: those names only."""
-    path = session.config.stash.get(_RECORD_KEY, None)
-    if path is None:
+    killed while it brought a lab up or down; a test's subprocess killed in its down), the
+    controller takes down: those names only, and only a lab this run brought up."""
+    path, started = session.config.stash.get(_RECORD_KEY, ("", 0.0))
+    if not path:
         return
     from lab import Lab, LabError
     from lab.fleet import Fleet
@@ -53,10 +55,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         # a fleet's name is one shorter than a lab's: its hosts' labs are NAME1, NAME2, …
         for left in (Lab(name), *([Fleet(name)] if len(name) <= 7 else [])):
             try:
+                if left.state.exists() and left.state.stat().st_mtime < started:
+                    continue  # up since before this run: someone's own lab of that name
                 if left.exists():
                     print(f"tests: {left!r} was left up: bringing it down", file=sys.stderr)
                     left.down(quiet=True)
-            except LabError as exc:
+            except (LabError, OSError) as exc:
                 print(f"tests: {left!r} could not be brought down: {exc}", file=sys.stderr)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
