@@ -15,6 +15,9 @@ SCENARIO ?= healthy
 DOCKER ?= 20.10
 # Docker 29 only: iptables (Docker's default) or nftables
 FIREWALL_BACKEND ?=
+# `make test`'s pytest-xdist workers, each with labs of its own names (tests/lab/names.py);
+# TEST_WORKERS=0 runs the tests in one process
+TEST_WORKERS ?= 2
 
 .PHONY: lab test lint deps deps-debian deps-test apt-install venv clean lab-down help
 
@@ -24,6 +27,7 @@ help:
 	@echo "             DOCKER=29 is built once from moby's source: V6CONFORM_MOBY_SOURCE=TARBALL"
 	@echo "             FIREWALL_BACKEND=nftables: Docker 29's nftables backend (default iptables)"
 	@echo "make test   - lint and the project's own tests (unit tests and lab integration tests)"
+	@echo "             on TEST_WORKERS=$(TEST_WORKERS) pytest-xdist workers (0: in one process)"
 	@echo "make deps   - install Debian packages and the .venv only"
 	@echo "make lab-down - remove a lab left behind (python -m lab down)"
 
@@ -32,7 +36,7 @@ lab: deps
 		$(if $(FIREWALL_BACKEND),--firewall-backend $(FIREWALL_BACKEND))
 
 test: deps deps-test lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 lint: venv
 	$(BIN)/ruff check .

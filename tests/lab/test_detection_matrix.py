@@ -4,7 +4,6 @@ suites implement so far. It grows as checks are added."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,13 @@ import pytest
 from bench.suite_run import Case, run_suites
 from lab import SCENARIOS
 from lab.dockers import GENERATIONS, unavailable
+from tests.lab.names import lab_name
 from tests.report_reading import assert_reports_hold
 from tests.test_catalog import implemented_in_suites
 
 pytestmark = pytest.mark.lab
 # the matrix's own lab; another name lets two matrices (two checkouts) run side by side
-LAB = os.environ.get("V6CONFORM_MATRIX_LAB", "v6cmx")
+LAB = lab_name("v6cmx", env="V6CONFORM_MATRIX_LAB")
 
 
 # Docker 29 runs on each firewall backend where a scenario touches the firewall (and healthy)

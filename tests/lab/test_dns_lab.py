@@ -15,9 +15,10 @@ from lab import topology as T
 from lab.lab import run
 from probes import dns
 from probes.netns import Netns
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cdn"
+NAME = lab_name("v6cdn")
 
 _rng = random.Random(6)
 JUNK = bytes(_rng.randrange(256) for _ in range(4096))

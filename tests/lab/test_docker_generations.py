@@ -13,10 +13,11 @@ import pytest
 from bench.suite_run import ROOT
 from lab import Lab, LabError
 from lab.dockers import GENERATIONS
+from tests.lab.names import lab_name
 from tests.lab.test_lab_lifecycle import assert_nothing_left, lab_cli
 
 pytestmark = pytest.mark.lab
-NAME = "v6cgen"
+NAME = lab_name("v6cgen")
 
 
 @pytest.mark.parametrize("generation", [g for g, gen in GENERATIONS.items() if gen.suite])

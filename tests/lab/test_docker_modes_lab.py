@@ -11,9 +11,10 @@ import pytest
 
 from bench.suite_run import lab_up, run_suites
 from lab import Lab
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cmod"
+NAME = lab_name("v6cmod")
 
 
 def _profile_without_mode(lab: Lab, tmp_path: Path) -> Path:

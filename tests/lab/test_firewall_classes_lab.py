@@ -13,9 +13,10 @@ import pytest
 from bench.suite_run import Case, SuiteRun, lab_up, run_suites
 from lab import Lab
 from lab import topology as T
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cfw"
+NAME = lab_name("v6cfw")
 NETWORK = "v6net"
 
 

@@ -30,9 +30,10 @@ from bench.suite_run import lab_command, run_suites
 from lab import SCENARIOS, Lab, firewalld
 from lab.dockers import GENERATIONS, nft_of, unavailable
 from lab.workloads import IMAGE, ensure_image
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-LAB = os.environ.get("V6CONFORM_FIXPROOF_LAB", "v6cfix")
+LAB = lab_name("v6cfix", env="V6CONFORM_FIXPROOF_LAB")
 
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (

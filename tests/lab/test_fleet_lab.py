@@ -17,10 +17,11 @@ import pytest
 
 from bench.suite_run import ROOT
 from lab.fleet import Fleet
+from tests.lab.names import lab_name
 from tests.lab.test_lab_lifecycle import assert_nothing_left
 
 pytestmark = pytest.mark.lab
-NAME = "v6cft"
+NAME = lab_name("v6cft")
 HOSTS = [("healthy", "20.10"), ("healthy", "28"), ("forward-drop", "20.10")]
 BIN = Path(sys.executable).parent
 

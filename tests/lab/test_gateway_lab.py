@@ -11,9 +11,10 @@ import pytest
 
 from bench.suite_run import lab_up, run_suites
 from lab import Lab
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cgw"
+NAME = lab_name("v6cgw")
 
 
 @pytest.fixture(scope="module")

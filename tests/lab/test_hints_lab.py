@@ -15,11 +15,12 @@ import pytest
 
 from bench.suite_run import ROOT, lab_up, run_suites
 from lab import Lab
+from tests.lab.names import lab_name
 from tests.test_hints_and_mistakes import one_line
 
 pytestmark = pytest.mark.lab
 
-NAME = "v6chn"
+NAME = lab_name("v6chn")
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,10 @@ from bench.suite_run import ROOT, lab_up, run_suites, suites_command
 from lab import Lab
 from probes import build
 from probes.docker import DockerEndpoint, probe_image, probe_rootfs_tar
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cint"
+NAME = lab_name("v6cint")
 # a plugin that holds the first check with probe containers long enough to interrupt it, and
 # says when it does (its path in V6C_STALLED): the signal then comes at a known point, once the
 # survey is done (a run that took its time to start was signalled mid-survey, one that did not,
@@ -106,7 +107,7 @@ def test_a_run_interrupted_while_its_lab_comes_up_takes_it_down(
 ) -> None:
     """SIGTERM while `--lab` brings the lab up (namespaces made, daemons starting): the run
     ends as interrupted and leaves no lab behind."""
-    name = "v6cint2"
+    name = lab_name("v6cint2")
     cmd = suites_command(tmp_path / "out", "--lab", "healthy", "--lab-name", name, "-m", "gateway")
     try:
         with running(cmd) as proc:
@@ -131,7 +132,7 @@ def test_a_run_interrupted_while_its_lab_comes_up_takes_it_down(
 def test_a_signal_while_the_lab_comes_down_lets_it_finish(tmp_path: Path, via: str) -> None:
     """SIGTERM while a lab comes down (a run's `--lab`, `python -m lab down`): the down goes on
     to its end (cut short, it left the lab behind) and a run keeps its verdict."""
-    name = "v6cint3"
+    name = lab_name("v6cint3")
     if via == "run":
         cmd = suites_command(
             tmp_path / "out", "--lab", "healthy", "--lab-name", name, "-m", "gateway"

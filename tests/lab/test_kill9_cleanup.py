@@ -24,9 +24,10 @@ from bench.suite_run import ROOT, lab_command, run_suites, suites_command
 from lab import Lab
 from probes import stale
 from probes.docker import DockerEndpoint, probe_rootfs_tar
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cdk"
+NAME = lab_name("v6cdk")
 USER_IMAGE = "user/own:1"
 USER_BUILT = "user/built:1"
 

@@ -14,11 +14,12 @@ import pytest
 from bench.suite_run import lab_command
 from lab import Lab
 from lab.lab import DAEMONS
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cdx"
-LONGER = "v6cdxy"  # NAME followed by more letters: its state path starts with NAME's
-STALE = "v6cdp"  # a lab that is no more but for its pid files
+NAME = lab_name("v6cdx")
+LONGER = NAME + "y"  # NAME followed by more letters: its state path starts with NAME's
+STALE = lab_name("v6cdp")  # a lab that is no more but for its pid files
 
 
 def start_time(pid: int) -> str | None:

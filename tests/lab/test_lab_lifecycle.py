@@ -12,9 +12,10 @@ import pytest
 from bench.suite_run import lab_command
 from lab import Lab, LabError
 from lab.lab import STATE_ROOT
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6ctl"
+NAME = lab_name("v6ctl")
 
 
 def processes_mentioning(text: str) -> list[str]:

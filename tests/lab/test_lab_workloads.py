@@ -16,10 +16,11 @@ from bench.suite_run import lab_command, lab_up, run_suites
 from lab import SCENARIOS, Lab, LabError
 from lab.workloads import BAD_NAMESERVER, COMPOSE_LABEL, COMPOSE_PROJECT, LABEL, plan
 from probes.docker import LABEL as HARNESS_LABEL
+from tests.lab.names import lab_name
 from tests.lab.test_lab_lifecycle import assert_nothing_left
 
 pytestmark = pytest.mark.lab
-NAME = "v6cwl"
+NAME = lab_name("v6cwl")
 SCENARIO = SCENARIOS["workloads"]
 
 
@@ -151,7 +152,7 @@ def test_workloads_command_refuses_more_broken_than_asked(lab: Lab) -> None:
 
 
 def test_workloads_command_needs_a_lab() -> None:
-    done = lab_command("v6cwlx", "workloads", "--count", "1")
+    done = lab_command(lab_name("v6cwlx"), "workloads", "--count", "1")
     assert done.returncode == 1
     assert "python -m lab --name v6cwlx up" in done.stderr
 

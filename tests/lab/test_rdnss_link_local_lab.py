@@ -15,10 +15,11 @@ from scapy.layers.inet6 import ICMPv6ND_RA, ICMPv6NDOptRDNSS
 
 from bench.suite_run import lab_up, run_suites
 from lab import topology as T
+from tests.lab.names import lab_name
 from tests.lab.ra_responder import CRAFTED_ROUTER, ROGUE, crafted_router
 
 pytestmark = pytest.mark.lab
-NAME = "v6crll"
+NAME = lab_name("v6crll")
 
 
 def test_a_link_local_rdnss_server_is_asked_on_its_link(tmp_path: Path) -> None:

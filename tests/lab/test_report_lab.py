@@ -9,6 +9,7 @@ import pytest
 
 from bench.suite_run import run_suites
 from tests.browser import chromium_available, open_page
+from tests.lab.names import lab_name
 from tests.report_reading import assert_reports_hold
 
 pytestmark = pytest.mark.lab
@@ -18,7 +19,7 @@ HOSTILE = """nameserver <script>alert("v6c")</script>'"><img src=x onerror=alert
 
 
 def test_hostile_text_stays_text(tmp_path: Path) -> None:
-    run = run_suites(tmp_path, "--lab", "hostile-text", "--lab-name", "v6crpt")
+    run = run_suites(tmp_path, "--lab", "hostile-text", "--lab-name", lab_name("v6crpt"))
     assert run.returncode == 1, run.output[-3000:]
     _, page = assert_reports_hold(tmp_path, "lab:v6crpt/hostile-text")
     # JUnit: the line comes back whole from the XML, escaped in the file, not dropped

@@ -10,9 +10,10 @@ import pytest
 
 from bench.suite_run import lab_up, run_suites
 from lab.published import LABEL as PUBLISHED_LABEL
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6crc"
+NAME = lab_name("v6crc")
 
 
 def test_build_resolv_tells_the_builders_apart_and_cleans_up(tmp_path: Path) -> None:

@@ -13,9 +13,11 @@ import pytest
 from bench.suite_run import lab_up, run_suites
 from lab import Lab
 from lab import topology as T
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6crt"
+NAME = lab_name("v6crt")
+UNROUTED = lab_name("v6cun")
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,8 @@ def test_an_nftables_forward_policy_drop_is_named_by_rt04(lab: Lab, tmp_path: Pa
 
 
 def test_unrouted_prefix_rt03_names_the_cause_the_fixes_and_the_ns(tmp_path: Path) -> None:
-    with lab_up("v6cun", "unrouted-prefix"):
-        run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+    with lab_up(UNROUTED, "unrouted-prefix"):
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", UNROUTED, "-m", "routing")
     cases = run.by_check("RT-03")
     assert cases, run.output
     for case in cases:
@@ -92,9 +94,9 @@ def test_unrouted_prefix_rt03_names_the_cause_the_fixes_and_the_ns(tmp_path: Pat
 
 
 def test_nd_proxy_without_entries_says_which_address_lacks_one(tmp_path: Path) -> None:
-    with lab_up("v6cun", "ndp-proxy") as lab:
+    with lab_up(UNROUTED, "ndp-proxy") as lab:
         lab.in_ns("host", "ip", "-6", "neigh", "flush", "proxy", "dev", "uplink0")
-        run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+        run = run_suites(tmp_path, "--target", "lab", "--lab-name", UNROUTED, "-m", "routing")
     cases = run.by_check("RT-03")
     assert cases, run.output
     for case in cases:
@@ -106,7 +108,7 @@ def test_nd_proxy_without_entries_says_which_address_lacks_one(tmp_path: Path) -
 def test_a_working_ndppd_with_proxy_ndp_on_passes_rt03(tmp_path: Path) -> None:
     """Debian's ndppd answers for the containers while the kernel's proxy table is empty (and
     proxy_ndp=1): judged by the wire, every NS answered, RT-03 passes and says by what."""
-    with lab_up("v6cun", "unrouted-prefix") as lab:
+    with lab_up(UNROUTED, "unrouted-prefix") as lab:
         lab.sysctl("host", "net.ipv6.conf.all.proxy_ndp", 1)
         lab.sysctl("host", f"net.ipv6.conf.{T.UPLINK}.proxy_ndp", 1)
         conf = lab.state / "ndppd.conf"
@@ -120,7 +122,7 @@ def test_a_working_ndppd_with_proxy_ndp_on_passes_rt03(tmp_path: Path) -> None:
         try:
             time.sleep(0.5)
             assert ndppd.poll() is None, "ndppd exited at once"
-            run = run_suites(tmp_path, "--target", "lab", "--lab-name", "v6cun", "-m", "routing")
+            run = run_suites(tmp_path, "--target", "lab", "--lab-name", UNROUTED, "-m", "routing")
         finally:
             ndppd.terminate()
             ndppd.wait(timeout=10)

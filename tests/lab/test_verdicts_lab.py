@@ -11,9 +11,10 @@ import pytest
 from bench.suite_run import lab_up, run_suites
 from lab import Lab
 from lab import topology as T
+from tests.lab.names import lab_name
 
 pytestmark = pytest.mark.lab
-NAME = "v6cver"
+NAME = lab_name("v6cver")
 
 
 @pytest.fixture(scope="module")
