@@ -48,6 +48,7 @@ async def test_packet_too_big_reaches_container(
                     network=container.network.name,
                     uplink=path_mtu.uplink,
                     docker=site.docker_version,
+                    gateway=path_mtu.gateway,
                 )
                 for r in paths.toward
             ]
