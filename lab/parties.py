@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from lab.lab import Lab
 
 ROLES = ("host", "upstream", "inet")
+# an ip6tables-save line matching ICMPv6 Packet Too Big (type 2; saved by number)
+TOO_BIG = re.compile(r"--icmpv6-type (2|packet-too-big)(\s|$)")
 # which values each party acts on, by fix_where
 PARTY_VALUES = {
     "DNS server": ("listen", "dns64-off", "nat64-prefix"),
@@ -147,9 +149,17 @@ def send_packet_too_big(lab: Lab, routers: Sequence[str]) -> None:
         if role is None or role == "host":
             raise LabError(f"no router of the lab has {router}")
         dump = lab.in_ns(role, "ip6tables-save", "-t", "filter")
-        for line in dump.splitlines():
-            if line.startswith("-A ") and "packet-too-big" in line and "-j DROP" in line:
-                lab.in_ns(role, "ip6tables", "-D", *line.split()[1:])
+        dropping = [
+            line.split()[1:]
+            for line in dump.splitlines()
+            if line.startswith("-A ")
+            and TOO_BIG.search(line)
+            and any(f"-j {verdict}" in line for verdict in ("DROP", "REJECT"))
+        ]
+        if not dropping:
+            raise LabError(f"the {role} router at {router} drops no Packet Too Big of its own")
+        for rule in dropping:
+            lab.in_ns(role, "ip6tables", "-D", *rule)
 
 
 def realise(lab: Lab, fixes: Sequence[tuple[str, Mapping[str, Sequence[str]]]]) -> None:
