@@ -270,7 +270,7 @@ def test_the_printed_fix_beyond_the_host_heals_it_and_opens_nothing(
             commands = [(c["fix_where"], c["fix_commands"]) for c in causes if c["fix_commands"]]
             told = [(c["fix_where"], c["fix_values"]) for c in causes if not c["fix_commands"]]
             told = [(where, values) for where, values in told if values]
-            assert commands or told, (applied, json.dumps(causes, indent=1)[:4000])
+            assert commands or told, (applied, [c["line"] for c in causes], run.output[-3000:])
             for where, listed in commands:
                 assert where in WHERE, where
                 for command in listed:
