@@ -40,9 +40,9 @@ def listen_fix(server: str, origin: str) -> Fix:
     """The DNS server's host answered, nothing listens at ``server``: it must listen there. Its
     software is not known from here: words, with the address (and examples for two servers)."""
     return Fix(
-        f"make the DNS server listen on {server} (UDP and TCP port 53): its host answered, "
-        f"nothing listens there (unbound: interface: {server}; BIND: listen-on-v6 {{ {server}; "
-        f"}};), or remove {server} from {origin}: every lookup tries it first",
+        f"make the DNS server listen on {server} (UDP and TCP port 53), or remove {server} from "
+        f"{origin}: every lookup tries it first; its host answered, nothing listens there (for "
+        f"example unbound: interface: {server}, BIND: listen-on-v6 {{ {server}; }})",
         where="DNS server",
         values=(("listen", server),),
     )
@@ -304,10 +304,10 @@ def dns64_off_fix(servers: Sequence[str], prefixes: Sequence[str]) -> Fix:
     synthesize (the profile is the site's word; where it is wrong, it is what to correct)."""
     named, prefix = ", ".join(dict.fromkeys(servers)), ", ".join(prefixes)
     return Fix(
-        f"turn DNS64 off on {named}: it synthesizes AAAA from {prefix} and the profile says "
-        "this site has no NAT64, so its synthesized addresses lead nowhere (unbound: "
-        'module-config without "dns64", no dns64-prefix; BIND: remove its dns64 block); if this '
-        f"site does have a NAT64 gateway at {prefix}, set dns64 = true in the profile instead",
+        f"turn DNS64 off on {named}, which synthesizes AAAA from {prefix} while the profile says "
+        "this site has no NAT64 (its synthesized addresses lead nowhere); if this site does "
+        f"have a NAT64 gateway at {prefix}, set dns64 = true in the profile instead; for example "
+        'unbound: module-config without "dns64" and no dns64-prefix, BIND: no dns64 block',
         where="DNS server",
         values=(
             *(("dns64-off", s) for s in dict.fromkeys(servers)),

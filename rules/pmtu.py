@@ -41,12 +41,12 @@ def upstream_fix(gateway: str | None, target: str, size: int) -> Fix:
     if gateway is None:
         return Fix(UPSTREAM_FIX, where="upstream router")
     return Fix(
-        f"the upstream router {gateway} (this host's default router, through which a {size}-"
-        f"byte packet to {target} left and vanished) sends no ICMPv6 Packet Too Big for the "
-        f"narrower hop beyond it, or drops them ({RFC_4890}): have {gateway} send them and let "
-        "them through (a firewall beyond the uplink too); until then, lower the containers' "
-        "MTU to the path's (network option com.docker.network.driver.mtu, any Docker version) "
-        "so their packets never need one",
+        f"have the upstream router {gateway} (this host's default router) send ICMPv6 Packet "
+        f"Too Big for the narrower hop beyond it and let them through ({RFC_4890}): a {size}-"
+        f"byte packet to {target} left through it and vanished, and none came back; a firewall "
+        "beyond the uplink may drop them too; until then, lower the containers' MTU to the "
+        "path's (network option com.docker.network.driver.mtu, any Docker version) so their "
+        "packets never need one",
         where="upstream router",
         values=(("send-packet-too-big", gateway),),
     )

@@ -34,7 +34,7 @@ def rdnss_fix(profile: Profile, lifetime: int | None) -> Fix:
     radvd = f"RDNSS {servers} {{ AdvRDNSSLifetime {values[0][1]}; }};" if values else ""
     return Fix(
         f"have the router announce RDNSS {servers} with {words}, unicast addresses only (RFC "
-        "8106 5.1)" + (f" (radvd: {radvd})" if radvd else ""),
+        "8106 5.1)" + (f"; radvd: {radvd}" if radvd else ""),
         where="router",
         values=(*(("rdnss", server) for server in profile.rdnss), *values),
     )
@@ -56,9 +56,9 @@ def dnssl_fix(profile: Profile, advertised: set[str], lifetime: int | None) -> F
     rdnss = " ".join(profile.rdnss)
     return Fix(
         f"have the router announce DNSSL {listed} with {words}"
-        + (f" (radvd: {radvd})" if radvd else "")
-        + (f", and RDNSS {rdnss}" if rdnss else "")
-        + " as the profile says (or correct the profile)",
+        + (f", and RDNSS {rdnss}," if rdnss else "")
+        + " as the profile says (or correct the profile)"
+        + (f"; radvd: {radvd}" if radvd else ""),
         where="router",
         values=(
             *(("dnssl", d) for d in domains),

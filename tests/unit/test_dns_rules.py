@@ -401,7 +401,7 @@ def test_dns04_fails_on_dns64_where_none_is_expected() -> None:
     assert j.remedy.where == "DNS server"
     assert j.fix is not None
     assert j.fix.startswith(
-        f"turn DNS64 off on {NS6}: it synthesizes AAAA from 2001:db8:64::/96 and the profile "
-        "says this site has no NAT64"
+        f"turn DNS64 off on {NS6}, which synthesizes AAAA from 2001:db8:64::/96 while the "
+        "profile says this site has no NAT64"
     )
     assert j.remedy.values == (("dns64-off", NS6), ("nat64-prefix", "2001:db8:64::/96"))
