@@ -86,6 +86,12 @@ def start(lab: Lab, dns: DnsServer) -> None:
         (lab.state / name).write_text(body)
     conf = lab.state / "unbound.conf"
     conf.write_text(text)
+    spawn_unbound(lab)
+
+
+def spawn_unbound(lab: Lab) -> None:
+    """unbound on the lab's unbound.conf, in the inet namespace, until it listens."""
+    conf = lab.state / "unbound.conf"
     run("unbound-checkconf", str(conf))
     lab.spawn("unbound", ["ip", "netns", "exec", lab.ns("inet"), "unbound", "-d", "-c", str(conf)])
     lab.wait_for(lambda: "53" in lab.in_ns("inet", "ss", "-lnu", check=False), "unbound to listen")
@@ -96,11 +102,11 @@ def wait_until_answered(lab: Lab, dns: DnsServer) -> None:
     over each family it serves (the first run on a fresh lab saw its IPv6 queries time out
     for a second, twice in a CI's 60 fresh labs, while IPv4 answered)."""
     for server in dns.listen:
-        answered = functools.partial(_soa_answered, lab, server)
+        answered = functools.partial(soa_answered, lab, server)
         lab.wait_for(answered, f"the nameserver {server} to answer the host")
 
 
-def _soa_answered(lab: Lab, server: str) -> bool:
+def soa_answered(lab: Lab, server: str) -> bool:
     soa = ["busybox", "nslookup", "-type=soa", f"{T.ZONE}.", server]
     out = lab.in_ns("host", "timeout", "2", *soa, check=False)
     return "origin" in out.lower() or "nobody.invalid" in out

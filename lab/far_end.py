@@ -30,9 +30,9 @@ def start_web(lab: Lab, far_end: FarEnd) -> None:
         lab.spawn(f"httpd-{i}", [*httpd, "-p", where])
 
 
-def start_nat64(lab: Lab) -> None:
+def start_nat64(lab: Lab, prefix: str = T.NAT64_PREFIX) -> None:
     """A real NAT64 beside the DNS64 resolver: tayga in the inet namespace translates the
-    NAT64 prefix to IPv4 from its own pool (TEST-NET-1), which routes back to it."""
+    NAT64 prefix (``prefix``) to IPv4 from its own pool (TEST-NET-1), which routes back to it."""
     say("starting tayga (NAT64) in the inet namespace")
     data = lab.state / "tayga"
     data.mkdir()
@@ -40,7 +40,7 @@ def start_nat64(lab: Lab) -> None:
     conf.write_text(
         f"tun-device {T.NAT64_DEVICE}\n"
         f"ipv4-addr {T.NAT64_ADDR4}\n"
-        f"prefix {T.NAT64_PREFIX}\n"
+        f"prefix {prefix}\n"
         f"dynamic-pool {T.NAT64_POOL4}\n"
         f"data-dir {data}\n"
     )
@@ -49,7 +49,7 @@ def start_nat64(lab: Lab) -> None:
     lab.sysctl("inet", "net.ipv4.ip_forward", 1)
     lab.in_ns("inet", "tayga", "-c", str(conf), "--mktun")
     lab.in_ns("inet", "ip", "link", "set", T.NAT64_DEVICE, "up")
-    lab.in_ns("inet", "ip", "-6", "route", "add", T.NAT64_PREFIX, "dev", T.NAT64_DEVICE)
+    lab.in_ns("inet", "ip", "-6", "route", "add", prefix, "dev", T.NAT64_DEVICE)
     lab.in_ns("inet", "ip", "route", "add", T.NAT64_POOL4, "dev", T.NAT64_DEVICE)
     # -d: in the foreground (the lab holds it as it holds the other daemons), logging
     lab.spawn("tayga", ["ip", "netns", "exec", lab.ns("inet"), "tayga", "-d", "-c", str(conf)])

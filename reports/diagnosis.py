@@ -52,7 +52,10 @@ def explain(
     fix = as_fix(fix, hop)
     if fix is not None:  # what a peer sent may be in it too (a name, an address's text)
         fix = dataclasses.replace(
-            fix, text=visible(fix.text), commands=tuple(visible(c) for c in fix.commands)
+            fix,
+            text=visible(fix.text),
+            commands=tuple(visible(c) for c in fix.commands),
+            values=tuple((n, visible(v)) for n, v in fix.values),
         )
     return Verdict(
         Judgement(

@@ -35,6 +35,7 @@ def _item(r: CheckResult, catalog: dict[str, CheckInfo]) -> dict[str, Any]:
                 "fix": d.fix,
                 "fix_commands": list(d.remedy.commands) if d.remedy else [],
                 "fix_where": d.remedy.where if d.remedy else None,
+                "fix_values": d.remedy.value_map() if d.remedy else {},
                 "hop": d.hop,
                 "breaks": list(d.breaks),
                 "needs": list(d.needs),
@@ -74,6 +75,9 @@ def document(
                 "fix": c.remedy.text if c.remedy else None,
                 "fix_commands": list(c.remedy.commands) if c.remedy else [],
                 "fix_where": c.remedy.where if c.remedy else None,
+                # what another party needs to act on it (the address its DNS server must
+                # listen on…), by name (rules.judgement.FIX_VALUES): the text names them too
+                "fix_values": c.remedy.value_map() if c.remedy else {},
                 "symptoms": [
                     {
                         "nodeid": s.result.nodeid,

@@ -11,6 +11,7 @@ from probes.profile import ExpectedName
 from probes.resolvconf import ResolvConf
 from probes.router_advert import AnnouncedServer
 from rules.judgement import (
+    Fix,
     Judgement,
     fact,
     failed,
@@ -35,6 +36,18 @@ def resolv_evidence(conf: ResolvConf) -> list[str]:
 
 
 # DNS-01 -----------------------------------------------------------------------------------------
+def listen_fix(server: str, origin: str) -> Fix:
+    """The DNS server's host answered, nothing listens at ``server``: it must listen there. Its
+    software is not known from here: words, with the address (and examples for two servers)."""
+    return Fix(
+        f"make the DNS server listen on {server} (UDP and TCP port 53), or remove {server} from "
+        f"{origin}: every lookup tries it first; its host answered, nothing listens there (for "
+        f"example unbound: interface: {server}, BIND: listen-on-v6 {{ {server}; }})",
+        where="DNS server",
+        values=(("listen", server),),
+    )
+
+
 def judge_resolv_line(host: ResolvConf, *, line: int, problem: str | None) -> Judgement:
     """DNS-01 for a line of the host's resolv.conf that fails to be a nameserver (``line`` 0: the
     file as a whole): always a failure, the file's whole summary as the evidence; a file the
@@ -62,10 +75,7 @@ def judge_nameserver(result: dns.DnsResult, *, origin: str) -> Judgement:
             f"host answered ({result.error}) after {result.elapsed_ms:.0f} ms, so the path "
             "works and nothing listens on port 53 at that address",
             evidence,
-            fix_where="DNS server",
-            fix="make the server listen on its IPv6 address (unbound: interface: ::0 or the "
-            "address; bind: listen-on-v6 { any; };), or remove it from "
-            f"{origin}: every lookup tries it first",
+            fix=listen_fix(result.server, origin),
             hop="far end",
             breaks=(nameserver_fact(result.server),),
         )
@@ -289,6 +299,23 @@ def _inside_fix(report: resolver.ResolverReport, silent: list[resolver.ServerAns
 
 
 # DNS-04 -----------------------------------------------------------------------------------------
+def dns64_off_fix(servers: Sequence[str], prefixes: Sequence[str]) -> Fix:
+    """DNS64 where the profile says the site has no NAT64: turn it off on the resolvers that
+    synthesize (the profile is the site's word; where it is wrong, it is what to correct)."""
+    named, prefix = ", ".join(dict.fromkeys(servers)), ", ".join(prefixes)
+    return Fix(
+        f"turn DNS64 off on {named}, which synthesizes AAAA from {prefix} while the profile says "
+        "this site has no NAT64 (its synthesized addresses lead nowhere); if this site does "
+        f"have a NAT64 gateway at {prefix}, set dns64 = true in the profile instead; for example "
+        'unbound: module-config without "dns64" and no dns64-prefix, BIND: no dns64 block',
+        where="DNS server",
+        values=(
+            *(("dns64-off", s) for s in dict.fromkeys(servers)),
+            *(("nat64-prefix", p) for p in prefixes),
+        ),
+    )
+
+
 def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None) -> Judgement:
     """DNS-04: DNS64 (RFC 7050 discovery via ipv4only.arpa) is there exactly when the profile
     says (``expected``, its dns64; None: it does not say, so nothing is judged)."""
@@ -336,9 +363,7 @@ def judge_dns64(findings: Sequence[dns64.Dns64Finding], *, expected: bool | None
             "DNS64: IPv6 clients will reach IPv4-only names through that NAT64 prefix",
             evidence,
             hop="far end",
-            fix_where="profile",
-            fix="if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; "
-            "if not, turn DNS64 off on the resolver: its synthesized addresses lead nowhere",
+            fix=dns64_off_fix([f.server for f in synthesizing], prefixes),
         )
     return passed(
         f"no DNS64 is expected and no answering nameserver synthesizes AAAA for {dns64.QNAME}",

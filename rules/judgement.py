@@ -34,6 +34,17 @@ FIX_WHERE = (
     "host", "container", "upstream router", "router", "DNS server", "NAT64 gateway", "far end",
     "profile",
 )  # fmt: skip
+# the values a fix names for another party to act on (results.json's ``fix_values``), each
+# taken from the evidence (or the profile, the site's own word): never a placeholder
+FIX_VALUES = {
+    "listen": "an address the DNS server must answer DNS on over IPv6 (port 53)",
+    "rdnss": "a nameserver the router must announce (RDNSS, RFC 8106)",
+    "dnssl": "a search domain the router must announce (DNSSL, RFC 8106)",
+    "lifetime": "the least lifetime, in seconds, of the RDNSS and DNSSL the router announces",
+    "dns64-off": "a resolver that must stop synthesizing AAAA (DNS64)",
+    "nat64-prefix": "the NAT64 prefix the resolvers synthesize from",
+    "send-packet-too-big": "the router that must send ICMPv6 Packet Too Big (and let it out)",
+}
 # where a fix given only in words acts, from the hop the failure's evidence points to
 _WHERE_OF_HOP = {"container": "container", "upstream": "upstream router", "far end": "far end"}
 
@@ -43,17 +54,36 @@ class Fix:
     """What heals the host, as data: what to change in words, the commands where there are
     any (each a string a shell run there runs, in order; ``where`` says who runs them: this
     host's root, or another party in FIX_WHERE), and the Docker version and firewall backend
-    they are for (None: any)."""
+    they are for (None: any).
+
+    ``values``: for a fix another party carries out in its own software (which this host
+    cannot know, so no commands), the concrete values it needs, as (name, value) pairs, names
+    from FIX_VALUES: the address its DNS server must listen on, the RDNSS its router must
+    announce… The text names each of them too: a person reads the same."""
 
     text: str
     commands: tuple[str, ...] = ()
     docker: str | None = None
     backend: str | None = None
     where: str = "host"
+    values: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.where not in FIX_WHERE:
             raise ValueError(f"fix for {self.where!r}: not one of {FIX_WHERE}")
+        for name, value in self.values:
+            if name not in FIX_VALUES:
+                raise ValueError(f"fix value {name!r}: not one of {tuple(FIX_VALUES)}")
+            if value not in self.text:
+                raise ValueError(f"fix value {name}={value!r} is not named in its text")
+
+    def value_map(self) -> dict[str, list[str]]:
+        """The values by name, each once, in order (results.json's ``fix_values``)."""
+        out: dict[str, list[str]] = {}
+        for name, value in self.values:
+            if value not in out.setdefault(name, []):
+                out[name].append(value)
+        return out
 
     def __str__(self) -> str:
         return self.text
@@ -168,14 +198,23 @@ def worst_of(judgements: Sequence[Judgement]) -> Judgement:
 
 
 def joined_fix(judgements: Sequence[Judgement]) -> Fix | None:
-    """The first judgement's fix, with the commands of every fix for the same party (each place
-    it looked needs its own), in order, each once."""
+    """The first judgement's fix, with the commands and values of every fix for the same party
+    (each place it looked needs its own), in order, each once; a value joins only where the
+    text names it (the first fix's text, else the words of the fix that brings it)."""
     fixes = [j.remedy for j in judgements if j.remedy is not None]
     if not fixes:
         return None
     first = fixes[0]
-    commands = (c for f in fixes if f.where == first.where for c in f.commands)
-    return dataclasses.replace(first, commands=tuple(dict.fromkeys(commands)))
+    same = [f for f in fixes if f.where == first.where]
+    commands = (c for f in same for c in f.commands)
+    values = tuple(dict.fromkeys(v for f in same for v in f.values))
+    text = first.text
+    for f in same:
+        if any(value not in text for _, value in f.values):
+            text = text if f.text in text else f"{text}; {f.text}"
+    return dataclasses.replace(
+        first, text=text, commands=tuple(dict.fromkeys(commands)), values=values
+    )
 
 
 def first_of(problems: Sequence[str]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from probes.dns import DEFINITE, DnsResult
 from probes.icmp6 import EchoResult
 from probes.nat64 import Echo4Result, Synthesis
-from rules.judgement import Judgement, fact, failed, not_observed, passed
+from rules.judgement import Fix, Judgement, fact, failed, not_observed, passed
 
 DNS64_FIX = (
     "have the resolvers the containers use synthesize AAAA (DNS64, RFC 6147) with the site's "
@@ -20,6 +20,14 @@ NAT64_FIX = (
     "that the prefix is routed to it from this host's upstream, and that its IPv4 pool is "
     "routed back to it; this is beyond the Docker host (any Docker version)"
 )
+
+
+def nat64_fix(prefix: str) -> Fix:
+    """The NAT64 gateway for the prefix the resolvers synthesize from (the evidence's) must
+    translate it: its software is not known from here, so words with the prefix."""
+    return Fix(
+        NAT64_FIX.format(prefix=prefix), where="NAT64 gateway", values=(("nat64-prefix", prefix),)
+    )
 
 
 def judge_nat64_reach(
@@ -80,8 +88,7 @@ def judge_nat64_reach(
         return failed(
             f"{head}NAT64 ({errors}), while its IPv4 address answers over IPv4",
             evidence,
-            fix_where="NAT64 gateway",
-            fix=NAT64_FIX.format(prefix=prefix),
+            fix=nat64_fix(prefix),
             hop="far end",
             breaks=[fact("nat64", prefix)],
             needs=needs,
@@ -98,8 +105,7 @@ def judge_nat64_reach(
         f"{head}NAT64 ({errors}); the host could not ask its IPv4 address itself (no IPv4 "
         "route), so a destination that is down is not ruled out",
         evidence,
-        fix_where="NAT64 gateway",
-        fix=NAT64_FIX.format(prefix=prefix),
+        fix=nat64_fix(prefix),
         hop="unknown",
         needs=needs,
     )

@@ -33,6 +33,25 @@ UPSTREAM_FIX = (
 )
 
 
+def upstream_fix(gateway: str | None, target: str, size: int) -> Fix:
+    """A full-size packet left through the upstream and nothing came back: the router the host
+    sends it to (its default router, ``gateway``) must send Packet Too Big for the narrower hop
+    (or let through the one a hop beyond sends). Its software is not known from here: words
+    with its address."""
+    if gateway is None:
+        return Fix(UPSTREAM_FIX, where="upstream router")
+    return Fix(
+        f"have the upstream router {gateway} (this host's default router) send ICMPv6 Packet "
+        f"Too Big for the narrower hop beyond it and let them through ({RFC_4890}): a {size}-"
+        f"byte packet to {target} left through it and vanished, and none came back; a firewall "
+        "beyond the uplink may drop them too; until then, lower the containers' MTU to the "
+        "path's (network option com.docker.network.driver.mtu, any Docker version) so their "
+        "packets never need one",
+        where="upstream router",
+        values=(("send-packet-too-big", gateway),),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class UplinkSight:
     """What the host's uplink saw of one probe's full-size packet: whether it left, and the
@@ -107,6 +126,7 @@ def judge_too_big(
     uplink: str | None,
     docker: str,
     last_sight: UplinkSight | None = None,
+    gateway: str | None = None,
 ) -> Judgement:
     """PMTU-01: a packet as large as the container's link allows, toward a far address, is
     answered (nothing narrower on the path) or draws a Packet Too Big that reaches the
@@ -193,7 +213,8 @@ def judge_too_big(
         return failed(
             f"{head}: it left the host, and no Packet Too Big came back to the uplink (the "
             "upstream sends none, or something beyond the uplink drops it)",
-            evidence, fix=UPSTREAM_FIX, hop="upstream", breaks=beyond, needs=needs,
+            evidence, fix=upstream_fix(gateway, r.target, r.link_mtu), hop="upstream",
+            breaks=beyond, needs=needs,
         )  # fmt: skip
     if sight.watched:
         return failed(

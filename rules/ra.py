@@ -41,6 +41,7 @@ from probes.router_advert import (
 )
 from probes.router_solicit import Solicitation
 from rules.judgement import Judgement, fact, failed, first_of, nameserver_fact, not_observed, passed
+from rules.ra_fix import dnssl_fix, rdnss_fix
 
 # the options RA-01 owns; RA-02, RA-04 and RA-05 report theirs (RDNSS and DNSSL have no fixed
 # size: their length rules are rdnss_length_ok and dnssl_encoding_ok)
@@ -398,6 +399,13 @@ def judge_router_answers(
     )
 
 
+def least_lifetime(adverts: Sequence[RouterAdvert], profile: Profile) -> int | None:
+    """RFC 8106 5.1: RDNSS and DNSSL lifetimes of at least 3 × MaxRtrAdvInterval (the
+    largest the routers say, or the profile configures); None where nothing says it."""
+    intervals = [i for ra in adverts if (i := max_interval_of(ra, profile.ra_max_interval))]
+    return math.ceil(3 * max(intervals)) if intervals else None
+
+
 def judge_rdnss(s: Solicitation, kept: Sequence[RouterAdvert], *, profile: Profile) -> Judgement:
     """RA-02: the RA carries an RDNSS option (RFC 8106): length odd and at least 3, unicast
     addresses, lifetime non-zero and at least 3 × MaxRtrAdvInterval."""
@@ -434,9 +442,7 @@ def judge_rdnss(s: Solicitation, kept: Sequence[RouterAdvert], *, profile: Profi
             first_of(wrong),
             [*wrong, *evidence],
             hop="upstream",
-            fix_where="router",
-            fix="radvd: RDNSS <address> { AdvRDNSSLifetime <at least 3 × MaxRtrAdvInterval>; "
-            "}; announce unicast nameservers only (RFC 8106 5.1)",
+            fix=rdnss_fix(profile, least_lifetime(judged, profile)),
         )
     return passed(f"the RDNSS options of {_routers_text(judged)} are sound", evidence)
 
@@ -511,9 +517,7 @@ def judge_dnssl(s: Solicitation, kept: Sequence[RouterAdvert], *, profile: Profi
             first_of(wrong),
             [*wrong, *evidence],
             hop="upstream",
-            fix_where="router",
-            fix="radvd: DNSSL <domain> ... { AdvDNSSLLifetime <at least 3 × MaxRtrAdvInterval>; "
-            "}; and RDNSS as the profile says (or correct the profile)",
+            fix=dnssl_fix(profile, domains, least_lifetime(kept, profile)),
         )
     return passed(
         f"DNSSL {', '.join(sorted(domains)) or '(none)'} sound and as the profile says",

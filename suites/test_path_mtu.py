@@ -51,6 +51,7 @@ async def test_packet_too_big_reaches_container(
                     last_sight=sighting(
                         path_mtu.frames, r.ident, watched=path_mtu.watched, seq=r.last_seq
                     ),
+                    gateway=path_mtu.gateway,
                 )
                 for r in paths.toward
             ]

@@ -12,6 +12,12 @@ listed in ``UNPROVEN`` with the reason and collected as skipped cases that say i
 visible here rather than silent. Where a printed fix heals all but a part whose fix is words
 only (nat66's default bridge: Docker cannot set its gateway mode), ``REMAINS`` names the items
 left failing and why, and the rerun must fail exactly those.
+
+A fault beyond the host (the DNS server, the router's adverts, the NAT64 gateway, the upstream
+router's Packet Too Big) has a fix in words for that party, whose software this host cannot
+know, with the concrete values it needs (``fix_values``): for those, the lab's realisation of
+exactly that fix with those values (lab.parties) is carried out by that party in its own
+namespace, and proven the same way; the same fix with every value wrong must be refused there.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ import pytest
 from bench.suite_run import lab_command, run_suites
 from lab import SCENARIOS, Lab, firewalld
 from lab.dockers import GENERATIONS, nft_of, unavailable
+from lab.errors import LabError
+from lab.parties import realise
 from lab.workloads import IMAGE, ensure_image
 from tests.lab.names import lab_name
 
@@ -271,3 +279,114 @@ def test_every_scenario_with_a_host_fault_is_proven_or_says_why() -> None:
     for name, by_gen in REMAINS.items():
         assert name in PROVEN, name
         assert all(why for items in by_gen.values() for why in items.values()), name
+
+
+# faults beyond the host ------------------------------------------------------------------------
+# the scenarios whose fault is another party's: its fix names the values that party needs
+BEYOND = ("dns-v6-down", "no-rdnss", "dns64", "nat64-down", "pmtu-upstream")
+# and those not proven, with why (the right value is the site's to know, not in any evidence)
+UNPROVEN_BEYOND = {
+    "dns-no-aaaa": "DNS-02's fix is the names' AAAA records: which address each name should "
+    "have is the site's to know, not the harness's (the profile's expected address is what it "
+    "compares with, not proof that it serves)",
+    "apex-no-aaaa": "EP-01's fix is the apex's AAAA record: which address serves the name is "
+    "not knowable by the harness",
+    "endpoint-v4-only": "EP-02's fix is to make the name's IPv6 address answer or correct its "
+    "stale AAAA: which is right, and the right address, are not knowable by the harness",
+    "pmtu-far-blackhole": "PMTU-01's break is beyond the hop that said 1450, at a router no "
+    "evidence names (its own Packet Too Big never arrives): the fix says where to look, and "
+    "whose router that is is the site's to find",
+    "a-only-trap": "DNS-05's fix is DNS64 with a NAT64 the site does not have: its prefix and "
+    "gateway are the site's choice, in no evidence",
+}
+# the checks whose failure is a fault beyond the host, when it is a scenario's root cause
+BEYOND_CHECKS = frozenset(
+    {"DNS-01", "DNS-02", "DNS-04", "DNS-05", "RA-02", "RA-04", "NAT64-01", "PMTU-01", "EP-01",
+     "EP-02"}
+)  # fmt: skip
+
+# a root cause of such a check that is the host's own after all (its fix_where is "host")
+ON_THE_HOST = {"hostile-text": "DNS-01 finds the host's own resolv.conf line unreadable"}
+
+BEYOND_CASES = [
+    pytest.param(name, gen, backend, id=f"{name}@{gen}" + (f"-{backend}" if backend else ""))
+    for gen in GENERATIONS
+    for name in BEYOND
+    if gen in SCENARIOS[name].generations
+    for backend in (SCENARIOS[name].backends if GENERATIONS[gen].moby else (None,))
+]
+
+
+def wrong(name: str, value: str) -> str:
+    """A value of the same kind that is none of the lab's: the fix told wrongly."""
+    if name == "lifetime":
+        return "1"
+    if "/" in value:
+        return "2001:db8:bad::/96"
+    if ":" in value or ("." in value and value.replace(".", "").isdigit()):
+        return "2001:db8:bad::1"
+    return "wrong.invalid"
+
+
+@pytest.mark.parametrize(("scenario", "docker", "backend"), BEYOND_CASES)
+def test_the_printed_fix_beyond_the_host_heals_it_and_opens_nothing(
+    scenario: str, docker: str, backend: str | None, tmp_path: Path
+) -> None:
+    why_not = unavailable(GENERATIONS[docker])
+    if why_not is not None:
+        pytest.skip(f"not run: {why_not}")
+    with lab_up(scenario, docker, backend) as lab:
+        addresses, closed = listeners(lab)
+        assert addresses
+        before = reached(lab, addresses)
+        run = run_suites(tmp_path / "broken", "--target", "lab", "--lab-name", LAB)
+        assert run.returncode == 1, run.output[-3000:]
+        causes = run.results()["causes"]
+        beyond = [(c["fix_where"], c["fix_values"]) for c in causes if c["fix_values"]]
+        # the fault is another party's, and its fix names what that party needs, in its words
+        assert beyond, json.dumps(causes, indent=1)[:4000]
+        for c in causes:
+            for name, values in c["fix_values"].items():
+                assert all(v in c["fix"] for v in values), (name, values, c["fix"])
+        # every value wrong: the party cannot carry it out
+        for where, values in beyond:
+            told = {n: [wrong(n, v) for v in vs] for n, vs in values.items()}
+            with pytest.raises(LabError):
+                realise(lab, [(where, told)])
+        applied: list[tuple[str, object]] = []
+        # each round's printed fixes: commands where there are any (run as printed where they
+        # say), else the values, carried out by the party the fix is for
+        for round_ in range(1, ROUNDS + 1):
+            causes = run.results()["causes"]
+            commands = [(c["fix_where"], c["fix_commands"]) for c in causes if c["fix_commands"]]
+            told = [(c["fix_where"], c["fix_values"]) for c in causes if not c["fix_commands"]]
+            told = [(where, values) for where, values in told if values]
+            assert commands or told, (applied, [c["line"] for c in causes], run.output[-3000:])
+            for where, listed in commands:
+                assert where in WHERE, where
+                for command in listed:
+                    run_fix(lab, where, command, docker)
+            realise(lab, told)
+            applied += [*commands, *told]
+            run = run_suites(tmp_path / f"fixed-{round_}", "--target", "lab", "--lab-name", LAB)
+            if run.returncode != 1:
+                break
+        assert run.returncode == 0, (applied, run.output[-4000:])
+        after = reached(lab, addresses)
+        opened = [net for net in addresses if after[net] and not before[net] and net in closed]
+        assert not opened, (applied, closed, before, after)
+        assert not [net for net in closed if after[net]], (applied, closed, after)
+
+
+def test_every_scenario_with_a_fault_beyond_the_host_is_proven_or_says_why() -> None:
+    """Each scenario whose root causes are all another party's is proven above or listed with
+    why not."""
+    beyond = {
+        name
+        for name, s in SCENARIOS.items()
+        if (roots := s.causes_on(max(s.generations)))
+        and roots <= BEYOND_CHECKS
+        and name not in ON_THE_HOST
+    }
+    assert beyond == set(BEYOND) | set(UNPROVEN_BEYOND), beyond
+    assert not set(BEYOND) & set(UNPROVEN_BEYOND)

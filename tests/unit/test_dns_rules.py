@@ -79,6 +79,10 @@ def test_dns01_says_a_refusing_server_answered_and_places_it_at_the_far_end() ->
     assert j.hop == "far end"
     assert j.remedy is not None
     assert j.remedy.where == "DNS server"
+    # the address the server must listen on, from the evidence, named in words and as a value
+    assert j.remedy.values == (("listen", NS6),)
+    assert f"listen on {NS6}" in j.remedy.text
+    assert "<" not in j.remedy.text
 
 
 def test_dns01_fails_on_a_silent_nameserver_with_the_time_it_waited() -> None:
@@ -392,7 +396,12 @@ def test_dns04_fails_on_dns64_where_none_is_expected() -> None:
         f"{NS6} synthesizes AAAA (DNS64 with NAT64 prefix 2001:db8:64::/96) but the profile "
         "expects no DNS64"
     )
-    assert j.fix == (
-        "if this site has a NAT64 gateway at that prefix, set dns64 = true in the profile; if not, "
-        "turn DNS64 off on the resolver: its synthesized addresses lead nowhere"
+    # what to turn off and where, named: the resolver that synthesizes and its prefix
+    assert j.remedy is not None
+    assert j.remedy.where == "DNS server"
+    assert j.fix is not None
+    assert j.fix.startswith(
+        f"turn DNS64 off on {NS6}, which synthesizes AAAA from 2001:db8:64::/96 while the "
+        "profile says this site has no NAT64"
     )
+    assert j.remedy.values == (("dns64-off", NS6), ("nat64-prefix", "2001:db8:64::/96"))
