@@ -152,9 +152,10 @@ def test_workloads_command_refuses_more_broken_than_asked(lab: Lab) -> None:
 
 
 def test_workloads_command_needs_a_lab() -> None:
-    done = lab_command(lab_name("v6cwlx"), "workloads", "--count", "1")
+    name = lab_name("v6cwlx")
+    done = lab_command(name, "workloads", "--count", "1")
     assert done.returncode == 1
-    assert "python -m lab --name v6cwlx up" in done.stderr
+    assert f"python -m lab --name {name} up" in done.stderr
 
 
 def test_down_leaves_no_workload_behind(lab: Lab) -> None:

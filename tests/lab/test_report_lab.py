@@ -19,9 +19,10 @@ HOSTILE = """nameserver <script>alert("v6c")</script>'"><img src=x onerror=alert
 
 
 def test_hostile_text_stays_text(tmp_path: Path) -> None:
-    run = run_suites(tmp_path, "--lab", "hostile-text", "--lab-name", lab_name("v6crpt"))
+    name = lab_name("v6crpt")
+    run = run_suites(tmp_path, "--lab", "hostile-text", "--lab-name", name)
     assert run.returncode == 1, run.output[-3000:]
-    _, page = assert_reports_hold(tmp_path, "lab:v6crpt/hostile-text")
+    _, page = assert_reports_hold(tmp_path, f"lab:{name}/hostile-text")
     # JUnit: the line comes back whole from the XML, escaped in the file, not dropped
     assert any(HOSTILE in c.text for c in run.by_check("DNS-01") if c.outcome == "failed")
     # HTML, as a parser builds it: the line is text; no script or img element, no handler
