@@ -163,6 +163,22 @@ def reached(lab: Lab, addresses: dict[str, str]) -> dict[str, bool]:
     return {net: proc.wait(timeout=30) == 0 for net, proc in tries.items()}
 
 
+def assert_opens_nothing(
+    lab: Lab,
+    addresses: dict[str, str],
+    closed: set[str],
+    before: dict[str, bool],
+    applied: object,
+) -> None:
+    """Nothing the site keeps closed is reachable after the fix: what was closed stays closed,
+    and a network that opened is one whose Docker filters nothing by design (routed, no
+    ip6tables: the healthy site's own state)."""
+    after = reached(lab, addresses)
+    opened = [net for net in addresses if after[net] and not before[net] and net in closed]
+    assert not opened, (applied, closed, before, after)
+    assert not [net for net in closed if after[net]], (applied, closed, after)
+
+
 def kept(lab: Lab) -> dict[str, object]:
     """What a fix must keep of each network, whatever mode it gives it: its IPAM, its options
     but the gateway mode, its labels and flags, and the containers on it at their addresses."""
@@ -253,15 +269,9 @@ def test_the_printed_fix_heals_the_host_and_opens_nothing(
             assert failing == set(remains), (applied, failing, run.output[-4000:])
         else:
             assert run.returncode == 0, (applied, run.output[-4000:])
-        after = reached(lab, addresses)
         # a fix that recreates a network (RT-06) keeps all of it but the mode it changes
         assert kept(lab) == networks, applied
-        # nothing the site keeps closed is reachable: what was closed stays closed, and a
-        # network that opened is one whose Docker filters nothing by design (routed, no
-        # ip6tables: the healthy site's own state)
-        opened = [net for net in addresses if after[net] and not before[net] and net in closed]
-        assert not opened, (applied, closed, before, after)
-        assert not [net for net in closed if after[net]], (applied, closed, after)
+        assert_opens_nothing(lab, addresses, closed, before, applied)
 
 
 def test_every_scenario_with_a_host_fault_is_proven_or_says_why() -> None:
@@ -372,10 +382,7 @@ def test_the_printed_fix_beyond_the_host_heals_it_and_opens_nothing(
             if run.returncode != 1:
                 break
         assert run.returncode == 0, (applied, run.output[-4000:])
-        after = reached(lab, addresses)
-        opened = [net for net in addresses if after[net] and not before[net] and net in closed]
-        assert not opened, (applied, closed, before, after)
-        assert not [net for net in closed if after[net]], (applied, closed, after)
+        assert_opens_nothing(lab, addresses, closed, before, applied)
 
 
 def test_every_scenario_with_a_fault_beyond_the_host_is_proven_or_says_why() -> None:
