@@ -377,14 +377,18 @@ async def _prune(
             break
         rounds += 1
         for record in sorted(left):
-            filters = json.dumps({"id": [record]})
-            async with docker.client._query(
-                "build/prune", "POST", params={"filters": filters, "all": "1"}
-            ) as resp:
-                await resp.read()
+            await docker.call(_prune_one(docker, record))
         await asyncio.sleep(0.2)
         records = await _cache_records(docker)
     return records
+
+
+async def _prune_one(docker: DockerEndpoint, record: str) -> None:
+    filters = json.dumps({"id": [record]})
+    async with docker.client._query(
+        "build/prune", "POST", params={"filters": filters, "all": "1"}
+    ) as resp:
+        await resp.read()
 
 
 async def _remove(

@@ -174,6 +174,11 @@ class ProbeContainer:
         return f"{self.name}@{self.network.name}" if self.workload else self.network.name
 
 
+def said(exc: BaseException) -> str:
+    """An error's own words, or its kind where it has none (aiohttp raises some bare)."""
+    return str(exc).strip() or f"{type(exc).__name__} (no message)"
+
+
 class DockerEndpoint:
     """A connection to a Docker daemon; an async context manager."""
 
@@ -244,7 +249,7 @@ class DockerEndpoint:
         except aiodocker.DockerError as exc:
             raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {exc}") from exc
+            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
         except TimeoutError as exc:
             raise DockerUnavailable(
                 self.url, f"no answer within {timeout or self.timeout} s"
@@ -320,7 +325,7 @@ class DockerEndpoint:
                 return False
             raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {exc}") from exc
+            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
         except TimeoutError as exc:
             raise DockerUnavailable(self.url, f"no answer within {self.timeout} s") from exc
         return True

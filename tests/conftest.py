@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Generator
 
 import pytest
 
@@ -79,13 +80,33 @@ def shares_a_fixture_of_its_module(item: pytest.Item) -> bool:
     )
 
 
-# before xdist's own hook, which reads the xdist_group marks
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.pluginmanager.hasplugin("xdist"):
+def keep_groups_together(items: list[pytest.Item]) -> None:
+    """Give each test of a group the ``@group`` suffix that `--dist loadgroup` schedules by.
+    pytest-xdist 3.8 sets it in ``item._nodeid``, which pytest 9.2 no longer reads (its nodeid
+    is ``item._id``): there each file's module lab came up on every worker at once (a CI run
+    had two fleets of three hosts up side by side). Only where xdist's own did not take."""
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None or not mark.args or "@" in item.nodeid:
+            continue
+        from _pytest.nodeid import NodeId  # pytest >= 9.2, where xdist's suffix is lost
+
+        item._id = NodeId.parse(f"{item.nodeid}@{mark.args[0]}")  # type: ignore[attr-defined]
+
+
+# its first half before xdist's own hook, which reads the xdist_group marks; the rest after
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    grouping = config.pluginmanager.hasplugin("xdist")
+    if grouping:
         for item in items:
             if shares_a_fixture_of_its_module(item):
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    yield
+    if grouping and getattr(config.option, "loadgroup", False):  # on a worker of loadgroup
+        keep_groups_together(items)
     if os.geteuid() == 0:
         return
     skip = pytest.mark.skip(reason="lab tests need root (network namespaces, dockerd)")

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import pytest
 
 import suites.plugin.site as suites_conftest
 from probes import resolver
-from probes.docker import NetworkInfo, ProbeContainer
+from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer
 from probes.errors import (
     DockerUnavailable,
     HarnessError,
@@ -259,7 +260,7 @@ RC_LIKE = """
 import asyncio
 import pytest
 from probes import resolver
-from probes.docker import NetworkInfo, ProbeContainer
+from probes.docker import DockerEndpoint, NetworkInfo, ProbeContainer
 from reports.diagnosis import explain
 
 NET = NetworkInfo("bridge", "n0", "bridge", True, "docker0", (), ())
@@ -315,3 +316,26 @@ def test_a_resolv_conf_the_parser_breaks_on_is_a_probe_error(
     monkeypatch.setattr("probes.resolvconf._Parser.parse", broken)
     with pytest.raises(ProbeError, match=r"internal error in the resolv\.conf parser"):
         resolver.parse_report(REPORT, where="container c0", names=(), family="IPv6", deadline=1.0)
+
+
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (aiohttp.ClientOSError(), "ClientOSError (no message)"),
+        (aiohttp.ServerDisconnectedError(), "Server disconnected"),
+        (
+            ConnectionResetError(104, "Connection reset by peer"),
+            "[Errno 104] Connection reset by peer",
+        ),
+    ],
+)
+async def test_a_failed_daemon_call_says_what_failed_even_when_the_error_is_bare(
+    raised: Exception, words: str
+) -> None:
+    async def fails() -> None:
+        raise raised
+
+    endpoint = DockerEndpoint("unix:///run/d.sock")
+    with pytest.raises(DockerUnavailable) as caught:
+        await endpoint.call(fails())
+    assert caught.value.reason == f"cannot talk to the daemon: {words}"
