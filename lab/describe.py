@@ -52,6 +52,7 @@ def describe(lab: Lab, sc: Scenario, site: Site, daemon: Daemon) -> dict[str, An
             "mac": T.ROUTER2_MAC,
             "preference": site.second_router.preference,
             "forwards": site.second_router.forwards,
+            "source_lladdr": site.second_router.source_lladdr,
         },
         "dns": {
             "servers": list(site.host.nameservers),

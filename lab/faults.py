@@ -356,12 +356,14 @@ class SecondRouterOnUplink(Fault):
     announces a default route at a higher preference than the upstream's (RFC 4191 high
     against medium): the host's kernel routes by it. ``forwards``: it leads on through the
     upstream (a redundant uplink, healthy); else it has no route beyond the segment (a rogue:
-    packets sent by it vanish, or come back unreachable)."""
+    packets sent by it vanish, or come back unreachable). ``source_lladdr``: its RAs carry its
+    MAC (else the host learns it by Neighbor Solicitation)."""
 
     forwards: bool
+    source_lladdr: bool = True  # its RAs carry its MAC
 
     def site(self, site: Site) -> None:
-        site.second_router = SecondRouter(forwards=self.forwards)
+        site.second_router = SecondRouter(forwards=self.forwards, source_lladdr=self.source_lladdr)
 
 
 @dataclass(frozen=True, slots=True)

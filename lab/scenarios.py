@@ -238,6 +238,20 @@ SCENARIOS: dict[str, Scenario] = {
             root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
+            "rogue-router-no-mac",
+            "rogue-router, with the rogue's RAs carrying no source link-layer address (the "
+            "option is optional, RFC 4861 4.2): the kernel learns its MAC by Neighbor "
+            "Solicitation and routes by it all the same, and RT-01 must find it so too",
+            ROGUE_BREAKS,
+            faults=(
+                SecondRouterOnUplink(forwards=False, source_lladdr=False),
+                PathMtuUnknownToHost(),
+            ),
+            # what the probe does without the option is the same on every generation
+            generations=frozenset({"28"}),
+            root_causes=frozenset({"RT-01"}),
+        ),
+        Scenario(
             "unrouted-prefix",
             "the container prefixes sit inside the uplink's on-link /64 and the upstream router "
             "has no route to the host for them (the provider case)",

@@ -58,6 +58,9 @@ class SecondRouter:
 
     forwards: bool
     preference: str = "high"
+    # its RAs carry its MAC (the source link-layer option, optional: RFC 4861 4.2); without
+    # it, a host learns the MAC by Neighbor Solicitation before it routes by the router
+    source_lladdr: bool = True
 
 
 @dataclass

@@ -31,6 +31,8 @@ def radvd_conf(
         body.append(f"  prefix {T.UPLINK_PREFIX} {{ AdvOnLink on; AdvAutonomous on; }};")
     else:
         body.append(f"  AdvDefaultPreference {second.preference};")
+        if not second.source_lladdr:
+            body.append("  AdvSourceLLAddress off;")
     if router.rdnss:
         body.append(f"  RDNSS {' '.join(router.rdnss)} {{ AdvRDNSSLifetime {lifetime}; }};")
     if router.dnssl:

@@ -3,11 +3,12 @@ does the one the host's kernel routes by lead on?
 
 A redundant uplink (two routers, each forwarding) is healthy whichever the kernel picks. What
 tells a router that took the default route and leads nowhere (a rogue, a misplugged or
-half-configured one) from a second legitimate one is its path: an echo to the anchors sent
-through it alone is never answered (it is silent, or an ICMPv6 error comes back), while one sent
-through another advertising router is. Only then does RT-01 fail, naming the router (its
-link-local address, its MAC, its preference and lifetime against the other's) and that the
-kernel chose it. Where no router leads on, the break is beyond the uplink: not this check's.
+half-configured one, or the site's own router broken while a backup works) from one that
+leads on is its path: an echo to the anchors sent through it alone is never answered (it is
+silent, or an ICMPv6 error comes back), while one sent through another advertising router is.
+Only then does RT-01 fail, naming the router (its link-local address, its MAC, its preference
+and lifetime against the other's) and that the kernel chose it. Where no router leads on, the
+break is beyond the uplink: not this check's.
 """
 
 from __future__ import annotations
@@ -25,10 +26,27 @@ from rules.judgement import Fix, Judgement, fact, failed
 DEFAULT_ROUTE = fact("default-router", "this host")
 
 
-def _router_line(ad: RouterAdvert, leads: bool | None, chosen: bool) -> str:
-    how = {True: "leads on", False: "leads nowhere", None: "not tried (no MAC in its RA)"}[leads]
+def _mac(ad: RouterAdvert, via: Sequence[ViaRouter]) -> str | None:
+    """A router's MAC: its RA's, else the one its echoes went to (its Neighbor Advertisement's)."""
+    return ad.source_lladdr or next((v.mac for v in via if v.router == ad.source), None)
+
+
+def _mac_said(ad: RouterAdvert, via: Sequence[ViaRouter]) -> str | None:
+    """Its MAC, and where it comes from when not from its RA."""
+    mac = _mac(ad, via)
+    if mac is None or ad.source_lladdr:
+        return mac
+    return f"{mac}, from its Neighbor Advertisement: its RA carries none"
+
+
+def _router_line(ad: RouterAdvert, mac: str | None, leads: bool | None, chosen: bool) -> str:
+    how = {
+        True: "leads on",
+        False: "leads nowhere",
+        None: "not tried (no MAC: none in its RA, and no Neighbor Advertisement)",
+    }[leads]
     return (
-        f"  {ad.source} ({ad.source_lladdr or 'MAC unknown'}): preference {ad.preference}, "
+        f"  {ad.source} ({mac or 'MAC unknown'}): preference {ad.preference}, "
         f"router lifetime {ad.router_lifetime} s; {how}"
         + ("; the kernel routes the anchors by it" if chosen else "")
     )
@@ -66,7 +84,12 @@ def judge_default_router(
         *forwarding.evidence,
         f"routers announcing a default route on {uplink} (their RAs):",
         *(
-            _router_line(ad, leads[ad.source] if ad.source in tried else None, ad.source in picked)
+            _router_line(
+                ad,
+                _mac_said(ad, via),
+                leads[ad.source] if ad.source in tried else None,
+                ad.source in picked,
+            )
             for ad in adverts
         ),
         "the kernel's choice:",
@@ -84,6 +107,11 @@ def judge_default_router(
             say = "; no advertising router led on: the break is beyond the uplink (RT-02, RT-03)"
         elif picked and picked <= led:
             say = f"; the kernel routes the anchors by {', '.join(sorted(picked))}, which leads on"
+        elif untried := sorted(picked & {ad.source for ad in adverts} - tried):
+            say = (
+                f"; the kernel routes the anchors by {', '.join(untried)}, which could not be "
+                "tried (no MAC: none in its RA, and no Neighbor Advertisement)"
+            )
         else:
             say = (
                 f"; the kernel routes the anchors by {', '.join(sorted(picked)) or 'no router'} "
@@ -107,20 +135,23 @@ def judge_default_router(
             }
         )
     )
-    mac = f" ({rogue.source_lladdr})" if rogue.source_lladdr else ""
+    said = f" ({_mac_said(rogue, via)})" if _mac(rogue, via) else ""
+    mac = f" ({_mac(rogue, via)})" if _mac(rogue, via) else ""
     return failed(
-        f"a second router on {uplink}, {rogue.source}{mac}, took this host's default route and "
-        f"leads nowhere: the kernel routes the anchors by it (preference {rogue.preference}, "
+        f"the router this host routes by on {uplink}, {rogue.source}{said}, leads nowhere while "
+        f"another leads on: the kernel routes the anchors by it (preference {rogue.preference}, "
         f"lifetime {rogue.router_lifetime} s, against {good.source}'s {good.preference}, "
         f"{good.router_lifetime} s), and echoes sent through it got {how}, while through "
         f"{good.source} they were answered",
         evidence,
         fix=Fix(
-            f"the uplink's network must not carry its adverts: take {rogue.source}{mac} off the "
-            "segment, or turn on RA Guard (RFC 6105) on the switch port it is on. On this host "
-            f"now: drop Router Advertisements from it on {uplink} and remove the default route "
-            f"it installed ({good.source} then carries the host's traffic); keep the rule in the "
-            "host's firewall configuration until the network is fixed",
+            f"{rogue.source}{mac} announces a default route and forwards nothing. If it should "
+            "not route this segment (a rogue or misplugged router), take it off the segment or "
+            "turn on RA Guard (RFC 6105) on the switch port it is on; if it is the site's own "
+            f"router, repair it. On this host now: drop Router Advertisements from it on "
+            f"{uplink} and remove the default route it installed ({good.source}, which leads on, "
+            "then carries the host's traffic); keep the rule in the host's firewall "
+            "configuration until the network is fixed",
             ra_guard_commands(tool, uplink or "", rogue.source),
         ),
         hop="uplink",

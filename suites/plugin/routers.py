@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from probes import dns, router_advert, router_path
+from probes import dns, ifaddr, ndp, router_advert, router_path
 from probes.router_advert import AnnouncedServer, RouterAdvert
 from probes.router_path import KernelRoute, ViaRouter
 from probes.router_solicit import RA_ANSWER_BOUND, Solicitation, solicit_routers
-from probes.target import privileged
+from probes.target import Target, privileged
+from rules.gw import solicit_source
 from rules.ra import kept_adverts
 from suites.plugin.keys import DEFAULT_ROUTERS, ROUTERS
 from suites.plugin.nameservers import liveness_question
@@ -123,24 +124,54 @@ async def default_routers(survey: Survey) -> DefaultRouters:
             uplink, adverts, unseen=f"this host has no usable global address on {uplink}"
         )
     timeout = target.profile.timeout
+
+    async def through(ad: RouterAdvert) -> tuple[ViaRouter, ...]:
+        mac = ad.source_lladdr or await _mac_by_solicit(target, uplink, ad.source, snap)
+        if mac is None:
+            return ()
+        async with asyncio.TaskGroup() as tg:
+            echoes = [
+                tg.create_task(
+                    router_path.echo_via(
+                        target.netns,
+                        uplink,
+                        router=ad.source,
+                        mac=mac,
+                        source=source,
+                        target=a,
+                        timeout=timeout,
+                    )
+                )
+                for a in anchors
+            ]
+        return tuple(t.result() for t in echoes)
+
     async with asyncio.TaskGroup() as tg:
         chosen = [tg.create_task(router_path.kernel_route(target.netns, a)) for a in anchors]
-        via = [
-            tg.create_task(
-                router_path.echo_via(
-                    target.netns,
-                    uplink,
-                    router=ad.source,
-                    mac=ad.source_lladdr,
-                    source=source,
-                    target=a,
-                    timeout=timeout,
-                )
-            )
-            for ad in adverts
-            if ad.source_lladdr
-            for a in anchors
-        ]
+        via = [tg.create_task(through(ad)) for ad in adverts]
     return DefaultRouters(
-        uplink, adverts, tuple(t.result() for t in chosen), tuple(t.result() for t in via)
+        uplink,
+        adverts,
+        tuple(t.result() for t in chosen),
+        tuple(v for t in via for v in t.result()),
     )
+
+
+async def _mac_by_solicit(
+    target: Target, uplink: str, router: str, snap: ifaddr.Snapshot
+) -> str | None:
+    """A router's MAC where its RA carries none (the option is optional, RFC 4861 4.2): what
+    it answers a Neighbor Solicitation with, as the kernel learns it before routing by it."""
+    link_local = solicit_source(snap.on(uplink))
+    if link_local is None:
+        return None
+    iface = snap.interface(uplink)
+    got = await ndp.solicit(
+        target.netns,
+        router,
+        source=link_local.address,
+        interface=uplink,
+        source_mac=iface.mac if iface else None,
+        timeout=target.profile.timeout,
+    )
+    return got.advert.target_lladdr if got.advert is not None else None

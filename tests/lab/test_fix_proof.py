@@ -46,7 +46,7 @@ LAB = lab_name("v6cfix", env="V6CONFORM_FIXPROOF_LAB")
 # the scenarios whose fault a printed fix heals, with where the fix is run
 PROVEN = (
     "forwarding-off", "forward-drop", "pmtu-blackhole", "pmtu-refragment", "unrouted-prefix",
-    "nat66", "rogue-router", "firewalld-egress-drop",
+    "nat66", "rogue-router", "rogue-router-no-mac", "firewalld-egress-drop",
 )  # fmt: skip
 NAT66_DEFAULT_BRIDGE = (
     "docker0 stays masqueraded: Docker cannot set the default bridge's gateway mode (moby "

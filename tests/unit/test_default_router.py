@@ -132,7 +132,27 @@ def test_a_router_without_mac_is_not_tried_and_not_blamed():
     adverts = (advert(SITE, SITE_MAC), advert(ROGUE, None, "high"))
     j = judge(adverts=adverts, echoes=via(SITE, SITE_MAC, "answered"))
     assert j.outcome == "pass"
-    assert "not tried (no MAC in its RA)" in "\n".join(j.evidence)
+    assert "not tried (no MAC: none in its RA, and no Neighbor Advertisement)" in "\n".join(
+        j.evidence
+    )
+    # the kernel routes by it: said as it is, not as "a route of its own"
+    assert f"the kernel routes the anchors by {ROGUE}, which could not be tried" in j.diagnosis
+
+
+def test_a_rogue_whose_ra_carries_no_mac_is_tried_by_the_mac_it_answers_with():
+    """The source link-layer option is optional (RFC 4861 4.2): the probe learns the router's
+    MAC as the kernel does, by Neighbor Solicitation, and the rogue is found all the same."""
+    adverts = (advert(SITE, SITE_MAC), advert(ROGUE, None, "high"))
+    j = judge(
+        adverts=adverts,
+        echoes=via(SITE, SITE_MAC, "answered") + via(ROGUE, ROGUE_MAC, "silent"),
+    )
+    assert j.outcome == "fail"
+    assert f"{ROGUE} ({ROGUE_MAC}, from its Neighbor Advertisement" in j.diagnosis
+    assert j.remedy is not None
+    assert j.remedy.text.startswith(f"{ROGUE} ({ROGUE_MAC}) announces a default route")
+    text = "\n".join(j.evidence)
+    assert f"{ROGUE} ({ROGUE_MAC}, from its Neighbor Advertisement: its RA carries none)" in text
 
 
 # --- the probe's frame and matching ------------------------------------------------------------
@@ -205,3 +225,19 @@ def test_the_ra_guard_fits_the_hosts_firewall_tool_and_quotes_what_it_names() ->
     assert '\'add rule ip6 v6conform_ra_guard input iifname "up link" ' in nft[2]
     assert nft[-1] == "ip -6 route del default via fe80::2 dev 'up link'"
     assert ra_guard_commands(None, "uplink0", "fe80::2") == ()
+
+
+def test_the_sites_own_router_dead_while_a_backup_leads_on_is_named_as_what_it_is():
+    """Nothing tells a rogue from the site's own router gone bad: the text calls neither a
+    'second router', and the fix says what to do in either case."""
+    j = judge(
+        kernel=chosen(SITE),
+        echoes=via(SITE, SITE_MAC, "silent") + via(ROGUE, ROGUE_MAC, "answered"),
+    )
+    assert j.outcome == "fail"
+    assert j.diagnosis.startswith(f"the router this host routes by on uplink0, {SITE} ")
+    assert "second router" not in j.diagnosis
+    assert j.remedy is not None
+    assert "if it is the site's own router, repair it" in j.remedy.text
+    assert f"({ROGUE}, which leads on, then carries" in j.remedy.text
+    assert j.remedy.commands[-1] == f"ip -6 route del default via {SITE} dev uplink0"
