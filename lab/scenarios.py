@@ -143,6 +143,11 @@ THROUGH_BROKEN_PATH = DNS_THROUGH_BROKEN_PATH | {"EP-03"}
 # a router that took the host's default route and leads nowhere: everything beyond the uplink,
 # from the host (its nameserver, the RDNSS server, the endpoints) and from the containers
 ROGUE_BREAKS = frozenset({"RT-01", "RT-02", "DNS-01", "RA-03", "EP-02"}) | THROUGH_BROKEN_PATH
+ROGUE_ROUTED_BECAUSE = {
+    g: f"on {g} (no ip6tables) the networks are routed: the far end reaches the containers "
+    "through the upstream, and their answers leave by the rogue (RT-05)"
+    for g in ("20.10", "26")
+}
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -228,11 +233,7 @@ SCENARIOS: dict[str, Scenario] = {
             # with ip6tables PMTU-03 finds the host refragmenting (the fix proof's 2nd round)
             faults=(SecondRouterOnUplink(forwards=False), PathMtuUnknownToHost()),
             expected_by_generation={g: ROGUE_BREAKS | {"RT-05"} for g in ("20.10", "26")},
-            differs_because={
-                g: f"on {g} (no ip6tables) the networks are routed: the far end reaches the "
-                "containers through the upstream, and their answers leave by the rogue (RT-05)"
-                for g in ("20.10", "26")
-            },
+            differs_because=ROGUE_ROUTED_BECAUSE,
             # one cause: RT-01 finds the router the kernel routes by and that it leads
             # nowhere; every failure beyond the uplink follows from the route it took
             root_causes=frozenset({"RT-01"}),
@@ -247,8 +248,8 @@ SCENARIOS: dict[str, Scenario] = {
                 SecondRouterOnUplink(forwards=False, source_lladdr=False),
                 PathMtuUnknownToHost(),
             ),
-            # what the probe does without the option is the same on every generation
-            generations=frozenset({"28"}),
+            expected_by_generation={g: ROGUE_BREAKS | {"RT-05"} for g in ("20.10", "26")},
+            differs_because=ROGUE_ROUTED_BECAUSE,
             root_causes=frozenset({"RT-01"}),
         ),
         Scenario(
