@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from aiodocker.containers import DockerContainer
 
-from probes.docker import CACHE_LABEL, IMAGE, DockerEndpoint, run_labels
+from probes.docker import CACHE_LABEL, CHANGE_TIMEOUT, IMAGE, DockerEndpoint, run_labels
 from probes.errors import DockerUnavailable
 from probes.netns import to_the_end
 from probes.resolver import Family, ResolverReport, parse_report, script_args
@@ -183,14 +183,15 @@ async def _read_result(docker: DockerEndpoint, tag: str, run_id: str) -> str:
     container = await docker.call(
         docker.client.containers.create(
             {"Image": tag, "Cmd": ["/bin/true"], "Labels": run_labels("build", run_id)}
-        )
+        ),
+        CHANGE_TIMEOUT,
     )
     try:
         archive = await docker.call(container.get_archive(RESULT_FILE))
         member = archive.extractfile(RESULT_FILE.lstrip("/"))
         return member.read(1 << 20).decode(errors="replace") if member else ""
     finally:
-        await docker.call(container.delete(force=True))
+        await docker.call(container.delete(force=True), CHANGE_TIMEOUT)
 
 
 # the build cache ------------------------------------------------------------------------------
@@ -352,7 +353,8 @@ async def _mark(docker: DockerEndpoint, run_id: str, recipe: str, timeout: float
                 "HostConfig": {"NetworkMode": "none"},
             },
             name=f"v6conform-{run_id}-buildkit-cache",
-        )
+        ),
+        CHANGE_TIMEOUT,
     )
     return str(container.id)
 
@@ -377,7 +379,7 @@ async def _prune(
             break
         rounds += 1
         for record in sorted(left):
-            await docker.call(_prune_one(docker, record))
+            await docker.call(_prune_one(docker, record), CHANGE_TIMEOUT)
         await asyncio.sleep(0.2)
         records = await _cache_records(docker)
     return records
@@ -395,7 +397,7 @@ async def _remove(
     docker: DockerEndpoint, builder: Builder, tag: str, before: set[str], mark: str | None
 ) -> None:
     try:
-        await docker.call(docker.client.images.delete(tag, force=True))
+        await docker.call(docker.client.images.delete(tag, force=True), CHANGE_TIMEOUT)
     except DockerUnavailable as exc:
         if "No such image" not in exc.reason and "404" not in exc.reason:
             raise
@@ -409,7 +411,7 @@ async def _remove(
 
 async def _delete_container(docker: DockerEndpoint, container: DockerContainer) -> None:
     try:
-        await docker.call(container.delete(force=True))
+        await docker.call(container.delete(force=True), CHANGE_TIMEOUT)
     except DockerUnavailable as exc:
         if "HTTP 404" not in exc.reason:  # gone already
             raise

@@ -174,6 +174,14 @@ class ProbeContainer:
         return f"{self.name}@{self.network.name}" if self.workload else self.network.name
 
 
+# a call that changes the daemon's state (creates, starts or removes a container, an image, a
+# build's records) waits this long, where a read waits DockerEndpoint.timeout: the daemon does
+# the work under its own locks and writes the host's firewall for it, and on a loaded host that
+# queues (a container's removal was seen to take over 10 s on Docker 29 beside a build); one
+# given up leaves what the run made behind, and the run's verdict becomes a harness error
+CHANGE_TIMEOUT = 60.0
+
+
 def said(exc: BaseException) -> str:
     """An error's own words, or its kind where it has none (aiohttp raises some bare)."""
     return str(exc).strip() or f"{type(exc).__name__} (no message)"
@@ -248,12 +256,12 @@ class DockerEndpoint:
                 return await op
         except aiodocker.DockerError as exc:
             raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
-        except TimeoutError as exc:
+        except TimeoutError as exc:  # before OSError, of which it is one
             raise DockerUnavailable(
                 self.url, f"no answer within {timeout or self.timeout} s"
             ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
 
     async def networks(self) -> list[NetworkInfo]:
         raw = await self.call(self.client.networks.list())
@@ -282,7 +290,7 @@ class DockerEndpoint:
             "tag": IMAGE_TAG,
             "changes": f"LABEL {labels}",
         }
-        body = await self.call(self._post_raw("images/create", params, tar), timeout=60)
+        body = await self.call(self._post_raw("images/create", params, tar), CHANGE_TIMEOUT)
         for line in body.splitlines():
             if line.strip() and "error" in (msg := json.loads(line)):
                 raise DockerUnavailable(self.url, f"importing the probe image: {msg['error']}")
@@ -318,16 +326,16 @@ class DockerEndpoint:
 
     async def delete_image(self, ref: str) -> bool:
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(CHANGE_TIMEOUT):
                 await self.client.images.delete(ref, force=True)
         except aiodocker.DockerError as exc:
             if exc.status in (404, 409):  # gone already; in use, or images were built from it
                 return False
             raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
+        except TimeoutError as exc:  # before OSError, of which it is one
+            raise DockerUnavailable(self.url, f"no answer within {CHANGE_TIMEOUT} s") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
-        except TimeoutError as exc:
-            raise DockerUnavailable(self.url, f"no answer within {self.timeout} s") from exc
         return True
 
     async def start_probe(
@@ -349,8 +357,10 @@ class DockerEndpoint:
             config["Cmd"] = []
         # created to its end even if the run is cancelled meanwhile: a container the daemon
         # makes after the run's clean-up listed its containers would outlive the run
-        container = await to_the_end(self.call(self.client.containers.create(config, name=name)))
-        await self.call(container.start())
+        container = await to_the_end(
+            self.call(self.client.containers.create(config, name=name), CHANGE_TIMEOUT)
+        )
+        await self.call(container.start(), CHANGE_TIMEOUT)
         info = await self.call(container.show())
         settings = (info["NetworkSettings"]["Networks"] or {}).get(network.name) or {}
         return ProbeContainer(
@@ -367,7 +377,9 @@ class DockerEndpoint:
     async def remove_container(self, container_id: str) -> None:
         """Remove one of the run's containers (gone already is fine)."""
         try:
-            await self.call(self.client.containers.container(container_id).delete(force=True))
+            await self.call(
+                self.client.containers.container(container_id).delete(force=True), CHANGE_TIMEOUT
+            )
         except DockerUnavailable as exc:
             if "HTTP 404" not in exc.reason:
                 raise
@@ -379,7 +391,7 @@ class DockerEndpoint:
         found = await self.call(self.client.containers.list(all=True, filters=filters))
         async with asyncio.TaskGroup() as tg:
             for c in found:
-                tg.create_task(self.call(c.delete(force=True)))
+                tg.create_task(self.call(c.delete(force=True), CHANGE_TIMEOUT))
 
     async def exec(
         self, container: ProbeContainer, *cmd: str, timeout: float = 5.0

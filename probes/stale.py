@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from probes import build
-from probes.docker import CACHE_LABEL, IMAGE, LABEL, DockerEndpoint, run_alive
+from probes.docker import CACHE_LABEL, CHANGE_TIMEOUT, IMAGE, LABEL, DockerEndpoint, run_alive
 
 
 async def remove_stale(docker: DockerEndpoint) -> list[str]:
@@ -32,7 +32,7 @@ async def remove_stale(docker: DockerEndpoint) -> list[str]:
         if CACHE_LABEL in labels:  # a BuildKit build's record of its cache: read first
             marks.append((c, labels[CACHE_LABEL]))
             continue
-        await docker.call(c.delete(force=True))
+        await docker.call(c.delete(force=True), CHANGE_TIMEOUT)
         removed.append(c.id[:12])
     if marks:
         removed += await build.remove_stale_cache(docker, marks)

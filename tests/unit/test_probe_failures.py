@@ -339,3 +339,19 @@ async def test_a_failed_daemon_call_says_what_failed_even_when_the_error_is_bare
     with pytest.raises(DockerUnavailable) as caught:
         await endpoint.call(fails())
     assert caught.value.reason == f"cannot talk to the daemon: {words}"
+
+
+async def test_a_daemon_call_past_its_deadline_says_so() -> None:
+    """TimeoutError is an OSError: it must not read as "cannot talk to the daemon" (a CI run
+    printed "cannot talk to the daemon: TimeoutError (no message)" for a slow removal)."""
+
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    endpoint = DockerEndpoint("unix:///run/d.sock", timeout=0.05)
+    with pytest.raises(DockerUnavailable) as caught:
+        await endpoint.call(slow())
+    assert caught.value.reason == "no answer within 0.05 s"
+    with pytest.raises(DockerUnavailable) as caught:
+        await endpoint.call(slow(), 0.01)
+    assert caught.value.reason == "no answer within 0.01 s"
