@@ -87,7 +87,7 @@ def keep_groups_together(items: list[pytest.Item]) -> None:
     had two fleets of three hosts up side by side). Only where xdist's own did not take."""
     for item in items:
         mark = item.get_closest_marker("xdist_group")
-        if mark is None or not mark.args or "@" in item.nodeid:
+        if mark is None or not mark.args or item.nodeid.endswith(f"@{mark.args[0]}"):
             continue
         from _pytest.nodeid import NodeId  # pytest >= 9.2, where xdist's suffix is lost
 
