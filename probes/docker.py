@@ -326,16 +326,12 @@ class DockerEndpoint:
 
     async def delete_image(self, ref: str) -> bool:
         try:
-            async with asyncio.timeout(CHANGE_TIMEOUT):
-                await self.client.images.delete(ref, force=True)
-        except aiodocker.DockerError as exc:
-            if exc.status in (404, 409):  # gone already; in use, or images were built from it
+            await self.call(self.client.images.delete(ref, force=True), CHANGE_TIMEOUT)
+        except DockerUnavailable as exc:
+            # gone already; in use, or images were built from it
+            if "(HTTP 404)" in exc.reason or "(HTTP 409)" in exc.reason:
                 return False
-            raise DockerUnavailable(self.url, f"{exc.message} (HTTP {exc.status})") from exc
-        except TimeoutError as exc:  # before OSError, of which it is one
-            raise DockerUnavailable(self.url, f"no answer within {CHANGE_TIMEOUT} s") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise DockerUnavailable(self.url, f"cannot talk to the daemon: {said(exc)}") from exc
+            raise
         return True
 
     async def start_probe(
